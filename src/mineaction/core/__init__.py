@@ -1,0 +1,1 @@
+"""Pure domain rules and geometry: no I/O, no framework."""

@@ -1,0 +1,320 @@
+"""Geometry rules: geodesic areas in m², CRS handling and entry checks for polygons and points.
+
+All stored geometry is WGS84 longitude/latitude (EPSG:4326, x = longitude). Areas and distances
+are computed on the WGS84 ellipsoid with :class:`pyproj.Geod`, never in degrees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Geod, Transformer
+from pyproj.exceptions import CRSError
+from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from mineaction.errors import GeometryError
+
+WGS84 = "EPSG:4326"
+_GEOD = Geod(ellps="WGS84")
+
+#: Consecutive vertices further apart than this are flagged (GICHD geocheck uses 5 km).
+VERTEX_SPACING_WARN_M = 5_000.0
+#: Consecutive vertices further apart than this are rejected as implausible.
+VERTEX_SPACING_MAX_M = 50_000.0
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A longitude/latitude rectangle, e.g. the programme's area of operations."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    def contains(self, geom: BaseGeometry) -> bool:
+        """Return True if the geometry's bounds lie inside the box.
+
+        >>> BBox(0, 0, 10, 10).contains(Point(5, 5))
+        True
+        """
+        x0, y0, x1, y1 = geom.bounds
+        return (
+            x0 >= self.min_lon and x1 <= self.max_lon and y0 >= self.min_lat and y1 <= self.max_lat
+        )
+
+    def as_list(self) -> list[float]:
+        """Return ``[min_lon, min_lat, max_lon, max_lat]``."""
+        return [self.min_lon, self.min_lat, self.max_lon, self.max_lat]
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        """Parse ``"min_lon,min_lat,max_lon,max_lat"``.
+
+        >>> BBox.parse("34,50.8,38.6,52.5").max_lat
+        52.5
+        """
+        try:
+            a, b, c, d = (float(v) for v in text.split(","))
+        except ValueError as exc:
+            raise GeometryError(
+                f"bbox {text!r} must be four numbers: min_lon,min_lat,max_lon,max_lat"
+            ) from exc
+        if not (a < c and b < d):
+            raise GeometryError(f"bbox {text!r} has min >= max")
+        return cls(a, b, c, d)
+
+
+def _ring_area(coords: Any) -> float:
+    arr = np.asarray(coords, dtype=float)
+    if len(arr) < 4:
+        return 0.0
+    area, _ = _GEOD.polygon_area_perimeter(arr[:, 0], arr[:, 1])
+    return abs(float(area))
+
+
+def geodesic_area_m2(geom: BaseGeometry | None) -> float:
+    """Return the area of a lon/lat geometry in m² on the WGS84 ellipsoid.
+
+    Holes are subtracted; points and lines have zero area.
+
+    >>> sq = Polygon([(30, 50), (30.001, 50), (30.001, 50.001), (30, 50.001)])
+    >>> round(geodesic_area_m2(sq))
+    7975
+    >>> geodesic_area_m2(Point(30, 50))
+    0.0
+    """
+    if geom is None or geom.is_empty:
+        return 0.0
+    if isinstance(geom, Polygon):
+        return max(
+            0.0,
+            _ring_area(geom.exterior.coords) - sum(_ring_area(r.coords) for r in geom.interiors),
+        )
+    if hasattr(geom, "geoms"):
+        return sum(geodesic_area_m2(g) for g in geom.geoms)
+    return 0.0
+
+
+def geodesic_distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Return the geodesic distance in metres between two lon/lat points.
+
+    >>> round(geodesic_distance_m((30, 50), (30, 51)))
+    111239
+    """
+    _, _, dist = _GEOD.inv(a[0], a[1], b[0], b[1])
+    return float(dist)
+
+
+@lru_cache(maxsize=64)
+def _transformer(crs: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(crs), CRS.from_epsg(4326), always_xy=True)
+
+
+def normalise_crs(crs: str | None) -> str:
+    """Return a canonical ``AUTHORITY:CODE`` for a CRS name, URN or URL (default EPSG:4326).
+
+    >>> normalise_crs("urn:ogc:def:crs:OGC:1.3:CRS84")
+    'EPSG:4326'
+    >>> normalise_crs("EPSG:32637")
+    'EPSG:32637'
+    """
+    if crs is None or crs == "":
+        return WGS84
+    text = str(crs).strip()
+    if "CRS84" in text.upper():
+        return WGS84
+    try:
+        parsed = CRS.from_user_input(text)
+    except CRSError as exc:
+        raise GeometryError(
+            f"unknown coordinate reference system {text!r}: give an EPSG code such as EPSG:4326"
+        ) from exc
+    auth = parsed.to_authority()
+    return f"{auth[0]}:{auth[1]}" if auth else parsed.to_wkt()
+
+
+def to_wgs84(geom: BaseGeometry, crs: str | None) -> BaseGeometry:
+    """Transform a geometry given in ``crs`` (x = easting/longitude) to WGS84 lon/lat.
+
+    >>> g = to_wgs84(Point(500000, 5540000), "EPSG:32637")
+    >>> round(g.x, 3), round(g.y, 3)
+    (39.0, 50.012)
+    """
+    code = normalise_crs(crs)
+    if code == WGS84:
+        return geom
+    tr = _transformer(code)
+
+    def _apply(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, _apply)
+
+
+def from_geojson(obj: Any, *, where: str = "geometry") -> BaseGeometry:
+    """Build a shapely geometry from a GeoJSON geometry mapping, with a clear error if malformed.
+
+    >>> from_geojson({"type": "Point", "coordinates": [35.1, 51.2]}).x
+    35.1
+    """
+    if not isinstance(obj, dict) or "type" not in obj:
+        raise GeometryError("not a GeoJSON geometry (needs 'type' and 'coordinates')", where=where)
+    try:
+        geom = shape(obj)
+    except Exception as exc:  # shapely raises several types for malformed input
+        raise GeometryError(f"malformed {obj.get('type')} coordinates: {exc}", where=where) from exc
+    coords = shapely.get_coordinates(geom)
+    if coords.size and not np.isfinite(coords).all():
+        raise GeometryError("coordinates contain NaN or infinity", where=where)
+    return geom
+
+
+def to_geojson(geom: BaseGeometry | None) -> dict[str, Any] | None:
+    """Return the GeoJSON mapping of a geometry (None for None or empty)."""
+    if geom is None or geom.is_empty:
+        return None
+    return dict(mapping(geom))
+
+
+@dataclass
+class GeometryCheck:
+    """The outcome of entry checks: the accepted geometry and any warnings."""
+
+    geometry: BaseGeometry
+    warnings: list[str]
+
+
+def _check_lonlat(geom: BaseGeometry, where: str, programme_area: BBox | None) -> None:
+    coords = shapely.get_coordinates(geom)
+    if coords.size == 0:
+        raise GeometryError("geometry is empty", where=where)
+    xs, ys = coords[:, 0], coords[:, 1]
+    if (np.abs(xs) > 180).any() or (np.abs(ys) > 90).any():
+        raise GeometryError(
+            "coordinates out of range for longitude/latitude (|lon| <= 180, |lat| <= 90); "
+            "name the file's CRS if they are projected metres",
+            where=where,
+        )
+    if programme_area is not None and not programme_area.contains(geom):
+        swapped = shapely.transform(geom, lambda xy: xy[:, ::-1])
+        if programme_area.contains(swapped):
+            raise GeometryError(
+                "latitude and longitude look swapped (the swapped geometry lies in the "
+                "programme area); GeoJSON order is [longitude, latitude]",
+                where=where,
+            )
+        x0, y0, x1, y1 = geom.bounds
+        raise GeometryError(
+            f"geometry (bounds {x0:.5f},{y0:.5f},{x1:.5f},{y1:.5f}) lies outside the programme "
+            f"area {programme_area.as_list()}",
+            where=where,
+        )
+
+
+def _polygons(geom: BaseGeometry) -> Iterable[Polygon]:
+    if isinstance(geom, Polygon):
+        yield geom
+    elif isinstance(geom, MultiPolygon):
+        yield from geom.geoms
+
+
+def check_polygon(
+    geom: BaseGeometry,
+    *,
+    where: str = "polygon",
+    programme_area: BBox | None = None,
+) -> GeometryCheck:
+    """Check a lon/lat (Multi)Polygon on entry; raise :class:`GeometryError` or return warnings.
+
+    Checks: type, finite coordinates in range, swapped latitude/longitude, programme area,
+    at least 3 distinct vertices per ring, valid rings (an invalid polygon is rejected and the
+    repaired geometry is offered in the error details, never repaired silently) and implausible
+    vertex spacing.
+
+    >>> ok = check_polygon(Polygon([(35, 51), (35.01, 51), (35.01, 51.01)]))
+    >>> ok.warnings
+    []
+    >>> check_polygon(Polygon([(35, 51), (35.01, 51.01), (35.01, 51), (35, 51.01)]))
+    Traceback (most recent call last):
+    ...
+    mineaction.errors.GeometryError: polygon: polygon is not valid (Self-intersection...
+    """
+    if not isinstance(geom, Polygon | MultiPolygon):
+        raise GeometryError(
+            f"expected a Polygon or MultiPolygon, got {geom.geom_type}", where=where
+        )
+    _check_lonlat(geom, where, programme_area)
+    warnings: list[str] = []
+    for i, poly in enumerate(_polygons(geom)):
+        rings = [poly.exterior, *poly.interiors]
+        for j, ring in enumerate(rings):
+            distinct = {tuple(c) for c in ring.coords}
+            if len(distinct) < 3:
+                part = f"part {i + 1}, " if isinstance(geom, MultiPolygon) else ""
+                kind = "outer ring" if j == 0 else f"hole {j}"
+                raise GeometryError(
+                    f"{part}{kind} has {len(distinct)} distinct vertices; a polygon needs at "
+                    "least 3",
+                    where=where,
+                )
+            arr = np.asarray(ring.coords)
+            _, _, dists = _GEOD.inv(arr[:-1, 0], arr[:-1, 1], arr[1:, 0], arr[1:, 1])
+            longest = float(np.max(dists)) if len(dists) else 0.0
+            if longest > VERTEX_SPACING_MAX_M:
+                raise GeometryError(
+                    f"two consecutive vertices are {longest / 1000:.1f} km apart (limit "
+                    f"{VERTEX_SPACING_MAX_M / 1000:.0f} km): check for a mistyped coordinate",
+                    where=where,
+                )
+            if longest > VERTEX_SPACING_WARN_M:
+                warnings.append(
+                    f"{where}: two consecutive vertices are {longest / 1000:.1f} km apart "
+                    f"(more than {VERTEX_SPACING_WARN_M / 1000:.0f} km)"
+                )
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        repaired = shapely.make_valid(geom)
+        repaired_polys = shapely.get_parts(repaired)
+        polys = [p for p in repaired_polys if isinstance(p, Polygon | MultiPolygon)]
+        offer = shapely.unary_union(polys) if polys else None
+        raise GeometryError(
+            f"polygon is not valid ({reason}); fix the ring or accept the repaired geometry "
+            "offered in the details",
+            where=where,
+            details={"reason": reason, "repaired": to_geojson(offer)},
+        )
+    if geodesic_area_m2(geom) <= 0.0:
+        raise GeometryError("polygon has zero area", where=where)
+    return GeometryCheck(geometry=geom, warnings=warnings)
+
+
+def check_point(
+    geom: BaseGeometry, *, where: str = "point", programme_area: BBox | None = None
+) -> Point:
+    """Check a lon/lat Point on entry (range, swapped axes, programme area).
+
+    >>> check_point(Point(35.2, 51.7)).y
+    51.7
+    """
+    if not isinstance(geom, Point):
+        raise GeometryError(f"expected a Point, got {geom.geom_type}", where=where)
+    _check_lonlat(geom, where, programme_area)
+    return geom
+
+
+def plausible(value: float) -> bool:
+    """Return True for a finite, non-negative number (an area or a quantity).
+
+    >>> plausible(12.5), plausible(float("nan")), plausible(-1)
+    (True, False, False)
+    """
+    return math.isfinite(value) and value >= 0

@@ -1,0 +1,172 @@
+"""Polygon land-release accounting: cancelled, reduced and cleared land of one hazard, in m².
+
+Released polygons are unioned per outcome. Where outcomes overlap the stronger one wins
+(cleared > reduced > cancelled), so no m² is counted twice. Released land outside the hazard
+polygon is recorded as *expansion* rather than clipped away. For every hazard:
+
+    cancelled_m2 + reduced_m2 + cleared_m2 + remaining_m2 == area_m2 + expansion_m2
+
+(all geodesic, see :func:`mineaction.core.geometry.geodesic_area_m2`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from mineaction.core.codes import ReleaseOutcome
+from mineaction.core.geometry import geodesic_area_m2
+
+#: Strongest outcome first.
+OUTCOME_STRENGTH: tuple[ReleaseOutcome, ...] = (
+    ReleaseOutcome.CLEARED,
+    ReleaseOutcome.REDUCED,
+    ReleaseOutcome.CANCELLED,
+)
+
+
+def _union(a: BaseGeometry | None, b: BaseGeometry | None) -> BaseGeometry | None:
+    if a is None or a.is_empty:
+        return b
+    if b is None or b.is_empty:
+        return a
+    return shapely.union(a, b)
+
+
+def _diff(a: BaseGeometry | None, b: BaseGeometry | None) -> BaseGeometry | None:
+    if a is None or a.is_empty:
+        return None
+    if b is None or b.is_empty:
+        return a
+    out = shapely.difference(a, b)
+    return None if out.is_empty else out
+
+
+def _polygonal(geom: BaseGeometry | None) -> BaseGeometry | None:
+    """Drop lines/points that overlay operations may leave behind."""
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.unary_union(parts) if parts else None
+
+
+@dataclass(frozen=True)
+class ReleaseAreas:
+    """Areas of one hazard in m²: baseline, released by outcome, remaining, expansion."""
+
+    area_m2: float
+    cancelled_m2: float
+    reduced_m2: float
+    cleared_m2: float
+    remaining_m2: float
+    expansion_m2: float
+
+    @property
+    def released_m2(self) -> float:
+        """Return cancelled + reduced + cleared m²."""
+        return self.cancelled_m2 + self.reduced_m2 + self.cleared_m2
+
+    def imbalance(self) -> float:
+        """Return the relative error of the accounting invariant (0.0 when exact).
+
+        >>> ReleaseAreas(100, 10, 20, 30, 40, 0).imbalance()
+        0.0
+        """
+        total = self.area_m2 + self.expansion_m2
+        parts = self.released_m2 + self.remaining_m2
+        if total == 0:
+            return 0.0 if parts == 0 else 1.0
+        return abs(parts - total) / total
+
+
+@dataclass(frozen=True)
+class ReleaseParts:
+    """The disjoint pieces of a hazard after release (lon/lat geometries, None when empty)."""
+
+    cleared: BaseGeometry | None
+    reduced: BaseGeometry | None
+    cancelled: BaseGeometry | None
+    remaining: BaseGeometry | None
+    expansion: BaseGeometry | None
+
+    def areas(self, hazard: BaseGeometry | None) -> ReleaseAreas:
+        """Return the geodesic areas of the pieces."""
+        return ReleaseAreas(
+            area_m2=geodesic_area_m2(hazard),
+            cancelled_m2=geodesic_area_m2(self.cancelled),
+            reduced_m2=geodesic_area_m2(self.reduced),
+            cleared_m2=geodesic_area_m2(self.cleared),
+            remaining_m2=geodesic_area_m2(self.remaining),
+            expansion_m2=geodesic_area_m2(self.expansion),
+        )
+
+
+@dataclass
+class LandRelease:
+    """Released land of one hazard: the union of released polygons per outcome.
+
+    >>> from shapely.geometry import box
+    >>> hazard = box(35.0, 51.0, 35.002, 51.001)
+    >>> lr = LandRelease()
+    >>> lr.add(ReleaseOutcome.CANCELLED, box(35.0, 51.0, 35.001, 51.001))
+    >>> lr.add(ReleaseOutcome.CLEARED, box(35.0005, 51.0, 35.0015, 51.001))
+    >>> a = lr.parts(hazard).areas(hazard)
+    >>> round(a.cancelled_m2), round(a.cleared_m2), round(a.remaining_m2), round(a.area_m2)
+    (3905, 7809, 3905, 15619)
+    >>> a.imbalance() < 1e-9
+    True
+    """
+
+    released: dict[ReleaseOutcome, BaseGeometry] = field(default_factory=dict)
+
+    def add(self, outcome: ReleaseOutcome, polygon: BaseGeometry) -> None:
+        """Add a released polygon with its outcome."""
+        merged = _union(self.released.get(outcome), polygon)
+        if merged is not None:
+            self.released[outcome] = merged
+
+    def copy(self) -> LandRelease:
+        """Return an independent copy (geometries are immutable)."""
+        return LandRelease(dict(self.released))
+
+    def total(self) -> BaseGeometry | None:
+        """Return the union of all released land."""
+        out: BaseGeometry | None = None
+        for outcome in OUTCOME_STRENGTH:
+            out = _union(out, self.released.get(outcome))
+        return out
+
+    def parts(self, hazard: BaseGeometry | None) -> ReleaseParts:
+        """Split hazard and released land into disjoint pieces, stronger outcome first."""
+        taken: BaseGeometry | None = None
+        pieces: dict[ReleaseOutcome, BaseGeometry | None] = {}
+        for outcome in OUTCOME_STRENGTH:
+            own = _polygonal(_diff(self.released.get(outcome), taken))
+            pieces[outcome] = own
+            taken = _union(taken, own)
+        remaining = _polygonal(_diff(hazard, taken))
+        expansion = _polygonal(_diff(taken, hazard)) if hazard is not None else taken
+        return ReleaseParts(
+            cleared=pieces[ReleaseOutcome.CLEARED],
+            reduced=pieces[ReleaseOutcome.REDUCED],
+            cancelled=pieces[ReleaseOutcome.CANCELLED],
+            remaining=remaining,
+            expansion=expansion,
+        )
+
+
+def closure_tolerance_m2(area_m2: float) -> float:
+    """Return the remaining area below which a hazard counts as fully released.
+
+    The larger of 1 m² and 0.1 % of the hazard area (GPS slivers along shared edges).
+
+    >>> closure_tolerance_m2(50_000)
+    50.0
+    >>> closure_tolerance_m2(100)
+    1.0
+    """
+    return max(1.0, 0.001 * area_m2)

@@ -1,0 +1,441 @@
+"""The projection: a hazard's current state folded from its approved reports.
+
+Reports are applied in order of date of information, ties broken by approval order. Each
+application returns a :class:`Step` so that the state can be explained report by report
+("why is the remaining area X?").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from mineaction.core.codes import (
+    DEFAULT_EVIDENCE_KIND,
+    ActivityStage,
+    ActivityType,
+    EvidenceKind,
+    EvidenceType,
+    HazardClassification,
+    HazardStatus,
+    ReleaseOutcome,
+    ReportType,
+)
+from mineaction.core.geometry import geodesic_area_m2
+from mineaction.core.landrelease import (
+    LandRelease,
+    ReleaseAreas,
+    ReleaseParts,
+    closure_tolerance_m2,
+)
+from mineaction.core.status import check_transition
+from mineaction.errors import TransitionError
+
+#: Reported and computed m² differing by more than this share (and 10 m²) are flagged.
+REPORTED_DIFF_THRESHOLD = 0.05
+
+#: Report types that change a hazard's state.
+HAZARD_REPORT_TYPES = frozenset(
+    {ReportType.HAZARD, ReportType.ACTIVITY, ReportType.EO, ReportType.HANDOVER}
+)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """An approved report as the projection sees it (payload already normalised to WGS84)."""
+
+    report_id: str
+    type: ReportType
+    organisation: str
+    date_of_information: date
+    approval_seq: int
+    payload: Mapping[str, Any]
+
+    @property
+    def body(self) -> Mapping[str, Any]:
+        """Return the report body."""
+        body: Mapping[str, Any] = self.payload[self.type.value]
+        return body
+
+    @property
+    def sort_key(self) -> tuple[date, int]:
+        """Return the application order key: date of information, then approval order."""
+        return (self.date_of_information, self.approval_seq)
+
+
+@dataclass
+class Step:
+    """What one report did to a hazard."""
+
+    report_id: str
+    type: str
+    date_of_information: date
+    approval_seq: int
+    organisation: str
+    status_before: str | None
+    status_after: str
+    classification_after: str
+    cancelled_m2: float
+    reduced_m2: float
+    cleared_m2: float
+    remaining_m2: float
+    area_m2: float
+    expansion_m2: float
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict."""
+        out = dict(self.__dict__)
+        out["date_of_information"] = self.date_of_information.isoformat()
+        return out
+
+
+def classify(
+    evidence: Iterable[Mapping[str, Any]],
+    *,
+    eo_found: int = 0,
+    rules: Mapping[EvidenceType, EvidenceKind] = DEFAULT_EVIDENCE_KIND,
+) -> HazardClassification:
+    """Derive SHA/CHA from evidence: direct evidence or EO found makes a CHA (IMAS 04.10).
+
+    >>> classify([{"type": "VERBAL_REPORT"}])
+    <HazardClassification.SHA: 'SHA'>
+    >>> classify([{"type": "VERBAL_REPORT"}, {"type": "MARKING"}])
+    <HazardClassification.CHA: 'CHA'>
+    >>> classify([], eo_found=3)
+    <HazardClassification.CHA: 'CHA'>
+    """
+    if eo_found > 0:
+        return HazardClassification.CHA
+    for ev in evidence:
+        kind = ev.get("kind") or rules.get(EvidenceType(ev["type"]), EvidenceKind.INDIRECT)
+        if kind == EvidenceKind.DIRECT:
+            return HazardClassification.CHA
+    return HazardClassification.SHA
+
+
+@dataclass
+class HazardState:
+    """The derived current state of one hazard."""
+
+    hazard_id: str
+    organisation: str
+    polygon: BaseGeometry
+    classification: HazardClassification = HazardClassification.SHA
+    status: HazardStatus = HazardStatus.OPEN
+    status_reason: str | None = None
+    name: str | None = None
+    location: str | None = None
+    benchmark: BaseGeometry | None = None
+    contamination: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    explicit_classification: str | None = None
+    estimated_area_m2: float | None = None
+    blockages: list[str] = field(default_factory=list)
+    beneficiaries: dict[str, Any] | None = None
+    release: LandRelease = field(default_factory=LandRelease)
+    eo_found: dict[str, int] = field(default_factory=dict)
+    reported_m2: dict[str, float] = field(default_factory=dict)
+    activity_types: list[str] = field(default_factory=list)
+    first_date: date | None = None
+    last_date: date | None = None
+    closed_on: date | None = None
+    handed_over_on: date | None = None
+    report_count: int = 0
+    last_report_id: str | None = None
+    flags: list[str] = field(default_factory=list)
+    _parts: ReleaseParts | None = None
+    _areas: ReleaseAreas | None = None
+
+    def invalidate(self) -> None:
+        """Forget cached parts and areas after a change."""
+        self._parts = None
+        self._areas = None
+
+    @property
+    def parts(self) -> ReleaseParts:
+        """Return the disjoint released/remaining/expansion pieces."""
+        if self._parts is None:
+            self._parts = self.release.parts(self.polygon)
+        return self._parts
+
+    @property
+    def areas(self) -> ReleaseAreas:
+        """Return the geodesic areas of the pieces in m²."""
+        if self._areas is None:
+            self._areas = self.parts.areas(self.polygon)
+        return self._areas
+
+    @property
+    def eo_total(self) -> int:
+        """Return the number of EO items found on this hazard."""
+        return sum(self.eo_found.values())
+
+    def summary(self) -> dict[str, Any]:
+        """Return the machine-readable current state (no geometry)."""
+        a = self.areas
+        return {
+            "id": self.hazard_id,
+            "name": self.name,
+            "organisation": self.organisation,
+            "classification": self.classification.value,
+            "status": self.status.value,
+            "status_reason": self.status_reason,
+            "location": self.location,
+            "contamination": list(self.contamination),
+            "area_m2": round(a.area_m2, 2),
+            "cancelled_m2": round(a.cancelled_m2, 2),
+            "reduced_m2": round(a.reduced_m2, 2),
+            "cleared_m2": round(a.cleared_m2, 2),
+            "remaining_m2": round(a.remaining_m2, 2),
+            "expansion_m2": round(a.expansion_m2, 2),
+            "estimated_area_m2": self.estimated_area_m2,
+            "eo_found": dict(self.eo_found),
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+            "closed_on": self.closed_on.isoformat() if self.closed_on else None,
+            "handed_over_on": self.handed_over_on.isoformat() if self.handed_over_on else None,
+            "report_count": self.report_count,
+            "flags": list(self.flags),
+        }
+
+
+def _geom(obj: Mapping[str, Any] | None) -> BaseGeometry | None:
+    return None if obj is None else shape(obj)
+
+
+def _set_status(state: HazardState, target: HazardStatus, reason: str | None, on: date) -> None:
+    check_transition(state.status, target, hazard_id=state.hazard_id)
+    if target != state.status:
+        state.status = target
+        state.status_reason = reason
+        if target == HazardStatus.CLOSED:
+            state.closed_on = on
+        elif target == HazardStatus.HANDED_OVER:
+            state.handed_over_on = on
+        elif target == HazardStatus.OPEN:
+            state.closed_on = None
+            state.handed_over_on = None
+
+
+def _reclassify(state: HazardState, notes: list[str]) -> None:
+    derived = classify(state.evidence, eo_found=state.eo_total)
+    explicit = state.explicit_classification
+    if explicit == HazardClassification.EOD_SPOT:
+        state.classification = HazardClassification.EOD_SPOT
+    elif explicit is not None and state.eo_total == 0 and explicit != derived:
+        state.classification = HazardClassification(explicit)
+        notes.append(f"classification {explicit} given, but the evidence suggests {derived}")
+    else:
+        if derived != state.classification:
+            notes.append(f"classification {state.classification} -> {derived}")
+        state.classification = derived
+
+
+def _apply_hazard(state: HazardState | None, e: LedgerEntry, notes: list[str]) -> HazardState:
+    b = e.body
+    if state is None:
+        if "polygon" not in b:
+            raise TransitionError(
+                "the first report of a hazard must include its polygon",
+                where=f"report {e.report_id}, hazard.polygon",
+            )
+        state = HazardState(
+            hazard_id=b["hazard_id"], organisation=e.organisation, polygon=shape(b["polygon"])
+        )
+        state.first_date = e.date_of_information
+        notes.append(f"new hazard, {geodesic_area_m2(state.polygon):,.0f} m²")
+    elif "polygon" in b:
+        before = state.areas.area_m2
+        state.polygon = shape(b["polygon"])
+        state.invalidate()
+        notes.append(
+            f"boundary changed (baseline change): {before:,.0f} m² -> {state.areas.area_m2:,.0f} m²"
+        )
+    for key in ("name", "location", "estimated_area_m2", "beneficiaries"):
+        if key in b:
+            setattr(state, key, b[key])
+    if "benchmark" in b:
+        state.benchmark = _geom(b["benchmark"])
+    if b.get("contamination"):
+        state.contamination = sorted(set(state.contamination) | set(b["contamination"]))
+    if b.get("blockages"):
+        state.blockages = sorted(set(state.blockages) | set(b["blockages"]))
+    if b.get("evidence"):
+        state.evidence = state.evidence + list(b["evidence"])
+    if "classification" in b:
+        state.explicit_classification = b["classification"]
+    _reclassify(state, notes)
+    if "status" in b:
+        _set_status(state, HazardStatus(b["status"]), b.get("status_reason"), e.date_of_information)
+        notes.append(f"status set to {b['status']}: {b.get('status_reason')}")
+    return state
+
+
+def _compare_reported(
+    e: LedgerEntry, b: Mapping[str, Any], notes: list[str], flags: list[str]
+) -> None:
+    computed: dict[str, float] = {}
+    for i, rel in enumerate(b.get("releases", [])):
+        area = geodesic_area_m2(shape(rel["polygon"]))
+        computed[rel["outcome"]] = computed.get(rel["outcome"], 0.0) + area
+        rep = rel.get("reported_m2")
+        if rep is not None and _differs(rep, area):
+            msg = (
+                f"releases[{i}]: reported {rep:,.0f} m² {rel['outcome']} but the polygon is "
+                f"{area:,.0f} m²"
+            )
+            notes.append(msg)
+            flags.append(f"{e.report_id}: {msg}")
+    for outcome, rep in (b.get("reported") or {}).items():
+        key = outcome.removesuffix("_m2")
+        comp = computed.get(key, 0.0)
+        if _differs(rep, comp):
+            msg = f"reported {rep:,.0f} m² {key} in total but the polygons give {comp:,.0f} m²"
+            notes.append(msg)
+            flags.append(f"{e.report_id}: {msg}")
+
+
+def _differs(reported: float, computed: float) -> bool:
+    diff = abs(reported - computed)
+    return diff > 10.0 and diff > REPORTED_DIFF_THRESHOLD * max(computed, reported)
+
+
+def _add_eo(state: HazardState, items: Iterable[Mapping[str, Any]], notes: list[str]) -> None:
+    found = 0
+    for item in items:
+        q = int(item.get("quantity", 1))
+        state.eo_found[item["category"]] = state.eo_found.get(item["category"], 0) + q
+        found += q
+    if found:
+        notes.append(f"{found} EO item(s) found")
+
+
+def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> None:
+    b = e.body
+    if state.status in (HazardStatus.CLOSED, HazardStatus.HANDED_OVER):
+        raise TransitionError(
+            f"hazard is {state.status.value}; no {b['activity_type']} work can be reported on it "
+            "(rule: reopen it with a hazard report giving a reason first)",
+            where=f"report {e.report_id}, hazard {state.hazard_id}",
+        )
+    activity = ActivityType(b["activity_type"])
+    if activity.value not in state.activity_types:
+        state.activity_types.append(activity.value)
+    for rel in b.get("releases", []):
+        state.release.add(ReleaseOutcome(rel["outcome"]), shape(rel["polygon"]))
+    state.invalidate()
+    _add_eo(state, b.get("eo_items", []), notes)
+    _reclassify(state, notes)
+    _compare_reported(e, b, notes, state.flags)
+    if activity in (ActivityType.TS, ActivityType.CLEARANCE, ActivityType.BAC) and (
+        state.status == HazardStatus.OPEN
+    ):
+        _set_status(
+            state, HazardStatus.WORKED_ON, f"{activity.value} started", e.date_of_information
+        )
+    a = state.areas
+    if a.remaining_m2 <= closure_tolerance_m2(a.area_m2):
+        _set_status(state, HazardStatus.CLOSED, "all land released", e.date_of_information)
+    elif b.get("stage") == ActivityStage.COMPLETION:
+        if b.get("close_reason"):
+            _set_status(state, HazardStatus.CLOSED, b["close_reason"], e.date_of_information)
+            notes.append(f"closed with {a.remaining_m2:,.0f} m² remaining: {b['close_reason']}")
+        else:
+            msg = (
+                f"completion report leaves {a.remaining_m2:,.0f} m² remaining; the hazard stays "
+                f"{state.status.value} (give close_reason to close it)"
+            )
+            notes.append(msg)
+            state.flags.append(f"{e.report_id}: {msg}")
+
+
+def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]:
+    """Apply one approved report to a hazard state; return the new state and the step.
+
+    Raises :class:`TransitionError` when the report breaks a status rule. The state passed
+    in may be modified; callers that need the old state keep a copy.
+    """
+    notes: list[str] = []
+    before = None if state is None else state.status.value
+    prev = (
+        (0.0, 0.0, 0.0)
+        if state is None
+        else (state.areas.cancelled_m2, state.areas.reduced_m2, state.areas.cleared_m2)
+    )
+    if e.type == ReportType.HAZARD:
+        state = _apply_hazard(state, e, notes)
+    else:
+        if state is None:
+            raise TransitionError(
+                "hazard does not exist yet: approve its hazard report (with the polygon) first",
+                where=f"report {e.report_id}, hazard {e.body.get('hazard_id')}",
+            )
+        if e.type == ReportType.ACTIVITY:
+            _apply_activity(state, e, notes)
+        elif e.type == ReportType.EO:
+            _add_eo(state, e.body.get("items", []), notes)
+            _reclassify(state, notes)
+        elif e.type == ReportType.HANDOVER:
+            _set_status(
+                state,
+                HazardStatus.HANDED_OVER,
+                f"handed over to {e.body['recipient']}",
+                e.date_of_information,
+            )
+            notes.append(f"handed over to {e.body['recipient']}")
+    state.report_count += 1
+    state.last_report_id = e.report_id
+    state.last_date = e.date_of_information
+    a = state.areas
+    step = Step(
+        report_id=e.report_id,
+        type=e.type.value,
+        date_of_information=e.date_of_information,
+        approval_seq=e.approval_seq,
+        organisation=e.organisation,
+        status_before=before,
+        status_after=state.status.value,
+        classification_after=state.classification.value,
+        cancelled_m2=a.cancelled_m2 - prev[0],
+        reduced_m2=a.reduced_m2 - prev[1],
+        cleared_m2=a.cleared_m2 - prev[2],
+        remaining_m2=a.remaining_m2,
+        area_m2=a.area_m2,
+        expansion_m2=a.expansion_m2,
+        notes=notes,
+    )
+    return state, step
+
+
+def project(entries: Iterable[LedgerEntry]) -> tuple[HazardState, list[Step]]:
+    """Fold a hazard's approved reports (any order) into its state and the explanation.
+
+    >>> from datetime import date
+    >>> poly = {"type": "Polygon", "coordinates": [[[35, 51], [35.001, 51], [35.001, 51.001],
+    ...         [35, 51.001], [35, 51]]]}
+    >>> h = LedgerEntry("R1", ReportType.HAZARD, "FSD", date(2024, 1, 1), 1,
+    ...     {"hazard": {"hazard_id": "H1", "polygon": poly}})
+    >>> c = LedgerEntry("R2", ReportType.ACTIVITY, "FSD", date(2024, 2, 1), 2,
+    ...     {"activity": {"hazard_id": "H1", "activity_type": "CLEARANCE",
+    ...      "stage": "completion", "releases": [{"outcome": "cleared", "polygon": poly}]}})
+    >>> state, steps = project([c, h])
+    >>> state.status.value, round(state.areas.cleared_m2), round(state.areas.remaining_m2)
+    ('closed', 7809, 0)
+    >>> [s.report_id for s in steps]
+    ['R1', 'R2']
+    """
+    ordered = sorted(entries, key=lambda x: x.sort_key)
+    state: HazardState | None = None
+    steps: list[Step] = []
+    for e in ordered:
+        state, step = apply(state, e)
+        steps.append(step)
+    if state is None:
+        raise TransitionError("no approved reports for this hazard")
+    return state, steps

@@ -1,0 +1,419 @@
+"""The ledger use cases: submit, approve, reject, unapprove, explain and recompute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, select
+
+from mineaction.core.codes import ReportState, ReportType
+from mineaction.core.projection import (
+    HAZARD_REPORT_TYPES,
+    HazardState,
+    LedgerEntry,
+    Step,
+    apply,
+    project,
+)
+from mineaction.core.reports import normalise_report, parse_report
+from mineaction.errors import ConflictError, MineActionError, NotFoundError, ValidationError
+from mineaction.store import projections as proj
+from mineaction.store import reports as ledger
+from mineaction.store import schema as s
+from mineaction.store.engine import Store
+from mineaction.store.settings import programme_area
+
+Progress = Callable[[int], None]
+
+PENDING_STATES = (
+    ReportState.SUBMITTED.value,
+    ReportState.VERIFIED.value,
+    ReportState.OPS_APPROVED.value,
+)
+
+
+@dataclass
+class SubmitResult:
+    """Outcome of submitting one report."""
+
+    report_id: str
+    status: str  # "new" or "duplicate"
+    warnings: list[str] = field(default_factory=list)
+
+
+def _canonical(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {k: v for k, v in payload.items() if k not in ("submitted_by",)}
+
+
+def prepare(
+    conn: Connection, data: Any, *, where: str = "report"
+) -> tuple[dict[str, Any], list[str]]:
+    """Validate and normalise a report document against the programme's settings."""
+    report = parse_report(data, where=where)
+    payload, warnings = normalise_report(report, programme_area=programme_area(conn))
+    return payload, warnings
+
+
+def submit_in(
+    conn: Connection,
+    data: Any,
+    *,
+    submitted_by: str | None,
+    where: str = "report",
+    source_system: str | None = None,
+    source_key: str | None = None,
+) -> SubmitResult:
+    """Submit a report inside an open write transaction (see :func:`submit`)."""
+    payload, warnings = prepare(conn, data, where=where)
+    existing = ledger.find_report(conn, payload["report_id"])
+    if existing is not None:
+        if _canonical(existing["payload"]) == _canonical(payload):
+            return SubmitResult(payload["report_id"], "duplicate", warnings)
+        raise ConflictError(
+            f"report_id {payload['report_id']!r} already exists with different content; "
+            "to correct it submit a new report with a new report_id and "
+            f'"supersedes": "{payload["report_id"]}"',
+            where=where,
+        )
+    if payload.get("supersedes"):
+        ledger.get_report(conn, payload["supersedes"])
+    ledger.insert_report(
+        conn,
+        payload=payload,
+        warnings=warnings,
+        submitted_by=submitted_by,
+        source_system=source_system,
+        source_key=source_key,
+    )
+    ledger.audit(
+        conn, actor=submitted_by, action="submit", entity="report", entity_id=payload["report_id"]
+    )
+    return SubmitResult(payload["report_id"], "new", warnings)
+
+
+def submit(
+    store: Store, data: Any, *, submitted_by: str | None = None, where: str = "report"
+) -> SubmitResult:
+    """Validate and submit one report; a re-submission of identical content is a no-op.
+
+    The report enters as *submitted*: it changes nothing in the national picture until approved.
+    """
+    with store.write() as conn:
+        return submit_in(conn, data, submitted_by=submitted_by, where=where)
+
+
+def _entries_for_hazard(conn: Connection, hazard_id: str) -> list[LedgerEntry]:
+    return [e for e in ledger.approved_for_hazard(conn, hazard_id) if e.type in HAZARD_REPORT_TYPES]
+
+
+def _reproject(conn: Connection, hazard_id: str, entries: list[LedgerEntry]) -> HazardState | None:
+    state = project(entries)[0] if entries else None
+    proj.replace_hazard(conn, state, hazard_id)
+    return state
+
+
+@dataclass
+class Effect:
+    """What approving a report would change (or changed) on its hazard."""
+
+    report_id: str
+    hazard_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    step: Step | None
+    error: str | None = None
+
+
+def _effect(conn: Connection, row: RowMapping, approval_seq: int) -> Effect:
+    hid = row["hazard_id"]
+    rtype = ReportType(row["type"])
+    if hid is None or rtype not in HAZARD_REPORT_TYPES:
+        return Effect(row["report_id"], hid, None, None, None)
+    entries = _entries_for_hazard(conn, hid)
+    superseded = row["payload"].get("supersedes")
+    before_state = project(entries)[0] if entries else None
+    before = before_state.summary() if before_state else None
+    entries = [e for e in entries if e.report_id != superseded]
+    new = LedgerEntry(
+        report_id=row["report_id"],
+        type=rtype,
+        organisation=row["organisation"],
+        date_of_information=row["date_of_information"],
+        approval_seq=approval_seq,
+        payload=row["payload"],
+    )
+    try:
+        state, steps = project([*entries, new])
+    except MineActionError as exc:
+        return Effect(row["report_id"], hid, before, None, None, error=str(exc))
+    step = next(s for s in steps if s.report_id == new.report_id)
+    return Effect(row["report_id"], hid, before, state.summary(), step)
+
+
+def predict(store: Store, report_id: str) -> Effect:
+    """Return what approving a pending report would change, without changing anything."""
+    with store.read() as conn:
+        row = ledger.get_report(conn, report_id)
+        return _effect(conn, row, ledger.next_approval_seq(conn))
+
+
+def approve(store: Store, report_id: str, *, actor: str | None = None) -> Effect:
+    """Approve a pending report: it becomes part of the national picture.
+
+    The hazard projection is updated in the same transaction; a report that breaks a rule
+    (e.g. an illegal status change) is refused and the database is left as it was.
+    """
+    with store.write() as conn:
+        row = ledger.get_report(conn, report_id)
+        if row["state"] not in PENDING_STATES:
+            raise ConflictError(
+                f"report {report_id} is {row['state']}; only submitted reports can be approved"
+            )
+        seq = ledger.next_approval_seq(conn)
+        effect = _effect(conn, row, seq)
+        if effect.error:
+            raise ConflictError(f"cannot approve report {report_id}: {effect.error}")
+        superseded = row["payload"].get("supersedes")
+        if superseded:
+            old = ledger.get_report(conn, superseded)
+            ledger.set_state(
+                conn,
+                superseded,
+                from_state=old["state"],
+                to_state=ReportState.SUPERSEDED.value,
+                actor=actor,
+                action="supersede",
+                reason=f"superseded by {report_id}",
+            )
+            proj.delete_rows_for_report(conn, superseded)
+            if old["hazard_id"] and old["hazard_id"] != row["hazard_id"]:
+                _reproject(conn, old["hazard_id"], _entries_for_hazard(conn, old["hazard_id"]))
+        ledger.set_state(
+            conn,
+            report_id,
+            from_state=row["state"],
+            to_state=ReportState.APPROVED.value,
+            actor=actor,
+            action="approve",
+            approval_seq=seq,
+        )
+        approved = ledger.get_report(conn, report_id)
+        if row["hazard_id"] and ReportType(row["type"]) in HAZARD_REPORT_TYPES:
+            _reproject(conn, row["hazard_id"], _entries_for_hazard(conn, row["hazard_id"]))
+        proj.insert_rows(conn, proj.derived_rows(ledger.to_entry(approved)))
+        ledger.audit(conn, actor=actor, action="approve", entity="report", entity_id=report_id)
+        return effect
+
+
+def reject(store: Store, report_id: str, *, reason: str, actor: str | None = None) -> None:
+    """Reject a pending report with a reason (it goes back to the submitter)."""
+    if not reason.strip():
+        raise ValidationError("a rejection needs a reason for the submitter")
+    with store.write() as conn:
+        row = ledger.get_report(conn, report_id)
+        if row["state"] not in PENDING_STATES:
+            raise ConflictError(f"report {report_id} is {row['state']}; it cannot be rejected")
+        ledger.set_state(
+            conn,
+            report_id,
+            from_state=row["state"],
+            to_state=ReportState.REJECTED.value,
+            actor=actor,
+            action="reject",
+            reason=reason,
+        )
+        ledger.audit(
+            conn,
+            actor=actor,
+            action="reject",
+            entity="report",
+            entity_id=report_id,
+            details={"reason": reason},
+        )
+
+
+def unapprove(store: Store, report_id: str, *, reason: str, actor: str | None = None) -> None:
+    """Take an approved report out of the national picture (IM officer), with a reason."""
+    if not reason.strip():
+        raise ValidationError("unapproving needs a reason")
+    with store.write() as conn:
+        row = ledger.get_report(conn, report_id)
+        if row["state"] != ReportState.APPROVED.value:
+            raise ConflictError(f"report {report_id} is {row['state']}, not approved")
+        ledger.set_state(
+            conn,
+            report_id,
+            from_state=row["state"],
+            to_state=ReportState.UNAPPROVED.value,
+            actor=actor,
+            action="unapprove",
+            reason=reason,
+        )
+        proj.delete_rows_for_report(conn, report_id)
+        if row["hazard_id"] and ReportType(row["type"]) in HAZARD_REPORT_TYPES:
+            try:
+                _reproject(conn, row["hazard_id"], _entries_for_hazard(conn, row["hazard_id"]))
+            except MineActionError as exc:
+                raise ConflictError(
+                    f"cannot unapprove report {report_id}: later approved reports of hazard "
+                    f"{row['hazard_id']} depend on it ({exc}); unapprove those first"
+                ) from exc
+        ledger.audit(
+            conn,
+            actor=actor,
+            action="unapprove",
+            entity="report",
+            entity_id=report_id,
+            details={"reason": reason},
+        )
+
+
+def explain(
+    store: Store, hazard_id: str, *, as_of: date | None = None
+) -> tuple[HazardState, list[Step]]:
+    """Replay a hazard's approved reports and return its state and every step."""
+    with store.read() as conn:
+        entries = _entries_for_hazard(conn, hazard_id)
+    if as_of is not None:
+        entries = [e for e in entries if e.date_of_information <= as_of]
+    if not entries:
+        raise NotFoundError(f"no approved reports for hazard {hazard_id!r}")
+    return project(entries)
+
+
+# --- recompute ------------------------------------------------------------------------------
+
+
+@dataclass
+class RecomputeResult:
+    """Outcome of a full recompute (or a check)."""
+
+    hazards: int = 0
+    reports: int = 0
+    errors: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+
+def project_all(
+    entries: Iterable[tuple[str | None, LedgerEntry]],
+    *,
+    progress: Progress | None = None,
+) -> Iterable[tuple[str | None, HazardState | None, list[LedgerEntry], str | None]]:
+    """Group ordered entries by hazard and project each hazard; yield results one by one."""
+    current: str | None = None
+    group: list[LedgerEntry] = []
+
+    def finish() -> tuple[str | None, HazardState | None, list[LedgerEntry], str | None]:
+        hazard_entries = [e for e in group if e.type in HAZARD_REPORT_TYPES]
+        if current is None or not hazard_entries:
+            return current, None, group, None
+        state: HazardState | None = None
+        try:
+            for e in hazard_entries:
+                state, _ = apply(state, e)
+        except MineActionError as exc:
+            return current, None, group, f"hazard {current}: {exc}"
+        return current, state, group, None
+
+    started = False
+    for hid, entry in entries:
+        if started and hid != current:
+            yield finish()
+            if progress:
+                progress(len(group))
+            group = []
+        current = hid
+        started = True
+        group.append(entry)
+    if started:
+        yield finish()
+        if progress:
+            progress(len(group))
+
+
+def recompute(
+    store: Store, *, progress: Progress | None = None, batch: int = 2000
+) -> RecomputeResult:
+    """Rebuild every derived table from the approved reports, in one transaction."""
+    result = RecomputeResult()
+    with store.write() as conn:
+        proj.clear_derived(conn)
+        hazard_rows: list[dict[str, Any]] = []
+        rows: proj.RowsByTable = {}
+        with store.read() as rconn:
+            for _hid, state, group, error in project_all(
+                ledger.iter_approved(rconn), progress=progress
+            ):
+                result.reports += len(group)
+                if error:
+                    result.errors.append(error)
+                if state is not None:
+                    result.hazards += 1
+                    hazard_rows.append(proj.hazard_row(state))
+                for e in group:
+                    proj.merge_rows(rows, proj.derived_rows(e).items())
+                if len(hazard_rows) >= batch:
+                    conn.execute(s.hazard.insert(), hazard_rows)
+                    proj.insert_rows(conn, rows)
+                    hazard_rows, rows = [], {}
+        if hazard_rows:
+            conn.execute(s.hazard.insert(), hazard_rows)
+        proj.insert_rows(conn, rows)
+        ledger.audit(
+            conn,
+            actor=None,
+            action="recompute",
+            entity="ledger",
+            entity_id=None,
+            details={"hazards": result.hazards, "reports": result.reports},
+        )
+    return result
+
+
+_CHECK_FIELDS = ("classification", "status", "organisation", "report_count", "eo_total")
+_AREA_FIELDS = (
+    "area_m2",
+    "cancelled_m2",
+    "reduced_m2",
+    "cleared_m2",
+    "remaining_m2",
+    "expansion_m2",
+)
+
+
+def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
+    """Recompute every hazard in memory and report any difference from what is stored."""
+    result = RecomputeResult()
+    cols = [s.hazard.c[c] for c in ("hazard_id", *_CHECK_FIELDS, *_AREA_FIELDS)]
+    with store.read() as conn:
+        stored = {r["hazard_id"]: r for r in conn.execute(select(*cols)).mappings()}
+        seen: set[str] = set()
+        for hid, state, group, error in project_all(ledger.iter_approved(conn), progress=progress):
+            result.reports += len(group)
+            if error:
+                result.errors.append(error)
+            if state is None or hid is None:
+                continue
+            result.hazards += 1
+            seen.add(hid)
+            row = stored.get(hid)
+            if row is None:
+                result.differences.append(f"hazard {hid}: missing from the stored projection")
+                continue
+            fresh = proj.hazard_row(state)
+            for f in _CHECK_FIELDS:
+                if fresh[f] != row[f]:
+                    result.differences.append(
+                        f"hazard {hid}: {f} is {row[f]!r}, ledger says {fresh[f]!r}"
+                    )
+            for f in _AREA_FIELDS:
+                if abs(fresh[f] - row[f]) > max(0.01, 1e-9 * abs(fresh[f])):
+                    result.differences.append(
+                        f"hazard {hid}: {f} is {row[f]:.2f}, ledger says {fresh[f]:.2f}"
+                    )
+        for hid in sorted(set(stored) - seen):
+            result.differences.append(f"hazard {hid}: stored but has no approved reports")
+    return result

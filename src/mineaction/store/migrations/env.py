@@ -1,0 +1,36 @@
+"""Alembic environment: runs migrations on the connection handed over by the store."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from mineaction.store.schema import metadata
+
+config = context.config
+
+
+def run_migrations() -> None:
+    """Run migrations on ``config.attributes['connection']`` (or the configured URL)."""
+    connection = config.attributes.get("connection")
+    if connection is None:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
+        with engine.begin() as conn:
+            _run(conn)
+        return
+    _run(connection)
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=metadata,
+        render_as_batch=True,
+        user_module_prefix="mineaction.store.types.",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,325 @@
+"""Writing and reading the derived tables (hazard state and per-report records)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from shapely.geometry import shape
+from sqlalchemy import Connection, RowMapping, Table, delete, func, insert, select
+
+from mineaction.core.codes import ReportType
+from mineaction.core.geometry import geodesic_area_m2
+from mineaction.core.projection import HazardState, LedgerEntry
+from mineaction.errors import NotFoundError
+from mineaction.store import schema as s
+
+RowsByTable = dict[Table, list[dict[str, Any]]]
+
+
+def hazard_row(state: HazardState) -> dict[str, Any]:
+    """Return the ``hazard`` table row for a projected state."""
+    a = state.areas
+    p = state.parts
+    x0, y0, x1, y1 = state.polygon.bounds
+    summary = state.summary()
+    return {
+        "hazard_id": state.hazard_id,
+        "organisation": state.organisation,
+        "name": state.name,
+        "classification": state.classification.value,
+        "status": state.status.value,
+        "status_reason": state.status_reason,
+        "location": state.location,
+        "contamination": list(state.contamination),
+        "area_m2": a.area_m2,
+        "cancelled_m2": a.cancelled_m2,
+        "reduced_m2": a.reduced_m2,
+        "cleared_m2": a.cleared_m2,
+        "remaining_m2": a.remaining_m2,
+        "expansion_m2": a.expansion_m2,
+        "estimated_area_m2": state.estimated_area_m2,
+        "eo_found": dict(state.eo_found),
+        "eo_total": state.eo_total,
+        "first_date": state.first_date,
+        "last_date": state.last_date,
+        "closed_on": state.closed_on,
+        "handed_over_on": state.handed_over_on,
+        "report_count": state.report_count,
+        "last_report_id": state.last_report_id,
+        "flags": list(state.flags),
+        "details": {
+            "evidence": state.evidence,
+            "blockages": state.blockages,
+            "beneficiaries": state.beneficiaries,
+            "activity_types": state.activity_types,
+            "explicit_classification": state.explicit_classification,
+            "status_reason": summary["status_reason"],
+        },
+        "geom": state.polygon,
+        "remaining_geom": p.remaining,
+        "cancelled_geom": p.cancelled,
+        "reduced_geom": p.reduced,
+        "cleared_geom": p.cleared,
+        "expansion_geom": p.expansion,
+        "benchmark": state.benchmark,
+        "minx": x0,
+        "miny": y0,
+        "maxx": x1,
+        "maxy": y1,
+        "version": state.report_count,
+    }
+
+
+def replace_hazard(conn: Connection, state: HazardState | None, hazard_id: str) -> None:
+    """Store the projected state of one hazard (delete it when it has no approved reports)."""
+    conn.execute(delete(s.hazard).where(s.hazard.c.hazard_id == hazard_id))
+    if state is not None:
+        conn.execute(insert(s.hazard), [hazard_row(state)])
+
+
+def _point(obj: Mapping[str, Any] | None) -> Any:
+    return None if obj is None else shape(obj)
+
+
+def derived_rows(e: LedgerEntry) -> RowsByTable:
+    """Return the rows of the per-report derived tables for one approved report."""
+    out: RowsByTable = defaultdict(list)
+    b = e.body
+    doi: date = e.date_of_information
+    if e.type == ReportType.ACTIVITY:
+        totals = {"cancelled": 0.0, "reduced": 0.0, "cleared": 0.0}
+        for rel in b.get("releases", []):
+            geom = shape(rel["polygon"])
+            m2 = geodesic_area_m2(geom)
+            totals[rel["outcome"]] += m2
+            out[s.release_polygon].append(
+                {
+                    "report_id": e.report_id,
+                    "hazard_id": b["hazard_id"],
+                    "organisation": e.organisation,
+                    "date": doi,
+                    "activity_type": b["activity_type"],
+                    "outcome": rel["outcome"],
+                    "method": rel.get("method") or b.get("method"),
+                    "depth_cm": rel.get("depth_cm") or b.get("clearance_depth_cm"),
+                    "reported_m2": rel.get("reported_m2"),
+                    "polygon_m2": m2,
+                    "geom": geom,
+                }
+            )
+        out[s.activity].append(
+            {
+                "report_id": e.report_id,
+                "hazard_id": b["hazard_id"],
+                "organisation": e.organisation,
+                "activity_type": b["activity_type"],
+                "stage": b.get("stage", "progress"),
+                "method": b.get("method"),
+                "team": b.get("team"),
+                "team_days": b.get("team_days"),
+                "start_date": date.fromisoformat(b["start_date"]),
+                "end_date": date.fromisoformat(b["end_date"]) if b.get("end_date") else None,
+                "date_of_information": doi,
+                "depth_cm": b.get("clearance_depth_cm"),
+                "cancelled_m2": totals["cancelled"],
+                "reduced_m2": totals["reduced"],
+                "cleared_m2": totals["cleared"],
+                "geom": None,
+            }
+        )
+        items: list[dict[str, Any]] = b.get("eo_items", [])
+        source = "activity"
+    elif e.type == ReportType.EO:
+        items = b.get("items", [])
+        source = "spot"
+    else:
+        items = []
+        source = ""
+    for item in items:
+        out[s.eo_item].append(
+            {
+                "report_id": e.report_id,
+                "hazard_id": b.get("hazard_id"),
+                "organisation": e.organisation,
+                "date": doi,
+                "source": source,
+                "category": item["category"],
+                "model": item.get("model"),
+                "quantity": item.get("quantity", 1),
+                "condition": item.get("condition"),
+                "disposal": item.get("disposal"),
+                "depth_cm": item.get("depth_cm"),
+                "geom": _point(item.get("point")),
+            }
+        )
+    if e.type == ReportType.ACCIDENT:
+        victims = b.get("victims", [])
+        out[s.accident].append(
+            {
+                "accident_id": b["accident_id"],
+                "report_id": e.report_id,
+                "organisation": e.organisation,
+                "date": date.fromisoformat(b["date"]),
+                "device_category": b["device_category"],
+                "demining": bool(b.get("demining", False)),
+                "hazard_id": b.get("hazard_id"),
+                "location": b.get("location"),
+                "killed": sum(1 for v in victims if v["status"] == "killed"),
+                "injured": sum(1 for v in victims if v["status"] == "injured"),
+                "geom": shape(b["point"]),
+            }
+        )
+        for v in victims:
+            out[s.victim].append(
+                {
+                    "victim_id": v["victim_id"],
+                    "accident_id": b["accident_id"],
+                    "report_id": e.report_id,
+                    "name": v.get("name"),
+                    "sex": v.get("sex", "unknown"),
+                    "age": v.get("age"),
+                    "status": v["status"],
+                    "deminer": bool(v.get("deminer", False)),
+                    "activity": v.get("activity"),
+                    "tampered": v.get("tampered"),
+                }
+            )
+    elif e.type == ReportType.EORE:
+        ben = b["beneficiaries"]
+        out[s.eore_session].append(
+            {
+                "session_id": b["session_id"],
+                "report_id": e.report_id,
+                "organisation": e.organisation,
+                "date": date.fromisoformat(b["date"]),
+                "location": b.get("location"),
+                "method": b.get("method", "direct"),
+                "women": ben.get("women", 0),
+                "men": ben.get("men", 0),
+                "girls": ben.get("girls", 0),
+                "boys": ben.get("boys", 0),
+                "with_disability": ben.get("with_disability"),
+                "geom": _point(b.get("point")),
+            }
+        )
+    elif e.type == ReportType.QM:
+        ncs = b.get("nonconformities", [])
+        out[s.qm_inspection].append(
+            {
+                "inspection_id": b["inspection_id"],
+                "report_id": e.report_id,
+                "organisation": e.organisation,
+                "inspected_organisation": b["inspected_organisation"],
+                "date": date.fromisoformat(b["date"]),
+                "kind": b.get("kind", "QA"),
+                "hazard_id": b.get("hazard_id"),
+                "activity_report_id": b.get("activity_report_id"),
+                "nonconformities": ncs,
+                "open_corrective_actions": sum(1 for n in ncs if not n.get("closed")),
+            }
+        )
+    elif e.type == ReportType.HANDOVER:
+        out[s.handover].append(
+            {
+                "report_id": e.report_id,
+                "hazard_id": b["hazard_id"],
+                "organisation": e.organisation,
+                "date": date.fromisoformat(b["date"]),
+                "recipient": b["recipient"],
+                "certificate": b.get("certificate"),
+                "community": b.get("community"),
+            }
+        )
+    return out
+
+
+_PER_REPORT = (
+    s.release_polygon,
+    s.activity,
+    s.eo_item,
+    s.victim,
+    s.accident,
+    s.eore_session,
+    s.qm_inspection,
+    s.handover,
+)
+
+
+def insert_rows(conn: Connection, rows: RowsByTable) -> None:
+    """Insert derived rows, table by table (parents before children)."""
+    for table in (s.accident, *_PER_REPORT):
+        batch = rows.get(table)
+        if batch:
+            conn.execute(insert(table), batch)
+
+
+def delete_rows_for_report(conn: Connection, report_id: str) -> None:
+    """Delete every derived row that came from one report."""
+    for table in _PER_REPORT:
+        conn.execute(delete(table).where(table.c.report_id == report_id))
+
+
+def clear_derived(conn: Connection) -> None:
+    """Delete all derived rows (before a full recompute)."""
+    for table in s.DERIVED_TABLES:
+        conn.execute(delete(table))
+
+
+def merge_rows(into: RowsByTable, more: Iterable[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Append rows to a batch."""
+    for table, rows in more:
+        into.setdefault(table, []).extend(rows)
+
+
+def get_hazard(conn: Connection, hazard_id: str) -> RowMapping:
+    """Return one hazard row or raise :class:`NotFoundError`."""
+    row = conn.execute(select(s.hazard).where(s.hazard.c.hazard_id == hazard_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(
+            f"no hazard with id {hazard_id!r} (hazards appear once their first report is approved)"
+        )
+    return row
+
+
+def list_hazards(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    classification: str | None = None,
+    organisation: str | None = None,
+    location: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    columns: Iterable[str] | None = None,
+) -> list[RowMapping]:
+    """Return hazards matching the filters, ordered by id."""
+    cols = [s.hazard.c[c] for c in columns] if columns else [s.hazard]
+    q = select(*cols).order_by(s.hazard.c.hazard_id).offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
+    if status:
+        q = q.where(s.hazard.c.status == status)
+    if classification:
+        q = q.where(s.hazard.c.classification == classification)
+    if organisation:
+        q = q.where(s.hazard.c.organisation == organisation)
+    if location:
+        q = q.where(s.hazard.c.location.startswith(location))
+    if bbox:
+        x0, y0, x1, y1 = bbox
+        q = q.where(
+            s.hazard.c.maxx >= x0,
+            s.hazard.c.minx <= x1,
+            s.hazard.c.maxy >= y0,
+            s.hazard.c.miny <= y1,
+        )
+    return list(conn.execute(q).mappings())
+
+
+def count_hazards(conn: Connection) -> int:
+    """Return the number of hazards."""
+    return int(conn.execute(select(func.count()).select_from(s.hazard)).scalar() or 0)

@@ -1,0 +1,333 @@
+"""The database schema (same on SQLite and PostGIS). Migrations in ``store/migrations``.
+
+Ledger tables (``report``, ``report_event``, ``audit_log``) are append-only history; the
+other tables marked *derived* are projections rebuilt from approved reports by ``recompute``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from mineaction.store.types import Geometry, JSONType
+
+metadata = MetaData()
+
+setting = Table(
+    "setting",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", JSONType, nullable=False),
+)
+
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(50), nullable=False, default="operator"),
+    Column("country", String(100)),
+)
+
+location = Table(
+    "location",
+    metadata,
+    Column("pcode", String(50), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("admin_level", Integer, nullable=False),
+    Column("parent_pcode", String(50), ForeignKey("location.pcode")),
+    Column("population", Integer),
+    Column("geom", Geometry),
+)
+
+# --- the ledger --------------------------------------------------------------------------
+
+report = Table(
+    "report",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(100), nullable=False, unique=True),
+    Column("type", String(20), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("hazard_id", String(100)),
+    Column("date_of_information", Date, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("payload", JSONType, nullable=False),
+    Column("warnings", JSONType, nullable=False),
+    Column("source_system", String(50)),
+    Column("source_key", String(200)),
+    Column("supersedes", String(100)),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_by", String(100)),
+    Column("approval_seq", Integer, unique=True),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("approved_by", String(100)),
+    Column("reason", Text),
+    Column("version", Integer, nullable=False, default=1),
+)
+Index("ix_report_hazard", report.c.hazard_id, report.c.state)
+Index("ix_report_state", report.c.state, report.c.seq)
+Index("ix_report_source", report.c.source_system, report.c.source_key)
+
+report_event = Table(
+    "report_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(100), ForeignKey("report.report_id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100)),
+    Column("action", String(30), nullable=False),
+    Column("from_state", String(20)),
+    Column("to_state", String(20), nullable=False),
+    Column("reason", Text),
+)
+Index("ix_report_event_report", report_event.c.report_id)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100)),
+    Column("action", String(50), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("entity_id", String(200)),
+    Column("remote", String(100)),
+    Column("details", JSONType),
+)
+
+# --- derived (projection) tables ------------------------------------------------------------
+
+hazard = Table(
+    "hazard",
+    metadata,
+    Column("hazard_id", String(100), primary_key=True),
+    Column("organisation", String(100), nullable=False),
+    Column("name", String(200)),
+    Column("classification", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_reason", Text),
+    Column("location", String(50)),
+    Column("contamination", JSONType, nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("cancelled_m2", Float, nullable=False),
+    Column("reduced_m2", Float, nullable=False),
+    Column("cleared_m2", Float, nullable=False),
+    Column("remaining_m2", Float, nullable=False),
+    Column("expansion_m2", Float, nullable=False),
+    Column("estimated_area_m2", Float),
+    Column("eo_found", JSONType, nullable=False),
+    Column("eo_total", Integer, nullable=False),
+    Column("first_date", Date),
+    Column("last_date", Date),
+    Column("closed_on", Date),
+    Column("handed_over_on", Date),
+    Column("report_count", Integer, nullable=False),
+    Column("last_report_id", String(100)),
+    Column("flags", JSONType, nullable=False),
+    Column("details", JSONType, nullable=False),
+    Column("geom", Geometry, nullable=False),
+    Column("remaining_geom", Geometry),
+    Column("cancelled_geom", Geometry),
+    Column("reduced_geom", Geometry),
+    Column("cleared_geom", Geometry),
+    Column("expansion_geom", Geometry),
+    Column("benchmark", Geometry),
+    Column("minx", Float, nullable=False),
+    Column("miny", Float, nullable=False),
+    Column("maxx", Float, nullable=False),
+    Column("maxy", Float, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_hazard_status", hazard.c.status, hazard.c.classification)
+Index("ix_hazard_bbox", hazard.c.minx, hazard.c.maxx, hazard.c.miny, hazard.c.maxy)
+Index("ix_hazard_org", hazard.c.organisation)
+Index("ix_hazard_location", hazard.c.location)
+
+release_polygon = Table(
+    "release_polygon",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(100), nullable=False),
+    Column("hazard_id", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("activity_type", String(20), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("method", String(100)),
+    Column("depth_cm", Float),
+    Column("reported_m2", Float),
+    Column("polygon_m2", Float, nullable=False),
+    Column("geom", Geometry, nullable=False),
+)
+Index("ix_release_report", release_polygon.c.report_id)
+Index("ix_release_hazard", release_polygon.c.hazard_id)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("report_id", String(100), primary_key=True),
+    Column("hazard_id", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("activity_type", String(20), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("method", String(100)),
+    Column("team", String(100)),
+    Column("team_days", Float),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("date_of_information", Date, nullable=False),
+    Column("depth_cm", Float),
+    Column("cancelled_m2", Float, nullable=False),
+    Column("reduced_m2", Float, nullable=False),
+    Column("cleared_m2", Float, nullable=False),
+    Column("geom", Geometry),
+)
+Index("ix_activity_hazard", activity.c.hazard_id)
+
+eo_item = Table(
+    "eo_item",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(100), nullable=False),
+    Column("hazard_id", String(100)),
+    Column("organisation", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("category", String(30), nullable=False),
+    Column("model", String(100)),
+    Column("quantity", Integer, nullable=False),
+    Column("condition", String(20)),
+    Column("disposal", String(30)),
+    Column("depth_cm", Float),
+    Column("geom", Geometry),
+)
+Index("ix_eo_report", eo_item.c.report_id)
+Index("ix_eo_hazard", eo_item.c.hazard_id)
+
+accident = Table(
+    "accident",
+    metadata,
+    Column("accident_id", String(100), primary_key=True),
+    Column("report_id", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("device_category", String(30), nullable=False),
+    Column("demining", Boolean, nullable=False),
+    Column("hazard_id", String(100)),
+    Column("location", String(50)),
+    Column("killed", Integer, nullable=False),
+    Column("injured", Integer, nullable=False),
+    Column("geom", Geometry, nullable=False),
+)
+Index("ix_accident_report", accident.c.report_id)
+
+# Victim personal data lives apart from the accident so that it can be protected.
+victim = Table(
+    "victim",
+    metadata,
+    Column("victim_id", String(100), primary_key=True),
+    Column("accident_id", String(100), nullable=False),
+    Column("report_id", String(100), nullable=False),
+    Column("name", String(200)),
+    Column("sex", String(10), nullable=False),
+    Column("age", Integer),
+    Column("status", String(10), nullable=False),
+    Column("deminer", Boolean, nullable=False),
+    Column("activity", String(200)),
+    Column("tampered", Boolean),
+)
+Index("ix_victim_accident", victim.c.accident_id)
+Index("ix_victim_report", victim.c.report_id)
+
+eore_session = Table(
+    "eore_session",
+    metadata,
+    Column("session_id", String(100), primary_key=True),
+    Column("report_id", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("location", String(50)),
+    Column("method", String(100), nullable=False),
+    Column("women", Integer, nullable=False),
+    Column("men", Integer, nullable=False),
+    Column("girls", Integer, nullable=False),
+    Column("boys", Integer, nullable=False),
+    Column("with_disability", Integer),
+    Column("geom", Geometry),
+)
+Index("ix_eore_report", eore_session.c.report_id)
+
+qm_inspection = Table(
+    "qm_inspection",
+    metadata,
+    Column("inspection_id", String(100), primary_key=True),
+    Column("report_id", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("inspected_organisation", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("kind", String(5), nullable=False),
+    Column("hazard_id", String(100)),
+    Column("activity_report_id", String(100)),
+    Column("nonconformities", JSONType, nullable=False),
+    Column("open_corrective_actions", Integer, nullable=False),
+)
+Index("ix_qm_report", qm_inspection.c.report_id)
+
+handover = Table(
+    "handover",
+    metadata,
+    Column("report_id", String(100), primary_key=True),
+    Column("hazard_id", String(100), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("certificate", String(100)),
+    Column("community", JSONType),
+)
+
+# --- planning ------------------------------------------------------------------------------
+
+task = Table(
+    "task",
+    metadata,
+    Column("task_id", String(100), primary_key=True),
+    Column("hazard_id", String(100), nullable=False),
+    Column("organisation", String(100)),
+    Column("activity_type", String(20), nullable=False),
+    Column("team", String(100)),
+    Column("planned_start", Date),
+    Column("planned_end", Date),
+    Column("status", String(20), nullable=False, default="planned"),
+    Column("notes", Text),
+    Column("plan_id", String(100)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+Index("ix_task_hazard", task.c.hazard_id)
+
+#: Tables rebuilt from the ledger by ``recompute`` (order matters for deletes).
+DERIVED_TABLES = (
+    hazard,
+    release_polygon,
+    activity,
+    eo_item,
+    victim,
+    accident,
+    eore_session,
+    qm_inspection,
+    handover,
+)
