@@ -352,7 +352,8 @@ def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> Non
                 f"{state.status.value} (give close_reason to close it)"
             )
             notes.append(msg)
-            state.flags.append(f"{e.report_id}: {msg}")
+            if activity in (ActivityType.CLEARANCE, ActivityType.BAC):
+                state.flags.append(f"{e.report_id}: {msg}")
 
 
 def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]:

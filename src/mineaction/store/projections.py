@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -291,7 +291,7 @@ def list_hazards(
     classification: str | None = None,
     organisation: str | None = None,
     location: str | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: Sequence[float] | None = None,
     limit: int | None = None,
     offset: int = 0,
     columns: Iterable[str] | None = None,

@@ -1,0 +1,23 @@
+"""``mineaction serve``: the web app and API."""
+
+from __future__ import annotations
+
+import click
+
+from mineaction.cli._common import Context, pass_ctx
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the web app, REST API (/api/v1) and OGC API (/ogc) on http://HOST:PORT."""
+    import uvicorn
+
+    from mineaction.web.app import create_app
+
+    ctx.store()  # fail early with a clear message if the database is not ready
+    app = create_app(ctx.db_url)
+    click.echo(f"serving {ctx.db_url} on http://{host}:{port}  (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="info")

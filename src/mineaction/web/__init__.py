@@ -1,0 +1,1 @@
+"""Web adapters: FastAPI app, pages, REST and OGC API."""
