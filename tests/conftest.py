@@ -10,6 +10,9 @@ Run the whole suite with ``./scripts/test``: it starts a throwaway PostGIS clust
   Names are unique per xdist worker and process. Each is copied from the template database
   ``mineaction_template`` (made once, with PostGIS), which is much faster than a fresh
   ``CREATE EXTENSION postgis`` per test.
+- ``store`` (parametrised ``sqlite`` / ``postgis``): an initialised empty
+  :class:`mineaction.store.engine.Store`; ``store_url`` is its URL; ``sqlite_store`` is
+  SQLite only.
 - ``chromium_path`` (session): path of the Chromium binary (``MINEACTION_CHROMIUM`` or
   ``/usr/bin/chromium``); ``MINEACTION_SKIP_BROWSER=1`` skips instead of failing.
 - ``chromium_browser`` (session): a Playwright ``Browser`` on that Chromium, headless.
@@ -35,6 +38,8 @@ from psycopg import sql
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
+
+    from mineaction.store.engine import Store
 
 PG_URL_ENV = "MINEACTION_TEST_PG_URL"
 SKIP_PG_ENV = "MINEACTION_SKIP_PG"
@@ -66,7 +71,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by the services they use: ``postgis`` and ``browser``."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        if names & PG_FIXTURES:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if names & PG_FIXTURES or params.get("store_url") == "postgis":
             item.add_marker(pytest.mark.postgis)
         if names & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
@@ -201,3 +207,35 @@ def chromium_browser(chromium_path: str) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """URL of an empty database: a SQLite file, then a fresh PostGIS database (same tests)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/mineaction.db"
+    return str(request.getfixturevalue("fresh_pg_db"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An initialised, empty store on SQLite and on PostGIS (parametrised)."""
+    from mineaction.store.engine import open_store
+
+    s = open_store(store_url, create=True)
+    try:
+        yield s
+    finally:
+        s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: object) -> Iterator[Store]:
+    """An initialised, empty SQLite store (for tests that need only the embedded default)."""
+    from mineaction.store.engine import open_store
+
+    s = open_store(f"sqlite:///{tmp_path}/mineaction.db", create=True)
+    try:
+        yield s
+    finally:
+        s.dispose()
