@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from shapely.geometry.base import BaseGeometry
@@ -406,7 +407,7 @@ def normalise_report(
         fix_items(body["items"], "eo.items")
     elif kind in ("accident", "eore") and body.get("point") is not None:
         body["point"] = to_geojson(_point(body["point"], crs, f"{kind}.point", programme_area))
-    return data, warnings
+    return orjson.loads(orjson.dumps(data)), warnings
 
 
 __all__ = [

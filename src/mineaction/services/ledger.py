@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy.exc import IntegrityError
 
 from mineaction.core.codes import ReportState, ReportType
 from mineaction.core.projection import (
@@ -53,7 +54,11 @@ def prepare(
 ) -> tuple[dict[str, Any], list[str]]:
     """Validate and normalise a report document against the programme's settings."""
     report = parse_report(data, where=where)
-    payload, warnings = normalise_report(report, programme_area=programme_area(conn))
+    try:
+        payload, warnings = normalise_report(report, programme_area=programme_area(conn))
+    except MineActionError as exc:
+        exc.where = f"{where}, {exc.where}" if exc.where else where
+        raise
     return payload, warnings
 
 
@@ -203,7 +208,15 @@ def approve(store: Store, report_id: str, *, actor: str | None = None) -> Effect
         approved = ledger.get_report(conn, report_id)
         if row["hazard_id"] and ReportType(row["type"]) in HAZARD_REPORT_TYPES:
             _reproject(conn, row["hazard_id"], _entries_for_hazard(conn, row["hazard_id"]))
-        proj.insert_rows(conn, proj.derived_rows(ledger.to_entry(approved)))
+        try:
+            with conn.begin_nested():
+                proj.insert_rows(conn, proj.derived_rows(ledger.to_entry(approved)))
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"cannot approve report {report_id}: a record it carries (accident, victim, "
+                "EORE session or inspection id) is already in the database from another "
+                'report; correct the id, or submit it as a correction with "supersedes"'
+            ) from exc
         ledger.audit(conn, actor=actor, action="approve", entity="report", entity_id=report_id)
         return effect
 

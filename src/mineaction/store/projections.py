@@ -240,8 +240,8 @@ _PER_REPORT = (
     s.release_polygon,
     s.activity,
     s.eo_item,
-    s.victim,
     s.accident,
+    s.victim,
     s.eore_session,
     s.qm_inspection,
     s.handover,
@@ -250,7 +250,7 @@ _PER_REPORT = (
 
 def insert_rows(conn: Connection, rows: RowsByTable) -> None:
     """Insert derived rows, table by table (parents before children)."""
-    for table in (s.accident, *_PER_REPORT):
+    for table in _PER_REPORT:
         batch = rows.get(table)
         if batch:
             conn.execute(insert(table), batch)
@@ -258,7 +258,7 @@ def insert_rows(conn: Connection, rows: RowsByTable) -> None:
 
 def delete_rows_for_report(conn: Connection, report_id: str) -> None:
     """Delete every derived row that came from one report."""
-    for table in _PER_REPORT:
+    for table in reversed(_PER_REPORT):
         conn.execute(delete(table).where(table.c.report_id == report_id))
 
 

@@ -1,0 +1,5 @@
+"""Allow ``python -m mineaction``."""
+
+from mineaction.cli import main
+
+main()
