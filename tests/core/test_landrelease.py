@@ -12,7 +12,7 @@ from mineaction.core.geometry import geodesic_area_m2
 from mineaction.core.landrelease import LandRelease
 
 GEOD = Geod(ellps="WGS84")
-O = ReleaseOutcome
+Out = ReleaseOutcome
 
 
 def exact_area(poly: Polygon) -> float:
@@ -33,8 +33,8 @@ def test_stronger_outcome_wins_and_nothing_is_counted_twice() -> None:
     left_half = box(35.0, 51.0, 35.002, 51.001)
     middle = box(35.001, 51.0, 35.003, 51.001)
     lr = LandRelease()
-    lr.add(O.CANCELLED, left_half)
-    lr.add(O.CLEARED, middle)
+    lr.add(Out.CANCELLED, left_half)
+    lr.add(Out.CLEARED, middle)
     a = lr.parts(hazard).areas(hazard)
     quarter = exact_area(box(35.0, 51.0, 35.001, 51.001))
     # cleared takes the middle two quarters, cancelled keeps only the first quarter
@@ -48,7 +48,7 @@ def test_release_outside_hazard_is_expansion_not_clipped() -> None:
     hazard = box(35.0, 51.0, 35.002, 51.001)
     bigger = box(35.0, 51.0, 35.003, 51.001)
     lr = LandRelease()
-    lr.add(O.CLEARED, bigger)
+    lr.add(Out.CLEARED, bigger)
     a = lr.parts(hazard).areas(hazard)
     assert a.remaining_m2 < 1e-6
     assert abs(a.expansion_m2 - exact_area(box(35.002, 51.0, 35.003, 51.001))) < 1.0
@@ -69,7 +69,7 @@ def boxes(draw: st.DrawFn) -> Polygon:
 
 
 @settings(max_examples=150, deadline=None)
-@given(hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(O)), boxes()), max_size=6))
+@given(hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=6))
 def test_invariant_holds_for_any_sequence_of_releases(
     hazard: Polygon, releases: list[tuple[ReleaseOutcome, Polygon]]
 ) -> None:
@@ -87,7 +87,7 @@ def test_invariant_holds_for_any_sequence_of_releases(
 
 
 @settings(max_examples=60, deadline=None)
-@given(hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(O)), boxes()), max_size=5))
+@given(hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=5))
 def test_order_of_releases_does_not_change_the_result(
     hazard: Polygon, releases: list[tuple[ReleaseOutcome, Polygon]]
 ) -> None:
