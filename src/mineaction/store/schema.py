@@ -319,6 +319,86 @@ task = Table(
 )
 Index("ix_task_hazard", task.c.hazard_id)
 
+# --- prioritisation ---------------------------------------------------------------------------
+
+#: Reference layers (settlements, roads, farmland, infrastructure, protected, water) used to
+#: score hazards. ``kind`` (road class, infrastructure type, land use) and ``value`` (population,
+#: market-access weight) are read from the properties on load so that scoring needs no JSON.
+reference_feature = Table(
+    "reference_feature",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("layer", String(30), nullable=False),
+    Column("feature_id", String(100), nullable=False),
+    Column("kind", String(50)),
+    Column("value", Float),
+    Column("properties", JSONType, nullable=False),
+    Column("geom", Geometry, nullable=False),
+    Column("minx", Float, nullable=False),
+    Column("miny", Float, nullable=False),
+    Column("maxx", Float, nullable=False),
+    Column("maxy", Float, nullable=False),
+    Column("source", String(300)),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+Index(
+    "ux_reference_layer_feature",
+    reference_feature.c.layer,
+    reference_feature.c.feature_id,
+    unique=True,
+)
+Index(
+    "ix_reference_bbox",
+    reference_feature.c.layer,
+    reference_feature.c.minx,
+    reference_feature.c.maxx,
+    reference_feature.c.miny,
+    reference_feature.c.maxy,
+)
+
+#: One prioritisation run: the configuration (and its hash) and the data cut-off it used.
+priority_run = Table(
+    "priority_run",
+    metadata,
+    Column("run_id", String(60), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100)),
+    Column("config_name", String(100), nullable=False),
+    Column("config_version", String(50), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("config", JSONType, nullable=False),
+    Column("data_cutoff", Date, nullable=False),
+    Column("ledger_seq", Integer),
+    Column("data_hash", String(64), nullable=False),
+    Column("reference", JSONType, nullable=False),
+    Column("scope", String(100)),
+    Column("hazard_count", Integer, nullable=False),
+    Column("duration_s", Float),
+    Column("notes", JSONType, nullable=False),
+)
+Index("ix_priority_run_created", priority_run.c.created_at)
+
+#: One hazard's score in a run: raw criteria, per-criterion contributions, class and cost.
+priority_score = Table(
+    "priority_score",
+    metadata,
+    Column("run_id", String(60), ForeignKey("priority_run.run_id"), primary_key=True),
+    Column("hazard_id", String(100), primary_key=True),
+    Column("hazard_version", Integer),
+    Column("rank", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("priority_class", String(30), nullable=False),
+    Column("criteria", JSONType, nullable=False),
+    Column("contributions", JSONType, nullable=False),
+    Column("remaining_m2", Float, nullable=False),
+    Column("expected_team_days", Float, nullable=False),
+    Column("expected_cost", Float, nullable=False),
+    Column("value_for_money", Float, nullable=False),
+    Column("vfm_rank", Integer, nullable=False),
+)
+Index("ix_priority_score_hazard", priority_score.c.hazard_id)
+Index("ix_priority_score_rank", priority_score.c.run_id, priority_score.c.rank)
+
 #: Tables rebuilt from the ledger by ``recompute`` (order matters for deletes).
 DERIVED_TABLES = (
     hazard,
