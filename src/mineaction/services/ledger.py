@@ -130,16 +130,19 @@ class Effect:
     after: dict[str, Any] | None
     step: Step | None
     error: str | None = None
+    state: HazardState | None = field(default=None, repr=False, compare=False)
 
 
-def _effect(conn: Connection, row: RowMapping, approval_seq: int) -> Effect:
+def _effect(
+    conn: Connection, row: RowMapping, approval_seq: int, *, with_before: bool = True
+) -> Effect:
     hid = row["hazard_id"]
     rtype = ReportType(row["type"])
     if hid is None or rtype not in HAZARD_REPORT_TYPES:
         return Effect(row["report_id"], hid, None, None, None)
     entries = _entries_for_hazard(conn, hid)
     superseded = row["payload"].get("supersedes")
-    before_state = project(entries)[0] if entries else None
+    before_state = project(entries)[0] if entries and with_before else None
     before = before_state.summary() if before_state else None
     entries = [e for e in entries if e.report_id != superseded]
     new = LedgerEntry(
@@ -155,7 +158,7 @@ def _effect(conn: Connection, row: RowMapping, approval_seq: int) -> Effect:
     except MineActionError as exc:
         return Effect(row["report_id"], hid, before, None, None, error=str(exc))
     step = next(s for s in steps if s.report_id == new.report_id)
-    return Effect(row["report_id"], hid, before, state.summary(), step)
+    return Effect(row["report_id"], hid, before, state.summary(), step, state=state)
 
 
 def predict(store: Store, report_id: str) -> Effect:
@@ -178,7 +181,7 @@ def approve(store: Store, report_id: str, *, actor: str | None = None) -> Effect
                 f"report {report_id} is {row['state']}; only submitted reports can be approved"
             )
         seq = ledger.next_approval_seq(conn)
-        effect = _effect(conn, row, seq)
+        effect = _effect(conn, row, seq, with_before=False)
         if effect.error:
             raise ConflictError(f"cannot approve report {report_id}: {effect.error}")
         superseded = row["payload"].get("supersedes")
@@ -206,8 +209,8 @@ def approve(store: Store, report_id: str, *, actor: str | None = None) -> Effect
             approval_seq=seq,
         )
         approved = ledger.get_report(conn, report_id)
-        if row["hazard_id"] and ReportType(row["type"]) in HAZARD_REPORT_TYPES:
-            _reproject(conn, row["hazard_id"], _entries_for_hazard(conn, row["hazard_id"]))
+        if effect.state is not None and row["hazard_id"]:
+            proj.replace_hazard(conn, effect.state, row["hazard_id"])
         try:
             with conn.begin_nested():
                 proj.insert_rows(conn, proj.derived_rows(ledger.to_entry(approved)))
