@@ -1,0 +1,1 @@
+"""Pure planning core: model, list scheduling, local search, bounds, forecasts (issue 7)."""

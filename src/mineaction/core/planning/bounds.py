@@ -1,0 +1,311 @@
+"""Lower bounds on the optimal sum of weight x completion day ("physical limit").
+
+Time-indexed relaxation over buckets [tau_t, tau_{t+1}) (planning.md section 6.2, with its
+correction for regional calendars). Variables x[o, k, t] = share of operation o done by team
+type k in bucket t. For a real plan:
+
+* every operation is done: sum_{k,t} x = 1;
+* calendar team-days: sum_o x p_ok / fmax[g(o), t] <= n_k * len(t), where fmax is the
+  largest workable fraction of the operation's region in the bucket;
+* region workable days: sum_{o in g} x p_ok <= n_k * W[g, t] (sum of fractions in the bucket);
+* any-region workable days: sum_o x p_ok <= n_k * sum_{d in t} max_g f_g(d);
+* C_o >= M_o + p_ok / (2 f*_g) with M_o the mean busy time (work in bucket t happens after
+  max(first workable moment of t, earliest possible release of o)), f*_g the region's largest
+  fraction.
+
+Travel, precedence order and non-preemption are relaxed, so the LP optimum never exceeds the
+optimum plan. The last bucket is open-ended without capacity, so no horizon is assumed.
+The Lagrangian dual of the two capacity families gives a valid bound at every iteration for
+sizes where the LP is too large.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mineaction.core.planning.instance import FloatArray, Instance, IntArray
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A lower bound value with how it was obtained."""
+
+    value: float
+    method: str
+    seconds: float
+    buckets: int
+    columns: int = 0
+    status: str = "optimal"
+
+
+@dataclass
+class _Relaxation:
+    """Coefficients of the time-indexed relaxation, pair-major (pair = operation x type)."""
+
+    pair_op: IntArray
+    pair_type: IntArray
+    pair_p: FloatArray
+    tau: FloatArray  # bucket starts, last is the open bucket
+    length: FloatArray  # bucket lengths (open bucket: inf)
+    cost: FloatArray  # (pairs, T+1) objective coefficient
+    allowed: npt.NDArray[np.bool_]  # (pairs, T+1)
+    inv_fmax: FloatArray  # (pairs, T) 1/fmax or 0
+    region_of_pair: IntArray
+    n_k: FloatArray
+    work_cap: FloatArray  # (types, regions, T) n_k * W[g, t]
+    any_cap: FloatArray  # (types, T) n_k * sum over days of the largest fraction of any region
+
+
+def bucket_edges(horizon: float, first: float = 7.0, growth: float = 0.04) -> FloatArray:
+    """Integer bucket edges from 0 to ``horizon``: ``first``-day buckets growing geometrically.
+
+    >>> bucket_edges(100, first=10, growth=0.5).tolist()
+    [0.0, 10.0, 20.0, 30.0, 45.0, 68.0, 102.0]
+    """
+    edges = [0.0]
+    while edges[-1] < horizon:
+        step = max(first, round(growth * edges[-1]))
+        edges.append(edges[-1] + step)
+    return np.asarray(edges, dtype=np.float64)
+
+
+def release_lower_bounds(inst: Instance) -> FloatArray:
+    """Earliest possible start of every operation (its earlier stages on their fastest teams)."""
+    r = np.zeros(inst.n_ops, dtype=np.float64)
+    for o in range(inst.n_ops):
+        pr = int(inst.op_pred[o])
+        if pr >= 0:
+            g = int(inst.op_region[pr])
+            ps = inst.type_p[pr]
+            r[o] = min(inst.finish(g, float(r[pr]), float(p)) for p in ps[np.isfinite(ps)])
+    return r
+
+
+def _relaxation(inst: Instance, edges: FloatArray) -> _Relaxation:
+    inst.ensure_horizon(float(edges[-1]) + 2)
+    n_t = len(edges) - 1
+    lo = edges[:-1].astype(np.int64)
+    hi = edges[1:].astype(np.int64)
+    frac = inst.frac
+    cum = inst.cum
+    w_gt = cum[:, hi] - cum[:, lo]  # (G, T)
+    fmax = np.stack([frac[:, a:b].max(axis=1) for a, b in zip(lo, hi, strict=True)], axis=1)
+    # first workable moment of each bucket per region
+    first_ok = np.empty_like(w_gt)
+    for t, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        blk = frac[:, a:b] > 0
+        idx = np.where(blk.any(axis=1), blk.argmax(axis=1), b - a)
+        first_ok[:, t] = a + idx
+    fstar = np.maximum(frac.max(axis=1), 1e-9)
+    pairs_o, pairs_k = np.nonzero(np.isfinite(inst.type_p))
+    pair_p = inst.type_p[pairs_o, pairs_k]
+    g = inst.op_region[pairs_o]
+    w = inst.op_weight[pairs_o]
+    rel = release_lower_bounds(inst)[pairs_o]
+    tau = np.concatenate([edges[:-1], edges[-1:]])
+    length = np.concatenate([np.diff(edges), [np.inf]])
+    start_t = np.concatenate([first_ok[g], np.full((len(g), 1), edges[-1])], axis=1)
+    start_t = np.maximum(start_t, rel[:, None])
+    cost = w[:, None] * (start_t + (pair_p / (2 * fstar[g]))[:, None])
+    allowed = np.concatenate([fmax[g] > 0, np.ones((len(g), 1), dtype=bool)], axis=1)
+    inv_fmax = np.where(fmax[g] > 0, 1.0 / np.where(fmax[g] > 0, fmax[g], 1.0), 0.0)
+    n_k = np.asarray([len(t) for t in inst.type_teams], dtype=np.float64)
+    work_cap = n_k[:, None, None] * w_gt[None, :, :]
+    best_day = np.concatenate([[0.0], np.cumsum(frac.max(axis=0))])
+    any_cap = n_k[:, None] * (best_day[hi] - best_day[lo])[None, :]
+    del n_t
+    return _Relaxation(
+        pairs_o, pairs_k, pair_p, tau, length, cost, allowed, inv_fmax, g, n_k, work_cap, any_cap
+    )
+
+
+def default_edges(inst: Instance, horizon: float, growth: float = 0.04) -> FloatArray:
+    """Bucket edges used by default: weekly, then growing by ``growth`` per bucket."""
+    return bucket_edges(max(horizon, 14.0), first=7.0, growth=growth)
+
+
+def lp_bound(
+    inst: Instance,
+    horizon: float,
+    growth: float = 0.04,
+    time_limit: float = 600.0,
+    threads: int = 2,
+) -> Bound:
+    """Time-indexed LP bound solved with HiGHS; ``horizon`` = a plan's makespan is enough.
+
+    Any horizon gives a valid bound (the last bucket is open-ended); a longer one is tighter.
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    edges = default_edges(inst, horizon, growth)
+    rx = _relaxation(inst, edges)
+    n_pairs = len(rx.pair_op)
+    n_t = len(edges) - 1
+    n_types = len(rx.n_k)
+    n_regions = len(inst.regions)
+    n_ops = inst.n_ops
+    # columns: pair-major, T closed buckets then the open one
+    cols_per = n_t + 1
+    n_cols = n_pairs * cols_per
+    # rows: ops (=1), capacity (k, t), region work (k, g, t)
+    row_b0 = n_ops
+    row_c0 = n_ops + n_types * n_t
+    row_d0 = row_c0 + n_types * n_regions * n_t
+    n_rows = row_d0 + n_types * n_t
+    t_idx = np.arange(n_t)
+    # closed-bucket entries: 4 nnz; open bucket: 1 nnz
+    starts = np.zeros(n_cols + 1, dtype=np.int64)
+    nnz_per = np.full((n_pairs, cols_per), 4, dtype=np.int64)
+    nnz_per[:, -1] = 1
+    starts[1:] = np.cumsum(nnz_per.ravel())
+    idx = np.empty(int(starts[-1]), dtype=np.int32)
+    val = np.empty(int(starts[-1]), dtype=np.float64)
+    base = starts[:-1].reshape(n_pairs, cols_per)
+    op_rows = np.broadcast_to(rx.pair_op[:, None], (n_pairs, cols_per))
+    idx[base.ravel()] = op_rows.ravel()
+    val[base.ravel()] = 1.0
+    b_rows = row_b0 + rx.pair_type[:, None] * n_t + t_idx[None, :]
+    c_rows = (
+        row_c0
+        + (rx.pair_type[:, None] * n_regions + rx.region_of_pair[:, None]) * n_t
+        + t_idx[None, :]
+    )
+    d_rows = row_d0 + rx.pair_type[:, None] * n_t + t_idx[None, :]
+    pos1 = base[:, :n_t] + 1
+    pos2 = base[:, :n_t] + 2
+    pos3 = base[:, :n_t] + 3
+    idx[pos3.ravel()] = d_rows.ravel()
+    val[pos3.ravel()] = np.broadcast_to(rx.pair_p[:, None], (n_pairs, n_t)).ravel()
+    idx[pos1.ravel()] = b_rows.ravel()
+    val[pos1.ravel()] = (rx.pair_p[:, None] * rx.inv_fmax).ravel()
+    idx[pos2.ravel()] = c_rows.ravel()
+    val[pos2.ravel()] = np.broadcast_to(rx.pair_p[:, None], (n_pairs, n_t)).ravel()
+    col_upper = np.where(rx.allowed, 1.0, 0.0).ravel()
+    row_lower = np.concatenate([np.ones(n_ops), np.full(n_rows - n_ops, -highspy.kHighsInf)])
+    cap_b = (rx.n_k[:, None] * rx.length[None, :n_t]).ravel()
+    cap_c = rx.work_cap.ravel()
+    row_upper = np.concatenate([np.ones(n_ops), cap_b, cap_c, rx.any_cap.ravel()])
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = rx.cost.ravel()
+    lp.col_lower_ = np.zeros(n_cols)
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = starts.astype(np.int32)
+    lp.a_matrix_.index_ = idx
+    lp.a_matrix_.value_ = val
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("threads", int(threads))
+    h.passModel(lp)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    value = float(h.getInfo().objective_function_value)
+    secs = time.perf_counter() - t0
+    if status != "Optimal":
+        lag = lagrangian_bound(inst, horizon, growth=growth, iterations=200)
+        return Bound(
+            lag.value, f"lagrangian (LP {status})", secs + lag.seconds, n_t, n_cols, status
+        )
+    return Bound(value, "time-indexed LP (HiGHS)", secs, n_t, n_cols)
+
+
+def lagrangian_bound(
+    inst: Instance,
+    horizon: float,
+    growth: float = 0.04,
+    iterations: int = 150,
+    target: float | None = None,
+    time_limit: float = 300.0,
+) -> Bound:
+    """Lagrangian dual of the time-indexed relaxation (subgradient); valid at every iteration."""
+    t0 = time.perf_counter()
+    edges = default_edges(inst, horizon, growth)
+    rx = _relaxation(inst, edges)
+    n_t = len(edges) - 1
+    n_types = len(rx.n_k)
+    n_regions = len(inst.regions)
+    cap_b = rx.n_k[:, None] * rx.length[None, :n_t]  # (K, T)
+    cap_c = rx.work_cap  # (K, G, T)
+    lam = np.zeros((n_types, n_t))
+    mu = np.zeros((n_types, n_regions, n_t))
+    nu = np.zeros((n_types, n_t))
+    cap_d = rx.any_cap
+    cost = np.where(rx.allowed, rx.cost, np.inf)
+    n_ops = inst.n_ops
+    best = -np.inf
+    step_scale = 1.0
+    since = 0
+    if target is None:
+        target = float((np.where(np.isfinite(cost), cost, 0).max(axis=1)).sum())
+    k_of = rx.pair_type
+    g_of = rx.region_of_pair
+    for _ in range(iterations):
+        price = lam[k_of] * rx.inv_fmax + mu[k_of, g_of] + nu[k_of]  # (pairs, T)
+        red = cost.copy()
+        red[:, :n_t] += rx.pair_p[:, None] * price
+        t_best = np.argmin(red, axis=1)
+        v_pair = red[np.arange(len(t_best)), t_best]
+        op_min = np.full(n_ops, np.inf)
+        np.minimum.at(op_min, rx.pair_op, v_pair)
+        value = float(op_min.sum() - (lam * cap_b).sum() - (mu * cap_c).sum() - (nu * cap_d).sum())
+        if value > best + 1e-9 * abs(best if np.isfinite(best) else 1.0):
+            best = value
+            since = 0
+        else:
+            since += 1
+            if since >= 10:
+                step_scale /= 2
+                since = 0
+        if time.perf_counter() - t0 > time_limit:
+            break
+        # subgradient from one chosen (pair, bucket) per operation
+        is_min = v_pair <= op_min[rx.pair_op] + 1e-12
+        chosen = np.zeros(len(v_pair), dtype=bool)
+        first = np.unique(rx.pair_op[is_min], return_index=True)[1]
+        chosen[np.flatnonzero(is_min)[first]] = True
+        sel = chosen & (t_best < n_t)
+        use_b = np.zeros((n_types, n_t))
+        use_c = np.zeros((n_types, n_regions, n_t))
+        ps = rx.pair_p[sel]
+        np.add.at(use_b, (k_of[sel], t_best[sel]), ps * rx.inv_fmax[sel, t_best[sel]])
+        np.add.at(use_c, (k_of[sel], g_of[sel], t_best[sel]), ps)
+        gb = use_b - cap_b
+        gc = use_c - cap_c
+        gd = use_c.sum(axis=1) - cap_d
+        norm = float(
+            (gb[(gb > 0) | (lam > 0)] ** 2).sum()
+            + (gc[(gc > 0) | (mu > 0)] ** 2).sum()
+            + (gd[(gd > 0) | (nu > 0)] ** 2).sum()
+        )
+        if norm <= 0:
+            break
+        step = step_scale * max(target - value, 1e-6 * abs(target)) / norm
+        lam = np.maximum(0.0, lam + step * gb)
+        mu = np.maximum(0.0, mu + step * gc)
+        nu = np.maximum(0.0, nu + step * gd)
+    return Bound(best, "Lagrangian of time-indexed relaxation", time.perf_counter() - t0, n_t)
+
+
+def trivial_bound(inst: Instance) -> float:
+    """Each package alone on its fastest teams from day 0: weak but always valid."""
+    rel = release_lower_bounds(inst)
+    total = 0.0
+    for j, o in enumerate(inst.pkg_last_op.tolist()):
+        del j
+        ps = inst.type_p[o]
+        g = int(inst.op_region[o])
+        total += float(inst.op_weight[o]) * min(
+            inst.finish(g, float(rel[o]), float(p)) for p in ps[np.isfinite(ps)]
+        )
+    return total

@@ -1,0 +1,254 @@
+"""Plans, their timing (decoder) and calendar-aware list scheduling.
+
+A plan is an ordered queue of operations per team. Timing is *semi-active*: each operation
+starts as early as its team (after travel from the previous site) and its predecessor stage
+allow, and runs through the region's workable time. Because completion is monotone in the
+start time, the best plan for given queues is always this left-justified timing.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from mineaction.core.planning.instance import FloatArray, Instance, IntArray
+from mineaction.core.planning.model import PlanningInputError, Stage
+
+Rule = Literal["wspt", "greedy", "static"]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One stage of one work package on one team, with its days from the plan start."""
+
+    package_id: str
+    hazard_id: str
+    stage: Stage
+    team_id: str
+    region: str
+    area_m2: float
+    start_day: float
+    end_day: float
+    frozen: bool = False
+
+
+@dataclass
+class Plan:
+    """Per-team ordered operations with their start/end days (see :func:`timeline`)."""
+
+    instance: Instance
+    sequences: list[list[int]]
+    start: FloatArray
+    end: FloatArray
+    method: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def objective(self) -> float:
+        """Sum over work packages of weight x completion day."""
+        return float(self.instance.op_weight @ self.end)
+
+    def completion(self) -> FloatArray:
+        """Completion day of every work package (end of its last stage)."""
+        return self.end[self.instance.pkg_last_op]
+
+    def team_of(self) -> IntArray:
+        """Team index of every operation (-1 if unassigned)."""
+        out = np.full(self.instance.n_ops, -1, dtype=np.int64)
+        for i, seq in enumerate(self.sequences):
+            out[seq] = i
+        return out
+
+    def weighted_area_released_by(self, horizon_day: float) -> float:
+        """Alternative objective: weight-per-m2 x expected m2 released by ``horizon_day``."""
+        inst = self.instance
+        pk = inst.problem.packages
+        dens = np.asarray([p.weight / p.area_m2 for p in pk])[inst.op_pkg]
+        done = self.end <= horizon_day
+        return float((dens * inst.op_released)[done].sum())
+
+    def assignments(self) -> list[Assignment]:
+        """All assignments, team by team in queue order."""
+        inst = self.instance
+        pb = inst.problem
+        out = []
+        for i, seq in enumerate(self.sequences):
+            for o in seq:
+                pk = pb.packages[int(inst.op_pkg[o])]
+                out.append(
+                    Assignment(
+                        pk.id,
+                        pk.hazard_id,
+                        inst.op_stage[o],
+                        pb.teams[i].id,
+                        pk.region,
+                        float(inst.op_area[o]),
+                        float(self.start[o]),
+                        float(self.end[o]),
+                        inst.frozen_team.get(o) == i,
+                    )
+                )
+        return out
+
+    def environmental_record(self) -> list[str]:
+        """Human-readable record of the environmental rules applied to this plan."""
+        inst = self.instance
+        pk = inst.problem.packages
+        rules = inst.problem.rules
+        names = ", ".join(sorted(a.value for a in rules.restricted_assets))
+        out = [
+            f"{pk[j].id}: {names} excluded (protected area / near water)"
+            for j in inst.env_restricted
+        ]
+        out += [f"{pk[j].id}: exemption recorded, {names} allowed" for j in inst.env_exempted]
+        return out
+
+
+class SequenceDeadlock(PlanningInputError):
+    """Team queues contradict the stage precedence (a cycle between teams)."""
+
+
+def timeline(
+    inst: Instance, sequences: list[list[int]], release: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Left-justified start and end day of every operation for the given team queues."""
+    n = inst.n_ops
+    start = np.full(n, np.nan)
+    end = np.full(n, np.nan)
+    pred = inst.op_pred.tolist()
+    region = inst.op_region.tolist()
+    ttype = inst.team_type.tolist()
+    travel = inst.travel.tolist()
+    rel = release.tolist() if release is not None else None
+    done = bytearray(n)
+    waiting: dict[int, int] = {}
+    pos = [0] * len(sequences)
+    ready = deque(range(len(sequences)))
+    end_l = [0.0] * n
+    while ready:
+        i = ready.popleft()
+        seq = sequences[i]
+        k = pos[i]
+        if k > 0:
+            prev = seq[k - 1]
+            t_free, loc = end_l[prev], region[prev]
+        else:
+            t_free, loc = 0.0, int(inst.team_home[i])
+        while k < len(seq):
+            o = seq[k]
+            pr = pred[o]
+            if pr >= 0 and not done[pr]:
+                waiting[pr] = i
+                break
+            g = region[o]
+            if inst.frozen_team.get(o) == i:
+                s = inst.frozen_start[o]
+            else:
+                s = t_free + travel[loc][g]
+                if pr >= 0 and end_l[pr] > s:
+                    s = end_l[pr]
+                if rel is not None and rel[o] > s:
+                    s = rel[o]
+            e = inst.finish(g, s, float(inst.type_p[o, ttype[i]]))
+            start[o] = s
+            end[o] = e
+            end_l[o] = e
+            done[o] = 1
+            t_free, loc = e, g
+            k += 1
+            if o in waiting:
+                ready.append(waiting.pop(o))
+        pos[i] = k
+    if any(pos[i] < len(s) for i, s in enumerate(sequences)):
+        raise SequenceDeadlock("team queues order a later stage before its earlier stage")
+    return start, end
+
+
+def make_plan(inst: Instance, sequences: list[list[int]], method: str = "") -> Plan:
+    """Build a :class:`Plan` by timing ``sequences`` with :func:`timeline`."""
+    start, end = timeline(inst, sequences)
+    return Plan(inst, sequences, start, end, method)
+
+
+def package_order(inst: Instance, rule: Rule) -> IntArray:
+    """Package priority order: WSPT on aggregated capacity, weight per m2, or weight."""
+    pk = inst.problem.packages
+    w = np.asarray([p.weight for p in pk], dtype=np.float64)
+    if rule == "static":
+        key = w
+    elif rule == "greedy":
+        key = w / np.asarray([p.area_m2 for p in pk], dtype=np.float64)
+    else:
+        # processing time on the aggregated capacity of all eligible teams (m2 / sum of rates)
+        counts = np.asarray([len(t) for t in inst.type_teams], dtype=np.float64)
+        speed = (counts[None, :] / inst.type_p).sum(axis=1)
+        proc = np.bincount(inst.op_pkg, weights=1.0 / np.maximum(speed, 1e-12))
+        key = w / np.maximum(proc, 1e-12)
+    return np.lexsort((np.arange(len(pk)), -key)).astype(np.int64)
+
+
+def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
+    """Calendar-aware list scheduling of whole stage chains in package priority order.
+
+    ``wspt`` and ``greedy`` give each stage to the eligible team that finishes it earliest
+    (travel and calendars included); ``static`` gives it to the team that can start earliest
+    (the "next free team" of a static ranking).
+    """
+    m = inst.n_teams
+    free = np.zeros(m, dtype=np.float64)
+    loc = inst.team_home.copy()
+    sequences: list[list[int]] = [[] for _ in range(m)]
+    end = np.zeros(inst.n_ops, dtype=np.float64)
+    frozen_ops = sorted(inst.frozen_team, key=lambda o: inst.frozen_start[o])
+    for o in frozen_ops:
+        i = inst.frozen_team[o]
+        s = inst.frozen_start[o]
+        g = int(inst.op_region[o])
+        end[o] = inst.finish(g, s, inst.p(o, i))
+        sequences[i].append(o)
+        free[i] = max(free[i], end[o])
+        loc[i] = g
+    frozen = set(frozen_ops)
+    first_op = np.zeros(len(inst.problem.packages), dtype=np.int64)
+    chain_len = np.bincount(inst.op_pkg, minlength=len(first_op))
+    first_op[:] = inst.pkg_last_op - chain_len + 1
+    eligible_types = [np.flatnonzero(np.isfinite(row)) for row in inst.type_p]
+    for j in package_order(inst, rule):
+        for o in range(int(first_op[j]), int(inst.pkg_last_op[j]) + 1):
+            if o in frozen:
+                continue
+            pr = int(inst.op_pred[o])
+            rel = float(end[pr]) if pr >= 0 else 0.0
+            g = int(inst.op_region[o])
+            best = (np.inf, np.inf, -1)
+            for k in eligible_types[o]:
+                teams = inst.type_teams[k]
+                st = np.maximum(free[teams] + inst.travel[loc[teams], g], rel)
+                if rule == "static":
+                    a = int(np.argmin(st))
+                    en = inst.finish(g, float(st[a]), float(inst.type_p[o, k]))
+                    cand = (float(st[a]), en, int(teams[a]))
+                    if cand < best:
+                        best = cand
+                else:
+                    ens = inst.finish_many(g, st, np.full(st.shape, inst.type_p[o, k]))
+                    a = int(np.argmin(ens))
+                    cand = (float(ens[a]), float(st[a]), int(teams[a]))
+                    if cand < best:
+                        best = cand
+            if best[2] < 0:
+                pk = inst.problem.packages[j]
+                raise PlanningInputError(
+                    f"work package {pk.id!r} ({inst.op_stage[o]}, terrain {pk.terrain!r}): no "
+                    "team may work on it (rates 0, stage or environmental rules); add a team or "
+                    "record an exemption"
+                )
+            i = best[2]
+            e = best[1] if rule == "static" else best[0]
+            sequences[i].append(o)
+            end[o] = e
+            free[i] = e
+            loc[i] = g
+    return make_plan(inst, sequences, method=rule)

@@ -1,0 +1,284 @@
+"""Local search over team queues: relocate, swap and adjacent interchange moves.
+
+Moves act on the *last* stage of work packages (the operation whose end is the package
+completion), so the objective change of a move is exact and evaluated incrementally on the
+two queues it touches. Earlier stages keep their timing; a move is refused if it would delay
+an earlier stage beyond the start of its next stage, which keeps every plan feasible.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from mineaction.core.planning.instance import Instance
+from mineaction.core.planning.schedule import Plan, SequenceDeadlock, make_plan, timeline
+
+EPS = 1e-9
+
+
+class _State:
+    """Mutable queues and times for local search (plain lists for speed)."""
+
+    def __init__(self, plan: Plan, horizon_day: float | None = None) -> None:
+        inst = plan.instance
+        self.cap = float("inf") if horizon_day is None else float(horizon_day)
+        self.inst = inst
+        self.seqs = [list(s) for s in plan.sequences]
+        self.st = plan.start.tolist()
+        self.en = plan.end.tolist()
+        self.w = inst.op_weight.tolist()
+        self.reg = inst.op_region.tolist()
+        self.ttype = inst.team_type.tolist()
+        self.home = inst.team_home.tolist()
+        self.travel = inst.travel.tolist()
+        self.p = inst.type_p.tolist()
+        pred = inst.op_pred.tolist()
+        succ = inst.op_succ.tolist()
+        self.rel = [self.en[pr] if pr >= 0 else 0.0 for pr in pred]
+        self.limit = [self.st[s] if s >= 0 else float("inf") for s in succ]
+        self.frozen = {o: s for o, s in inst.frozen_start.items()}
+        self.team = plan.team_of().tolist()
+        self.finish = inst.finish
+        self.pred = pred
+        self.succ = succ
+        self.movable = [o for o in range(inst.n_ops) if succ[o] < 0 and o not in inst.frozen_team]
+        self.upstream = [o for o in range(inst.n_ops) if succ[o] >= 0 and o not in inst.frozen_team]
+        self.total = self.old_total()
+
+    def old_total(self) -> float:
+        """Current objective."""
+        return sum(self.old_cost(seq, 0) for seq in self.seqs)
+
+    def try_full(self, new_seqs: list[list[int]]) -> bool:
+        """Accept whole new queues (timed from scratch) if the objective improves."""
+        try:
+            st, en = timeline(self.inst, new_seqs)
+        except SequenceDeadlock:
+            return False
+        cap = self.cap
+        value = float(np.sum(self.inst.op_weight * np.minimum(en, cap)))
+        if value >= self.total - EPS * max(1.0, abs(self.total)):
+            return False
+        self.seqs = new_seqs
+        self.st = st.tolist()
+        self.en = en.tolist()
+        self.rel = [self.en[pr] if pr >= 0 else 0.0 for pr in self.pred]
+        self.limit = [self.st[q] if q >= 0 else float("inf") for q in self.succ]
+        for i, seq in enumerate(new_seqs):
+            for o in seq:
+                self.team[o] = i
+        self.total = value
+        return True
+
+    def suffix(
+        self, i: int, seq: list[int], k: int
+    ) -> tuple[float, list[float], list[float]] | None:
+        """Cost and times of ``seq[k:]`` on team ``i`` (None if an earlier stage would slip)."""
+        if k > 0:
+            prev = seq[k - 1]
+            t, loc = self.en[prev], self.reg[prev]
+        else:
+            t, loc = 0.0, self.home[i]
+        ty = self.ttype[i]
+        cost = 0.0
+        ss: list[float] = []
+        ee: list[float] = []
+        for o in seq[k:]:
+            g = self.reg[o]
+            if o in self.frozen:
+                s = self.frozen[o]
+            else:
+                s = t + self.travel[loc][g]
+                if self.rel[o] > s:
+                    s = self.rel[o]
+            e = self.finish(g, s, self.p[o][ty])
+            if e > self.limit[o] + EPS:
+                return None
+            cost += self.w[o] * (e if e < self.cap else self.cap)
+            ss.append(s)
+            ee.append(e)
+            t, loc = e, g
+        return cost, ss, ee
+
+    def old_cost(self, seq: list[int], k: int) -> float:
+        """Current cost of ``seq[k:]``."""
+        w, en, cap = self.w, self.en, self.cap
+        return sum(w[o] * (en[o] if en[o] < cap else cap) for o in seq[k:])
+
+    def commit(self, i: int, seq: list[int], k: int, ss: list[float], ee: list[float]) -> None:
+        """Store a new queue and the times of its changed suffix."""
+        self.seqs[i] = seq
+        for o, s, e in zip(seq[k:], ss, ee, strict=True):
+            self.st[o] = s
+            self.en[o] = e
+            self.team[o] = i
+
+    def try_pair(
+        self, a: int, seq_a: list[int], ka: int, b: int, seq_b: list[int], kb: int
+    ) -> bool:
+        """Apply new queues for teams ``a`` and ``b`` if the objective improves."""
+        ra = self.suffix(a, seq_a, ka)
+        if ra is None:
+            return False
+        rb = self.suffix(b, seq_b, kb)
+        if rb is None:
+            return False
+        old = self.old_cost(self.seqs[a], ka) + self.old_cost(self.seqs[b], kb)
+        if ra[0] + rb[0] < old - EPS * max(1.0, abs(old)):
+            self.commit(a, seq_a, ka, ra[1], ra[2])
+            self.commit(b, seq_b, kb, rb[1], rb[2])
+            self.total += ra[0] + rb[0] - old
+            return True
+        return False
+
+    def try_single(self, a: int, seq_a: list[int], ka: int) -> bool:
+        """Apply a new queue for team ``a`` if the objective improves."""
+        ra = self.suffix(a, seq_a, ka)
+        if ra is None:
+            return False
+        old = self.old_cost(self.seqs[a], ka)
+        if ra[0] < old - EPS * max(1.0, abs(old)):
+            self.commit(a, seq_a, ka, ra[1], ra[2])
+            self.total += ra[0] - old
+            return True
+        return False
+
+    def ratio(self, o: int, i: int) -> float:
+        """WSPT ratio of ``o`` on team ``i``."""
+        return self.w[o] / max(self.p[o][self.ttype[i]], 1e-12)
+
+    def wspt_position(self, o: int, i: int, seq: list[int]) -> int:
+        """First queue position whose operation has a lower WSPT ratio than ``o``."""
+        r = self.ratio(o, i)
+        n_frozen = 0
+        for k, q in enumerate(seq):
+            if q in self.frozen:
+                n_frozen = k + 1
+                continue
+            if self.ratio(q, i) < r:
+                return max(k, n_frozen)
+        return len(seq)
+
+
+def adjacent_pass(state: _State, teams: list[int] | None = None) -> int:
+    """Swap neighbours in each queue while it improves; returns the number of swaps."""
+    swaps = 0
+    for i in teams if teams is not None else range(len(state.seqs)):
+        improved = True
+        rounds = 0
+        while improved and rounds < 3:
+            improved = False
+            rounds += 1
+            k = 0
+            while k + 1 < len(state.seqs[i]):
+                seq = state.seqs[i]
+                if seq[k] not in state.frozen and seq[k + 1] not in state.frozen:
+                    new = seq[:k] + [seq[k + 1], seq[k]] + seq[k + 2 :]
+                    if state.try_single(i, new, k):
+                        swaps += 1
+                        improved = True
+                k += 1
+    return swaps
+
+
+def local_search(
+    plan: Plan,
+    time_limit: float = 10.0,
+    max_moves: int | None = None,
+    seed: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
+    horizon_day: float | None = None,
+    full_share: float = 0.01,
+) -> Plan:
+    """Improve ``plan`` by relocate/swap/interchange moves; never returns a worse plan.
+
+    The cost is sum of weight x end, or weight x min(end, ``horizon_day``) when given.
+
+    Deterministic for a given ``seed`` when ``max_moves`` bounds the work (the time limit
+    only stops it early).
+    """
+    inst: Instance = plan.instance
+    state = _State(plan, horizon_day)
+    rng = random.Random(seed)
+    t_end = clock() + time_limit
+    adjacent_pass(state)
+    if not state.movable:
+        return make_plan(inst, state.seqs, plan.method + "+ls")
+    elig_cache: dict[tuple[int, ...], tuple[list[int], frozenset[int]]] = {}
+    op_elig: list[list[int]] = []
+    op_elig_set: list[frozenset[int]] = []
+    finite = np.isfinite(inst.type_p)
+    for o in range(inst.n_ops):
+        key = tuple(np.flatnonzero(finite[o]).tolist())
+        if key not in elig_cache:
+            teams = sorted(t for k in key for t in inst.type_teams[k].tolist())
+            elig_cache[key] = (teams, frozenset(teams))
+        op_elig.append(elig_cache[key][0])
+        op_elig_set.append(elig_cache[key][1])
+    movable = state.movable
+    upstream = state.upstream
+    # moves of earlier stages need a full re-timing: always on small plans, rarely on large
+    p_full = 0.0 if not upstream else (0.5 if inst.n_ops <= 60 else full_share)
+    moves = 0
+    tries = 0
+    while True:
+        tries += 1
+        if (tries & 63) == 0 and clock() > t_end:
+            break
+        if max_moves is not None and tries > max_moves:
+            break
+        if p_full > 0 and rng.random() < p_full:
+            pool = upstream if rng.random() < 0.7 or inst.n_ops > 60 else movable
+            o = pool[rng.randrange(len(pool))]
+            a = state.team[o]
+            elig = op_elig[o]
+            b = elig[rng.randrange(len(elig))]
+            new_seqs = [list(q) for q in state.seqs]
+            new_seqs[a].remove(o)
+            n_fixed = sum(1 for q in new_seqs[b] if q in state.frozen)
+            new_seqs[b].insert(rng.randint(n_fixed, len(new_seqs[b])), o)
+            if state.try_full(new_seqs):
+                moves += 1
+            continue
+        o = movable[rng.randrange(len(movable))]
+        a = state.team[o]
+        seq_a = state.seqs[a]
+        ia = seq_a.index(o)
+        elig = op_elig[o]
+        b = elig[rng.randrange(len(elig))]
+        u = rng.random()
+        if b == a:
+            new = seq_a[:ia] + seq_a[ia + 1 :]
+            kb = state.wspt_position(o, a, new) if u < 0.5 else rng.randrange(len(new) + 1)
+            kb = max(kb, sum(1 for q in new if q in state.frozen))
+            new.insert(kb, o)
+            if new != seq_a and state.try_single(a, new, min(ia, kb)):
+                moves += 1
+            continue
+        seq_b = state.seqs[b]
+        if u < 0.6 or not seq_b:
+            new_a = seq_a[:ia] + seq_a[ia + 1 :]
+            new_b = list(seq_b)
+            kb = state.wspt_position(o, b, new_b)
+            new_b.insert(kb, o)
+            if state.try_pair(a, new_a, ia, b, new_b, kb):
+                moves += 1
+        else:
+            kb = rng.randrange(len(seq_b))
+            o2 = seq_b[kb]
+            if o2 in state.frozen or state.w[o2] == 0 or a not in op_elig_set[o2]:
+                continue
+            new_a = list(seq_a)
+            new_b = list(seq_b)
+            new_a[ia] = o2
+            new_b[kb] = o
+            if state.try_pair(a, new_a, ia, b, new_b, kb):
+                moves += 1
+    adjacent_pass(state)
+    out = make_plan(inst, state.seqs, plan.method + "+ls")
+    out.notes.append(f"local search: {moves} improving moves in {tries} tries")
+    return out

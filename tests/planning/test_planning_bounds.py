@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+from tests.planning.helpers import tiny_problem
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mineaction.core.planning.bounds import (
+    bucket_edges,
+    lagrangian_bound,
+    lp_bound,
+    trivial_bound,
+)
+from mineaction.core.planning.exact import brute_force
+from mineaction.core.planning.generate import generate_problem
+from mineaction.core.planning.instance import compile_problem
+from mineaction.core.planning.model import AssetClass, PlanningProblem, Team, WorkPackage
+from mineaction.core.planning.schedule import list_schedule
+from mineaction.core.planning.search import local_search
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_packages=st.integers(2, 4),
+    n_teams=st.integers(1, 3),
+    growth=st.sampled_from([0.0, 0.04, 0.3]),
+    horizon_scale=st.sampled_from([0.3, 1.0, 2.0]),
+)
+def test_bounds_never_exceed_the_optimum(seed, n_packages, n_teams, growth, horizon_scale):
+    inst = compile_problem(tiny_problem(seed, n_packages, n_teams))
+    if inst.n_ops > 6:
+        inst = compile_problem(tiny_problem(seed, 2, n_teams, chains=False))
+    opt = brute_force(inst).objective()
+    horizon = float(max(1.0, horizon_scale * brute_force(inst).end.max()))
+    lp = lp_bound(inst, horizon, growth=growth)
+    lag = lagrangian_bound(inst, horizon, growth=growth, iterations=60, target=opt)
+    tol = 1e-6 * max(1.0, opt)
+    assert lp.status == "optimal"
+    assert lp.value <= opt + tol
+    assert lag.value <= lp.value + tol
+    assert trivial_bound(inst) <= opt + tol
+
+
+def test_bounds_below_every_plan_on_generated_instance():
+    inst = compile_problem(generate_problem(250, seed=11))
+    plans = [list_schedule(inst, r) for r in ("wspt", "greedy", "static")]
+    plans.append(local_search(plans[0], time_limit=3, max_moves=5000))
+    best = min(p.objective() for p in plans)
+    horizon = float(plans[-1].end.max())
+    lp = lp_bound(inst, horizon)
+    lag = lagrangian_bound(inst, horizon, iterations=80, target=best)
+    assert 0 < lag.value <= lp.value * (1 + 1e-6)
+    assert lp.value <= best
+    assert trivial_bound(inst) <= best
+
+
+def test_lp_bound_is_tight_on_identical_teams():
+    rng = np.random.default_rng(0)
+    pk = tuple(
+        WorkPackage(
+            f"p{j}",
+            "h",
+            "R",
+            float(rng.lognormal(np.log(8000), 1.0)),
+            "open",
+            float(rng.lognormal(3, 1)),
+        )
+        for j in range(200)
+    )
+    inst = compile_problem(
+        PlanningProblem(pk, tuple(Team(f"t{i}", AssetClass.MANUAL, "R") for i in range(5)))
+    )
+    plan = local_search(list_schedule(inst), time_limit=3, max_moves=5000)
+    lp = lp_bound(inst, float(plan.end.max()), growth=0.02)
+    assert lp.value <= plan.objective()
+    assert plan.objective() / lp.value - 1 < 0.05
+
+
+def test_bucket_edges_cover_horizon():
+    e = bucket_edges(1000.0)
+    assert e[0] == 0 and e[-1] >= 1000 and np.all(np.diff(e) >= 7)
+    assert bucket_edges(30, first=7, growth=0).tolist() == [0, 7, 14, 21, 28, 35]
+    with pytest.raises(TypeError):
+        bucket_edges()  # type: ignore[call-arg]

@@ -1,0 +1,173 @@
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+from tests.planning.helpers import tiny_problem
+
+from mineaction.core.planning.check import InfeasiblePlan, assert_feasible, check_plan
+from mineaction.core.planning.exact import brute_force
+from mineaction.core.planning.generate import generate_problem
+from mineaction.core.planning.instance import compile_problem
+from mineaction.core.planning.model import (
+    AssetClass,
+    FrozenWork,
+    PlanningProblem,
+    Stage,
+    Team,
+    WorkPackage,
+)
+from mineaction.core.planning.planner import plan, plan_with_equity_floors
+from mineaction.core.planning.schedule import list_schedule
+from mineaction.core.planning.search import local_search
+
+
+def _single_team(seed: int, n: int) -> PlanningProblem:
+    rng = np.random.default_rng(seed)
+    pk = tuple(
+        WorkPackage(
+            f"p{j}", "h", "r", float(rng.integers(100, 5000)), "open", float(rng.integers(1, 30))
+        )
+        for j in range(n)
+    )
+    return PlanningProblem(pk, (Team("t", AssetClass.MANUAL, "r"),))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_single_team_is_solved_exactly_by_wspt(seed):
+    pb = _single_team(seed, 9)
+    inst = compile_problem(pb)
+    p = np.array([pk.area_m2 / 400.0 for pk in pb.packages])
+    w = np.array([pk.weight for pk in pb.packages])
+    order = np.argsort(-w / p, kind="stable")
+    smith = float((w[order] * np.cumsum(p[order])).sum())
+    result = plan(inst, time_limit=2, max_moves=500)
+    assert result.objective() == pytest.approx(smith, rel=1e-12)
+    # Smith's rule is optimal: no permutation is better
+    best = min(
+        float((w[list(q)] * np.cumsum(p[list(q)])).sum()) for q in itertools.permutations(range(7))
+    )
+    sub = compile_problem(dataclasses.replace(pb, packages=pb.packages[:7]))
+    assert plan(sub, exact_up_to=0, max_moves=500).objective() == pytest.approx(best, rel=1e-12)
+    assert_feasible(result)
+
+
+def _tiny(seed: int):
+    return compile_problem(tiny_problem(seed, n_packages=3 + seed % 2, n_teams=2 + seed % 2))
+
+
+TINY_SEEDS = [s for s in range(60) if _tiny(s).n_ops <= 6][:30]
+
+
+@pytest.mark.parametrize("seed", TINY_SEEDS)
+def test_tiny_instances_match_brute_force_optimum(seed):
+    inst = _tiny(seed)
+    opt = brute_force(inst)
+    got = plan(inst)
+    assert_feasible(opt)
+    assert_feasible(got)
+    assert got.objective() == pytest.approx(opt.objective(), rel=1e-9)
+
+
+def test_local_search_alone_reaches_brute_force_optimum_on_most_tiny_instances():
+    hits = total = 0
+    for seed in TINY_SEEDS:
+        inst = _tiny(seed)
+        total += 1
+        opt = brute_force(inst).objective()
+        got = plan(inst, exact_up_to=0, max_moves=3000)
+        assert_feasible(got)
+        assert got.objective() >= opt - 1e-9
+        hits += got.objective() <= opt * (1 + 1e-9)
+    assert total >= 25 and hits >= 0.9 * total
+
+
+@pytest.mark.parametrize("rule", ["wspt", "greedy", "static"])
+def test_list_schedules_are_feasible_and_search_improves(rule):
+    inst = compile_problem(generate_problem(300, seed=4))
+    base = list_schedule(inst, rule)
+    assert check_plan(base) == []
+    better = local_search(base, time_limit=5, max_moves=3000, seed=1)
+    assert check_plan(better) == []
+    assert better.objective() <= base.objective()
+
+
+def test_planner_beats_static_ranking():
+    inst = compile_problem(generate_problem(400, seed=2))
+    static = list_schedule(inst, "static").objective()
+    ours = plan(inst, time_limit=5, max_moves=20000)
+    assert_feasible(ours)
+    assert ours.objective() < 0.9 * static
+
+
+def test_checker_reports_violations():
+    inst = compile_problem(generate_problem(60, seed=5))
+    good = list_schedule(inst)
+    assert check_plan(good) == []
+    # overlap / calendar: pull one start earlier
+    bad = dataclasses.replace(good, start=good.start.copy(), end=good.end.copy())
+    seq = next(s for s in good.sequences if len(s) > 1)
+    bad.start[seq[1]] = good.end[seq[0]] - 1.0
+    msgs = check_plan(bad)
+    assert any("before team is free" in m for m in msgs)
+    assert any("workable days" in m for m in msgs)
+    with pytest.raises(InfeasiblePlan):
+        assert_feasible(bad)
+    # eligibility: put a steep-terrain package on a dog team
+    steep = next(
+        o
+        for o in range(inst.n_ops)
+        if inst.problem.packages[int(inst.op_pkg[o])].terrain == "steep"
+        and inst.op_stage[o] is Stage.CLEARANCE
+    )
+    dog = next(i for i, t in enumerate(inst.problem.teams) if t.asset is AssetClass.DOGS)
+    seqs = [[q for q in s if q != steep] for s in good.sequences]
+    seqs[dog].append(steep)
+    moved = dataclasses.replace(good, sequences=seqs)
+    assert any("rate 0" in m for m in check_plan(moved))
+    # precedence
+    chain = next(o for o in range(inst.n_ops) if inst.op_pred[o] >= 0)
+    early = dataclasses.replace(good, start=good.start.copy())
+    early.start[chain] = 0.0
+    assert any("previous stage" in m for m in check_plan(early))
+    # an operation planned twice
+    dup = dataclasses.replace(good, sequences=[list(s) for s in good.sequences])
+    dup.sequences[0].append(good.sequences[1][0])
+    assert any("planned 2 times" in m for m in check_plan(dup))
+
+
+def test_replanning_keeps_work_in_progress_in_place():
+    pb = generate_problem(120, seed=6)
+    first = plan(pb, time_limit=2, max_moves=3000)
+    # freeze the first operation of five teams where it is the package's first stage
+    frozen = []
+    for a in first.assignments():
+        pk = next(p for p in pb.packages if p.id == a.package_id)
+        free_team = all(f.team_id != a.team_id for f in frozen)
+        if a.stage is pk.first_stage and a.start_day < 30 and len(frozen) < 5 and free_team:
+            frozen.append(FrozenWork(a.package_id, a.stage, a.team_id, 12.5))
+    assert len(frozen) == 5
+    again = plan(dataclasses.replace(pb, frozen=tuple(frozen)), time_limit=2, max_moves=3000)
+    assert_feasible(again)
+    kept = {(a.package_id, a.stage): a for a in again.assignments()}
+    for f in frozen:
+        a = kept[(f.package_id, f.stage)]
+        assert (a.team_id, a.start_day, a.frozen) == (f.team_id, 12.5, True)
+
+
+def test_horizon_objective_and_equity_floors():
+    pb = generate_problem(200, seed=8)
+    inst = compile_problem(pb)
+    h = 365.0
+    base = plan(inst, time_limit=2, max_moves=3000)
+    capped = plan(inst, time_limit=2, max_moves=3000, horizon_day=h)
+    assert_feasible(capped)
+    cap = lambda p: float(inst.op_weight @ np.minimum(p.end, h))  # noqa: E731
+    assert cap(capped) <= cap(list_schedule(inst)) + 1e-6
+    assert base.weighted_area_released_by(h) > 0
+    regions = inst.regions
+    floors = {regions[0]: 0.3}
+    eq = plan_with_equity_floors(pb, floors, by_day=h, time_limit=1, max_moves=2000)
+    assert_feasible(eq.plan)
+    assert eq.floors_met[regions[0]] == (eq.share_by_region[regions[0]] >= 0.3)
+    assert eq.floors_met[regions[0]] or eq.rounds == 6
