@@ -69,7 +69,9 @@ def boxes(draw: st.DrawFn) -> Polygon:
 
 
 @settings(max_examples=150, deadline=None)
-@given(hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=6))
+@given(
+    hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=6)
+)
 def test_invariant_holds_for_any_sequence_of_releases(
     hazard: Polygon, releases: list[tuple[ReleaseOutcome, Polygon]]
 ) -> None:
@@ -87,7 +89,9 @@ def test_invariant_holds_for_any_sequence_of_releases(
 
 
 @settings(max_examples=60, deadline=None)
-@given(hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=5))
+@given(
+    hazard=boxes(), releases=st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=5)
+)
 def test_order_of_releases_does_not_change_the_result(
     hazard: Polygon, releases: list[tuple[ReleaseOutcome, Polygon]]
 ) -> None:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from tests.planning.helpers import tiny_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.planning.helpers import tiny_problem
 
 from mineaction.core.planning.bounds import (
     bucket_edges,
