@@ -64,7 +64,7 @@ def bucket_edges(horizon: float, first: float = 7.0, growth: float = 0.04) -> Fl
     """Integer bucket edges from 0 to ``horizon``: ``first``-day buckets growing geometrically.
 
     >>> bucket_edges(100, first=10, growth=0.5).tolist()
-    [0.0, 10.0, 20.0, 30.0, 45.0, 68.0, 102.0]
+    [0.0, 10.0, 20.0, 30.0, 45.0, 67.0, 101.0]
     """
     edges = [0.0]
     while edges[-1] < horizon:
