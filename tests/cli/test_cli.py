@@ -131,3 +131,13 @@ def test_help_lists_commands() -> None:
     out = CliRunner().invoke(cli, ["--help"]).output
     for cmd in ("init", "reports", "hazards", "recompute", "serve"):
         assert cmd in out
+
+
+def test_registered_organisations_are_enforced(db: str, tmp_path: Path) -> None:
+    run(db, "orgs", "add", "FSD", "Swiss Foundation for Mine Action", "--kind", "ngo")
+    assert "FSD" in run(db, "orgs", "list")
+    f = write(tmp_path, "x.json", hazard_report(org="XYZ"))
+    result = CliRunner().invoke(cli, ["--db", db, "reports", "submit", f])
+    assert result.exit_code == 1
+    f_ok = write(tmp_path, "ok.json", hazard_report(org="FSD"))
+    assert "1 submitted" in run(db, "reports", "submit", f_ok)

@@ -19,6 +19,7 @@ COMMANDS = [
     "mineaction.cli.hazards:hazards",
     "mineaction.cli.hazards:recompute",
     "mineaction.cli.serve:serve",
+    "mineaction.cli.orgs:orgs",
     "mineaction.cli.reference:reference",
 ]
 

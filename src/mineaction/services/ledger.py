@@ -25,6 +25,7 @@ from mineaction.store import projections as proj
 from mineaction.store import reports as ledger
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
+from mineaction.store.reference import organisation_codes
 from mineaction.store.settings import programme_area
 
 Progress = Callable[[int], None]
@@ -54,6 +55,13 @@ def prepare(
 ) -> tuple[dict[str, Any], list[str]]:
     """Validate and normalise a report document against the programme's settings."""
     report = parse_report(data, where=where)
+    known = organisation_codes(conn)
+    if known and report.organisation not in known:
+        raise ValidationError(
+            f"unknown organisation {report.organisation!r}; registered: "
+            f"{', '.join(sorted(known))} (add it with `mineaction orgs add`)",
+            where=f"{where}, organisation",
+        )
     try:
         payload, warnings = normalise_report(report, programme_area=programme_area(conn))
     except MineActionError as exc:
