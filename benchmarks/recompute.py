@@ -1,0 +1,283 @@
+"""Benchmark: full recompute and single-report approval latency (foundation issue).
+
+Figures printed, not asserted. Baselines are measured in the same run:
+
+* full ``recompute`` of every hazard projection from the ledger (our code, with all writes)
+  vs a straightforward GeoPandas overlay of the same hazard and release polygons (dissolve
+  by hazard and outcome, stronger outcome wins, remaining = hazard - released, areas in an
+  equal-area projection; no writes) — target: at least 3x faster, under 2 GB peak memory;
+* approving one report at national scale: median and p99 latency — target p99 < 50 ms on
+  SQLite.
+
+Usage::
+
+    python benchmarks/recompute.py                       # builds the national demo in
+                                                         # benchmarks/out/national.db first
+    python benchmarks/recompute.py --db sqlite:///x.db   # an existing database
+    python benchmarks/recompute.py --db postgresql://... # PostGIS (loads the demo if empty)
+    python benchmarks/recompute.py --scale region        # smaller, for a quick look
+
+Each measurement runs in its own process so that peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+
+def peak_mb() -> float:
+    """Return this process's peak resident memory in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- measurements (each run in a child process) -----------------------------------------------
+
+
+def measure_recompute(url: str) -> dict[str, Any]:
+    from mineaction.services import ledger
+    from mineaction.store.engine import open_store
+
+    store = open_store(url)
+    t0 = time.perf_counter()
+    result = ledger.recompute(store)
+    dt = time.perf_counter() - t0
+    return {
+        "seconds": dt,
+        "hazards": result.hazards,
+        "reports": result.reports,
+        "peak_mb": peak_mb(),
+    }
+
+
+def measure_check(url: str) -> dict[str, Any]:
+    from mineaction.services import ledger
+    from mineaction.store.engine import open_store
+
+    store = open_store(url)
+    t0 = time.perf_counter()
+    result = ledger.check(store)
+    dt = time.perf_counter() - t0
+    return {
+        "seconds": dt,
+        "hazards": result.hazards,
+        "differences": len(result.differences),
+        "peak_mb": peak_mb(),
+    }
+
+
+def measure_geopandas(url: str) -> dict[str, Any]:
+    import geopandas as gpd
+    import pandas as pd
+    from sqlalchemy import select
+
+    from mineaction.store import schema as s
+    from mineaction.store.engine import open_store
+
+    store = open_store(url)
+    t_load = time.perf_counter()
+    with store.read() as conn:
+        hz = conn.execute(select(s.hazard.c.hazard_id, s.hazard.c.geom)).all()
+        rel = conn.execute(
+            select(
+                s.release_polygon.c.hazard_id, s.release_polygon.c.outcome, s.release_polygon.c.geom
+            )
+        ).all()
+    load_s = time.perf_counter() - t_load
+    t0 = time.perf_counter()
+    hazards = gpd.GeoDataFrame(
+        {"hazard_id": [r[0] for r in hz]}, geometry=[r[1] for r in hz], crs="EPSG:4326"
+    ).set_index("hazard_id")
+    releases = gpd.GeoDataFrame(
+        {"hazard_id": [r[0] for r in rel], "outcome": [r[1] for r in rel]},
+        geometry=[r[2] for r in rel],
+        crs="EPSG:4326",
+    )
+    by = releases.dissolve(by=["hazard_id", "outcome"])
+    wide = {o: by.xs(o, level="outcome").geometry for o in ("cleared", "reduced", "cancelled")}
+    idx = hazards.index
+    empty = gpd.GeoSeries([None] * len(idx), index=idx, crs="EPSG:4326")
+    cleared = wide["cleared"].reindex(idx).fillna(empty)
+    reduced_all = wide["reduced"].reindex(idx)
+    cancelled_all = wide["cancelled"].reindex(idx)
+    reduced = reduced_all.difference(cleared, align=True).where(reduced_all.notna())
+    taken = gpd.GeoSeries(cleared).union(reduced_all, align=True)
+    cancelled = cancelled_all.difference(taken, align=True).where(cancelled_all.notna())
+    released = taken.union(cancelled_all, align=True)
+    remaining = hazards.geometry.difference(released.reindex(idx), align=True)
+    expansion = released.reindex(idx).difference(hazards.geometry, align=True)
+    eq = "EPSG:3035"  # ETRS89 / LAEA Europe: equal-area
+    out = pd.DataFrame(
+        {
+            "area": hazards.geometry.to_crs(eq).area,
+            "cleared": gpd.GeoSeries(cleared, crs="EPSG:4326").to_crs(eq).area,
+            "reduced": gpd.GeoSeries(reduced, crs="EPSG:4326").to_crs(eq).area,
+            "cancelled": gpd.GeoSeries(cancelled, crs="EPSG:4326").to_crs(eq).area,
+            "remaining": gpd.GeoSeries(remaining, crs="EPSG:4326").to_crs(eq).area,
+            "expansion": gpd.GeoSeries(expansion, crs="EPSG:4326").to_crs(eq).area,
+        }
+    ).fillna(0.0)
+    dt = time.perf_counter() - t0
+    return {
+        "seconds": dt,
+        "load_seconds": load_s,
+        "hazards": len(out),
+        "remaining_m2": float(out["remaining"].sum()),
+        "peak_mb": peak_mb(),
+    }
+
+
+def measure_approve(url: str, n: int = 300) -> dict[str, Any]:
+    from shapely.geometry import box, mapping
+    from sqlalchemy import select
+
+    from mineaction.services import ledger
+    from mineaction.store import schema as s
+    from mineaction.store.engine import open_store
+
+    store = open_store(url)
+    rng = random.Random(7)
+    with store.read() as conn:
+        rows = conn.execute(
+            select(
+                s.hazard.c.hazard_id,
+                s.hazard.c.organisation,
+                s.hazard.c.remaining_geom,
+                s.hazard.c.last_date,
+            )
+            .where(
+                s.hazard.c.status.in_(["open", "worked_on"]), s.hazard.c.remaining_geom.isnot(None)
+            )
+            .limit(20_000)
+        ).all()
+    picks = rng.sample(rows, min(n, len(rows)))
+    ids = []
+    stamp = int(time.time())
+    for i, (hid, org, remaining) in enumerate(picks):
+        x0, y0, x1, y1 = remaining.bounds
+        strip = box(x0, y0, x0 + (x1 - x0) * 0.2, y1).intersection(remaining)
+        if strip.is_empty or strip.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        doc = {
+            "report_id": f"BENCH-{stamp}-{i}",
+            "type": "activity",
+            "organisation": org,
+            "date_of_information": "2026-11-20",
+            "activity": {
+                "hazard_id": hid,
+                "activity_type": "TS",
+                "start_date": "2026-11-18",
+                "releases": [{"outcome": "reduced", "polygon": mapping(strip)}],
+            },
+        }
+        try:
+            ledger.submit(store, doc)
+            ids.append(doc["report_id"])
+        except Exception as exc:  # noqa: BLE001 - a sliver may fail the entry checks
+            print(f"  skipped {hid}: {exc}", file=sys.stderr)
+    times = []
+    for rid in ids:
+        t0 = time.perf_counter()
+        ledger.approve(store, rid, actor="bench")
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "approvals": len(times),
+        "median_ms": statistics.median(times),
+        "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
+        "max_ms": times[-1],
+        "peak_mb": peak_mb(),
+    }
+
+
+MEASURES = {
+    "recompute": measure_recompute,
+    "check": measure_check,
+    "geopandas": measure_geopandas,
+    "approve": measure_approve,
+}
+
+
+def child(name: str, url: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure", name, "--db", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def ensure_demo(url: str, scale: str) -> None:
+    from mineaction.store.engine import open_store
+    from mineaction.store.projections import count_hazards
+
+    store = open_store(url, create=True)
+    with store.read() as conn:
+        n = count_hazards(conn)
+    if n == 0:
+        print(f"loading the {scale} demo into {store.safe_url} ...", flush=True)
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "mineaction", "--db", url, "demo", "--scale", scale],
+            check=True,
+            cwd=HERE.parent,
+        )
+        print(f"  demo loaded in {time.perf_counter() - t0:.0f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", help="database URL (default: benchmarks/out/<scale>.db)")
+    ap.add_argument("--scale", default="national", choices=["small", "region", "national"])
+    ap.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(MEASURES[args.measure](args.db)))
+        return
+    url = args.db
+    if url is None:
+        (HERE / "out").mkdir(exist_ok=True)
+        url = f"sqlite:///{HERE / 'out' / (args.scale + '.db')}"
+    ensure_demo(url, args.scale)
+    print(f"database: {url.split('@')[-1]}")
+    base = child("geopandas", url)
+    ours = child("recompute", url)
+    chk = child("check", url)
+    appr = child("approve", url)
+    ratio = base["seconds"] / ours["seconds"]
+    print(f"hazards: {ours['hazards']:,}   approved reports: {ours['reports']:,}")
+    print(
+        f"recompute (ours, incl. writes):   {ours['seconds']:8.1f} s   peak {ours['peak_mb']:7.0f} MB"
+    )
+    print(
+        f"recompute --check (ours, no writes): {chk['seconds']:5.1f} s   peak {chk['peak_mb']:7.0f} MB"
+        f"   differences {chk['differences']}"
+    )
+    print(
+        f"baseline GeoPandas overlay:       {base['seconds']:8.1f} s   peak {base['peak_mb']:7.0f} MB"
+        f"   (+{base['load_seconds']:.1f} s reading polygons, not counted)"
+    )
+    print(f"ratio baseline/ours (recompute):  {ratio:8.2f}x   (target >= 3x)")
+    print(f"ratio baseline/ours (check):      {base['seconds'] / chk['seconds']:8.2f}x")
+    print(
+        f"approve one report: median {appr['median_ms']:.1f} ms, p99 {appr['p99_ms']:.1f} ms, "
+        f"max {appr['max_ms']:.1f} ms over {appr['approvals']} approvals (target p99 < 50 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
