@@ -71,6 +71,20 @@ class StaleVersionError(MineActionError):
     code = "stale_version"
 
 
+class PreconditionRequiredError(MineActionError):
+    """An update was sent without the version it is based on (``If-Match``)."""
+
+    http_status = 428
+    code = "precondition_required"
+
+
+class TooManyRequestsError(MineActionError):
+    """Too many attempts (e.g. failed logins): wait and try again."""
+
+    http_status = 429
+    code = "too_many_requests"
+
+
 class PermissionDeniedError(MineActionError):
     """The caller's role or scope does not allow this."""
 

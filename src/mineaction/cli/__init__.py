@@ -21,6 +21,9 @@ COMMANDS = [
     "mineaction.cli.serve:serve",
     "mineaction.cli.orgs:orgs",
     "mineaction.cli.reference:reference",
+    "mineaction.cli.users:users",
+    "mineaction.cli.users:tokens",
+    "mineaction.cli.users:audit",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,6 +13,9 @@ from mineaction.core.codes import ReportState, ReportType
 from mineaction.core.projection import LedgerEntry
 from mineaction.errors import NotFoundError
 from mineaction.store.schema import audit_log, report, report_event
+
+#: Remote address of the request being served (set by the web layer; recorded in the audit log).
+audit_remote: ContextVar[str | None] = ContextVar("audit_remote", default=None)
 
 
 def now() -> datetime:
@@ -229,6 +233,6 @@ def audit(
             entity=entity,
             entity_id=entity_id,
             details=details,
-            remote=remote,
+            remote=remote if remote is not None else audit_remote.get(),
         )
     )

@@ -108,6 +108,51 @@ audit_log = Table(
     Column("details", JSONType),
 )
 
+# --- users and access -------------------------------------------------------------------------
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("username", String(100), primary_key=True),
+    Column("display_name", String(200)),
+    Column("role", String(30), nullable=False),
+    Column("organisation", String(100)),
+    Column("admin_area", String(50)),
+    Column("password_hash", String(200)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True)),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("username", String(100), ForeignKey("app_user.username"), nullable=False),
+    Column("name", String(200)),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+Index("ix_api_token_user", api_token.c.username)
+
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("session_hash", String(128), primary_key=True),
+    Column("username", String(100), ForeignKey("app_user.username"), nullable=False),
+    Column("csrf_token", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("remote", String(100)),
+    Column("user_agent", String(300)),
+)
+Index("ix_web_session_user", web_session.c.username)
+
 # --- derived (projection) tables ------------------------------------------------------------
 
 hazard = Table(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import get_setting
+from mineaction.web import errors
+from mineaction.web.auth import Auth, current_user
+from mineaction.web.policy import POLICY
 
 
 def programme_figures(store: Store) -> dict[str, float | int | str]:
@@ -54,11 +57,32 @@ def programme_figures(store: Store) -> dict[str, float | int | str]:
     }
 
 
-def create_app(db_url: str | None = None) -> FastAPI:
-    """Build the application for the database at ``db_url``."""
+def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None) -> FastAPI:
+    """Build the application for the database at ``db_url``.
+
+    Every route goes through :func:`mineaction.web.auth.current_user`, which enforces the
+    access policy (:data:`mineaction.web.policy.POLICY`). ``secure_cookies`` forces the
+    ``Secure`` flag on session cookies (default: only when the request came over HTTPS).
+    """
+    from mineaction.api import auth as api_auth
+    from mineaction.api import users as api_users
+
     store = Store(db_url)
-    app = FastAPI(title="mineaction", version="0.1.0")
+    app = FastAPI(
+        title="mineaction",
+        version="0.1.0",
+        description="Information management for humanitarian mine action: REST API "
+        "(/api/v1) and OGC API - Features (/ogc). Authenticate with `Authorization: Bearer "
+        "TOKEN`, HTTP Basic (user name + API token) or a web session cookie.",
+        dependencies=[Depends(current_user)],
+    )
     app.state.store = store
+    app.state.auth = Auth(store, secure_cookies=secure_cookies)
+    app.state.policy = POLICY
+    app.state.login_path = None  # set by the web pages to redirect browsers to a login form
+    errors.install(app)
+    app.include_router(api_auth.router)
+    app.include_router(api_users.router)
 
     @app.get("/", response_class=HTMLResponse)
     def home() -> str:

@@ -1,0 +1,340 @@
+"""Authentication and authorization for every route: sessions, tokens, CSRF, the policy.
+
+Three ways to sign in, tried in this order:
+
+- ``Authorization: Bearer ma_<id>_<secret>`` (API token; scripts);
+- ``Authorization: Basic`` with user name and an API token as password (GIS clients: QGIS, GDAL);
+- the ``mineaction_session`` cookie (web pages), signed with the app's secret key; forms and
+  other unsafe requests made with a session must carry its CSRF token (form field
+  ``csrf_token`` or header ``X-CSRF-Token``).
+
+Without credentials the caller is the anonymous ``public`` role. :func:`current_user` resolves
+the caller and enforces :data:`mineaction.web.policy.POLICY` for the matched route; it runs for
+every route (it is a global dependency of the app) and handlers declare it again to get the user::
+
+    @router.get("/things/{thing_id}")
+    def show(thing_id: str, user: User = Depends(current_user)) -> dict: ...
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
+
+from mineaction.errors import (
+    AuthenticationError,
+    MineActionError,
+    PermissionDeniedError,
+    TooManyRequestsError,
+)
+from mineaction.services import users as svc
+from mineaction.services.users import ANONYMOUS, Session, User
+from mineaction.store.engine import Store
+from mineaction.store.reports import audit_remote
+from mineaction.store.settings import get_setting, set_setting
+from mineaction.web.policy import POLICY, Access
+
+SESSION_COOKIE = "mineaction_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_CACHE_SECONDS = 10.0
+
+
+class PolicyMissingError(PermissionDeniedError):
+    """A route has no entry in the access policy: refused until one is declared."""
+
+    code = "no_policy"
+
+
+def secret_key(store: Store) -> str:
+    """Return the key that signs cookies: ``MINEACTION_SECRET_KEY`` or one kept in the database."""
+    env = os.environ.get("MINEACTION_SECRET_KEY")
+    if env:
+        return env
+    with store.read() as conn:
+        value = get_setting(conn, "secret_key")
+    if value:
+        return str(value)
+    with store.write() as conn:
+        value = get_setting(conn, "secret_key")
+        if not value:
+            value = secrets.token_urlsafe(48)
+            set_setting(conn, "secret_key", value)
+    return str(value)
+
+
+class RateLimiter:
+    """Count failures per key in a sliding window; refuse once a key has too many."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, t: float) -> deque[float]:
+        q = self._hits.setdefault(key, deque())
+        while q and q[0] <= t - self.window_s:
+            q.popleft()
+        return q
+
+    def check(self, key: str) -> None:
+        """Raise :class:`TooManyRequestsError` when ``key`` has used up its failures."""
+        t = time.monotonic()
+        with self._lock:
+            q = self._recent(key, t)
+            if len(q) >= self.limit:
+                wait = int(q[0] + self.window_s - t) + 1
+                raise TooManyRequestsError(
+                    f"too many failed attempts: try again in {wait} s",
+                    details={"retry_after": wait},
+                )
+
+    def fail(self, key: str) -> None:
+        """Record one failure for ``key``."""
+        t = time.monotonic()
+        with self._lock:
+            self._recent(key, t).append(t)
+
+    def reset(self, key: str) -> None:
+        """Forget the failures of ``key`` (after a success)."""
+        with self._lock:
+            self._hits.pop(key, None)
+
+
+class Auth:
+    """The app's authentication state: store, signer, limiters and a short token cache."""
+
+    def __init__(self, store: Store, *, secure_cookies: bool | None = None) -> None:
+        self.store = store
+        self.signer = URLSafeTimedSerializer(secret_key(store), salt="mineaction-session")
+        self.secure_cookies = secure_cookies
+        #: failed logins per user name (5 per 15 min) and per remote address (30 per 15 min)
+        self.user_limiter = RateLimiter(5, 900)
+        self.remote_limiter = RateLimiter(30, 900)
+        self._tokens: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def user_for_token(self, token: str, username: str | None) -> User:
+        """Return the owner of a token (cached for a few seconds)."""
+        key = f"{username or ''}\0{token}"
+        t = time.monotonic()
+        with self._lock:
+            hit = self._tokens.get(key)
+        if hit is not None and t - hit[0] < TOKEN_CACHE_SECONDS:
+            return hit[1]
+        user = svc.authenticate_token(self.store, token, username=username)
+        with self._lock:
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[key] = (t, user)
+        return user
+
+    def forget_tokens(self) -> None:
+        """Drop cached token look-ups (after a revocation or a user change)."""
+        with self._lock:
+            self._tokens.clear()
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def session_from_cookie(self, value: str) -> Session | None:
+        """Return the live session named by a signed cookie value."""
+        try:
+            sid = self.signer.loads(value, max_age=svc.SESSION_HOURS * 3600)
+        except BadSignature:
+            return None
+        return svc.get_session(self.store, str(sid))
+
+    def cookie_secure(self, request: Request) -> bool:
+        """Whether to mark cookies ``Secure`` (always behind HTTPS, or when configured)."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return request.url.scheme == "https"
+
+
+def get_auth(request: Request) -> Auth:
+    """Return the app's :class:`Auth`."""
+    auth: Auth = request.app.state.auth
+    return auth
+
+
+def remote_address(request: Request) -> str | None:
+    """Return the caller's address (the proxy's view when behind ``--proxy-headers``)."""
+    return request.client.host if request.client else None
+
+
+def _credentials(request: Request, auth: Auth) -> tuple[User, Session | None, str]:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            return auth.user_for_token(value.strip(), None), None, "token"
+        if scheme == "basic":
+            try:
+                raw = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                raise AuthenticationError("malformed HTTP Basic credentials") from None
+            name, sep, token = raw.partition(":")
+            if not sep:
+                raise AuthenticationError("malformed HTTP Basic credentials")
+            return auth.user_for_token(token, name), None, "basic"
+        raise AuthenticationError(
+            f"unsupported Authorization scheme {scheme!r}: use Bearer TOKEN or Basic user:token"
+        )
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        session = auth.session_from_cookie(cookie)
+        if session is not None:
+            return session.user, session, "session"
+    return ANONYMOUS, None, "anonymous"
+
+
+def route_key(request: Request) -> str | None:
+    """Return ``"METHOD /path/{param}"`` of the matched route (the policy key)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return f"{request.method} {path}" if path else None
+
+
+def policy_for(request: Request) -> Access:
+    """Return the declared access of the matched route or raise :class:`PolicyMissingError`."""
+    key = route_key(request)
+    policies: dict[str, Access] = getattr(request.app.state, "policy", POLICY)
+    access = policies.get(key or "")
+    if access is None:
+        raise PolicyMissingError(
+            f"no access policy for {key}: declare it in mineaction.web.policy.POLICY"
+        )
+    return access
+
+
+async def _check_csrf(request: Request, session: Session) -> None:
+    token = request.headers.get(CSRF_HEADER)
+    ctype = request.headers.get("content-type", "")
+    if token is None and (
+        ctype.startswith("application/x-www-form-urlencoded")
+        or ctype.startswith("multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    if not token or not secrets.compare_digest(token, session.csrf_token):
+        raise PermissionDeniedError(
+            "missing or wrong CSRF token: reload the page and submit the form again",
+            details={"field": CSRF_FIELD},
+        )
+
+
+async def current_user(request: Request) -> User:
+    """Return the caller (anonymous ``public`` without credentials) after checking the policy.
+
+    Raises 401 when credentials are wrong or the route needs a signed-in user, 403 when the
+    role may not call the route or the CSRF token of a session is missing, 429 after too many
+    failures from the same address.
+    """
+    cached: User | None = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    auth = get_auth(request)
+    remote = remote_address(request)
+    audit_remote.set(remote)
+    access = policy_for(request)
+    key = f"remote:{remote}"
+    try:
+        user, session, via = await run_in_threadpool(_credentials, request, auth)
+    except AuthenticationError:
+        auth.remote_limiter.check(key)
+        auth.remote_limiter.fail(key)
+        raise
+    request.state.user = user
+    request.state.session = session
+    request.state.auth_via = via
+    if not access.allows(user.role):
+        if user.is_anonymous:
+            raise AuthenticationError("sign in first: this needs a user account or an API token")
+        raise PermissionDeniedError(
+            f"role {user.role.value} may not do this ({route_key(request)})"
+        )
+    if session is not None and request.method not in SAFE_METHODS:
+        await _check_csrf(request, session)
+    return user
+
+
+def csrf_token(request: Request) -> str | None:
+    """Return the CSRF token of the caller's web session (put it in forms as ``csrf_token``)."""
+    session: Session | None = getattr(request.state, "session", None)
+    return session.csrf_token if session is not None else None
+
+
+def login(request: Request, response: Response, username: str, password: str) -> Session:
+    """Check a password (rate limited), open a web session and set its cookie on ``response``."""
+    auth = get_auth(request)
+    remote = remote_address(request)
+    ukey, rkey = f"user:{username.lower()}", f"remote:{remote}"
+    auth.user_limiter.check(ukey)
+    auth.remote_limiter.check(rkey)
+    try:
+        user = svc.authenticate_password(auth.store, username, password)
+    except AuthenticationError:
+        auth.user_limiter.fail(ukey)
+        auth.remote_limiter.fail(rkey)
+        raise
+    auth.user_limiter.reset(ukey)
+    session = svc.start_session(
+        auth.store, user, remote=remote, user_agent=request.headers.get("user-agent")
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        auth.signer.dumps(session.session_id),
+        max_age=svc.SESSION_HOURS * 3600,
+        httponly=True,
+        secure=auth.cookie_secure(request),
+        samesite="lax",
+        path="/",
+    )
+    request.state.session = session
+    request.state.user = user
+    return session
+
+
+def logout(request: Request, response: Response) -> None:
+    """End the caller's web session and clear its cookie."""
+    auth = get_auth(request)
+    session: Session | None = getattr(request.state, "session", None)
+    if session is not None:
+        svc.end_session(auth.store, session.session_id, remote=remote_address(request))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def error_headers(exc: MineActionError) -> dict[str, str]:
+    """Return extra response headers for an error (WWW-Authenticate, Retry-After)."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = 'Basic realm="mineaction", charset="UTF-8"'
+    if isinstance(exc, TooManyRequestsError) and isinstance(exc.details, dict):
+        headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+    return headers
+
+
+def require(user: User, allowed: Any) -> None:
+    """Raise 403 unless ``user``'s role is in ``allowed`` (for finer checks inside a handler)."""
+    if user.role not in allowed:
+        raise PermissionDeniedError(f"role {user.role.value} may not do this")
+
+
+#: Handler parameter type for the signed-in caller: ``user: CurrentUser``.
+CurrentUser = Annotated[User, Depends(current_user)]

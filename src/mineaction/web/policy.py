@@ -1,0 +1,72 @@
+"""The access policy: for every route, which roles may call it (enforced centrally).
+
+Every route of the app needs an entry keyed ``"METHOD /path/{param}"`` (the route's path
+template). A route without one is refused with 403 at run time and fails the authorization
+matrix test (tests/api/test_authorization_matrix.py), so nothing is exposed by accident.
+
+``scoped`` means the route serves records that belong to an organisation / admin area: for
+roles with a limited scope (operators, scoped viewers) single records outside the scope answer
+404 and lists leave them out. The handler applies the scope (``user.scope``); the policy
+declares it so the matrix test can check it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mineaction.core.access import ALL_ROLES, SIGNED_IN, Role
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route, and whether its records are filtered by the caller's scope."""
+
+    roles: frozenset[Role]
+    scoped: bool = False
+
+    def allows(self, role: Role) -> bool:
+        """True when ``role`` may call the route."""
+        return role in self.roles
+
+
+def allow(*roles: Role | frozenset[Role], scoped: bool = False) -> Access:
+    """Build an :class:`Access` from roles and role sets."""
+    out: set[Role] = set()
+    for r in roles:
+        out |= {r} if isinstance(r, Role) else set(r)
+    return Access(frozenset(out), scoped)
+
+
+A, IM, OPS = Role.ADMIN, Role.IM_OFFICER, Role.OPERATIONS
+ENTRY, QC, VIEW = Role.OPERATOR_ENTRY, Role.OPERATOR_QC, Role.VIEWER
+EVERYONE = allow(ALL_ROLES)
+READERS = allow(SIGNED_IN, scoped=True)
+NATIONAL = allow(A, IM, OPS)
+SUBMITTERS = allow(A, IM, ENTRY, QC, scoped=True)
+REVIEWERS = allow(A, IM, QC, scoped=True)
+APPROVERS = allow(A, IM)
+PERSONAL = allow(A, IM, scoped=True)
+PLANNERS = allow(A, IM, OPS, scoped=True)
+ADMIN_ONLY = allow(A)
+
+POLICY: dict[str, Access] = {
+    # service and documentation
+    "GET /healthz": EVERYONE,
+    "GET /openapi.json": EVERYONE,
+    "GET /docs": EVERYONE,
+    "GET /docs/oauth2-redirect": EVERYONE,
+    "GET /redoc": EVERYONE,
+    "GET /": EVERYONE,
+    # authentication
+    "POST /api/v1/auth/login": EVERYONE,
+    "POST /api/v1/auth/logout": allow(SIGNED_IN),
+    "GET /api/v1/auth/me": EVERYONE,
+    # users and audit (admin)
+    "GET /api/v1/users": ADMIN_ONLY,
+    "POST /api/v1/users": ADMIN_ONLY,
+    "GET /api/v1/users/{username}": ADMIN_ONLY,
+    "PATCH /api/v1/users/{username}": ADMIN_ONLY,
+    "POST /api/v1/users/{username}/tokens": ADMIN_ONLY,
+    "GET /api/v1/audit": ADMIN_ONLY,
+    "GET /api/v1/audit.csv": ADMIN_ONLY,
+}

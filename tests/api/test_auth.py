@@ -1,0 +1,154 @@
+"""Sign-in: passwords, sessions with CSRF, API tokens (Bearer, Basic), rate limiting, audit."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from mineaction.services import users
+from mineaction.store.engine import Store
+from mineaction.web.app import create_app
+from mineaction.web.policy import POLICY
+
+PASSWORD = "correct horse battery"
+Accounts = Any
+
+
+def test_anonymous_is_public_and_protected_routes_need_sign_in(client: TestClient) -> None:
+    me = client.get("/api/v1/auth/me")
+    assert me.status_code == 200 and me.json()["role"] == "public"
+    r = client.get("/api/v1/users")
+    assert r.status_code == 401
+    assert r.json()["code"] == "unauthenticated"
+    assert set(r.json()) == {"code", "message", "details"}
+    assert r.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_bearer_and_basic_tokens(client: TestClient, accounts: Accounts) -> None:
+    token = accounts.tokens["admin"]
+    assert client.get("/api/v1/users", headers=accounts.headers("admin")).status_code == 200
+    assert client.get("/api/v1/users", auth=("admin", token)).status_code == 200
+    # the token of one user cannot be used under another name
+    assert client.get("/api/v1/users", auth=("viewer", token)).status_code == 401
+    bad = client.get("/api/v1/users", headers={"Authorization": "Bearer ma_nope_nope"})
+    assert bad.status_code == 401
+    junk = base64.b64encode(b"no-colon").decode()
+    assert (
+        client.get("/api/v1/users", headers={"Authorization": f"Basic {junk}"}).status_code == 401
+    )
+
+
+def test_role_is_enforced(client: TestClient, accounts: Accounts) -> None:
+    r = client.get("/api/v1/users", headers=accounts.headers("viewer"))
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+def test_revoked_token_and_disabled_user_stop_working(store: Store, accounts: Accounts) -> None:
+    new = users.create_token(store, "ops")
+    app = create_app(store.url)
+    with TestClient(app) as c:
+        h = {"Authorization": f"Bearer {new.token}"}
+        assert c.get("/api/v1/auth/me", headers=h).json()["username"] == "ops"
+        users.revoke_token(store, new.token_id)
+        app.state.auth.forget_tokens()
+        assert c.get("/api/v1/auth/me", headers=h).status_code == 401
+        users.disable_user(store, "viewer")
+        assert c.get("/api/v1/auth/me", headers=accounts.headers("viewer")).status_code == 401
+
+
+def test_session_login_csrf_and_logout(client: TestClient, accounts: Accounts) -> None:
+    r = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    assert r.status_code == 200
+    csrf = r.json()["csrf_token"]
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert client.get("/api/v1/users").status_code == 200
+    body = {"username": "newbie", "role": "viewer"}
+    # a write with the session but without the CSRF token is refused
+    refused = client.post("/api/v1/users", json=body)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+    made = client.post("/api/v1/users", json=body, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201 and len(made.json()["password"]) >= 10
+    # a form post carries the token as a field
+    out = client.post("/api/v1/auth/logout", data={"csrf_token": csrf})
+    assert out.status_code == 204
+    assert client.get("/api/v1/users").status_code == 401
+
+
+def test_login_is_rate_limited(client: TestClient, accounts: Accounts) -> None:
+    for _ in range(5):
+        r = client.post("/api/v1/auth/login", json={"username": "im", "password": "wrong!"})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/login", json={"username": "im", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    # other users are not locked out
+    ok = client.post("/api/v1/auth/login", json={"username": "ops", "password": PASSWORD})
+    assert ok.status_code == 200
+
+
+def test_passwords_are_argon2_hashed(store: Store, accounts: Accounts) -> None:
+    from sqlalchemy import select
+
+    from mineaction.store import schema as s
+
+    with store.read() as conn:
+        hashed = conn.execute(
+            select(s.app_user.c.password_hash).where(s.app_user.c.username == "admin")
+        ).scalar()
+    assert hashed.startswith("$argon2id$") and PASSWORD not in hashed
+
+
+def test_writes_are_audited_with_remote_address(client: TestClient, accounts: Accounts) -> None:
+    h = accounts.headers("admin")
+    client.post("/api/v1/users", json={"username": "x1", "role": "viewer"}, headers=h)
+    lines = client.get("/api/v1/audit", params={"entity": "user"}, headers=h).json()
+    made = [ln for ln in lines if ln["entity_id"] == "x1"]
+    assert made[0]["actor"] == "admin" and made[0]["action"] == "create"
+    assert made[0]["remote"] == "testclient"
+    csv = client.get("/api/v1/audit.csv", headers=h)
+    assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("id,at,actor")
+    assert client.get("/api/v1/audit", headers=accounts.headers("im")).status_code == 403
+
+
+def test_user_update_needs_if_match(client: TestClient, accounts: Accounts) -> None:
+    h = accounts.headers("admin")
+    r = client.get("/api/v1/users/viewer", headers=h)
+    tag = r.headers["ETag"]
+    missing = client.patch("/api/v1/users/viewer", json={"display_name": "V"}, headers=h)
+    assert missing.status_code == 428
+    first = client.patch(
+        "/api/v1/users/viewer", json={"display_name": "V"}, headers={**h, "If-Match": tag}
+    )
+    assert first.status_code == 200 and first.headers["ETag"] != tag
+    second = client.patch(
+        "/api/v1/users/viewer", json={"display_name": "W"}, headers={**h, "If-Match": tag}
+    )
+    assert second.status_code == 412 and second.json()["code"] == "stale_version"
+
+
+def _app_routes(app: FastAPI) -> list[str]:
+    return [f"{m} {r.path}" for r in app.routes if isinstance(r, APIRoute) for m in r.methods]
+
+
+def test_every_route_has_a_policy_entry(store: Store) -> None:
+    app = create_app(store.url)
+    missing = [k for k in _app_routes(app) if k not in POLICY]
+    assert not missing, f"routes without an access policy entry: {missing}"
+
+
+def test_a_route_without_policy_is_refused(store: Store, accounts: Accounts) -> None:
+    app = create_app(store.url)
+
+    @app.get("/api/v1/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {"secret": "data"}
+
+    with TestClient(app) as c:
+        r = c.get("/api/v1/forgotten", headers=accounts.headers("admin"))
+    assert r.status_code == 403 and r.json()["code"] == "no_policy"
+    assert "GET /api/v1/forgotten" in _app_routes(app)
+    assert "GET /api/v1/forgotten" not in POLICY
