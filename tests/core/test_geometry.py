@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from mineaction.core.geometry import (
     BBox,
+    approx_area_m2,
     check_point,
     check_polygon,
     from_geojson,
     geodesic_area_m2,
+    geodesic_area_m2_geod,
     normalise_crs,
     to_wgs84,
 )
@@ -110,3 +114,30 @@ def test_hole_is_subtracted() -> None:
     with_hole = Polygon(outer.exterior.coords, [hole.exterior.coords])
     expected = geodesic_area_m2(outer) - geodesic_area_m2(hole)
     assert abs(geodesic_area_m2(with_hole) - expected) < 0.01
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lon=st.floats(34.0, 38.0),
+    lat=st.floats(50.9, 52.4),
+    w=st.floats(1e-4, 0.2),
+    h=st.floats(1e-4, 0.2),
+    n=st.integers(3, 12),
+)
+def test_equal_area_measure_agrees_with_geodesic_reference(
+    lon: float, lat: float, w: float, h: float, n: int
+) -> None:
+    # an irregular convex polygon up to ~14 x 22 km
+    import math
+
+    ring = [
+        (
+            lon + w * (0.5 + 0.5 * math.cos(2 * math.pi * k / n)),
+            lat + h * (0.5 + 0.5 * math.sin(2 * math.pi * k / n)),
+        )
+        for k in range(n)
+    ]
+    poly = Polygon(ring)
+    ref = geodesic_area_m2_geod(poly)
+    assert abs(geodesic_area_m2(poly) - ref) <= 1e-6 * ref
+    assert abs(approx_area_m2(poly) - ref) <= 1e-4 * ref

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shapely.geometry import shape
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from mineaction.core.codes import (
@@ -26,7 +26,7 @@ from mineaction.core.codes import (
     ReleaseOutcome,
     ReportType,
 )
-from mineaction.core.geometry import geodesic_area_m2
+from mineaction.core.geometry import approx_area_m2, geodesic_area_m2, shape_fast
 from mineaction.core.landrelease import (
     LandRelease,
     ReleaseAreas,
@@ -149,13 +149,39 @@ class HazardState:
     report_count: int = 0
     last_report_id: str | None = None
     flags: list[str] = field(default_factory=list)
+    released_upper_m2: float = 0.0
     _parts: ReleaseParts | None = None
     _areas: ReleaseAreas | None = None
+    _hazard_m2: float | None = None
 
-    def invalidate(self) -> None:
-        """Forget cached parts and areas after a change."""
+    def set_areas(self, areas: ReleaseAreas) -> None:
+        """Store areas computed elsewhere (batch computation during recompute)."""
+        self._areas = areas
+
+    def invalidate(self, *, boundary: bool = False) -> None:
+        """Forget cached parts and areas after a change (and the hazard area if it moved)."""
         self._parts = None
         self._areas = None
+        if boundary:
+            self._hazard_m2 = None
+
+    @property
+    def hazard_area_m2(self) -> float:
+        """Return the area of the hazard polygon in m² (cached)."""
+        if self._areas is not None:
+            return self._areas.area_m2
+        if self._hazard_m2 is None:
+            self._hazard_m2 = geodesic_area_m2(self.polygon)
+        return self._hazard_m2
+
+    def remaining_m2(self) -> float:
+        """Return the area not yet released, without computing every piece."""
+        if self._areas is not None:
+            return self._areas.remaining_m2
+        total = self.release.total()
+        if total is None:
+            return self.hazard_area_m2
+        return geodesic_area_m2(shapely.difference(self.polygon, total))
 
     @property
     def parts(self) -> ReleaseParts:
@@ -206,7 +232,7 @@ class HazardState:
 
 
 def _geom(obj: Mapping[str, Any] | None) -> BaseGeometry | None:
-    return None if obj is None else shape(obj)
+    return None if obj is None else shape_fast(obj)
 
 
 def _set_status(state: HazardState, target: HazardStatus, reason: str | None, on: date) -> None:
@@ -246,14 +272,14 @@ def _apply_hazard(state: HazardState | None, e: LedgerEntry, notes: list[str]) -
                 where=f"report {e.report_id}, hazard.polygon",
             )
         state = HazardState(
-            hazard_id=b["hazard_id"], organisation=e.organisation, polygon=shape(b["polygon"])
+            hazard_id=b["hazard_id"], organisation=e.organisation, polygon=shape_fast(b["polygon"])
         )
         state.first_date = e.date_of_information
         notes.append(f"new hazard, {geodesic_area_m2(state.polygon):,.0f} m²")
     elif "polygon" in b:
         before = state.areas.area_m2
-        state.polygon = shape(b["polygon"])
-        state.invalidate()
+        state.polygon = shape_fast(b["polygon"])
+        state.invalidate(boundary=True)
         notes.append(
             f"boundary changed (baseline change): {before:,.0f} m² -> {state.areas.area_m2:,.0f} m²"
         )
@@ -278,11 +304,14 @@ def _apply_hazard(state: HazardState | None, e: LedgerEntry, notes: list[str]) -
 
 
 def _compare_reported(
-    e: LedgerEntry, b: Mapping[str, Any], notes: list[str], flags: list[str]
+    e: LedgerEntry,
+    b: Mapping[str, Any],
+    areas: list[float],
+    notes: list[str],
+    flags: list[str],
 ) -> None:
     computed: dict[str, float] = {}
-    for i, rel in enumerate(b.get("releases", [])):
-        area = geodesic_area_m2(shape(rel["polygon"]))
+    for i, (rel, area) in enumerate(zip(b.get("releases", []), areas, strict=True)):
         computed[rel["outcome"]] = computed.get(rel["outcome"], 0.0) + area
         rep = rel.get("reported_m2")
         if rep is not None and _differs(rep, area):
@@ -327,33 +356,50 @@ def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> Non
     activity = ActivityType(b["activity_type"])
     if activity.value not in state.activity_types:
         state.activity_types.append(activity.value)
-    for rel in b.get("releases", []):
-        state.release.add(ReleaseOutcome(rel["outcome"]), shape(rel["polygon"]))
-    state.invalidate()
+    polygons = [shape_fast(rel["polygon"]) for rel in b.get("releases", [])]
+    areas = [approx_area_m2(p) for p in polygons]
+    for rel, poly in zip(b.get("releases", []), polygons, strict=True):
+        state.release.add(ReleaseOutcome(rel["outcome"]), poly)
+    state.released_upper_m2 += sum(areas)
+    if polygons:
+        state.invalidate()
     _add_eo(state, b.get("eo_items", []), notes)
     _reclassify(state, notes)
-    _compare_reported(e, b, notes, state.flags)
+    _compare_reported(e, b, areas, notes, state.flags)
     if activity in (ActivityType.TS, ActivityType.CLEARANCE, ActivityType.BAC) and (
         state.status == HazardStatus.OPEN
     ):
         _set_status(
             state, HazardStatus.WORKED_ON, f"{activity.value} started", e.date_of_information
         )
-    a = state.areas
-    if a.remaining_m2 <= closure_tolerance_m2(a.area_m2):
+    hazard_m2 = state.hazard_area_m2
+    tolerance = closure_tolerance_m2(hazard_m2)
+    # Released land can only cover the hazard once the released polygons add up to its
+    # area: skip the overlay until then (most progress reports on large hazards).
+    could_close = state.released_upper_m2 >= hazard_m2 - tolerance
+    completion = b.get("stage") == ActivityStage.COMPLETION
+    if not (could_close or completion):
+        return
+    remaining_m2 = state.remaining_m2()
+    if remaining_m2 <= tolerance:
         _set_status(state, HazardStatus.CLOSED, "all land released", e.date_of_information)
-    elif b.get("stage") == ActivityStage.COMPLETION:
+    elif completion:
         if b.get("close_reason"):
             _set_status(state, HazardStatus.CLOSED, b["close_reason"], e.date_of_information)
-            notes.append(f"closed with {a.remaining_m2:,.0f} m² remaining: {b['close_reason']}")
+            notes.append(f"closed with {remaining_m2:,.0f} m² remaining: {b['close_reason']}")
         else:
             msg = (
-                f"completion report leaves {a.remaining_m2:,.0f} m² remaining; the hazard stays "
+                f"completion report leaves {remaining_m2:,.0f} m² remaining; the hazard stays "
                 f"{state.status.value} (give close_reason to close it)"
             )
             notes.append(msg)
             if activity in (ActivityType.CLEARANCE, ActivityType.BAC):
                 state.flags.append(f"{e.report_id}: {msg}")
+
+
+def fold(state: HazardState | None, e: LedgerEntry) -> HazardState:
+    """Apply one approved report without building the explanation (fast path for recompute)."""
+    return _apply(state, e, [])
 
 
 def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]:
@@ -369,6 +415,29 @@ def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]
         if state is None
         else (state.areas.cancelled_m2, state.areas.reduced_m2, state.areas.cleared_m2)
     )
+    state = _apply(state, e, notes)
+    a = state.areas
+    step = Step(
+        report_id=e.report_id,
+        type=e.type.value,
+        date_of_information=e.date_of_information,
+        approval_seq=e.approval_seq,
+        organisation=e.organisation,
+        status_before=before,
+        status_after=state.status.value,
+        classification_after=state.classification.value,
+        cancelled_m2=a.cancelled_m2 - prev[0],
+        reduced_m2=a.reduced_m2 - prev[1],
+        cleared_m2=a.cleared_m2 - prev[2],
+        remaining_m2=a.remaining_m2,
+        area_m2=a.area_m2,
+        expansion_m2=a.expansion_m2,
+        notes=notes,
+    )
+    return state, step
+
+
+def _apply(state: HazardState | None, e: LedgerEntry, notes: list[str]) -> HazardState:
     if e.type == ReportType.HAZARD:
         state = _apply_hazard(state, e, notes)
     else:
@@ -393,25 +462,7 @@ def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]
     state.report_count += 1
     state.last_report_id = e.report_id
     state.last_date = e.date_of_information
-    a = state.areas
-    step = Step(
-        report_id=e.report_id,
-        type=e.type.value,
-        date_of_information=e.date_of_information,
-        approval_seq=e.approval_seq,
-        organisation=e.organisation,
-        status_before=before,
-        status_after=state.status.value,
-        classification_after=state.classification.value,
-        cancelled_m2=a.cancelled_m2 - prev[0],
-        reduced_m2=a.reduced_m2 - prev[1],
-        cleared_m2=a.cleared_m2 - prev[2],
-        remaining_m2=a.remaining_m2,
-        area_m2=a.area_m2,
-        expansion_m2=a.expansion_m2,
-        notes=notes,
-    )
-    return state, step
+    return state
 
 
 def project(entries: Iterable[LedgerEntry]) -> tuple[HazardState, list[Step]]:

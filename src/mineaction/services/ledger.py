@@ -11,12 +11,13 @@ from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from mineaction.core.codes import ReportState, ReportType
+from mineaction.core.landrelease import areas_batch
 from mineaction.core.projection import (
     HAZARD_REPORT_TYPES,
     HazardState,
     LedgerEntry,
     Step,
-    apply,
+    fold,
     project,
 )
 from mineaction.core.reports import normalise_report, parse_report
@@ -337,7 +338,7 @@ def project_all(
         state: HazardState | None = None
         try:
             for e in hazard_entries:
-                state, _ = apply(state, e)
+                state = fold(state, e)
         except MineActionError as exc:
             return current, None, group, f"hazard {current}: {exc}"
         return current, state, group, None
@@ -358,6 +359,15 @@ def project_all(
             progress(len(group))
 
 
+def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
+    """Compute the pieces' areas of many hazards at once, then their table rows."""
+    for state, areas in zip(
+        states, areas_batch([(st.parts, st.polygon) for st in states]), strict=True
+    ):
+        state.set_areas(areas)
+    return [proj.hazard_row(st) for st in states]
+
+
 def recompute(
     store: Store, *, progress: Progress | None = None, batch: int = 2000
 ) -> RecomputeResult:
@@ -365,7 +375,7 @@ def recompute(
     result = RecomputeResult()
     with store.write() as conn:
         proj.clear_derived(conn)
-        hazard_rows: list[dict[str, Any]] = []
+        states: list[HazardState] = []
         rows: proj.RowsByTable = {}
         with store.read() as rconn:
             for _hid, state, group, error in project_all(
@@ -376,15 +386,15 @@ def recompute(
                     result.errors.append(error)
                 if state is not None:
                     result.hazards += 1
-                    hazard_rows.append(proj.hazard_row(state))
+                    states.append(state)
                 for e in group:
                     proj.merge_rows(rows, proj.derived_rows(e).items())
-                if len(hazard_rows) >= batch:
-                    conn.execute(s.hazard.insert(), hazard_rows)
+                if len(states) >= batch:
+                    conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
                     proj.insert_rows(conn, rows)
-                    hazard_rows, rows = [], {}
-        if hazard_rows:
-            conn.execute(s.hazard.insert(), hazard_rows)
+                    states, rows = [], {}
+        if states:
+            conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
         proj.insert_rows(conn, rows)
         ledger.audit(
             conn,

@@ -24,7 +24,6 @@ def hazard_row(state: HazardState) -> dict[str, Any]:
     a = state.areas
     p = state.parts
     x0, y0, x1, y1 = state.polygon.bounds
-    summary = state.summary()
     return {
         "hazard_id": state.hazard_id,
         "organisation": state.organisation,
@@ -56,7 +55,7 @@ def hazard_row(state: HazardState) -> dict[str, Any]:
             "beneficiaries": state.beneficiaries,
             "activity_types": state.activity_types,
             "explicit_classification": state.explicit_classification,
-            "status_reason": summary["status_reason"],
+            "status_reason": state.status_reason,
         },
         "geom": state.polygon,
         "remaining_geom": p.remaining,
