@@ -24,6 +24,7 @@ COMMANDS = [
     "mineaction.cli.users:users",
     "mineaction.cli.users:tokens",
     "mineaction.cli.users:audit",
+    "mineaction.cli.prioritise:prioritise",
 ]
 
 
