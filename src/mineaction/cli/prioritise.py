@@ -73,6 +73,8 @@ def prioritise(
       mineaction prioritise --scope UA59 --explain HZ-0042
       mineaction prioritise --run latest --explain HZ-0042
     """
+    if out and not out.lower().endswith((".csv", ".json")):
+        raise ValidationError("export file must end in .csv or .json", where="--out")
     store = ctx.store()
     if run_id is not None:
         if config_file or preset or scope or as_of:
