@@ -25,6 +25,7 @@ COMMANDS = [
     "mineaction.cli.users:tokens",
     "mineaction.cli.users:audit",
     "mineaction.cli.prioritise:prioritise",
+    "mineaction.cli.reporting:report",
 ]
 
 
