@@ -116,4 +116,13 @@ def generate(
     return spec.build(snap, period, scope or Scope(), options or Options())
 
 
-__all__ = ["REPORTS", "Options", "ReportSpec", "build", "generate", "get_spec"]
+__all__ = [
+    "REPORTS",
+    "Options",
+    "ReportDoc",
+    "ReportSpec",
+    "build",
+    "generate",
+    "get_spec",
+    "load_store",
+]
