@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from html import escape
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from mineaction.store import schema as s
@@ -84,22 +82,11 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     app.include_router(api_auth.router)
     app.include_router(api_users.router)
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        f = programme_figures(store)
-        rows = "".join(
-            f"<tr><th>{escape(k.replace('_', ' '))}</th><td>{v:,.0f}</td></tr>"
-            if isinstance(v, float | int)
-            else ""
-            for k, v in f.items()
-        )
-        return (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>mineaction</title>"
-            f"<h1>{escape(str(f['programme']))}</h1><table>{rows}</table></html>"
-        )
-
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    from mineaction.web import pages
+
+    pages.install(app)
     return app

@@ -69,4 +69,18 @@ POLICY: dict[str, Access] = {
     "POST /api/v1/users/{username}/tokens": ADMIN_ONLY,
     "GET /api/v1/audit": ADMIN_ONLY,
     "GET /api/v1/audit.csv": ADMIN_ONLY,
+    # web pages (mineaction.web.pages); "GET /" is the dashboard (anonymous: sign-in form)
+    "GET /login": EVERYONE,
+    "POST /login": EVERYONE,
+    "POST /logout": allow(SIGNED_IN),
+    "GET /map": READERS,
+    "GET /map/hazards.json": READERS,
+    "GET /map/finds.json": READERS,
+    "GET /map/basemap.json": READERS,
+    "GET /hazards": READERS,
+    "GET /hazards/{hazard_id}": READERS,
+    "GET /review": REVIEWERS,
+    "GET /review/{report_id}": REVIEWERS,
+    "POST /review/{report_id}/approve": APPROVERS,
+    "POST /review/{report_id}/reject": REVIEWERS,
 }

@@ -1,0 +1,109 @@
+"""Translatable display labels of the code lists' base terms (stored values stay base terms)."""
+
+from __future__ import annotations
+
+from mineaction.core.codes import label as english_label
+from mineaction.web.i18n import N_, gettext
+
+#: Display label (msgid) of each base term shown in the interface.
+LABELS: dict[str, str] = {
+    "SHA": N_("Suspected hazardous area"),
+    "CHA": N_("Confirmed hazardous area"),
+    "EOD_SPOT": N_("EOD spot task"),
+    "open": N_("Open"),
+    "worked_on": N_("Worked on"),
+    "closed": N_("Closed"),
+    "handed_over": N_("Handed over"),
+    "AP_MINE": N_("Anti-personnel mine"),
+    "AT_MINE": N_("Anti-vehicle mine"),
+    "CLUSTER_MUNITION": N_("Cluster munition remnants"),
+    "UXO_AXO": N_("UXO / AXO"),
+    "IED": N_("Improvised explosive device"),
+    "SUBMUNITION": N_("Submunition"),
+    "UXO": N_("Unexploded ordnance"),
+    "AXO": N_("Abandoned explosive ordnance"),
+    "SAA": N_("Small arms ammunition"),
+    "OTHER": N_("Other"),
+    "NTS": N_("Non-technical survey"),
+    "TS": N_("Technical survey"),
+    "CLEARANCE": N_("Clearance"),
+    "BAC": N_("Battle area clearance"),
+    "EOD": N_("EOD spot task"),
+    "cancelled": N_("Cancelled"),
+    "reduced": N_("Reduced"),
+    "cleared": N_("Cleared"),
+    "remaining": N_("Remaining"),
+    "expansion": N_("Expansion"),
+    "submitted": N_("Submitted"),
+    "verified": N_("Verified by operator QC"),
+    "ops_approved": N_("Approved by operations"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "unapproved": N_("Unapproved"),
+    "superseded": N_("Superseded"),
+    "hazard": N_("Hazard report"),
+    "activity": N_("Activity report"),
+    "eo": N_("EO spot report"),
+    "accident": N_("Accident report"),
+    "eore": N_("Risk education report"),
+    "qm": N_("Quality management report"),
+    "handover": N_("Handover report"),
+    "planned": N_("Planned"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "EO_OBSERVED": N_("EO observed"),
+    "DETONATION": N_("Detonation"),
+    "ACCIDENT_KNOWN_LOCATION": N_("Accident at a known location"),
+    "ACCIDENT_UNKNOWN_LOCATION": N_("Accident at an unknown location"),
+    "MINEFIELD_RECORD_HIGH": N_("Minefield record (high reliability)"),
+    "MINEFIELD_RECORD_LOW": N_("Minefield record (low reliability)"),
+    "MARKING": N_("Marking"),
+    "FORMER_FRONTLINE": N_("Former front line"),
+    "LAND_NOT_USED": N_("Land not used"),
+    "VERBAL_REPORT": N_("Verbal report"),
+    "SCRAP_CRATERS": N_("Scrap metal or craters"),
+    "destroyed_in_situ": N_("Destroyed in situ"),
+    "destroyed_central": N_("Destroyed centrally"),
+    "removed": N_("Removed"),
+    "rendered_safe": N_("Rendered safe"),
+    "not_disposed": N_("Not disposed"),
+    "armed": N_("Armed"),
+    "unarmed": N_("Unarmed"),
+    "damaged": N_("Damaged"),
+    "unknown": N_("Unknown"),
+}
+
+#: Short forms for tight places (chart legends, table cells).
+SHORT: dict[str, str] = {
+    "SHA": N_("SHA"),
+    "CHA": N_("CHA"),
+    "EOD_SPOT": N_("EOD spot"),
+}
+
+
+def code_label(code: str | None, *, short: bool = False) -> str:
+    """Return the display label of a base term in the current language."""
+    if code is None:
+        return "–"
+    if short and code in SHORT:
+        return gettext(SHORT[code])
+    msgid = LABELS.get(str(code))
+    return gettext(msgid) if msgid else english_label(str(code))
+
+
+#: Display names of the roles (mineaction.core.access.Role values).
+ROLES: dict[str, str] = {
+    "admin": N_("Administrator"),
+    "im_officer": N_("IM officer"),
+    "operations": N_("Operations"),
+    "operator_entry": N_("Operator data entry"),
+    "operator_qc": N_("Operator QC"),
+    "viewer": N_("Viewer"),
+    "public": N_("Public"),
+}
+
+
+def role_label(role: object) -> str:
+    """Return the display name of a role in the current language."""
+    key = str(getattr(role, "value", role))
+    return gettext(ROLES[key]) if key in ROLES else key

@@ -1,0 +1,703 @@
+"""The web pages: dashboard, map, hazard pages and review inbox (server-rendered, Jinja2).
+
+Every page goes through the app's access policy (:data:`PAGE_POLICY` is merged into it by
+:func:`install`); pages read through the services and render in the user's language.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from mineaction.core.geometry import BBox, to_geojson
+from mineaction.errors import MineActionError, NotFoundError, ValidationError
+from mineaction.services import dashboard, ledger, mapdata
+from mineaction.services.dashboard import Scope
+from mineaction.store import projections as proj
+from mineaction.store import reports as repo
+from mineaction.store import schema as s
+from mineaction.store.engine import Store
+from mineaction.store.settings import get_setting
+from mineaction.web import charts
+from mineaction.core.access import Role
+from mineaction.web.auth import csrf_token, current_user
+from mineaction.web.auth import login as do_login
+from mineaction.web.auth import logout as do_logout
+from mineaction.web.i18n import (
+    LANGUAGES,
+    fmt_area,
+    fmt_date,
+    fmt_m2,
+    fmt_number,
+    gettext,
+    negotiate,
+    ngettext,
+    use_language,
+)
+from mineaction.web.labels import code_label, role_label
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+LANG_COOKIE = "mineaction_lang"
+
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+env.filters.update(
+    area=fmt_area,
+    m2=fmt_m2,
+    num=fmt_number,
+    date=fmt_date,
+    label=code_label,
+    short=lambda c: code_label(c, short=True),
+    role=role_label,
+)
+env.globals.update(COLOURS=charts.COLOURS, LANGUAGES=LANGUAGES)
+
+router = APIRouter(include_in_schema=False)
+
+#: Page features by role (the routes themselves are guarded by ``web.policy.POLICY``).
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "review": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATOR_QC}),
+    "approve": frozenset({Role.ADMIN, Role.IM_OFFICER}),
+    "accidents": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATIONS}),
+    "import": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATOR_ENTRY, Role.OPERATOR_QC}),
+    "admin": frozenset({Role.ADMIN}),
+}
+
+
+def may(user: Any, what: str) -> bool:
+    """True when ``user``'s role may use the page feature ``what``."""
+    return getattr(user, "role", None) in PERMISSIONS.get(what, frozenset())
+
+CurrentUser = Annotated[Any, Depends(current_user)]
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def user_scope(user: Any) -> Scope:
+    """Return the dashboard/map scope of a user (national when unlimited)."""
+    sc = getattr(user, "scope", None)
+    if sc is None:
+        return dashboard.NATIONAL
+    return Scope(getattr(sc, "organisation", None), getattr(sc, "admin_area", None))
+
+
+def language(request: Request, user: Any) -> str:
+    """Return the language a page is rendered in."""
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        getattr(user, "locale", None),
+        request.headers.get("accept-language"),
+    )
+
+
+def _nav_counts(request: Request, user: Any) -> dict[str, int]:
+    if not may(user, "review"):
+        return {}
+    scope = user_scope(user)
+    with _store(request).read() as conn:
+        return {"pending": _pending_count(conn, scope)}
+
+
+def _pending_count(conn: Any, scope: Scope) -> int:
+    from sqlalchemy import func
+
+    q = select(func.count()).where(s.report.c.state.in_(ledger.PENDING_STATES))
+    if scope.organisation:
+        q = q.where(s.report.c.organisation == scope.organisation)
+    return int(conn.execute(q).scalar() or 0)
+
+
+def render(
+    request: Request, name: str, user: Any, *, status_code: int = 200, **ctx: Any
+) -> HTMLResponse:
+    """Render a template in the user's language."""
+    lang = language(request, user)
+    with _store(request).read() as conn:
+        programme = get_setting(conn, "programme_name", None)
+    with use_language(lang):
+        html = env.get_template(name).render(
+            request=request,
+            user=user,
+            lang=lang,
+            csrf=csrf_token(request),
+            may=lambda what: may(user, what),
+            scope=user_scope(user),
+            programme=programme,
+            nav=_nav_counts(request, user) if not getattr(user, "is_anonymous", True) else {},
+            path=request.url.path,
+            **ctx,
+        )
+    resp = HTMLResponse(html, status_code=status_code)
+    chosen = request.query_params.get("lang")
+    if chosen in LANGUAGES:
+        resp.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax", path="/")
+    return resp
+
+
+# --- sign in / out -------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, user: CurrentUser, next: str = "/") -> Response:
+    """Show the sign-in form."""
+    return render(request, "login.html", user, next=_safe_next(next), error=None)
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    user: CurrentUser,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password and open a web session."""
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    try:
+        do_login(request, resp, username, password)
+    except MineActionError as exc:
+        with use_language(language(request, user)):
+            msg = gettext("Wrong user name or password.") if exc.http_status == 401 else str(exc)
+        return render(
+            request,
+            "login.html",
+            user,
+            next=_safe_next(next),
+            error=msg,
+            status_code=exc.http_status,
+        )
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, user: CurrentUser) -> Response:
+    """End the web session."""
+    resp = RedirectResponse("/login", status_code=303)
+    do_logout(request, resp)
+    return resp
+
+
+# --- dashboard -----------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard_page(request: Request, user: CurrentUser) -> Response:
+    """Headline figures, land released over time, remaining contamination, review queue."""
+    if getattr(user, "is_anonymous", True):
+        return RedirectResponse("/login", status_code=303)
+    scope = user_scope(user)
+    lang = language(request, user)
+    f = dashboard.figures(_store(request), scope)
+    with use_language(lang):
+        outcome_labels = {k: code_label(k) for k in dashboard.OUTCOMES}
+        released_chart = charts.stacked_columns(
+            [(fmt_date(p + "-01", "MMM yy"), v) for p, v in f.released_by_month],
+            dashboard.OUTCOMES,
+            outcome_labels,
+            title=gettext("Land released per month, by outcome"),
+        )
+        remaining_chart = charts.stacked_bars(
+            [(name or gettext("No admin area"), v) for _pc, name, v in f.remaining_by_area],
+            ("CHA", "SHA"),
+            {"CHA": code_label("CHA", short=True), "SHA": code_label("SHA", short=True)},
+            title=gettext("Remaining contamination by area"),
+        )
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        f=f,
+        released_chart=released_chart,
+        remaining_chart=remaining_chart,
+    )
+
+
+# --- map -----------------------------------------------------------------------------------
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, user: CurrentUser) -> Response:
+    """The national map: hazards by class and status, released parts, finds and accidents."""
+    store = _store(request)
+    scope = user_scope(user)
+    with store.read() as conn:
+        tile_url = get_setting(conn, "map_tile_url", None)
+        orgs = [
+            r[0]
+            for r in conn.execute(select(s.organisation.c.code).order_by(s.organisation.c.code))
+        ]
+        if not orgs:
+            orgs = sorted({r[0] for r in conn.execute(select(s.hazard.c.organisation).distinct())})
+        areas = list(
+            conn.execute(
+                select(s.location.c.pcode, s.location.c.name)
+                .where(s.location.c.admin_level == 1)
+                .order_by(s.location.c.name)
+            )
+        )
+    config = {
+        "extent": mapdata.extent(store, scope),
+        "tileUrl": tile_url,
+        "accidents": may(user, "accidents"),
+        "polygonZoom": mapdata.POLYGON_ZOOM,
+        "detailZoom": mapdata.DETAIL_ZOOM,
+        "colours": charts.COLOURS,
+    }
+    return render(
+        request,
+        "map.html",
+        user,
+        config=config,
+        organisations=orgs,
+        areas=areas,
+    )
+
+
+def _bbox(text: str) -> list[float]:
+    try:
+        return BBox.parse(text).as_list()
+    except MineActionError as exc:
+        raise ValidationError(str(exc), where="bbox") from exc
+
+
+def _date(text: str | None, field: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(f"{field} must be a date YYYY-MM-DD, got {text!r}") from exc
+
+
+@router.get("/map/hazards.json")
+def map_hazards(
+    request: Request,
+    user: CurrentUser,
+    bbox: Annotated[str, Query(description="min_lon,min_lat,max_lon,max_lat")],
+    zoom: Annotated[float, Query(ge=0, le=24)],
+    status: str | None = None,
+    cls: Annotated[str | None, Query(alias="class")] = None,
+    org: str | None = None,
+    location: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Response:
+    """Hazards of a map view: clusters, points or simplified polygons by zoom level."""
+    filters = mapdata.MapFilter(
+        status=status or None,
+        classification=cls or None,
+        organisation=org or None,
+        location=location or None,
+        since=_date(since, "since"),
+        until=_date(until, "until"),
+    )
+    data = mapdata.hazards_in_view(
+        _store(request), _bbox(bbox), zoom, filters=filters, scope=user_scope(user)
+    )
+    return _json(data)
+
+
+@router.get("/map/finds.json")
+def map_finds(request: Request, bbox: str, user: CurrentUser) -> Response:
+    """EO finds and (for permitted roles) accidents inside a map view."""
+    data = mapdata.finds_in_view(
+        _store(request), _bbox(bbox), accidents=may(user, "accidents"), scope=user_scope(user)
+    )
+    return _json(data)
+
+
+_BASEMAP_CACHE: dict[str, bytes] = {}
+
+
+@router.get("/map/basemap.json")
+def map_basemap(request: Request, user: CurrentUser) -> Response:
+    """The offline basemap: admin boundaries and settlements from the location table."""
+    store = _store(request)
+    body = _BASEMAP_CACHE.get(store.url)
+    if body is None:
+        body = _dumps(mapdata.basemap(store))
+        _BASEMAP_CACHE[store.url] = body
+    return Response(
+        body, media_type="application/geo+json", headers={"Cache-Control": "max-age=300"}
+    )
+
+
+def _dumps(data: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(data)
+
+
+def _json(data: Any) -> Response:
+    return Response(_dumps(data), media_type="application/geo+json")
+
+
+# --- hazards -------------------------------------------------------------------------------
+
+
+@dataclass
+class Approval:
+    """One report of a hazard with its workflow trail."""
+
+    report_id: str
+    type: str
+    organisation: str
+    date_of_information: date
+    state: str
+    submitted_by: str | None
+    approved_by: str | None
+    approved_at: Any
+    reason: str | None
+
+
+@router.get("/hazards", response_class=HTMLResponse)
+def hazard_list(
+    request: Request,
+    user: CurrentUser,
+    q: str = "",
+    status: str = "",
+    cls: Annotated[str, Query(alias="class")] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """A searchable list of hazards in the user's scope."""
+    from sqlalchemy import func, or_
+
+    scope = user_scope(user)
+    h = s.hazard
+    per = 50
+    where = [scope.where(h)]
+    if q:
+        like = f"%{q}%"
+        where.append(or_(h.c.hazard_id.ilike(like), h.c.name.ilike(like), h.c.location.ilike(like)))
+    if status:
+        where.append(h.c.status == status)
+    if cls:
+        where.append(h.c.classification == cls)
+    cols = [
+        h.c[c]
+        for c in (
+            "hazard_id",
+            "name",
+            "classification",
+            "status",
+            "organisation",
+            "location",
+            "area_m2",
+            "remaining_m2",
+            "last_date",
+        )
+    ]
+    with _store(request).read() as conn:
+        total = int(conn.execute(select(func.count()).select_from(h).where(*where)).scalar() or 0)
+        rows = list(
+            conn.execute(
+                select(*cols)
+                .where(*where)
+                .order_by(h.c.hazard_id)
+                .limit(per)
+                .offset((page - 1) * per)
+            ).mappings()
+        )
+    return render(
+        request,
+        "hazards.html",
+        user,
+        rows=rows,
+        total=total,
+        page=page,
+        per=per,
+        q=q,
+        status=status,
+        cls=cls,
+    )
+
+
+@router.get("/hazards/{hazard_id}", response_class=HTMLResponse)
+def hazard_page(request: Request, hazard_id: str, user: CurrentUser) -> Response:
+    """One hazard: state, map, evidence, timeline, explanation, EO, tasks, approvals."""
+    store = _store(request)
+    scope = user_scope(user)
+    with store.read() as conn:
+        row = proj.get_hazard(conn, hazard_id)
+        if not _in_scope(scope, row["organisation"], row["location"]):
+            raise NotFoundError(f"no hazard with id {hazard_id!r}")
+        eo = list(
+            conn.execute(
+                select(s.eo_item)
+                .where(s.eo_item.c.hazard_id == hazard_id)
+                .order_by(s.eo_item.c.date)
+            ).mappings()
+        )
+        tasks = list(
+            conn.execute(
+                select(s.task)
+                .where(s.task.c.hazard_id == hazard_id)
+                .order_by(s.task.c.planned_start)
+            ).mappings()
+        )
+        reports = [
+            Approval(
+                r.report_id,
+                r.type,
+                r.organisation,
+                r.date_of_information,
+                r.state,
+                r.submitted_by,
+                r.approved_by,
+                r.approved_at,
+                r.reason,
+            )
+            for r in conn.execute(
+                select(s.report).where(s.report.c.hazard_id == hazard_id).order_by(s.report.c.seq)
+            )
+        ]
+        releases = list(
+            conn.execute(
+                select(s.release_polygon).where(s.release_polygon.c.hazard_id == hazard_id)
+            ).mappings()
+        )
+        location_name = None
+        if row["location"]:
+            location_name = conn.execute(
+                select(s.location.c.name).where(s.location.c.pcode == row["location"])
+            ).scalar()
+    _state, steps = ledger.explain(store, hazard_id)
+    features = _hazard_features(row, releases)
+    details = row["details"] or {}
+    return render(
+        request,
+        "hazard.html",
+        user,
+        h=row,
+        steps=steps,
+        eo=eo,
+        tasks=tasks,
+        reports=reports,
+        evidence=details.get("evidence") or [],
+        location_name=location_name,
+        geojson=features,
+        pending=[r for r in reports if r.state in ledger.PENDING_STATES],
+    )
+
+
+def _in_scope(scope: Scope, organisation: str | None, location: str | None) -> bool:
+    if scope.organisation and organisation != scope.organisation:
+        return False
+    return not scope.location or bool(location and location.startswith(scope.location))
+
+
+def _hazard_features(row: Any, releases: list[Any]) -> dict[str, Any]:
+    feats: list[dict[str, Any]] = [
+        {"type": "Feature", "geometry": to_geojson(row["geom"]), "properties": {"part": "hazard"}}
+    ]
+    for part in ("remaining", "cancelled", "reduced", "cleared", "expansion"):
+        g = row[f"{part}_geom"]
+        if g is not None and not g.is_empty:
+            feats.append(
+                {"type": "Feature", "geometry": to_geojson(g), "properties": {"part": part}}
+            )
+    for r in releases:
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": to_geojson(r["geom"]),
+                "properties": {
+                    "part": "release",
+                    "outcome": r["outcome"],
+                    "report": r["report_id"],
+                    "date": r["date"].isoformat(),
+                },
+            }
+        )
+    if row["benchmark"] is not None:
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": to_geojson(row["benchmark"]),
+                "properties": {"part": "benchmark"},
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+# --- review inbox --------------------------------------------------------------------------
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_inbox(request: Request, user: CurrentUser) -> Response:
+    """Pending reports, oldest first, with their warnings."""
+    scope = user_scope(user)
+    r = s.report
+    q = select(r).where(r.c.state.in_(ledger.PENDING_STATES)).order_by(r.c.seq).limit(500)
+    if scope.organisation:
+        q = q.where(r.c.organisation == scope.organisation)
+    with _store(request).read() as conn:
+        rows = list(conn.execute(q).mappings())
+        total = _pending_count(conn, scope)
+    return render(request, "review.html", user, rows=rows, total=total)
+
+
+@router.get("/review/{report_id}", response_class=HTMLResponse)
+def review_report(request: Request, report_id: str, user: CurrentUser) -> Response:
+    """One pending report: its content, warnings and predicted effect on its hazard."""
+    store = _store(request)
+    scope = user_scope(user)
+    with store.read() as conn:
+        row = repo.get_report(conn, report_id)
+        if scope.organisation and row["organisation"] != scope.organisation:
+            raise NotFoundError(f"no report with id {report_id!r}")
+        events = repo.events(conn, report_id)
+        hazard = None
+        if row["hazard_id"]:
+            hazard = (
+                conn.execute(select(s.hazard).where(s.hazard.c.hazard_id == row["hazard_id"]))
+                .mappings()
+                .first()
+            )
+    effect = ledger.predict(store, report_id) if row["state"] in ledger.PENDING_STATES else None
+    features = _report_features(row, hazard)
+    return render(
+        request,
+        "review_report.html",
+        user,
+        r=row,
+        events=events,
+        effect=effect,
+        hazard=hazard,
+        geojson=features,
+        payload=json.dumps(row["payload"], indent=2, ensure_ascii=False),
+        done=request.query_params.get("done"),
+    )
+
+
+def _report_features(row: Any, hazard: Any) -> dict[str, Any]:
+    feats: list[dict[str, Any]] = []
+    if hazard is not None:
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": to_geojson(hazard["geom"]),
+                "properties": {"part": "hazard"},
+            }
+        )
+        if hazard["remaining_geom"] is not None:
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": to_geojson(hazard["remaining_geom"]),
+                    "properties": {"part": "remaining"},
+                }
+            )
+    body = row["payload"].get(row["type"], {}) or {}
+    if body.get("polygon"):
+        feats.append(
+            {"type": "Feature", "geometry": body["polygon"], "properties": {"part": "proposed"}}
+        )
+    for rel in body.get("releases", []) or []:
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": rel["polygon"],
+                "properties": {"part": "release", "outcome": rel["outcome"]},
+            }
+        )
+    for key in ("point", "benchmark"):
+        if body.get(key):
+            feats.append({"type": "Feature", "geometry": body[key], "properties": {"part": key}})
+    for item in body.get("items") or body.get("eo_items") or []:
+        if item.get("point"):
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": item["point"],
+                    "properties": {"part": "eo", "cat": item.get("category")},
+                }
+            )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+@router.post("/review/{report_id}/approve")
+def review_approve(request: Request, report_id: str, user: CurrentUser) -> Response:
+    """Approve a pending report."""
+    ledger.approve(_store(request), report_id, actor=getattr(user, "username", None))
+    return RedirectResponse(f"/review?approved={quote(report_id)}", status_code=303)
+
+
+@router.post("/review/{report_id}/reject")
+def review_reject(
+    request: Request,
+    user: CurrentUser,
+    report_id: str,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Reject a pending report with a reason for the submitter."""
+    ledger.reject(_store(request), report_id, reason=reason, actor=getattr(user, "username", None))
+    return RedirectResponse(f"/review?rejected={quote(report_id)}", status_code=303)
+
+
+# --- wiring --------------------------------------------------------------------------------
+
+
+def _html_wanted(request: Request) -> bool:
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not path.startswith(("/api/", "/ogc"))
+        and not path.endswith(".json")
+    )
+
+
+def _page_errors(app: FastAPI) -> None:
+    """Show errors of page requests as pages; everything else keeps the JSON error shape."""
+    fallback = app.exception_handlers.get(MineActionError)
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, MineActionError)
+        if exc.http_status != 401 and _html_wanted(request):
+            user = getattr(request.state, "user", None)
+            return render(request, "error.html", user, error=exc, status_code=exc.http_status)
+        if fallback is not None:
+            resp = fallback(request, exc)
+            if inspect.isawaitable(resp):
+                resp = await resp
+            return resp
+        if exc.http_status == 401 and _html_wanted(request):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    app.add_exception_handler(MineActionError, handler)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their access policy and the static files to ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.login_path = "/login"
+    _page_errors(app)
