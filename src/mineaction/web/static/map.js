@@ -19,12 +19,13 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
-  function fmt(template, n) { return template.replace("%(n)s", numFmt(n, 0)); }
+  function fmt(template, n) { return template.replace("{n}", numFmt(n, 0)); }
 
   var el = document.getElementById("map");
   var map = L.map(el, { preferCanvas: true, zoomControl: true, minZoom: 3, maxZoom: 19 });
   var ext = cfg.extent || [30, 44, 40, 53];
   map.fitBounds([[ext[1], ext[0]], [ext[3], ext[2]]], { padding: [20, 20] });
+  map.attributionControl.setPrefix("Leaflet");
   L.control.scale({ imperial: false }).addTo(map);
   if (cfg.tileUrl) {
     L.tileLayer(cfg.tileUrl, { maxZoom: 19, attribution: "" }).addTo(map);

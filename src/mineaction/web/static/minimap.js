@@ -31,6 +31,7 @@
   }).addTo(map);
   var b = layer.getBounds();
   if (b.isValid()) map.fitBounds(b, { padding: [16, 16], maxZoom: 17 }); else map.setView([0, 0], 2);
+  map.attributionControl.setPrefix("Leaflet");
   L.control.scale({ imperial: false }).addTo(map);
   el.dataset.ready = "1";
 })();
