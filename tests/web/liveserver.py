@@ -49,5 +49,3 @@ def serve(db_url: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-

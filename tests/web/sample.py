@@ -12,12 +12,19 @@ from typing import Any
 from shapely.geometry import Point, box, mapping
 from sqlalchemy import insert
 
-from mineaction.services import ledger
+from mineaction.services import ledger, users
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import set_setting
 
 X0, Y0 = 35.0, 51.05
+PASSWORD = "correct horse battery"
+#: (user name, display name, role, organisation) of the sample accounts.
+ACCOUNTS = [
+    ("im", "Irina Petrova", "im_officer", None),
+    ("halo.qc", "Hanna Kovalenko", "operator_qc", "HALO"),
+    ("viewer", "Victor Orlov", "viewer", "FSD"),
+]
 
 
 def _rect(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -60,13 +67,19 @@ def location_of(x: float, y: float) -> str:
     return "RG201" if y < 51.2 else "RG202"
 
 
-def build(store: Store, *, today: date | None = None, hazards: int = 24, seed: int = 7) -> dict[str, Any]:
+def build(
+    store: Store, *, today: date | None = None, hazards: int = 24, seed: int = 7
+) -> dict[str, Any]:
     """Fill ``store`` with hazards, activities, EO, an accident, EORE and pending reports."""
     today = today or date.today()
     rng = random.Random(seed)
     with store.write() as conn:
         set_setting(conn, "programme_name", "Kursk Oblast Mine Action Centre")
         _locations(conn)
+    for name, display, role, org in ACCOUNTS:
+        users.add_user(
+            store, name, role=role, organisation=org, password=PASSWORD, display_name=display
+        )
     approved: list[str] = []
     pending: list[str] = []
     orgs = ["FSD", "HALO", "DRC"]
@@ -143,9 +156,7 @@ def build(store: Store, *, today: date | None = None, hazards: int = 24, seed: i
                     "releases": [
                         {
                             "outcome": "cleared",
-                            "polygon": _rect(
-                                x + w * 0.3, y, x + (w if close else w * 0.7), y + h
-                            ),
+                            "polygon": _rect(x + w * 0.3, y, x + (w if close else w * 0.7), y + h),
                         }
                     ],
                     "eo_items": [
@@ -173,7 +184,9 @@ def build(store: Store, *, today: date | None = None, hazards: int = 24, seed: i
                 "hazard_id": "HZ-002",
                 "activity_type": "TS",
                 "start_date": d.isoformat(),
-                "releases": [{"outcome": "reduced", "polygon": _hazard_part(store, "HZ-002", 0.3, 0.6)}],
+                "releases": [
+                    {"outcome": "reduced", "polygon": _hazard_part(store, "HZ-002", 0.3, 0.6)}
+                ],
             },
         }
     )
@@ -239,7 +252,9 @@ def build(store: Store, *, today: date | None = None, hazards: int = 24, seed: i
                 "hazard_id": "HZ-005",
                 "activity_type": "TS",
                 "start_date": (today - timedelta(days=4)).isoformat(),
-                "releases": [{"outcome": "reduced", "polygon": _hazard_part(store, "HZ-005", 0.0, 0.5)}],
+                "releases": [
+                    {"outcome": "reduced", "polygon": _hazard_part(store, "HZ-005", 0.0, 0.5)}
+                ],
             },
         },
         approve=False,

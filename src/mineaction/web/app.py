@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import Depends, FastAPI
 from sqlalchemy import func, select
 

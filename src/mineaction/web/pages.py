@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
+from mineaction.core.access import Role
 from mineaction.core.geometry import BBox, to_geojson
 from mineaction.errors import MineActionError, NotFoundError, ValidationError
 from mineaction.services import dashboard, ledger, mapdata
@@ -30,7 +31,6 @@ from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import get_setting
 from mineaction.web import charts
-from mineaction.core.access import Role
 from mineaction.web.auth import csrf_token, current_user
 from mineaction.web.auth import login as do_login
 from mineaction.web.auth import logout as do_logout
@@ -85,6 +85,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 def may(user: Any, what: str) -> bool:
     """True when ``user``'s role may use the page feature ``what``."""
     return getattr(user, "role", None) in PERMISSIONS.get(what, frozenset())
+
 
 CurrentUser = Annotated[Any, Depends(current_user)]
 

@@ -1,0 +1,141 @@
+"""Web pages without a browser: assets, translations, map data by zoom, dashboard figures."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from sqlalchemy import func, select
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from mineaction.services import dashboard, mapdata, users
+from mineaction.store import schema as s
+from mineaction.store.engine import Store
+from mineaction.web.app import create_app
+from mineaction.web.i18n import fmt_area, use_language
+
+WEB = Path(__file__).resolve().parents[2] / "src" / "mineaction" / "web"
+LOCALE = WEB.parent / "locale"
+BBOX = "34.8,50.9,35.9,51.5"
+
+
+@pytest.fixture(scope="module")
+def client(sample_db: tuple[str, Store]) -> Iterator[TestClient]:
+    """A client signed in (by API token) as the national IM officer."""
+    url, store = sample_db
+    token = users.create_token(store, "im").token
+    with TestClient(create_app(url)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def test_templates_load_only_packaged_assets() -> None:
+    # Field offices work offline: no CDN, and every referenced asset ships in the package.
+    for tpl in (WEB / "templates").glob("*.html"):
+        text = tpl.read_text()
+        refs = re.findall(r'(?:src|href)="(/static/[^"]+)"', text)
+        for ref in refs:
+            assert (WEB / ref.lstrip("/")).is_file(), f"{tpl.name}: {ref} is not packaged"
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', text), (
+            f"{tpl.name} loads remote assets"
+        )
+    assert (WEB / "static/vendor/leaflet/LICENSE").is_file()
+
+
+def test_russian_catalogue_translates_every_message() -> None:
+    with (LOCALE / "messages.pot").open("rb") as fh:
+        pot = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+    with (LOCALE / "ru/LC_MESSAGES/messages.po").open("rb") as fh:
+        ru = read_po(fh, locale="ru")
+    done = {
+        (m.id if isinstance(m.id, str) else m.id[0])
+        for m in ru
+        if m.id
+        and (all(m.string) if isinstance(m.string, tuple | list) else m.string)
+        and "fuzzy" not in m.flags
+    }
+    assert pot and not pot - done, f"untranslated: {sorted(pot - done)[:10]}"
+
+
+def test_areas_are_shown_in_sensible_units_per_locale() -> None:
+    with use_language("en"):
+        assert [fmt_area(v) for v in (0, 9_999, 12_345, 2_500_000)] == [
+            "0\xa0m²",
+            "9,999\xa0m²",
+            "1.2\xa0ha",
+            "2.50\xa0km²",
+        ]
+    with use_language("ru"):
+        assert fmt_area(12_345) == "1,2\xa0га"
+
+
+def test_map_data_depends_on_zoom_and_stays_small(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    points = client.get(f"/map/hazards.json?bbox={BBOX}&zoom=10").json()
+    assert points["mode"] == "points" and points["count"] == len(points["features"]) >= 24
+    close = client.get("/map/hazards.json?bbox=35.25,51.15,35.45,51.25&zoom=14").json()
+    assert close["mode"] == "polygons"
+    parts = {f["properties"]["part"] for f in close["features"]}
+    assert "hazard" in parts and parts & {"cancelled", "cleared"}
+    monkeypatch.setattr(mapdata, "MAX_POINTS", 5)
+    clusters = client.get(f"/map/hazards.json?bbox={BBOX}&zoom=6").json()
+    assert clusters["mode"] == "clusters"
+    assert sum(f["properties"]["n"] for f in clusters["features"]) == clusters["count"]
+    assert len(clusters["features"]) < clusters["count"]
+    only_sha = client.get(f"/map/hazards.json?bbox={BBOX}&zoom=10&class=SHA").json()
+    assert 0 < only_sha["count"] < points["count"]
+    assert {f["properties"]["cls"] for f in only_sha["features"]} == {"SHA"}
+    bad = client.get("/map/hazards.json?bbox=1,2,3&zoom=10")
+    assert bad.status_code == 400 and "bbox" in bad.json()["message"]
+
+
+def test_map_finds_and_basemap(client: TestClient) -> None:
+    finds = client.get(f"/map/finds.json?bbox={BBOX}").json()
+    kinds = {f["properties"]["kind"] for f in finds["features"]}
+    assert kinds == {"eo", "accident"}  # the IM officer may see accidents
+    base = client.get("/map/basemap.json").json()
+    assert {f["properties"]["kind"] for f in base["features"]} == {"admin", "settlement"}
+
+
+def test_dashboard_figures_match_the_hazard_table(sample_db: tuple[str, Store]) -> None:
+    _url, store = sample_db
+    f = dashboard.figures(store)
+    with store.read() as conn:
+        open_cha = conn.execute(
+            select(func.count()).where(
+                s.hazard.c.classification == "CHA", s.hazard.c.status.in_(["open", "worked_on"])
+            )
+        ).scalar()
+    assert f.hazards["CHA"]["count"] == open_cha
+    assert f.released_month["reduced"] > 0  # the sample's technical survey of today
+    assert f.eore_year_total > 0 and f.casualties_total["injured"] == 1
+    assert sum(v["cleared"] for _m, v in f.released_by_month) <= f.released_total["cleared"] + 1
+    scoped = dashboard.figures(store, dashboard.Scope(organisation="HALO"))
+    assert scoped.hazards["CHA"]["count"] < f.hazards["CHA"]["count"]
+    assert f.today == date.today()
+
+
+def test_pages_render_and_json_endpoints_do_not_redirect(
+    client: TestClient, sample_db: tuple[str, Store]
+) -> None:
+    html = {"accept": "text/html"}
+    for path in ("/", "/map", "/hazards", "/hazards?q=Korenevo", "/hazards/HZ-003", "/review"):
+        r = client.get(path, headers=html)
+        assert r.status_code == 200, path
+    missing = client.get("/hazards/NOPE", headers=html)
+    assert missing.status_code == 404 and "<html" in missing.text
+    url, _store = sample_db
+    with TestClient(create_app(url)) as anon:
+        r = anon.get("/map", headers=html, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        r = anon.get(f"/map/hazards.json?bbox={BBOX}&zoom=8", follow_redirects=False)
+        assert r.status_code == 401
