@@ -26,6 +26,8 @@ COMMANDS = [
     "mineaction.cli.users:audit",
     "mineaction.cli.prioritise:prioritise",
     "mineaction.cli.reporting:report",
+    "mineaction.cli.backup:backup",
+    "mineaction.cli.backup:restore",
 ]
 
 
