@@ -368,43 +368,57 @@ def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
     return [proj.hazard_row(st) for st in states]
 
 
+def recompute_in(
+    conn: Connection,
+    *,
+    reader: Connection | None = None,
+    progress: Progress | None = None,
+    batch: int = 2000,
+) -> RecomputeResult:
+    """Rebuild every derived table inside an open write transaction (see :func:`recompute`).
+
+    ``reader`` is the connection the ledger is streamed from (default: ``conn`` itself, so
+    that reports written earlier in the same transaction are seen).
+    """
+    result = RecomputeResult()
+    proj.clear_derived(conn)
+    states: list[HazardState] = []
+    rows: proj.RowsByTable = {}
+    for _hid, state, group, error in project_all(
+        ledger.iter_approved(reader if reader is not None else conn), progress=progress
+    ):
+        result.reports += len(group)
+        if error:
+            result.errors.append(error)
+        if state is not None:
+            result.hazards += 1
+            states.append(state)
+        for e in group:
+            proj.merge_rows(rows, proj.derived_rows(e).items())
+        if len(states) >= batch:
+            conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
+            proj.insert_rows(conn, rows)
+            states, rows = [], {}
+    if states:
+        conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
+    proj.insert_rows(conn, rows)
+    ledger.audit(
+        conn,
+        actor=None,
+        action="recompute",
+        entity="ledger",
+        entity_id=None,
+        details={"hazards": result.hazards, "reports": result.reports},
+    )
+    return result
+
+
 def recompute(
     store: Store, *, progress: Progress | None = None, batch: int = 2000
 ) -> RecomputeResult:
     """Rebuild every derived table from the approved reports, in one transaction."""
-    result = RecomputeResult()
-    with store.write() as conn:
-        proj.clear_derived(conn)
-        states: list[HazardState] = []
-        rows: proj.RowsByTable = {}
-        with store.read() as rconn:
-            for _hid, state, group, error in project_all(
-                ledger.iter_approved(rconn), progress=progress
-            ):
-                result.reports += len(group)
-                if error:
-                    result.errors.append(error)
-                if state is not None:
-                    result.hazards += 1
-                    states.append(state)
-                for e in group:
-                    proj.merge_rows(rows, proj.derived_rows(e).items())
-                if len(states) >= batch:
-                    conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
-                    proj.insert_rows(conn, rows)
-                    states, rows = [], {}
-        if states:
-            conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
-        proj.insert_rows(conn, rows)
-        ledger.audit(
-            conn,
-            actor=None,
-            action="recompute",
-            entity="ledger",
-            entity_id=None,
-            details={"hazards": result.hazards, "reports": result.reports},
-        )
-    return result
+    with store.write() as conn, store.read() as rconn:
+        return recompute_in(conn, reader=rconn, progress=progress, batch=batch)
 
 
 _CHECK_FIELDS = ("classification", "status", "organisation", "report_count", "eo_total")
