@@ -28,6 +28,7 @@ COMMANDS = [
     "mineaction.cli.reporting:report",
     "mineaction.cli.backup:backup",
     "mineaction.cli.backup:restore",
+    "mineaction.cli.demo:demo",
 ]
 
 

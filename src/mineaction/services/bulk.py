@@ -355,7 +355,9 @@ def reject_in(
         conn.execute(
             update(s.report)
             .where(s.report.c.report_id == bindparam("rid"))
-            .values(state=ReportState.REJECTED.value, reason=reason, version=s.report.c.version + 1),
+            .values(
+                state=ReportState.REJECTED.value, reason=reason, version=s.report.c.version + 1
+            ),
             {"rid": rid},
         )
         conn.execute(

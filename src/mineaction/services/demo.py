@@ -29,7 +29,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from mineaction.core.codes import ReportState
 from mineaction.errors import ConflictError, ValidationError
-from mineaction.services import bulk
+from mineaction.services import bulk, reference
 from mineaction.services.demo_layers import (
     ADMIN1_NAME,
     ADMIN1_PCODE,
@@ -215,10 +215,18 @@ def cut(geom: BaseGeometry, frac: float, side: int) -> BaseGeometry | None:
     pad = 0.001
     if side in (0, 1):
         xc = round(x0 + frac * (x1 - x0), 7) if side == 0 else round(x1 - frac * (x1 - x0), 7)
-        b = box(x0 - pad, y0 - pad, xc, y1 + pad) if side == 0 else box(xc, y0 - pad, x1 + pad, y1 + pad)
+        b = (
+            box(x0 - pad, y0 - pad, xc, y1 + pad)
+            if side == 0
+            else box(xc, y0 - pad, x1 + pad, y1 + pad)
+        )
     else:
         yc = round(y0 + frac * (y1 - y0), 7) if side == 2 else round(y1 - frac * (y1 - y0), 7)
-        b = box(x0 - pad, y0 - pad, x1 + pad, yc) if side == 2 else box(x0 - pad, yc, x1 + pad, y1 + pad)
+        b = (
+            box(x0 - pad, y0 - pad, x1 + pad, yc)
+            if side == 2
+            else box(x0 - pad, yc, x1 + pad, y1 + pad)
+        )
     return polygonal(snap(shapely.intersection(geom, b)))
 
 
@@ -283,7 +291,9 @@ def make_teams(scale: str) -> list[Team]:
         for kind, spec in TEAM_KINDS.items():
             n = per_kind * (2 if kind == "manual" else 1)
             for i in range(n):
-                out.append(Team(f"{short}-{kind.upper()}-{i + 1:02d}", org, kind, spec["rate_m2_per_day"]))
+                out.append(
+                    Team(f"{short}-{kind.upper()}-{i + 1:02d}", org, kind, spec["rate_m2_per_day"])
+                )
     return out
 
 
@@ -482,8 +492,14 @@ def _eo_items(
                 "category": cat,
                 "model": model,
                 "quantity": int(1 + rng.poisson(0.4 if cat != "SUBMUNITION" else 2.0)),
-                "condition": str(rng.choice(["armed", "unarmed", "damaged", "unknown"], p=[0.5, 0.2, 0.2, 0.1])),
-                "disposal": str(rng.choice(["destroyed_in_situ", "destroyed_central", "removed"], p=[0.75, 0.2, 0.05])),
+                "condition": str(
+                    rng.choice(["armed", "unarmed", "damaged", "unknown"], p=[0.5, 0.2, 0.2, 0.1])
+                ),
+                "disposal": str(
+                    rng.choice(
+                        ["destroyed_in_situ", "destroyed_central", "removed"], p=[0.75, 0.2, 0.05]
+                    )
+                ),
                 "depth_cm": float(rng.integers(0, 30)),
                 "point": point_in(rng, geom),
             }
@@ -531,12 +547,15 @@ class _HazardLife:
         else:
             area = float(np.clip(rng.lognormal(math.log(14_000), 1.25), 500, 2_000_000))
             elong = float(rng.uniform(1.0, 4.0 if kind == "front" else 2.5))
-        poly: BaseGeometry | None = snap(hazard_shape(rng, lon, lat, area, orient, elong))
-        if not _AREA_PREP().contains(poly):
-            poly = polygonal(snap(poly.intersection(programme_polygon())))
+        shaped = snap(hazard_shape(rng, lon, lat, area, orient, elong))
+        poly: BaseGeometry | None = shaped
+        if not _AREA_PREP().contains(shaped):
+            poly = polygonal(snap(shaped.intersection(programme_polygon())))
             if poly is not None and poly.geom_type == "MultiPolygon":
                 poly = max(poly.geoms, key=lambda g: g.area)
-        self.polygon: BaseGeometry = poly if poly is not None else snap(box(lon, lat, lon + 0.001, lat + 0.001))
+        self.polygon: BaseGeometry = (
+            poly if poly is not None else snap(box(lon, lat, lon + 0.001, lat + 0.001))
+        )
         self.remaining: BaseGeometry | None = self.polygon
         span = (END - START).days
         self.t = START + timedelta(days=int(rng.beta(1.2, 2.2) * (span - 30)))
@@ -552,7 +571,9 @@ class _HazardLife:
             return None
         return t
 
-    def doc(self, kind: str, rtype: str, when: date, body: dict[str, Any], org: str | None = None) -> Doc:
+    def doc(
+        self, kind: str, rtype: str, when: date, body: dict[str, Any], org: str | None = None
+    ) -> Doc:
         org = org or self.org
         return {
             "report_id": self.prog.next_id(org, kind),
@@ -585,12 +606,21 @@ class _HazardLife:
             "polygon": geojson(self.polygon),
             "benchmark": _benchmark(self.polygon),
             "location": self.location,
-            "estimated_area_m2": round(float(self.polygon.area * m_per_deg_lon(self.lat) * M_PER_DEG_LAT) * float(rng.uniform(0.8, 1.3)), -1),
+            "estimated_area_m2": round(
+                float(self.polygon.area * m_per_deg_lon(self.lat) * M_PER_DEG_LAT)
+                * float(rng.uniform(0.8, 1.3)),
+                -1,
+            ),
             "description": "SYNTHETIC DEMO DATA",
         }
         if self.eod:
             body["classification"] = "EOD_SPOT"
-        blk = {"road": ["road"], "field": ["agricultural land"], "front": ["agricultural land", "forest"], "zone": ["pasture"]}[self.kind]
+        blk = {
+            "road": ["road"],
+            "field": ["agricultural land"],
+            "front": ["agricultural land", "forest"],
+            "zone": ["pasture"],
+        }[self.kind]
         body["blockages"] = blk
         if rng.random() < 0.5:
             body["beneficiaries"] = _sadd(rng, min(400.0, self.near.population / 10 + 10))
@@ -645,7 +675,11 @@ class _HazardLife:
             "eo_items": eo or [],
         }
         if activity_type in ("CLEARANCE", "BAC"):
-            body["clearance_depth_cm"] = 40.0 if "AT_MINE" in self.contamination else (20.0 if activity_type == "CLEARANCE" else 10.0)
+            body["clearance_depth_cm"] = (
+                40.0
+                if "AT_MINE" in self.contamination
+                else (20.0 if activity_type == "CLEARANCE" else 10.0)
+            )
         if total:
             body["reported"] = {k: round(v * reported_factor) for k, v in total.items()}
         if close_reason:
@@ -679,7 +713,11 @@ class _HazardLife:
         rng = self.rng
         self.emit(self.hazard_report())
         if rng.random() < 0.15 and (t := self.advance(3, 60)):
-            eo = _eo_items(rng, self.contamination, self.polygon, 1.5) or _eo_items(rng, self.contamination, self.polygon, 1.0) or []
+            eo = (
+                _eo_items(rng, self.contamination, self.polygon, 1.5)
+                or _eo_items(rng, self.contamination, self.polygon, 1.0)
+                or []
+            )
             if eo:
                 body = {"hazard_id": self.hid, "location": self.location, "items": eo}
                 self.emit(self.doc("EO", "eo", t, body, org=str(rng.choice(OPERATORS))))
@@ -711,7 +749,13 @@ class _HazardLife:
         if not eo:
             eo = _eo_items(self.rng, self.contamination, self.polygon, 1.0) or []
         d = self.activity(
-            t, t, "EOD", "eod", [], stage="completion", eo=eo,
+            t,
+            t,
+            "EOD",
+            "eod",
+            [],
+            stage="completion",
+            eo=eo,
             close_reason="EOD spot task complete: items destroyed, no further evidence",
         )
         self.emit(d, work=True)
@@ -728,13 +772,22 @@ class _HazardLife:
         if full:
             piece: BaseGeometry | None = self.remaining
         else:
-            piece = cut(self.remaining, float(self.rng.uniform(0.2, 0.6)), int(self.rng.integers(4)))
+            piece = cut(
+                self.remaining, float(self.rng.uniform(0.2, 0.6)), int(self.rng.integers(4))
+            )
         piece = self.take(piece)
         if piece is None:
             return False
         factor = float(self.rng.uniform(1.15, 1.5)) if self.rng.random() < 0.05 else 1.0
-        d = self.activity(t, max(self.t + timedelta(days=1), t - timedelta(days=3)), "NTS", "nts",
-                          [("cancelled", piece)], stage="completion", reported_factor=factor)
+        d = self.activity(
+            t,
+            max(self.t + timedelta(days=1), t - timedelta(days=3)),
+            "NTS",
+            "nts",
+            [("cancelled", piece)],
+            stage="completion",
+            reported_factor=factor,
+        )
         self.emit(d, work=True)
         if self.remaining is None:
             self.status = "closed"
@@ -756,8 +809,15 @@ class _HazardLife:
         if piece is None:
             return False
         eo = _eo_items(self.rng, self.contamination, piece, 0.6)
-        d = self.activity(t, max(self.t + timedelta(days=1), t - timedelta(days=int(self.rng.integers(2, 15)))),
-                          "TS", "ts", [("reduced", piece)], stage="completion", eo=eo)
+        d = self.activity(
+            t,
+            max(self.t + timedelta(days=1), t - timedelta(days=int(self.rng.integers(2, 15)))),
+            "TS",
+            "ts",
+            [("reduced", piece)],
+            stage="completion",
+            eo=eo,
+        )
         self.emit(d, work=True)
         self.status = "worked_on" if self.remaining is not None else "closed"
         return True
@@ -772,7 +832,11 @@ class _HazardLife:
             return
         uxo_only = set(self.contamination) <= {"UXO_AXO", "CLUSTER_MUNITION"}
         activity_type = "BAC" if uxo_only else "CLEARANCE"
-        team = "bac" if uxo_only else str(rng.choice(["manual", "mdd", "mechanical"], p=[0.6, 0.2, 0.2]))
+        team = (
+            "bac"
+            if uxo_only
+            else str(rng.choice(["manual", "mdd", "mechanical"], p=[0.6, 0.2, 0.2]))
+        )
         n_progress = int(rng.integers(1, 5))
         lanes = strips(self.remaining, n_progress + (1 if complete else 2))
         expand = complete and rng.random() < 0.06
@@ -791,13 +855,21 @@ class _HazardLife:
                 return
             last = last or self.remaining is None
             if last and expand:
-                grown = polygonal(snap(shapely.intersection(self.polygon.buffer(0.00008), lane.buffer(0.00008))))
+                grown = polygonal(
+                    snap(shapely.intersection(self.polygon.buffer(0.00008), lane.buffer(0.00008)))
+                )
                 piece = polygonal(snap(shapely.union(piece, grown))) if grown is not None else piece
             factor = float(rng.uniform(0.6, 0.85)) if rng.random() < 0.05 else 1.0
             eo = _eo_items(rng, self.contamination, piece, 0.8 if not uxo_only else 1.5)
             d = self.activity(
-                t, self.t + timedelta(days=1), activity_type, team, [("cleared", piece)],
-                stage="completion" if last else "progress", eo=eo, reported_factor=factor,
+                t,
+                self.t + timedelta(days=1),
+                activity_type,
+                team,
+                [("cleared", piece)],
+                stage="completion" if last else "progress",
+                eo=eo,
+                reported_factor=factor,
             )
             self.emit(d, work=True)
             self.status = "worked_on"
@@ -859,7 +931,11 @@ class _HazardLife:
         activity_type, team = ("BAC", "bac") if uxo_only else ("CLEARANCE", "manual")
         bad = roll < 0.012
         d = self.activity(
-            t, self.t + timedelta(days=1), activity_type, team, [("cleared", lane)],
+            t,
+            self.t + timedelta(days=1),
+            activity_type,
+            team,
+            [("cleared", lane)],
             eo=_eo_items(rng, self.contamination, lane, 0.5),
             reported_factor=3.0 if bad else 1.0,
         )
@@ -885,7 +961,9 @@ def _approx_m2(geom: BaseGeometry) -> float:
 
 
 def _benchmark(poly: BaseGeometry) -> dict[str, Any]:
-    x, y = poly.exterior.coords[0] if isinstance(poly, Polygon) else poly.geoms[0].exterior.coords[0]
+    x, y = (
+        poly.exterior.coords[0] if isinstance(poly, Polygon) else poly.geoms[0].exterior.coords[0]
+    )
     return {"type": "Point", "coordinates": [round(x, 7), round(y, 7)]}
 
 
@@ -969,15 +1047,21 @@ def _other_reports(prog: DemoProgramme) -> Iterator[Doc]:
             victims.append(
                 {
                     "victim_id": f"V-{k + 1:05d}-{v + 1}",
-                    "sex": "male" if demining else str(rng.choice(["female", "male"], p=[0.3, 0.7])),
+                    "sex": "male"
+                    if demining
+                    else str(rng.choice(["female", "male"], p=[0.3, 0.7])),
                     "age": int(rng.integers(25, 55)) if demining else int(rng.integers(6, 80)),
                     "status": str(rng.choice(["killed", "injured"], p=[0.3, 0.7])),
                     "deminer": demining,
-                    "activity": "clearance" if demining else str(rng.choice(["farming", "travelling", "collecting firewood", "tampering"])),
+                    "activity": "clearance"
+                    if demining
+                    else str(
+                        rng.choice(["farming", "travelling", "collecting firewood", "tampering"])
+                    ),
                 }
             )
         rid = prog.next_id(org, "AC")
-        doc = {
+        doc: Doc = {
             "report_id": rid,
             "type": "accident",
             "organisation": org,
@@ -1008,7 +1092,9 @@ def _other_reports(prog: DemoProgramme) -> Iterator[Doc]:
         new_acc = dict(doc["accident"])
         when = min(END, date.fromisoformat(doc["date_of_information"]) + timedelta(days=10))
         new_acc["description"] = "SYNTHETIC DEMO DATA (corrected victim details)"
-        new_acc["victims"] = [dict(v, age=(v.get("age") or 30) + 1) for v in doc["accident"]["victims"]]
+        new_acc["victims"] = [
+            dict(v, age=(v.get("age") or 30) + 1) for v in doc["accident"]["victims"]
+        ]
         new.update(
             report_id=prog.next_id(doc["organisation"], "AC"),
             date_of_information=_iso(when),
@@ -1088,7 +1174,9 @@ def _pending_extras(prog: DemoProgramme, rng: np.random.Generator) -> None:
     inner = programme_polygon().buffer(-0.02)
     for k in range(max(2, n_h // 100)):
         lon, lat = (float(v) for v in _sample_one(rng, inner))
-        poly = snap(hazard_shape(rng, lon, lat, float(rng.uniform(2_000, 60_000)), rng.uniform(0, 3), 1.5))
+        poly = snap(
+            hazard_shape(rng, lon, lat, float(rng.uniform(2_000, 60_000)), rng.uniform(0, 3), 1.5)
+        )
         org = OPERATORS[int(rng.integers(len(OPERATORS)))]
         when = END - timedelta(days=int(rng.integers(0, 20)))
         prog.pending.append(
@@ -1137,7 +1225,7 @@ def _rejected_extras(prog: DemoProgramme, rng: np.random.Generator) -> None:
         poly = snap(hazard_shape(rng, h.lon, h.lat, float(rng.uniform(5_000, 30_000)), 0.5, 1.2))
         when = min(END, h.last + timedelta(days=int(rng.integers(5, 60))))
         org = OPERATORS[int(rng.integers(len(OPERATORS)))]
-        doc = {
+        doc: Doc = {
             "report_id": prog.next_id(org, "HA"),
             "type": "hazard",
             "organisation": org,
@@ -1181,6 +1269,7 @@ class DemoSummary:
     organisations: int
     teams: int
     locations: int
+    reference_features: dict[str, int] = field(default_factory=dict)
     already_loaded: bool = False
 
 
@@ -1232,7 +1321,13 @@ def summarise(conn: Connection) -> dict[str, Any]:
         r[0]: int(r[1])
         for r in conn.execute(select(s.report.c.state, func.count()).group_by(s.report.c.state))
     }
-    return {"hazards": by_cs, "m2": m2, "reports": states}
+    layers = {
+        r[0]: int(r[1])
+        for r in conn.execute(
+            select(s.reference_feature.c.layer, func.count()).group_by(s.reference_feature.c.layer)
+        )
+    }
+    return {"hazards": by_cs, "m2": m2, "reports": states, "layers": layers}
 
 
 def build_demo(
@@ -1254,7 +1349,9 @@ def build_demo(
         set_setting(conn, "programme_name", PROGRAMME_NAME)
         set_setting(conn, "programme_area", AREA.as_list())
         set_setting(conn, "synthetic", True)
-        set_setting(conn, "demo", {"seed": seed, "scale": scale, "period": [_iso(START), _iso(END)]})
+        set_setting(
+            conn, "demo", {"seed": seed, "scale": scale, "period": [_iso(START), _iso(END)]}
+        )
         set_setting(conn, "teams", [t.as_dict() for t in prog.teams])
         have_orgs = set(conn.execute(select(s.organisation.c.code)).scalars())
         orgs = [dict(o, country=None) for o in ORGANISATIONS if o["code"] not in have_orgs]
@@ -1300,8 +1397,18 @@ def build_demo(
             conn,
             to_reject,
             actor="demo-reviewer",
-            at=lambda rid: report_timestamps({"report_id": rid, "date_of_information": _iso(END)})[1],
+            at=lambda rid: report_timestamps({"report_id": rid, "date_of_information": _iso(END)})[
+                1
+            ],
         )
+        for layer, features in demo_reference_layers(seed, scale).items():
+            reference.load_layer_in(
+                conn,
+                layer,
+                features,
+                replace=True,
+                source=f"mineaction demo (synthetic), seed {seed}",
+            )
         summary = summarise(conn)
     return DemoSummary(
         seed=seed,
@@ -1313,6 +1420,7 @@ def build_demo(
         organisations=len(ORGANISATIONS),
         teams=len(prog.teams),
         locations=len(locs),
+        reference_features=summary["layers"],
         already_loaded=already,
     )
 

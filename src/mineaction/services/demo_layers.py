@@ -169,9 +169,9 @@ def real_settlements() -> tuple[tuple[str, float, float], ...]:
     with path.open("r", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             lon, lat = float(row["lon"]), float(row["lat"])
-            if AREA.min_lon <= lon <= AREA.max_lon and AREA.min_lat <= lat <= AREA.max_lat:
-                if row["cc"] == "RU" and area.contains(Point(lon, lat)):
-                    out.append((row["name"], lon, lat))
+            inside = AREA.min_lon <= lon <= AREA.max_lon and AREA.min_lat <= lat <= AREA.max_lat
+            if inside and row["cc"] == "RU" and area.contains(Point(lon, lat)):
+                out.append((row["name"], lon, lat))
     out.sort(key=lambda r: (r[1], r[2]))
     return tuple(out)
 
@@ -269,7 +269,9 @@ def districts(places: Sequence[Settlement]) -> list[District]:
         cell = next(c for c in cells.geoms if c.contains(pt))
         poly = snap(cell.intersection(area))
         name = {"L'govskiy": "Lgov"}.get(seat.name, seat.name).replace("'", "")
-        out.append(District(f"{ADMIN1_PCODE}-{i + 1:02d}", f"{name} district (synthetic)", seat, poly))
+        out.append(
+            District(f"{ADMIN1_PCODE}-{i + 1:02d}", f"{name} district (synthetic)", seat, poly)
+        )
     return out
 
 
@@ -449,8 +451,12 @@ def power_lines(seed: int, places: Sequence[Settlement]) -> list[Feature]:
         out.append(
             (
                 line,
-                {"id": f"PL{len(out) + 1:04d}", "kind": "power_line", "voltage_kv": 110,
-                 "synthetic": True},
+                {
+                    "id": f"PL{len(out) + 1:04d}",
+                    "kind": "power_line",
+                    "voltage_kv": 110,
+                    "synthetic": True,
+                },
             )
         )
     return out
@@ -474,18 +480,26 @@ def protected_and_water(seed: int, scale: str) -> tuple[list[Feature], list[Feat
         protected.append(
             (
                 poly,
-                {"id": f"PA{i + 1:03d}", "kind": "nature_reserve",
-                 "name": f"Protected area {i + 1} (synthetic)", "synthetic": True},
+                {
+                    "id": f"PA{i + 1:03d}",
+                    "kind": "nature_reserve",
+                    "name": f"Protected area {i + 1} (synthetic)",
+                    "synthetic": True,
+                },
             )
         )
     water: list[Feature] = [
         (
             LineString(RIVER),
-            {"id": "WB0001", "kind": "river", "name": "River (approximate, synthetic)",
-             "synthetic": True},
+            {
+                "id": "WB0001",
+                "kind": "river",
+                "name": "River (approximate, synthetic)",
+                "synthetic": True,
+            },
         )
     ]
-    for (lon, lat) in sample_in(rng, area, n_ponds):
+    for lon, lat in sample_in(rng, area, n_ponds):
         poly = _blob(rng, float(lon), float(lat), rng.uniform(60, 400), 10)
         water.append(
             (
@@ -505,6 +519,7 @@ def settlement_features(places: Sequence[Settlement]) -> list[Feature]:
                 "id": p.code,
                 "name": p.name,
                 "population": p.population,
+                "kind": "town" if p.population >= 5_000 else ("village" if p.real else "hamlet"),
                 "real_place": p.real,
                 "district_seat": p.seat,
                 "synthetic": not p.real,
@@ -518,13 +533,15 @@ def settlement_features(places: Sequence[Settlement]) -> list[Feature]:
 def demo_reference_layers(seed: int = 1, scale: str = "region") -> dict[str, list[Feature]]:
     """Return the demo's reference layers: ``{layer: [(geometry, properties), ...]}``.
 
-    Layers: settlements (population), roads (class primary/secondary/track), farmland,
-    infrastructure (schools, clinics, water points), power_lines, protected_areas,
-    water_bodies, border and front_line. Pure: the same arguments give the same layers.
+    Layers (the names of :data:`mineaction.services.reference.LAYERS`): settlements (points
+    with ``population``), roads (``class`` primary/secondary/track), farmland (``land_use``),
+    infrastructure (schools, clinics, water points and power lines, by ``kind``), protected
+    (protected areas) and water (a river and ponds). Pure: the same arguments give the same
+    layers. The border and the former front line are :data:`BORDER` and :data:`FRONT_LINE`.
 
     >>> layers = demo_reference_layers(1, "small")
-    >>> sorted(layers)[:3]
-    ['border', 'farmland', 'front_line']
+    >>> sorted(layers)
+    ['farmland', 'infrastructure', 'protected', 'roads', 'settlements', 'water']
     >>> all(props["synthetic"] for _, props in layers["roads"])
     True
     """
@@ -534,16 +551,7 @@ def demo_reference_layers(seed: int = 1, scale: str = "region") -> dict[str, lis
         "settlements": settlement_features(places),
         "roads": roads(seed, places),
         "farmland": farmland(seed, scale, places),
-        "infrastructure": infrastructure(seed, places),
-        "power_lines": power_lines(seed, places),
-        "protected_areas": protected,
-        "water_bodies": water,
-        "border": [
-            (LineString(BORDER), {"id": "BD1", "kind": "state_border_approximate",
-                                  "synthetic": True})
-        ],
-        "front_line": [
-            (LineString(FRONT_LINE), {"id": "FR1", "kind": "former_front_line",
-                                      "synthetic": True})
-        ],
+        "infrastructure": infrastructure(seed, places) + power_lines(seed, places),
+        "protected": protected,
+        "water": water,
     }

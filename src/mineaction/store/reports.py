@@ -209,7 +209,9 @@ def iter_approved(
         q = q.where(report.c.date_of_information <= as_of)
     if types:
         q = q.where(report.c.type.in_(list(types)))
-    result = conn.execution_options(yield_per=5000).execute(q).mappings()
+    # Statement-level option: Connection.execution_options() would change ``conn`` in place
+    # and make every later statement on it (e.g. inserts) use a server-side cursor.
+    result = conn.execute(q.execution_options(yield_per=5000)).mappings()
     for row in result:
         yield row["hazard_id"], to_entry(row)
 
