@@ -29,6 +29,9 @@ COMMANDS = [
     "mineaction.cli.backup:backup",
     "mineaction.cli.backup:restore",
     "mineaction.cli.demo:demo",
+    "mineaction.cli.importing:import_",
+    "mineaction.cli.importing:forms",
+    "mineaction.cli.importing:quarantine",
 ]
 
 

@@ -152,6 +152,43 @@ web_session = Table(
     Column("user_agent", String(300)),
 )
 Index("ix_web_session_user", web_session.c.username)
+# --- import: batches and the quarantine of records that failed validation -------------------
+
+import_batch = Table(
+    "import_batch",
+    metadata,
+    Column("batch_id", String(40), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100)),
+    Column("organisation", String(100), nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("format", String(30), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("counts", JSONType, nullable=False),
+)
+Index("ix_import_batch_org", import_batch.c.organisation, import_batch.c.at)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("record", String(300), nullable=False),
+    Column("record_key", String(64), nullable=False),
+    Column("source_key", String(200)),
+    Column("form_id", String(50)),
+    Column("field", String(200)),
+    Column("message", Text, nullable=False),
+    Column("problems", JSONType, nullable=False),
+    Column("raw", JSONType),
+    Column("resolved", Boolean, nullable=False, default=False),
+)
+Index("ix_quarantine_batch", quarantine.c.batch_id)
+Index("ix_quarantine_key", quarantine.c.record_key)
+Index("ix_quarantine_source", quarantine.c.organisation, quarantine.c.source_key)
 
 # --- derived (projection) tables ------------------------------------------------------------
 

@@ -1,0 +1,430 @@
+"""Import field data (ODK Central, KoboToolbox, GIS files) as *submitted* reports.
+
+One file is one transaction: good records become submitted reports, bad records go to the
+quarantine with every reason, and the batch is recorded; if the file itself is unreadable
+nothing is written. ``dry_run`` does all the work and writes nothing. The HTTP API calls
+:func:`import_bytes` with the uploaded bytes and filename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, insert, select, update
+
+from mineaction.core.reports import normalise_report, parse_report
+from mineaction.errors import MineActionError, ValidationError
+from mineaction.forms import FORMS, Form
+from mineaction.io.detect import read_any
+from mineaction.io.formmap import to_report
+from mineaction.io.gis import load_mapping
+from mineaction.io.submissions import Submission
+from mineaction.store import reports as ledger
+from mineaction.store import schema as s
+from mineaction.store.engine import Store
+from mineaction.store.settings import programme_area
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RecordOutcome:
+    """What happened to one record of the file."""
+
+    where: str
+    form_id: str | None
+    status: str  # new | duplicate | rejected
+    report_id: str | None = None
+    supersedes: str | None = None
+    problems: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FormCounts:
+    """Counts for one form: read / new / duplicate / rejected."""
+
+    read: int = 0
+    new: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ImportResult:
+    """The outcome of importing one file."""
+
+    batch_id: str
+    filename: str
+    format: str
+    organisation: str
+    dry_run: bool
+    records: list[RecordOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_form(self) -> dict[str, FormCounts]:
+        """Return counts per form id."""
+        out: dict[str, FormCounts] = {}
+        for r in self.records:
+            c = out.setdefault(r.form_id or "(unknown form)", FormCounts())
+            c.read += 1
+            setattr(c, r.status, getattr(c, r.status) + 1)
+        return out
+
+    @property
+    def totals(self) -> FormCounts:
+        """Return counts over all forms."""
+        c = FormCounts()
+        for r in self.records:
+            c.read += 1
+            setattr(c, r.status, getattr(c, r.status) + 1)
+        return c
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible summary (for the API and ``--format json``)."""
+        return {
+            "batch_id": self.batch_id,
+            "filename": self.filename,
+            "format": self.format,
+            "organisation": self.organisation,
+            "dry_run": self.dry_run,
+            "notes": self.notes,
+            "totals": asdict(self.totals),
+            "per_form": {k: asdict(v) for k, v in self.per_form.items()},
+            "records": [asdict(r) for r in self.records],
+        }
+
+
+def _guess_form(sub: Submission) -> Form | None:
+    keys = set(sub.answers) | set(sub.repeats)
+    best, score = None, 0
+    for form in FORMS.values():
+        required = [n for n in form.required_fields() if n != "report_date"]
+        if required and all(n in keys for n in required):
+            overlap = len(keys & (set(form.fields()) | set(form.repeats())))
+            if overlap > score:
+                best, score = form, overlap
+    return best
+
+
+def _pick_form(sub: Submission, form: str | None) -> Form | None:
+    if form:
+        return FORMS[form]
+    if sub.form_id in FORMS:
+        return FORMS[sub.form_id]
+    return _guess_form(sub)
+
+
+def _record_key(organisation: str, sub: Submission) -> str:
+    raw = orjson.dumps({"o": organisation, "r": sub.raw}, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _canonical(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in ("submitted_by", "source", "supersedes")}
+
+
+def _earlier_versions(
+    conn: Connection, organisation: str, system: str, root: str
+) -> list[tuple[str, dict[str, Any]]]:
+    q = (
+        select(s.report.c.report_id, s.report.c.payload)
+        .where(
+            s.report.c.organisation == organisation,
+            s.report.c.source_system == system,
+            s.report.c.source_key == root,
+        )
+        .order_by(s.report.c.seq.desc())
+    )
+    return [(r[0], r[1]) for r in conn.execute(q)]
+
+
+def _problems_of(exc: MineActionError) -> list[dict[str, str]]:
+    if isinstance(exc.details, list) and all(isinstance(d, dict) for d in exc.details):
+        return [
+            {"field": str(d.get("field", "")), "message": str(d.get("message", ""))}
+            for d in exc.details
+        ]
+    return [{"field": exc.where or "", "message": exc.message}]
+
+
+def _process(
+    conn: Connection,
+    subs: list[Submission],
+    *,
+    organisation: str,
+    form: str | None,
+    dry_run: bool,
+    actor: str | None,
+    progress: Progress | None,
+) -> tuple[list[RecordOutcome], list[tuple[RecordOutcome, Submission]]]:
+    area = programme_area(conn)
+    outcomes: list[RecordOutcome] = []
+    rejected: list[tuple[RecordOutcome, Submission]] = []
+    seen: dict[str, str] = {}  # report_id -> root, within this file
+    to_insert: list[tuple[dict[str, Any], list[str], Submission]] = []
+    for sub in subs:
+        the_form = _pick_form(sub, form)
+        out = RecordOutcome(
+            where=sub.where, form_id=the_form.form_id if the_form else sub.form_id, status="new"
+        )
+        outcomes.append(out)
+        if progress:
+            progress(1)
+        if the_form is None:
+            out.status = "rejected"
+            out.problems = [
+                {
+                    "field": "",
+                    "message": (
+                        f"form {sub.form_id!r} is not one of ours ({', '.join(FORMS)})"
+                        if sub.form_id
+                        else "the export does not name its form (Kobo CSV/XLSX exports do not) "
+                        "and it could not be recognised"
+                    )
+                    + "; give --form",
+                }
+            ]
+            rejected.append((out, sub))
+            continue
+        if not sub.instance_id or not sub.root_id:
+            out.status = "rejected"
+            out.problems = [
+                {"field": "meta/instanceID", "message": "the submission has no instance ID"}
+            ]
+            rejected.append((out, sub))
+            continue
+        report_id = f"{organisation}:{sub.instance_id}"[:100]
+        out.report_id = report_id
+        doc, problems = to_report(sub, the_form, organisation=organisation, report_id=report_id)
+        if problems:
+            out.status, out.problems = "rejected", problems
+            rejected.append((out, sub))
+            continue
+        if report_id in seen:
+            out.status = "duplicate"
+            continue
+        earlier = _earlier_versions(conn, organisation, sub.system, sub.root_id)
+        if any((p.get("source") or {}).get("deprecated_id") == sub.instance_id for _, p in earlier):
+            out.status = "duplicate"  # an older version of a submission we already hold
+            continue
+        existing = next((p for rid, p in earlier if rid == report_id), None)
+        if existing is None:
+            existing_row = ledger.find_report(conn, report_id)
+            existing = existing_row["payload"] if existing_row is not None else None
+        if existing is None:
+            if earlier:
+                doc["supersedes"] = earlier[0][0]
+                out.supersedes = earlier[0][0]
+            else:
+                prior = [rid for rid, root in seen.items() if root == sub.root_id]
+                if prior:
+                    doc["supersedes"] = prior[-1]
+                    out.supersedes = prior[-1]
+        try:
+            report = parse_report(doc, where=sub.where)
+            payload, warnings = normalise_report(report, programme_area=area)
+            payload = orjson.loads(orjson.dumps(payload))  # JSON-native (tuples -> lists)
+        except MineActionError as exc:
+            out.status, out.problems = "rejected", _problems_of(exc)
+            rejected.append((out, sub))
+            continue
+        out.warnings = warnings
+        if existing is not None:
+            if _canonical(existing) == _canonical(payload):
+                out.status = "duplicate"
+            else:
+                out.status = "rejected"
+                out.problems = [
+                    {
+                        "field": "",
+                        "message": f"report {report_id} already exists with different content "
+                        "for the same instance ID",
+                    }
+                ]
+                rejected.append((out, sub))
+            continue
+        seen[report_id] = sub.root_id
+        to_insert.append((payload, warnings, sub))
+    if not dry_run:
+        for payload, warnings, sub in to_insert:
+            ledger.insert_report(
+                conn,
+                payload=payload,
+                warnings=warnings,
+                submitted_by=actor or payload.get("submitted_by"),
+                source_system=sub.system,
+                source_key=sub.root_id,
+            )
+        if to_insert:
+            conn.execute(
+                update(s.quarantine)
+                .where(
+                    and_(
+                        s.quarantine.c.organisation == organisation,
+                        s.quarantine.c.source_key.in_({sub.root_id for _, _, sub in to_insert}),
+                        s.quarantine.c.resolved.is_(False),
+                    )
+                )
+                .values(resolved=True)
+            )
+    return outcomes, rejected
+
+
+def _quarantine(
+    conn: Connection,
+    batch_id: str,
+    organisation: str,
+    filename: str,
+    rejected: list[tuple[RecordOutcome, Submission]],
+) -> None:
+    at = ledger.now()
+    rows = []
+    for out, sub in rejected:
+        key = _record_key(organisation, sub)
+        known = conn.execute(
+            select(s.quarantine.c.id).where(
+                s.quarantine.c.record_key == key, s.quarantine.c.resolved.is_(False)
+            )
+        ).first()
+        if known is not None:
+            continue
+        first = out.problems[0] if out.problems else {"field": "", "message": "rejected"}
+        rows.append(
+            {
+                "batch_id": batch_id,
+                "at": at,
+                "organisation": organisation,
+                "filename": filename[:300],
+                "record": out.where[:300],
+                "record_key": key,
+                "source_key": sub.root_id[:200] if sub.root_id else None,
+                "form_id": out.form_id,
+                "field": first["field"][:200] or None,
+                "message": "; ".join(
+                    f"{p['field']}: {p['message']}" if p["field"] else p["message"]
+                    for p in out.problems
+                ),
+                "problems": out.problems,
+                "raw": orjson.loads(orjson.dumps(sub.raw, default=str)),
+                "resolved": False,
+            }
+        )
+    if rows:
+        conn.execute(insert(s.quarantine), rows)
+
+
+def import_bytes(
+    store: Store,
+    data: bytes,
+    filename: str,
+    *,
+    organisation: str,
+    form: str | None = None,
+    mapping: dict[str, Any] | str | bytes | None = None,
+    dry_run: bool = False,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import one file given as bytes (the API's multipart upload) and return the summary.
+
+    Raises :class:`ValidationError` when the file as a whole cannot be read (truncated, wrong
+    format, unsafe): then nothing is written.
+    """
+    if not organisation or len(organisation) > 100:
+        raise ValidationError("an import needs the organisation code (--org)")
+    if form is not None and form not in FORMS:
+        raise ValidationError(
+            f"unknown form {form!r}; known forms: {', '.join(FORMS)}", where="--form"
+        )
+    if isinstance(mapping, str | bytes):
+        mapping = load_mapping(mapping)
+    read = read_any(data, filename, form=form, mapping=mapping)
+    if on_read:
+        on_read(len(read.records))
+    result = ImportResult(
+        batch_id=uuid.uuid4().hex,
+        filename=filename,
+        format=read.format,
+        organisation=organisation,
+        dry_run=dry_run,
+    )
+    ctx = store.read() if dry_run else store.write()
+    with ctx as conn:
+        outcomes, rejected = _process(
+            conn,
+            read.records,
+            organisation=organisation,
+            form=form,
+            dry_run=dry_run,
+            actor=actor,
+            progress=progress,
+        )
+        result.records = outcomes
+        if read.format == "kobo-csv" and any(
+            r.form_id in FORMS and FORMS[r.form_id].repeats() for r in outcomes if r.form_id
+        ):
+            result.notes.append(
+                "KoboToolbox CSV exports leave out repeat groups: export as XLSX (or JSON) to "
+                "import released polygons, EO items, victims, evidence and non-conformities"
+            )
+        if not dry_run:
+            _quarantine(conn, result.batch_id, organisation, filename, rejected)
+            conn.execute(
+                insert(s.import_batch).values(
+                    batch_id=result.batch_id,
+                    at=ledger.now(),
+                    actor=actor,
+                    organisation=organisation,
+                    filename=filename[:300],
+                    format=read.format,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    counts={k: asdict(v) for k, v in result.per_form.items()},
+                )
+            )
+            ledger.audit(
+                conn,
+                actor=actor,
+                action="import",
+                entity="import_batch",
+                entity_id=result.batch_id,
+                details={"filename": filename[:300], "totals": asdict(result.totals)},
+            )
+    return result
+
+
+def import_path(store: Store, path: Path, **kwargs: Any) -> ImportResult:
+    """Import a file from disk (see :func:`import_bytes`)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read the file: {exc.strerror}", where=str(path)) from None
+    return import_bytes(store, data, path.name, **kwargs)
+
+
+def list_quarantine(
+    store: Store,
+    *,
+    organisation: str | None = None,
+    batch_id: str | None = None,
+    include_resolved: bool = False,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Return quarantined records (newest first) with their reasons and raw data."""
+    q = select(s.quarantine).order_by(s.quarantine.c.id.desc()).limit(limit)
+    if organisation:
+        q = q.where(s.quarantine.c.organisation == organisation)
+    if batch_id:
+        q = q.where(s.quarantine.c.batch_id == batch_id)
+    if not include_resolved:
+        q = q.where(s.quarantine.c.resolved.is_(False))
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
