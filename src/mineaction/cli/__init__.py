@@ -32,6 +32,7 @@ COMMANDS = [
     "mineaction.cli.importing:import_",
     "mineaction.cli.importing:forms",
     "mineaction.cli.importing:quarantine",
+    "mineaction.cli.review:review",
 ]
 
 
