@@ -42,13 +42,13 @@ def test_bounds_never_exceed_the_optimum(seed, n_packages, n_teams, growth, hori
 
 
 def test_bounds_below_every_plan_on_generated_instance():
-    inst = compile_problem(generate_problem(250, seed=11))
+    inst = compile_problem(generate_problem(120, seed=11))
     plans = [list_schedule(inst, r) for r in ("wspt", "greedy", "static")]
     plans.append(local_search(plans[0], time_limit=3, max_moves=5000))
     best = min(p.objective() for p in plans)
     horizon = float(plans[-1].end.max())
-    lp = lp_bound(inst, horizon)
-    lag = lagrangian_bound(inst, horizon, iterations=80, target=best)
+    lp = lp_bound(inst, horizon, growth=0.1)
+    lag = lagrangian_bound(inst, horizon, growth=0.1, iterations=80, target=best)
     assert 0 < lag.value <= lp.value * (1 + 1e-6)
     assert lp.value <= best
     assert trivial_bound(inst) <= best

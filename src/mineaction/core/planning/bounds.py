@@ -9,6 +9,8 @@ type k in bucket t. For a real plan:
   largest workable fraction of the operation's region in the bucket;
 * region workable days: sum_{o in g} x p_ok <= n_k * W[g, t] (sum of fractions in the bucket);
 * any-region workable days: sum_o x p_ok <= n_k * sum_{d in t} max_g f_g(d);
+* stage precedence: share of a stage done by the end of bucket t <= share of the previous
+  stage done by then (LP only);
 * C_o >= M_o + p_ok / (2 f*_g) with M_o the mean busy time (work in bucket t happens after
   max(first workable moment of t, earliest possible release of o)), f*_g the region's largest
   fraction.
@@ -208,6 +210,7 @@ def lp_bound(
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", int(threads))
     h.passModel(lp)
+    _add_precedence(h, inst, rx, n_t, n_cols)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     value = float(h.getInfo().objective_function_value)
@@ -218,6 +221,62 @@ def lp_bound(
             lag.value, f"lagrangian (LP {status})", secs + lag.seconds, n_t, n_cols, status
         )
     return Bound(value, "time-indexed LP (HiGHS)", secs, n_t, n_cols)
+
+
+def _add_precedence(h: object, inst: Instance, rx: _Relaxation, n_t: int, n_cols: int) -> None:
+    """Stage precedence: share of an operation done by bucket t <= share of its predecessor.
+
+    Cumulative shares c[q, t] are auxiliary columns: c[q, t] - c[q, t-1] - sum_k x[q, k, t] = 0
+    and c[o, t] - c[pred(o), t] <= 0 (valid: a stage starts only after the previous one ends).
+    """
+    import highspy
+
+    succ = np.flatnonzero(inst.op_pred >= 0)
+    if succ.size == 0 or n_t == 0:
+        return
+    chained = np.unique(np.concatenate([succ, inst.op_pred[succ]]))
+    aux = {int(q): n_cols + i * n_t for i, q in enumerate(chained.tolist())}
+    n_aux = len(aux) * n_t
+    assert isinstance(h, highspy.Highs)
+    h.addVars(n_aux, np.zeros(n_aux), np.ones(n_aux))
+    first_pair = np.searchsorted(rx.pair_op, np.arange(inst.n_ops + 1))
+    cols_per = n_t + 1
+    starts: list[int] = [0]
+    index: list[int] = []
+    value: list[float] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    for q, base in aux.items():
+        pairs = range(int(first_pair[q]), int(first_pair[q + 1]))
+        for t in range(n_t):
+            index.append(base + t)
+            value.append(1.0)
+            if t > 0:
+                index.append(base + t - 1)
+                value.append(-1.0)
+            for pr in pairs:
+                index.append(pr * cols_per + t)
+                value.append(-1.0)
+            starts.append(len(index))
+            lower.append(0.0)
+            upper.append(0.0)
+    for o in succ.tolist():
+        a, b = aux[o], aux[int(inst.op_pred[o])]
+        for t in range(n_t):
+            index.extend((a + t, b + t))
+            value.extend((1.0, -1.0))
+            starts.append(len(index))
+            lower.append(-highspy.kHighsInf)
+            upper.append(0.0)
+    h.addRows(
+        len(lower),
+        np.asarray(lower),
+        np.asarray(upper),
+        len(index),
+        np.asarray(starts[:-1], dtype=np.int32),
+        np.asarray(index, dtype=np.int32),
+        np.asarray(value),
+    )
 
 
 def lagrangian_bound(

@@ -252,3 +252,108 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
             free[i] = e
             loc[i] = g
     return make_plan(inst, sequences, method=rule)
+
+
+def dispatch_schedule(inst: Instance, candidates: int = 256) -> Plan:
+    """Team-driven, calendar-aware dispatching: whenever a team is free, it takes the ready
+    operation with the best weight / (its finish - now), i.e. WSPT with the real calendar
+    and travel, so work in regions about to close (season, security) waits for better days.
+
+    Only the ``candidates`` best operations by static weight / processing ratio are scored at
+    each decision (keeps 10^5 packages fast).
+    """
+    import heapq
+
+    n = inst.n_ops
+    m = inst.n_teams
+    n_types = len(inst.type_teams)
+    pk_w = np.asarray([p.weight for p in inst.problem.packages], dtype=np.float64)
+    w = pk_w[inst.op_pkg]
+    # upstream stages carry the package weight too (they unlock it)
+    region = inst.op_region
+    ready_at = np.full(n, np.inf)
+    ready_at[inst.op_pred < 0] = 0.0
+    done = np.zeros(n, dtype=bool)
+    end = np.zeros(n, dtype=np.float64)
+    sequences: list[list[int]] = [[] for _ in range(m)]
+    free = np.zeros(m, dtype=np.float64)
+    loc = inst.team_home.copy()
+    for o in sorted(inst.frozen_team, key=lambda q: inst.frozen_start[q]):
+        i = inst.frozen_team[o]
+        g = int(region[o])
+        end[o] = inst.finish(g, inst.frozen_start[o], inst.p(o, i))
+        sequences[i].append(o)
+        done[o] = True
+        free[i] = max(free[i], end[o])
+        loc[i] = g
+        s = int(inst.op_succ[o])
+        if s >= 0:
+            ready_at[s] = end[o]
+    # per type: eligible operations by static ratio, best first
+    order: list[IntArray] = []
+    for k in range(n_types):
+        col = inst.type_p[:, k]
+        ok = np.flatnonzero(np.isfinite(col))
+        ratio = w[ok] / np.maximum(col[ok], 1e-12)
+        order.append(ok[np.lexsort((ok, -ratio))])
+    ptr = [0] * n_types
+    remaining = n - int(done.sum())
+    big = float(inst.cum.max()) + 1.0
+    heap = [(float(free[i]), i) for i in range(m)]
+    heapq.heapify(heap)
+    waiting: list[list[int]] = [[] for _ in range(n_types)]
+    succ_types = [np.flatnonzero(np.isfinite(row)).tolist() for row in inst.type_p]
+    while remaining > 0 and heap:
+        t, i = heapq.heappop(heap)
+        k = int(inst.team_type[i])
+        lst = order[k]
+        while ptr[k] < len(lst) and done[lst[ptr[k]]]:
+            ptr[k] += 1
+        window = lst[ptr[k] : ptr[k] + 8 * candidates]
+        cand = window[~done[window] & np.isfinite(ready_at[window])][:candidates]
+        if cand.size == 0:
+            waiting[k].append(i)  # woken up when an operation of its type becomes ready
+            continue
+        g = region[cand]
+        st = np.maximum(free[i] + inst.travel[loc[i], g], ready_at[cand])
+        p = inst.type_p[cand, k]
+        inst.ensure_horizon(float(st.max()) + float(p.max()) * 8 + 400)
+        cum_flat = inst.cum + (np.arange(len(inst.regions)) * big)[:, None]
+        d = st.astype(np.int64)
+        base = inst.cum[g, d] + inst.frac[g, d] * (st - d) + p
+        if float(base.max()) > float(inst.cum[:, -1].min()):
+            inst.ensure_horizon(inst.horizon * 2)
+            heapq.heappush(heap, (t, i))
+            continue
+        flat = cum_flat.ravel()
+        width = inst.cum.shape[1]
+        kk = np.searchsorted(flat, base + g * big, side="left") - g * width
+        day = np.maximum(kk - 1, 0)
+        fr = inst.frac[g, day]
+        en = day + (base - inst.cum[g, day]) / np.where(fr > 0, fr, 1.0)
+        score = w[cand] / np.maximum(en - t, 1e-9)
+        a = int(np.argmax(score))
+        o = int(cand[a])
+        e = inst.finish(int(g[a]), float(st[a]), float(p[a]))
+        sequences[i].append(o)
+        done[o] = True
+        remaining -= 1
+        end[o] = e
+        free[i] = e
+        loc[i] = int(g[a])
+        s = int(inst.op_succ[o])
+        if s >= 0:
+            ready_at[s] = e
+            for kk2 in succ_types[s]:
+                for j in waiting[kk2]:
+                    heapq.heappush(heap, (float(free[j]), j))
+                waiting[kk2] = []
+        heapq.heappush(heap, (e, i))
+    if remaining > 0:
+        missing = np.flatnonzero(~done)[:1]
+        pk = inst.problem.packages[int(inst.op_pkg[missing[0]])]
+        raise PlanningInputError(
+            f"work package {pk.id!r}: no team may work on it (rates 0, stage or environmental "
+            "rules); add a team or record an exemption"
+        )
+    return make_plan(inst, sequences, method="dispatch")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mineaction.core.planning.instance import Instance
+from mineaction.core.planning.model import STAGE_ORDER, Stage
 from mineaction.core.planning.schedule import Plan, SequenceDeadlock, make_plan, timeline
 
 EPS = 1e-9
@@ -23,14 +24,20 @@ EPS = 1e-9
 class _State:
     """Mutable queues and times for local search (plain lists for speed)."""
 
-    def __init__(self, plan: Plan, horizon_day: float | None = None) -> None:
+    def __init__(
+        self, plan: Plan, horizon_day: float | None = None, layer: Stage | None = None
+    ) -> None:
         inst = plan.instance
         self.cap = float("inf") if horizon_day is None else float(horizon_day)
         self.inst = inst
         self.seqs = [list(s) for s in plan.sequences]
         self.st = plan.start.tolist()
         self.en = plan.end.tolist()
-        self.w = inst.op_weight.tolist()
+        if layer is None:
+            self.w = inst.op_weight.tolist()
+        else:  # proxy: every stage of a package counts with the package weight
+            pkw = np.asarray([p.weight for p in inst.problem.packages], dtype=np.float64)
+            self.w = pkw[inst.op_pkg].tolist()
         self.reg = inst.op_region.tolist()
         self.ttype = inst.team_type.tolist()
         self.home = inst.team_home.tolist()
@@ -39,7 +46,7 @@ class _State:
         pred = inst.op_pred.tolist()
         succ = inst.op_succ.tolist()
         self.rel = [self.en[pr] if pr >= 0 else 0.0 for pr in pred]
-        self.limit = [self.st[s] if s >= 0 else float("inf") for s in succ]
+        self.limit = [self.st[s] if s >= 0 and layer is None else float("inf") for s in succ]
         self.frozen = {o: s for o, s in inst.frozen_start.items()}
         self.team = plan.team_of().tolist()
         self.finish = inst.finish
@@ -185,46 +192,40 @@ def adjacent_pass(state: _State, teams: list[int] | None = None) -> int:
     return swaps
 
 
-def local_search(
-    plan: Plan,
-    time_limit: float = 10.0,
-    max_moves: int | None = None,
-    seed: int = 0,
-    clock: Callable[[], float] = time.perf_counter,
-    horizon_day: float | None = None,
-    full_share: float = 0.01,
-) -> Plan:
-    """Improve ``plan`` by relocate/swap/interchange moves; never returns a worse plan.
-
-    The cost is sum of weight x end, or weight x min(end, ``horizon_day``) when given.
-
-    Deterministic for a given ``seed`` when ``max_moves`` bounds the work (the time limit
-    only stops it early).
-    """
-    inst: Instance = plan.instance
-    state = _State(plan, horizon_day)
-    rng = random.Random(seed)
-    t_end = clock() + time_limit
-    adjacent_pass(state)
-    if not state.movable:
-        return make_plan(inst, state.seqs, plan.method + "+ls")
-    elig_cache: dict[tuple[int, ...], tuple[list[int], frozenset[int]]] = {}
-    op_elig: list[list[int]] = []
-    op_elig_set: list[frozenset[int]] = []
+def _eligibility(inst: Instance) -> tuple[list[list[int]], list[frozenset[int]]]:
+    """Eligible teams of every operation, as sorted lists and sets (shared per pattern)."""
+    cache: dict[tuple[int, ...], tuple[list[int], frozenset[int]]] = {}
+    lists: list[list[int]] = []
+    sets: list[frozenset[int]] = []
     finite = np.isfinite(inst.type_p)
     for o in range(inst.n_ops):
         key = tuple(np.flatnonzero(finite[o]).tolist())
-        if key not in elig_cache:
+        if key not in cache:
             teams = sorted(t for k in key for t in inst.type_teams[k].tolist())
-            elig_cache[key] = (teams, frozenset(teams))
-        op_elig.append(elig_cache[key][0])
-        op_elig_set.append(elig_cache[key][1])
+            cache[key] = (teams, frozenset(teams))
+        lists.append(cache[key][0])
+        sets.append(cache[key][1])
+    return lists, sets
+
+
+def _moves(
+    state: _State,
+    elig: tuple[list[list[int]], list[frozenset[int]]],
+    rng: random.Random,
+    t_end: float,
+    max_moves: int | None,
+    p_full: float,
+    clock: Callable[[], float],
+) -> tuple[int, int]:
+    """Random relocate / swap / reinsert moves until time or move budget; returns counts."""
+    op_elig, op_elig_set = elig
     movable = state.movable
     upstream = state.upstream
-    # moves of earlier stages need a full re-timing: always on small plans, rarely on large
-    p_full = 0.0 if not upstream else (0.5 if inst.n_ops <= 60 else full_share)
+    small = state.inst.n_ops <= 60
     moves = 0
     tries = 0
+    if not movable:
+        return 0, 0
     while True:
         tries += 1
         if (tries & 63) == 0 and clock() > t_end:
@@ -232,11 +233,11 @@ def local_search(
         if max_moves is not None and tries > max_moves:
             break
         if p_full > 0 and rng.random() < p_full:
-            pool = upstream if rng.random() < 0.7 or inst.n_ops > 60 else movable
+            pool = upstream if (rng.random() < 0.7 or not small) and upstream else movable
             o = pool[rng.randrange(len(pool))]
             a = state.team[o]
-            elig = op_elig[o]
-            b = elig[rng.randrange(len(elig))]
+            el = op_elig[o]
+            b = el[rng.randrange(len(el))]
             new_seqs = [list(q) for q in state.seqs]
             new_seqs[a].remove(o)
             n_fixed = sum(1 for q in new_seqs[b] if q in state.frozen)
@@ -248,8 +249,8 @@ def local_search(
         a = state.team[o]
         seq_a = state.seqs[a]
         ia = seq_a.index(o)
-        elig = op_elig[o]
-        b = elig[rng.randrange(len(elig))]
+        el = op_elig[o]
+        b = el[rng.randrange(len(el))]
         u = rng.random()
         if b == a:
             new = seq_a[:ia] + seq_a[ia + 1 :]
@@ -272,13 +273,82 @@ def local_search(
             o2 = seq_b[kb]
             if o2 in state.frozen or state.w[o2] == 0 or a not in op_elig_set[o2]:
                 continue
+            if (state.succ[o2] >= 0) != (state.succ[o] >= 0):
+                continue
             new_a = list(seq_a)
             new_b = list(seq_b)
             new_a[ia] = o2
             new_b[kb] = o
             if state.try_pair(a, new_a, ia, b, new_b, kb):
                 moves += 1
+    return moves, tries
+
+
+def local_search(
+    plan: Plan,
+    time_limit: float = 10.0,
+    max_moves: int | None = None,
+    seed: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
+    horizon_day: float | None = None,
+    full_share: float = 0.01,
+    upstream_share: float = 0.25,
+) -> Plan:
+    """Improve ``plan`` by relocate/swap/interchange moves; never returns a worse plan.
+
+    The cost is sum of weight x end, or weight x min(end, ``horizon_day``) when given.
+    Earlier stages (NTS, TS) are improved first, layer by layer, with every stage of a
+    package weighted by the package weight (a proxy); a layer's result is kept only if the
+    re-timed whole plan is better. Then last stages are improved with the exact objective.
+
+    Deterministic for a given ``seed`` when ``max_moves`` bounds the work (the time limit
+    only stops it early).
+    """
+    inst: Instance = plan.instance
+    rng = random.Random(seed)
+    t0 = clock()
+    elig = _eligibility(inst)
+    layers = [
+        s
+        for s in STAGE_ORDER
+        if any(inst.op_stage[o] is s and inst.op_succ[o] >= 0 for o in range(inst.n_ops))
+    ]
+    current = plan
+    notes: list[str] = []
+    total_moves = 0
+    total_tries = 0
+    if layers and inst.n_ops > 60:
+        share = upstream_share / len(layers)
+        for layer in layers:
+            st = _State(current, horizon_day, layer)
+            budget = None if max_moves is None else int(max_moves * share)
+            m, t = _moves(st, elig, rng, clock() + time_limit * share, budget, 0.0, clock)
+            adjacent_pass(st)
+            cand = make_plan(inst, st.seqs, current.method)
+            value = _capped(cand, horizon_day)
+            kept = value < _capped(current, horizon_day)
+            if kept:
+                current = cand
+            notes.append(f"{layer} layer: {m} moves / {t} tries, kept={kept}")
+            total_moves += m
+            total_tries += t
+    state = _State(current, horizon_day)
+    adjacent_pass(state)
+    p_full = 0.0 if not state.upstream else (0.5 if inst.n_ops <= 60 else full_share)
+    budget = None
+    if max_moves is not None:
+        budget = max(0, max_moves - total_tries)
+    m, t = _moves(state, elig, rng, t0 + time_limit, budget, p_full, clock)
     adjacent_pass(state)
     out = make_plan(inst, state.seqs, plan.method + "+ls")
-    out.notes.append(f"local search: {moves} improving moves in {tries} tries")
+    if _capped(out, horizon_day) > _capped(plan, horizon_day):  # pragma: no cover - safety
+        out = Plan(inst, plan.sequences, plan.start, plan.end, plan.method + "+ls")
+    out.notes.extend(notes)
+    out.notes.append(f"local search: {total_moves + m} improving moves in {total_tries + t} tries")
     return out
+
+
+def _capped(plan: Plan, horizon_day: float | None) -> float:
+    """Objective, capped at ``horizon_day`` when given."""
+    end = plan.end if horizon_day is None else np.minimum(plan.end, horizon_day)
+    return float(plan.instance.op_weight @ end)

@@ -1,0 +1,162 @@
+"""Planning benchmark (issue 7): objective, bound, gap, time, memory, baselines in one run.
+
+Usage::
+
+    python benchmarks/planning.py --sizes 1000 2000 10000 [100000] --time-limit 60 --seed 1
+
+Each size runs in a fresh subprocess so that its peak memory (ru_maxrss) is its own.
+For every size it prints: our plan (WSPT list scheduling + local search, ``--time-limit``
+seconds), the lower bound (time-indexed LP via HiGHS when it has at most ``--lp-max-cols``
+columns, otherwise its Lagrangian dual), the gap UB/LB - 1, and the baselines measured in
+the same run: static ranking (highest priority to the next free team), greedy earliest-finish
+(weight per m2 order, earliest-finishing team) and CP-SAT (``--cpsat-limit`` s, up to
+``--cpsat-max`` packages). Every plan is checked for feasibility.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from mineaction.core.planning.bounds import lagrangian_bound, lp_bound  # noqa: E402
+from mineaction.core.planning.check import check_plan  # noqa: E402
+from mineaction.core.planning.generate import generate_problem  # noqa: E402
+from mineaction.core.planning.instance import compile_problem  # noqa: E402
+from mineaction.core.planning.planner import construct, plan  # noqa: E402
+from mineaction.core.planning.schedule import list_schedule  # noqa: E402
+
+
+def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
+    """Run every method on one generated instance and return the figures."""
+    out: dict[str, object] = {"n": n}
+    t0 = time.perf_counter()
+    pb = generate_problem(n, seed=args.seed)
+    inst = compile_problem(pb)
+    out.update(teams=inst.n_teams, ops=inst.n_ops, regions=len(inst.regions))
+    out["gen_s"] = time.perf_counter() - t0
+
+    def timed(label: str, fn):  # type: ignore[no-untyped-def]
+        t, c = time.perf_counter(), time.process_time()
+        plan = fn()
+        secs, cpu = time.perf_counter() - t, time.process_time() - c
+        bad = check_plan(plan)
+        out[label] = {"obj": plan.objective(), "s": secs, "cpu": cpu, "violations": len(bad)}
+        return plan
+
+    timed("static", lambda: list_schedule(inst, "static"))
+    timed("greedy", lambda: list_schedule(inst, "greedy"))
+    start = timed("construct", lambda: construct(inst))
+    # the search budget is CPU seconds (the 2-core machine is shared with other jobs)
+    ours = timed(
+        "ours",
+        lambda: plan(inst, time_limit=args.time_limit, seed=args.seed, clock=time.process_time),
+    )
+    out["ours"]["makespan_days"] = float(ours.end.max())  # type: ignore[index]
+    out["ours"]["notes"] = ours.notes  # type: ignore[index]
+    if n <= args.cpsat_max:
+        from mineaction.core.planning.cpsat import cpsat_plan
+
+        timed("cpsat", lambda: cpsat_plan(inst, time_limit=args.cpsat_limit, hint=start))
+    horizon = float(ours.end.max())
+    pairs = int((inst.type_p < float("inf")).sum())
+    t = time.perf_counter()
+    if pairs * 110 <= args.lp_max_cols:
+        b = lp_bound(inst, horizon, growth=args.growth, time_limit=args.lp_limit)
+    else:
+        b = lagrangian_bound(
+            inst,
+            horizon,
+            growth=args.growth,
+            iterations=args.lag_iters,
+            target=ours.objective(),
+            time_limit=args.lp_limit,
+        )
+    out["bound"] = {
+        "value": b.value,
+        "method": b.method,
+        "s": time.perf_counter() - t,
+        "buckets": b.buckets,
+        "columns": b.columns,
+    }
+    out["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def report(r: dict[str, object]) -> None:
+    """Print one size's figures."""
+    ours = r["ours"]
+    bound = r["bound"]
+    assert isinstance(ours, dict) and isinstance(bound, dict)
+    ub, lb = float(ours["obj"]), float(bound["value"])
+    print(
+        f"\n== {r['n']} packages, {r['ops']} stage operations, {r['teams']} teams, "
+        f"{r['regions']} regions"
+    )
+    cons = r["construct"]
+    assert isinstance(cons, dict)
+    print(
+        f"ours   obj {ub:.5e}  wall {ours['s']:.1f} s, cpu {ours['cpu']:.1f} s  (construction "
+        f"{cons['obj']:.5e} in {cons['cpu']:.1f} s cpu; makespan {ours['makespan_days']:.0f} d)"
+        f"  violations {ours['violations']}"
+    )
+    print(
+        f"bound  {lb:.5e}  [{bound['method']}, {bound['buckets']} buckets, "
+        f"{bound['columns']} cols, {bound['s']:.1f} s]  gap UB/LB-1 = {ub / lb - 1:.2%}"
+    )
+    for name in ("static", "greedy", "cpsat"):
+        if name in r:
+            b = r[name]
+            assert isinstance(b, dict)
+            print(
+                f"{name:<6} obj {b['obj']:.5e}  wall {b['s']:.1f} s  ours/{name} = "
+                f"{ub / b['obj']:.3f} ({1 - ub / b['obj']:.1%} better)  violations {b['violations']}"
+            )
+    print(f"peak memory (RSS) {r['peak_rss_mb']:.0f} MB; load average {r['load']}")
+
+
+def main() -> None:
+    """Parse arguments, run each size in a subprocess, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 10000])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--cpsat-limit", type=float, default=60.0)
+    ap.add_argument("--cpsat-max", type=int, default=1000)
+    ap.add_argument("--lp-max-cols", type=int, default=1_500_000)
+    ap.add_argument("--lp-limit", type=float, default=900.0)
+    ap.add_argument("--lag-iters", type=int, default=300)
+    ap.add_argument("--growth", type=float, default=0.04)
+    ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, default=None, help="also write results as JSON")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_size(args.child, args)))
+        return
+    results = []
+    for n in args.sizes:
+        cmd = [sys.executable, __file__, "--child", str(n)]
+        for key, value in vars(args).items():
+            if key not in ("sizes", "child", "json"):
+                cmd += ["--" + key.replace("_", "-"), str(value)]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["wall_s"] = time.perf_counter() - t
+        results.append(r)
+        report(r)
+        print(f"whole size (generate + all methods + bound) {r['wall_s']:.0f} s", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
