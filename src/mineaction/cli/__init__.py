@@ -33,6 +33,8 @@ COMMANDS = [
     "mineaction.cli.importing:forms",
     "mineaction.cli.importing:quarantine",
     "mineaction.cli.review:review",
+    "mineaction.cli.exports:export",
+    "mineaction.cli.maps:map_",
 ]
 
 
