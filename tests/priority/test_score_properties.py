@@ -29,7 +29,7 @@ value = st.floats(0, 1e7, allow_nan=False)
 values = st.fixed_dictionaries({n: value for n in NAMES})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     cfg=configs, base=values, name=st.sampled_from(NAMES), bump=st.floats(0, 1e7, allow_nan=False)
 )
@@ -42,7 +42,7 @@ def test_monotone_in_each_benefit_criterion(
     assert s1 >= s0 - 1e-9
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(cfg=configs, rows=st.lists(values, min_size=1, max_size=8))
 def test_contributions_sum_to_score_and_match_breakdown(
     cfg: pr.PriorityConfig, rows: list[dict[str, float]]

@@ -198,35 +198,59 @@ def months_before(d: date, months: int) -> date:
     return date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
 
 
+_MULTI = (4, 5, 6, 7)  # MultiPoint, MultiLineString, MultiPolygon, GeometryCollection
+
+
 class _Layer:
-    """A projected reference layer with its STRtree."""
+    """A reference layer indexed in WGS84; features are projected lazily, only when needed.
+
+    Only features that are candidates for some hazard (bounding boxes within the search
+    distance) are projected to metres, which at national scale is a small share of them.
+    """
 
     def __init__(self, data: LayerData, tr: Transformer) -> None:
         self.data = data
-        # Explode multi-part features so the tree indexes tight boxes (planning.md 3.1);
-        # ``owner`` maps each part back to its feature.
-        self.geoms = project(data.geoms, tr)
-        parts, owner = shapely.get_parts(self.geoms, return_index=True)
-        self.parts = parts
-        self.owner = owner
-        self.tree = shapely.STRtree(parts)
+        self.tr = tr
+        n = len(data)
+        types = shapely.get_type_id(data.geoms) if n else np.array([], dtype=int)
+        self.is_points = bool(n) and bool((types == 0).all())
+        if n and np.isin(types, _MULTI).any():
+            # explode multi-part features so the tree indexes tight boxes (planning.md 3.1)
+            self.parts, self.owner = shapely.get_parts(data.geoms, return_index=True)
+        else:
+            self.parts, self.owner = data.geoms, np.arange(n)
+        self.tree = shapely.STRtree(self.parts)
+        self._proj = np.empty(n, dtype=object)
+        self._done = np.zeros(n, dtype=bool)
+        if self.is_points:
+            xy = shapely.get_coordinates(data.geoms)
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            self.xy = np.column_stack([x, y])
 
-    def pairs(
-        self, hz: npt.NDArray[Any], predicate: str, distance: float | None = None
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def candidates(
+        self, boxes: npt.NDArray[Any]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Return unique (hazard index, feature index) pairs matching the predicate."""
-        if len(self.parts) == 0 or len(hz) == 0:
+        """Return unique (hazard, feature) pairs whose WGS84 boxes intersect."""
+        if len(self) == 0 or len(boxes) == 0:
             e = np.array([], dtype=np.int64)
             return e, e
-        if predicate == "dwithin":
-            i, j = self.tree.query(hz, predicate="dwithin", distance=distance)
-        else:
-            i, j = self.tree.query(hz, predicate=predicate)
+        i, j = self.tree.query(boxes)
         f = self.owner[j]
-        if len(self.parts) != len(self.data):  # several parts of one feature may match
-            key = np.unique(i.astype(np.int64) * len(self.data) + f)
-            return key // len(self.data), key % len(self.data)
+        if len(self.parts) != len(self):
+            key = np.unique(i.astype(np.int64) * len(self) + f)
+            return key // len(self), key % len(self)
         return i.astype(np.int64), f.astype(np.int64)
+
+    def projected(self, j: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+        """Return the features ``j`` in the local metric projection (projecting them once)."""
+        todo = np.unique(j[~self._done[j]])
+        if len(todo):
+            self._proj[todo] = project(self.data.geoms[todo], self.tr)
+            self._done[todo] = True
+        return self._proj[j]
 
 
 def _class_weights(
@@ -239,6 +263,70 @@ def _class_weights(
     return np.where(np.isnan(values), lookup, values) if len(values) else lookup
 
 
+class _Hazards:
+    """Hazard geometry in metres, with bounds and extreme vertices for distance bounds."""
+
+    def __init__(self, geoms_wgs: npt.NDArray[Any], tr: Transformer) -> None:
+        n = len(geoms_wgs)
+        bad = shapely.is_missing(geoms_wgs) | shapely.is_empty(geoms_wgs) if n else np.array([])
+        if n and bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValidationError("hazard has no geometry", where=f"hazard {k + 1}")
+        self.wgs_bounds = shapely.bounds(geoms_wgs) if n else np.zeros((0, 4))
+        self.geoms = project(geoms_wgs, tr)
+        self.bounds = shapely.bounds(self.geoms) if n else np.zeros((0, 4))
+        # The vertices with the least / greatest x and y lie on the hazard: the distance to the
+        # nearest of them is an upper bound of the distance to the hazard.
+        xy, idx = shapely.get_coordinates(self.geoms, return_index=True)
+        counts = np.bincount(idx, minlength=n)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        ends = starts + counts - 1
+        ox = np.lexsort((xy[:, 0], idx))
+        oy = np.lexsort((xy[:, 1], idx))
+        pick = (
+            np.stack([ox[starts], ox[ends], oy[starts], oy[ends]], axis=1)
+            if n
+            else np.zeros((0, 4), dtype=np.int64)
+        )
+        self.ex = xy[pick, 0] if n else np.zeros((0, 4))
+        self.ey = xy[pick, 1] if n else np.zeros((0, 4))
+
+    def boxes(self, rows: slice, distance_m: float) -> npt.NDArray[Any]:
+        """Return WGS84 boxes around hazards ``rows`` grown by at least ``distance_m``."""
+        b = self.wgs_bounds[rows]
+        lat = np.minimum(np.maximum(np.abs(b[:, 1]), np.abs(b[:, 3])), 89.0)
+        pad = 1.02 * distance_m + 1.0
+        dlat = pad / 110_574.0
+        dlon = pad / (111_320.0 * np.cos(np.radians(lat + dlat)).clip(1e-3))
+        return shapely.box(b[:, 0] - dlon, b[:, 1] - dlat, b[:, 2] + dlon, b[:, 3] + dlat)
+
+    def point_within(
+        self,
+        i: npt.NDArray[np.int64],
+        pxy: npt.NDArray[np.float64],
+        thresholds: Sequence[float],
+    ) -> list[npt.NDArray[np.bool_]]:
+        """For hazard/point pairs, return one mask per threshold: distance <= threshold.
+
+        Bounds decide most pairs (lower: distance to the hazard's box; upper: distance to its
+        extreme vertices); only the pairs in between get an exact GEOS distance.
+        """
+        px, py = pxy[:, 0], pxy[:, 1]
+        b = self.bounds[i]
+        lower = np.hypot(
+            np.maximum(np.maximum(b[:, 0] - px, 0.0), px - b[:, 2]),
+            np.maximum(np.maximum(b[:, 1] - py, 0.0), py - b[:, 3]),
+        )
+        upper = np.hypot(self.ex[i] - px[:, None], self.ey[i] - py[:, None]).min(axis=1)
+        amb = np.zeros(len(i), dtype=bool)
+        for t in thresholds:
+            amb |= (lower <= t) & (upper > t)
+        dist = upper.copy()
+        if amb.any():
+            dist[amb] = shapely.distance(self.geoms[i[amb]], shapely.points(px[amb], py[amb]))
+        return [(lower <= t) & ((upper <= t) | (dist <= t)) for t in thresholds]
+
+
 def measure(
     config: pr.PriorityConfig,
     hazards: HazardSet,
@@ -248,12 +336,22 @@ def measure(
     as_of: date,
     progress: Progress | None = None,
     chunk: int = CHUNK,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Measure every criterion for every hazard; return name -> array aligned with hazards."""
+    clock = timings if timings is not None else {}
+
+    def tick(name: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        clock[name] = clock.get(name, 0.0) + t1 - t0
+        return t1
+
+    t = time.perf_counter()
     n = len(hazards)
     p = config.parameters
     tr = local_transformer(hazards.geoms)
-    hz_all = project(hazards.geoms, tr)
+    H = _Hazards(hazards.geoms, tr)
+    t = tick("project hazards", t)
     empty = LayerData.build("x", [])
     L = {name: _Layer(layers.get(name, empty), tr) for name in LAYERS}
     pop = np.nan_to_num(L["settlements"].data.values, nan=0.0)
@@ -261,60 +359,102 @@ def measure(
     infra_w = _class_weights(
         L["infrastructure"].data.kinds, L["infrastructure"].data.values, p["infrastructure_weights"]
     )
-    # accidents in the casualty window [as_of - months, as_of]
+    # accidents in the casualty window [as_of - months, as_of], linked or near
     acc = accidents if accidents is not None else AccidentSet.empty()
     start = np.datetime64(months_before(as_of, int(p["casualty_window_months"])), "D")
     keep = (acc.dates >= start) & (acc.dates <= np.datetime64(as_of, "D"))
-    acc_geoms = project(acc.geoms[keep], tr)
+    acc_layer = _Layer(
+        LayerData.build("accidents", acc.geoms[keep], values=acc.casualties[keep].tolist()), tr
+    )
     acc_cas = acc.casualties[keep]
-    acc_hz = acc.hazard_ids[keep]
-    acc_tree = shapely.STRtree(acc_geoms)
     hz_index = {h: k for k, h in enumerate(hazards.ids.tolist())}
-    linked_i = np.array([hz_index.get(h, -1) for h in acc_hz], dtype=np.int64)
-    linked_j = np.arange(len(acc_hz), dtype=np.int64)
+    linked_i = np.array([hz_index.get(h, -1) for h in acc.hazard_ids[keep]], dtype=np.int64)
+    linked_j = np.arange(len(linked_i), dtype=np.int64)
     linked_ok = linked_i >= 0
     linked_i, linked_j = linked_i[linked_ok], linked_j[linked_ok]
+    t = tick("index layers", t)
 
     out = {name: np.zeros(n) for name in pr.CRITERIA}
     near, far = float(p["people_near_m"]), float(p["people_far_m"])
     block = float(p["blocking_distance_m"])
+    radius = float(p["accident_radius_m"])
+
+    def near_features(
+        layer: _Layer, rows: slice, d: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(hazard, feature) pairs within ``d`` metres (points: bounds + exact; else GEOS)."""
+        i, j = layer.candidates(H.boxes(rows, d))
+        i = i + rows.start
+        if not len(i):
+            return i, j
+        if layer.is_points:
+            (ok,) = H.point_within(i, layer.xy[j], [d])
+        else:
+            fb = shapely.bounds(layer.projected(j))
+            hb = H.bounds[i]
+            gap = np.hypot(
+                np.maximum(np.maximum(fb[:, 0] - hb[:, 2], hb[:, 0] - fb[:, 2]), 0.0),
+                np.maximum(np.maximum(fb[:, 1] - hb[:, 3], hb[:, 1] - fb[:, 3]), 0.0),
+            )
+            ok = gap <= d
+            sub = np.flatnonzero(ok)
+            ok[sub] = shapely.dwithin(H.geoms[i[sub]], layer.projected(j[sub]), d)
+        return i[ok], j[ok]
+
     for lo in range(0, n, chunk):
         hi = min(lo + chunk, n)
-        hz = hz_all[lo:hi]
+        rows = slice(lo, hi)
         m = hi - lo
         # people within the near and far radii (distance to the hazard's edge)
-        i, j = L["settlements"].pairs(hz, "dwithin", far)
+        lay = L["settlements"]
+        i, j = lay.candidates(H.boxes(rows, far))
+        i = i + lo
         if len(i):
-            d = shapely.distance(hz[i], L["settlements"].geoms[j])
-            out["people_5km"][lo:hi] = np.bincount(i, weights=pop[j], minlength=m)
-            w = d <= near
-            out["people_1km"][lo:hi] = np.bincount(i[w], weights=pop[j[w]], minlength=m)
+            if lay.is_points:
+                w_near, w_far = H.point_within(i, lay.xy[j], [near, far])
+            else:
+                d = shapely.distance(H.geoms[i], lay.projected(j))
+                w_near, w_far = d <= near, d <= far
+            out["people_5km"][rows] = np.bincount(i[w_far] - lo, weights=pop[j[w_far]], minlength=m)
+            out["people_1km"][rows] = np.bincount(
+                i[w_near] - lo, weights=pop[j[w_near]], minlength=m
+            )
+        t = tick("settlements", t)
         # roads and tracks within the blocking distance
-        i, j = L["roads"].pairs(hz, "dwithin", block)
-        out["roads_blocked"][lo:hi] = np.bincount(i, minlength=m)
-        out["market_access_cut"][lo:hi] = np.bincount(i, weights=road_w[j], minlength=m)
+        i, j = near_features(L["roads"], rows, block)
+        out["roads_blocked"][rows] = np.bincount(i - lo, minlength=m)
+        out["market_access_cut"][rows] = np.bincount(i - lo, weights=road_w[j], minlength=m)
+        t = tick("roads", t)
         # farmland inside the hazard (m², local projection)
-        i, j = L["farmland"].pairs(hz, "intersects")
+        i, j = L["farmland"].candidates(H.boxes(rows, 0.0))
+        i = i + lo
         if len(i):
-            inter = shapely.intersection(hz[i], L["farmland"].geoms[j])
-            out["farmland_m2"][lo:hi] = np.bincount(i, weights=shapely.area(inter), minlength=m)
+            inter = shapely.intersection(H.geoms[i], L["farmland"].projected(j))
+            out["farmland_m2"][rows] = np.bincount(i - lo, weights=shapely.area(inter), minlength=m)
+        t = tick("farmland", t)
         # infrastructure within the blocking distance (weighted by kind)
-        i, j = L["infrastructure"].pairs(hz, "dwithin", block)
-        out["infrastructure_blocked"][lo:hi] = np.bincount(i, weights=infra_w[j], minlength=m)
+        i, j = near_features(L["infrastructure"], rows, block)
+        out["infrastructure_blocked"][rows] = np.bincount(i - lo, weights=infra_w[j], minlength=m)
+        t = tick("infrastructure", t)
         # environmental flags
-        i, _ = L["protected"].pairs(hz, "intersects")
-        out["protected_area"][lo:hi] = np.bincount(i, minlength=m) > 0
-        i, _ = L["water"].pairs(hz, "dwithin", block)
-        out["near_water"][lo:hi] = np.bincount(i, minlength=m) > 0
+        i, j = L["protected"].candidates(H.boxes(rows, 0.0))
+        i = i + lo
+        if len(i):
+            hit = shapely.intersects(H.geoms[i], L["protected"].projected(j))
+            out["protected_area"][rows] = np.bincount(i[hit] - lo, minlength=m) > 0
+        i, _ = near_features(L["water"], rows, block)
+        out["near_water"][rows] = np.bincount(i - lo, minlength=m) > 0
+        t = tick("protected and water", t)
         # recent casualties: accidents near the hazard or linked to it (each counted once)
-        if len(acc_geoms):
-            i, j = acc_tree.query(hz, predicate="dwithin", distance=float(p["accident_radius_m"]))
+        if len(acc_layer):
+            i, j = near_features(acc_layer, rows, radius)
             sel = (linked_i >= lo) & (linked_i < hi)
-            ii = np.concatenate([i.astype(np.int64), linked_i[sel] - lo])
-            jj = np.concatenate([j.astype(np.int64), linked_j[sel]])
-            key = np.unique(ii * len(acc_geoms) + jj)
-            ii, jj = key // len(acc_geoms), key % len(acc_geoms)
-            out["casualties_recent"][lo:hi] = np.bincount(ii, weights=acc_cas[jj], minlength=m)
+            ii = np.concatenate([i, linked_i[sel]])
+            jj = np.concatenate([j, linked_j[sel]])
+            key = np.unique(ii * len(acc_layer) + jj)
+            ii, jj = key // len(acc_layer), key % len(acc_layer)
+            out["casualties_recent"][rows] = np.bincount(ii - lo, weights=acc_cas[jj], minlength=m)
+        t = tick("accidents", t)
         if progress is not None:
             progress(m)
     # attributes of the hazards themselves
@@ -329,6 +469,7 @@ def measure(
     )
     out["reported_blockages"] = hazards.blockages.astype(float)
     out["beneficiaries"] = hazards.beneficiaries.astype(float)
+    tick("hazard attributes", t)
     return out
 
 
