@@ -104,3 +104,34 @@ def test_order_of_releases_does_not_change_the_result(
     a, b = fwd.parts(hazard).areas(hazard), rev.parts(hazard).areas(hazard)
     for f in ("cancelled_m2", "reduced_m2", "cleared_m2", "remaining_m2", "expansion_m2"):
         assert abs(getattr(a, f) - getattr(b, f)) <= 1e-6 * max(1.0, a.area_m2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cases=st.lists(
+        st.tuples(boxes(), st.lists(st.tuples(st.sampled_from(list(Out)), boxes()), max_size=4)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_batch_split_equals_one_by_one(cases: list) -> None:
+    from mineaction.core.landrelease import areas_batch, parts_batch
+
+    items = []
+    for hazard, releases in cases:
+        lr = LandRelease()
+        for outcome, poly in releases:
+            lr.add(outcome, poly)
+        items.append((lr, hazard))
+    batch = areas_batch([(p, h) for p, (_, h) in zip(parts_batch(items), items, strict=True)])
+    for (lr, hazard), got in zip(items, batch, strict=True):
+        want = lr.parts(hazard).areas(hazard)
+        for f in (
+            "area_m2",
+            "cancelled_m2",
+            "reduced_m2",
+            "cleared_m2",
+            "remaining_m2",
+            "expansion_m2",
+        ):
+            assert abs(getattr(got, f) - getattr(want, f)) <= 1e-9 * max(1.0, want.area_m2)

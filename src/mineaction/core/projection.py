@@ -158,6 +158,10 @@ class HazardState:
         """Store areas computed elsewhere (batch computation during recompute)."""
         self._areas = areas
 
+    def set_parts(self, parts: ReleaseParts) -> None:
+        """Store pieces computed elsewhere (batch computation during recompute)."""
+        self._parts = parts
+
     def invalidate(self, *, boundary: bool = False) -> None:
         """Forget cached parts and areas after a change (and the hazard area if it moved)."""
         self._parts = None
@@ -275,13 +279,14 @@ def _apply_hazard(state: HazardState | None, e: LedgerEntry, notes: list[str]) -
             hazard_id=b["hazard_id"], organisation=e.organisation, polygon=shape_fast(b["polygon"])
         )
         state.first_date = e.date_of_information
-        notes.append(f"new hazard, {geodesic_area_m2(state.polygon):,.0f} m²")
+        notes.append(f"new hazard, {state.hazard_area_m2:,.0f} m²")
     elif "polygon" in b:
-        before = state.areas.area_m2
+        before = state.hazard_area_m2
         state.polygon = shape_fast(b["polygon"])
         state.invalidate(boundary=True)
         notes.append(
-            f"boundary changed (baseline change): {before:,.0f} m² -> {state.areas.area_m2:,.0f} m²"
+            f"boundary changed (baseline change): {before:,.0f} m² -> "
+            f"{state.hazard_area_m2:,.0f} m²"
         )
     for key in ("name", "location", "estimated_area_m2", "beneficiaries"):
         if key in b:

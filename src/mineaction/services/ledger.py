@@ -11,12 +11,13 @@ from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from mineaction.core.codes import ReportState, ReportType
-from mineaction.core.landrelease import areas_batch
+from mineaction.core.landrelease import areas_batch, parts_batch
 from mineaction.core.projection import (
     HAZARD_REPORT_TYPES,
     HazardState,
     LedgerEntry,
     Step,
+    apply,
     fold,
     project,
 )
@@ -124,7 +125,7 @@ def _entries_for_hazard(conn: Connection, hazard_id: str) -> list[LedgerEntry]:
 
 
 def _reproject(conn: Connection, hazard_id: str, entries: list[LedgerEntry]) -> HazardState | None:
-    state = project(entries)[0] if entries else None
+    state = _fold_all(entries) if entries else None
     proj.replace_hazard(conn, state, hazard_id)
     return state
 
@@ -151,7 +152,7 @@ def _effect(
         return Effect(row["report_id"], hid, None, None, None)
     entries = _entries_for_hazard(conn, hid)
     superseded = row["payload"].get("supersedes")
-    before_state = project(entries)[0] if entries and with_before else None
+    before_state = _fold_all(entries) if entries and with_before else None
     before = before_state.summary() if before_state else None
     entries = [e for e in entries if e.report_id != superseded]
     new = LedgerEntry(
@@ -162,12 +163,28 @@ def _effect(
         approval_seq=approval_seq,
         payload=row["payload"],
     )
+    ordered = sorted([*entries, new], key=lambda x: x.sort_key)
+    state: HazardState | None = None
+    step: Step | None = None
     try:
-        state, steps = project([*entries, new])
+        for e in ordered:
+            if e is new:
+                state, step = apply(state, e)
+            else:
+                state = fold(state, e)
     except MineActionError as exc:
         return Effect(row["report_id"], hid, before, None, None, error=str(exc))
-    step = next(s for s in steps if s.report_id == new.report_id)
+    assert state is not None
     return Effect(row["report_id"], hid, before, state.summary(), step, state=state)
+
+
+def _fold_all(entries: list[LedgerEntry]) -> HazardState:
+    """Fold entries (in application order) into a state without building the explanation."""
+    state: HazardState | None = None
+    for e in sorted(entries, key=lambda x: x.sort_key):
+        state = fold(state, e)
+    assert state is not None
+    return state
 
 
 def predict(store: Store, report_id: str) -> Effect:
@@ -360,7 +377,11 @@ def project_all(
 
 
 def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
-    """Compute the pieces' areas of many hazards at once, then their table rows."""
+    """Compute the pieces and their areas of many hazards at once, then their table rows."""
+    for state, parts in zip(
+        states, parts_batch([(st.release, st.polygon) for st in states]), strict=True
+    ):
+        state.set_parts(parts)
     for state, areas in zip(
         states, areas_batch([(st.parts, st.polygon) for st in states]), strict=True
     ):
@@ -432,6 +453,15 @@ _AREA_FIELDS = (
 )
 
 
+def _compare_row(hid: str, fresh: Mapping[str, Any], row: RowMapping, out: list[str]) -> None:
+    for f in _CHECK_FIELDS:
+        if fresh[f] != row[f]:
+            out.append(f"hazard {hid}: {f} is {row[f]!r}, ledger says {fresh[f]!r}")
+    for f in _AREA_FIELDS:
+        if abs(fresh[f] - row[f]) > max(0.01, 1e-9 * abs(fresh[f])):
+            out.append(f"hazard {hid}: {f} is {row[f]:.2f}, ledger says {fresh[f]:.2f}")
+
+
 def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
     """Recompute every hazard in memory and report any difference from what is stored."""
     result = RecomputeResult()
@@ -439,6 +469,17 @@ def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
     with store.read() as conn:
         stored = {r["hazard_id"]: r for r in conn.execute(select(*cols)).mappings()}
         seen: set[str] = set()
+        pending: list[HazardState] = []
+
+        def compare(states: list[HazardState]) -> None:
+            for fresh in _rows_with_batch_areas(states):
+                hid = fresh["hazard_id"]
+                row = stored.get(hid)
+                if row is None:
+                    result.differences.append(f"hazard {hid}: missing from the stored projection")
+                    continue
+                _compare_row(hid, fresh, row, result.differences)
+
         for hid, state, group, error in project_all(ledger.iter_approved(conn), progress=progress):
             result.reports += len(group)
             if error:
@@ -447,21 +488,11 @@ def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
                 continue
             result.hazards += 1
             seen.add(hid)
-            row = stored.get(hid)
-            if row is None:
-                result.differences.append(f"hazard {hid}: missing from the stored projection")
-                continue
-            fresh = proj.hazard_row(state)
-            for f in _CHECK_FIELDS:
-                if fresh[f] != row[f]:
-                    result.differences.append(
-                        f"hazard {hid}: {f} is {row[f]!r}, ledger says {fresh[f]!r}"
-                    )
-            for f in _AREA_FIELDS:
-                if abs(fresh[f] - row[f]) > max(0.01, 1e-9 * abs(fresh[f])):
-                    result.differences.append(
-                        f"hazard {hid}: {f} is {row[f]:.2f}, ledger says {fresh[f]:.2f}"
-                    )
+            pending.append(state)
+            if len(pending) >= 2000:
+                compare(pending)
+                pending = []
+        compare(pending)
         for hid in sorted(set(stored) - seen):
             result.differences.append(f"hazard {hid}: stored but has no approved reports")
     return result
