@@ -139,3 +139,15 @@ def test_pages_render_and_json_endpoints_do_not_redirect(
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
         r = anon.get(f"/map/hazards.json?bbox={BBOX}&zoom=8", follow_redirects=False)
         assert r.status_code == 401
+
+
+def test_reports_page_previews_and_downloads_in_the_users_scope(client: TestClient) -> None:
+    page = client.get("/reports?name=oslo-action-plan&period=2026", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "/reports/file?name=oslo-action-plan" in page.text
+    preview = client.get("/reports/file?name=oslo-action-plan&period=2026&format=html")
+    assert preview.status_code == 200 and preview.headers["content-type"].startswith("text/html")
+    xlsx = client.get("/reports/file?name=oslo-action-plan&period=2026&format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert "attachment" in xlsx.headers["content-disposition"]
+    bad = client.get("/reports/file?name=oslo-action-plan&period=2026-13&format=html")
+    assert bad.status_code == 400

@@ -7,7 +7,9 @@ answer stays small whatever the size of the programme, so the map of a national 
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,11 +19,13 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Connection, Integer, and_, case, cast, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from mineaction.services.dashboard import NATIONAL, Scope
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
+
+log = logging.getLogger("mineaction.map")
 
 #: Above this many hazards in view, hazards are grouped into clusters.
 MAX_POINTS = 4000
@@ -46,24 +50,6 @@ class MapFilter:
     since: date | None = None
     until: date | None = None
 
-    def where(self) -> ColumnElement[bool]:
-        """Return the SQL condition on the ``hazard`` table."""
-        h = s.hazard
-        conds: list[ColumnElement[bool]] = []
-        if self.status:
-            conds.append(h.c.status == self.status)
-        if self.classification:
-            conds.append(h.c.classification == self.classification)
-        if self.organisation:
-            conds.append(h.c.organisation == self.organisation)
-        if self.location:
-            conds.append(h.c.location.startswith(self.location))
-        if self.since:
-            conds.append(h.c.last_date >= self.since)
-        if self.until:
-            conds.append(h.c.first_date <= self.until)
-        return and_(true(), *conds)
-
 
 def degrees_per_pixel(zoom: float) -> float:
     """Return the width of one screen pixel in degrees of longitude at ``zoom`` (256 px tiles).
@@ -72,12 +58,6 @@ def degrees_per_pixel(zoom: float) -> float:
     1.40625
     """
     return 360.0 / (256 * 2**zoom)
-
-
-def _bbox_where(bbox: Sequence[float]) -> ColumnElement[bool]:
-    h = s.hazard
-    x0, y0, x1, y1 = bbox
-    return and_(h.c.maxx >= x0, h.c.minx <= x1, h.c.maxy >= y0, h.c.miny <= y1)
 
 
 def _round_coords(geom: BaseGeometry, digits: int) -> dict[str, Any]:
@@ -94,11 +74,174 @@ def _simplify(geom: BaseGeometry | None, tolerance: float, digits: int) -> dict[
     return _round_coords(simple, digits)
 
 
-def _floor_cell(conn: Connection, expr: Any) -> Any:
-    # Offsets are positive, so truncation is floor on SQLite; PostgreSQL rounds casts.
-    if conn.dialect.name == "postgresql":
-        return cast(func.floor(expr), Integer)
-    return cast(expr, Integer)
+_UNKNOWN_DAY = -(10**9)
+
+
+class _Codes:
+    """Text values coded as small integers (fast to load and to compare)."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        arr = np.array(values, dtype=object)
+        arr[arr == None] = ""  # noqa: E711 (elementwise comparison)
+        uniques, codes = np.unique(arr.astype(str), return_inverse=True)
+        self.codes = codes.astype(np.int32).ravel()
+        self.lookup: dict[str, int] = {str(v): i for i, v in enumerate(uniques)}
+
+    def equal(self, value: str) -> np.ndarray:
+        """Return where the value is ``value``."""
+        return self.codes == self.lookup.get(value, -1)
+
+    def startswith(self, prefix: str) -> np.ndarray:
+        """Return where the value starts with ``prefix``."""
+        hits = [c for v, c in self.lookup.items() if v.startswith(prefix)]
+        return np.isin(self.codes, hits)
+
+
+def _days(values: Sequence[Any]) -> np.ndarray:
+    """Return dates (``date`` objects or ISO text) as days since 1970 (-10**9 when unknown)."""
+    arr = np.array([v if v else "NaT" for v in values], dtype="datetime64[D]")
+    days = arr.astype(np.int64)
+    days[np.isnat(arr)] = _UNKNOWN_DAY
+    return days
+
+
+def _day(d: date) -> int:
+    return int(np.datetime64(d, "D").astype(np.int64))
+
+
+@dataclass
+class HazardIndex:
+    """Narrow columns of every hazard as arrays: counts and clusters are cut from memory."""
+
+    signature: tuple[Any, ...]
+    cls: _Codes
+    status: _Codes
+    org: _Codes
+    loc: _Codes
+    m2: np.ndarray
+    minx: np.ndarray
+    miny: np.ndarray
+    maxx: np.ndarray
+    maxy: np.ndarray
+    first: np.ndarray  # days since 1970, _UNKNOWN_DAY when unknown
+    last: np.ndarray
+
+    def mask(self, bbox: Sequence[float], filters: MapFilter, scope: Scope) -> np.ndarray:
+        """Return which hazards intersect ``bbox`` and pass the filters and the scope."""
+        x0, y0, x1, y1 = bbox
+        m = (self.maxx >= x0) & (self.minx <= x1) & (self.maxy >= y0) & (self.miny <= y1)
+        for value, col in (
+            (filters.status, self.status),
+            (filters.classification, self.cls),
+            (filters.organisation, self.org),
+            (scope.organisation, self.org),
+        ):
+            if value:
+                m &= col.equal(value)
+        for prefix in (filters.location, scope.location):
+            if prefix:
+                m &= self.loc.startswith(prefix)
+        if filters.since:
+            m &= self.last >= _day(filters.since)
+        if filters.until:
+            m &= (self.first != _UNKNOWN_DAY) & (self.first <= _day(filters.until))
+        return m
+
+
+_INDEX: dict[str, HazardIndex] = {}
+_INDEX_LOCK = threading.Lock()
+_REBUILDING: set[str] = set()
+
+
+def _signature(conn: Connection) -> tuple[Any, ...]:
+    """Return a cheap fingerprint that changes whenever the hazard projection changes.
+
+    Every change rewrites hazard rows (delete + insert), so on SQLite the row count and the
+    largest rowid change; on PostgreSQL the ledger's event and audit sequences do.
+    """
+    count = conn.execute(select(func.count()).select_from(s.hazard)).scalar()
+    if conn.dialect.name == "sqlite":
+        return (count, conn.exec_driver_sql("SELECT max(rowid) FROM hazard").scalar())
+    return (
+        count,
+        conn.execute(select(func.max(s.report_event.c.id))).scalar(),
+        conn.execute(select(func.max(s.audit_log.c.id))).scalar(),
+    )
+
+
+def _load_index(store: Store) -> HazardIndex:
+    with store.read() as conn:
+        sig = _signature(conn)
+        # Plain DB-API rows, converted column-wise by numpy (no per-value Python processing).
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cur.execute(
+            "SELECT minx, miny, maxx, maxy, remaining_m2, classification, status, "
+            "organisation, location, first_date, last_date FROM hazard"
+        )
+        rows = cur.fetchall()
+        cur.close()
+    table = np.array(rows, dtype=object).reshape(-1, 11)
+    nums = table[:, :5].astype(float)
+    cols: list[Any] = [table[:, i] for i in range(5, 11)]
+    index = HazardIndex(
+        signature=sig,
+        cls=_Codes(cols[0]),
+        status=_Codes(cols[1]),
+        org=_Codes(cols[2]),
+        loc=_Codes(cols[3]),
+        minx=np.ascontiguousarray(nums[:, 0]),
+        miny=np.ascontiguousarray(nums[:, 1]),
+        maxx=np.ascontiguousarray(nums[:, 2]),
+        maxy=np.ascontiguousarray(nums[:, 3]),
+        m2=np.ascontiguousarray(nums[:, 4]),
+        first=_days(cols[4]),
+        last=_days(cols[5]),
+    )
+    with _INDEX_LOCK:
+        _INDEX[store.url] = index
+    return index
+
+
+def _rebuild_in_background(store: Store) -> None:
+    with _INDEX_LOCK:
+        if store.url in _REBUILDING:
+            return
+        _REBUILDING.add(store.url)
+
+    def run() -> None:
+        try:
+            _load_index(store)
+        except Exception:  # noqa: BLE001 (a view will load it again and report the error)
+            log.debug("building the map index of %s failed", store.safe_url, exc_info=True)
+        finally:
+            with _INDEX_LOCK:
+                _REBUILDING.discard(store.url)
+
+    threading.Thread(target=run, name="mineaction-map-index", daemon=True).start()
+
+
+def hazard_index(store: Store, *, fresh: bool = False) -> HazardIndex:
+    """Return the in-memory index of the store's hazards.
+
+    When the data changed, the index is rebuilt; meanwhile (a second or two at national
+    scale) views are cut from the previous index unless ``fresh`` is asked for.
+    """
+    cached = _INDEX.get(store.url)
+    if cached is None:
+        return _load_index(store)
+    with store.read() as conn:
+        sig = _signature(conn)
+    if cached.signature == sig:
+        return cached
+    if fresh:
+        return _load_index(store)
+    _rebuild_in_background(store)
+    return cached
+
+
+def warm(store: Store) -> None:
+    """Build the map index in the background (at start-up, so the first map is fast)."""
+    _rebuild_in_background(store)
 
 
 def hazards_in_view(
@@ -116,84 +259,79 @@ def hazards_in_view(
     remaining and released parts).
     """
     filters = filters or MapFilter()
-    h = s.hazard
-    where = and_(_bbox_where(bbox), filters.where(), scope.where(h))
     px = degrees_per_pixel(zoom)
     digits = max(4, min(7, int(math.ceil(-math.log10(px))) + 1))
+    index = hazard_index(store)
+    mask = index.mask(bbox, filters, scope)
+    count = int(mask.sum())
+    if count > MAX_POINTS:
+        return _clusters(index, mask, bbox, px, count)
+    where = _sql_where(bbox, filters, scope)
     with store.read() as conn:
-        count = int(conn.execute(select(func.count()).select_from(h).where(where)).scalar() or 0)
-        if count > MAX_POINTS:
-            return _clusters(conn, where, bbox, px, count)
         if zoom < POLYGON_ZOOM or count > MAX_POLYGONS:
-            return _points(conn, where, count, digits)
-        return _polygons(conn, where, count, px, digits, zoom)
+            return _points(conn, where, digits)
+        return _polygons(conn, where, px, digits)
+
+
+def _sql_where(bbox: Sequence[float], filters: MapFilter, scope: Scope) -> ColumnElement[bool]:
+    h = s.hazard
+    x0, y0, x1, y1 = bbox
+    conds: list[ColumnElement[bool]] = [
+        h.c.maxx >= x0,
+        h.c.minx <= x1,
+        h.c.maxy >= y0,
+        h.c.miny <= y1,
+        scope.where(h),
+    ]
+    if filters.status:
+        conds.append(h.c.status == filters.status)
+    if filters.classification:
+        conds.append(h.c.classification == filters.classification)
+    if filters.organisation:
+        conds.append(h.c.organisation == filters.organisation)
+    if filters.location:
+        conds.append(h.c.location.startswith(filters.location))
+    if filters.since:
+        conds.append(h.c.last_date >= filters.since)
+    if filters.until:
+        conds.append(h.c.first_date <= filters.until)
+    return and_(*conds)
 
 
 def _clusters(
-    conn: Connection, where: ColumnElement[bool], bbox: Sequence[float], px: float, count: int
+    index: HazardIndex, mask: np.ndarray, bbox: Sequence[float], px: float, count: int
 ) -> dict[str, Any]:
-    h = s.hazard
     cell = px * CLUSTER_PX
     x0, y0 = bbox[0] - cell, bbox[1] - cell
-    cx = (h.c.minx + h.c.maxx) / 2
-    cy = (h.c.miny + h.c.maxy) / 2
-    gx = _floor_cell(conn, (cx - x0) / cell).label("gx")
-    gy = _floor_cell(conn, (cy - y0) / cell).label("gy")
-    rows = conn.execute(
-        select(
-            gx,
-            gy,
-            func.count().label("n"),
-            func.avg(cx).label("x"),
-            func.avg(cy).label("y"),
-            func.sum(h.c.remaining_m2).label("m2"),
-            # The CHA share decides the cluster's colour.
-            func.sum(case((h.c.classification == "CHA", 1), else_=0)).label("cha"),
-        )
-        .where(where)
-        .group_by(gx, gy)
-    ).all()
+    cx = (index.minx[mask] + index.maxx[mask]) / 2
+    cy = (index.miny[mask] + index.maxy[mask]) / 2
+    gx = np.floor((cx - x0) / cell).astype(np.int64)
+    gy = np.floor((cy - y0) / cell).astype(np.int64)
+    keys, inverse = np.unique(gx * 1_000_003 + gy, return_inverse=True)
+    k = len(keys)
+    n = np.bincount(inverse, minlength=k)
+    sx = np.bincount(inverse, weights=cx, minlength=k)
+    sy = np.bincount(inverse, weights=cy, minlength=k)
+    m2 = np.bincount(inverse, weights=index.m2[mask], minlength=k)
+    cha = np.bincount(inverse, weights=index.cls.equal("CHA")[mask].astype(float), minlength=k)
     feats = [
         {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(r.x, 5), round(r.y, 5)]},
-            "properties": {"n": int(r.n), "m2": round(float(r.m2 or 0)), "cha": int(r.cha or 0)},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(float(sx[i] / n[i]), 5), round(float(sy[i] / n[i]), 5)],
+            },
+            "properties": {"n": int(n[i]), "m2": round(float(m2[i])), "cha": int(cha[i])},
         }
-        for r in rows
+        for i in range(k)
     ]
     return {"type": "FeatureCollection", "mode": "clusters", "count": count, "features": feats}
 
 
-_POINT_COLS = (
-    "hazard_id",
-    "name",
-    "classification",
-    "status",
-    "organisation",
-    "remaining_m2",
-    "minx",
-    "miny",
-    "maxx",
-    "maxy",
-)
-
-
-def _props(r: Any) -> dict[str, Any]:
-    return {
-        "id": r.hazard_id,
-        "name": r.name,
-        "cls": r.classification,
-        "st": r.status,
-        "org": r.organisation,
-        "m2": round(float(r.remaining_m2)),
-    }
-
-
-def _points(
-    conn: Connection, where: ColumnElement[bool], count: int, digits: int
-) -> dict[str, Any]:
+def _points(conn: Connection, where: ColumnElement[bool], digits: int) -> dict[str, Any]:
     h = s.hazard
-    rows = conn.execute(select(*(h.c[c] for c in _POINT_COLS)).where(where)).all()
+    cols = [h.c[c] for c in _POINT_COLS] + [h.c.minx, h.c.miny, h.c.maxx, h.c.maxy]
+    rows = conn.execute(select(*cols).where(where)).all()
     feats = [
         {
             "type": "Feature",
@@ -209,28 +347,43 @@ def _points(
         }
         for r in rows
     ]
-    return {"type": "FeatureCollection", "mode": "points", "count": count, "features": feats}
+    return {"type": "FeatureCollection", "mode": "points", "count": len(feats), "features": feats}
+
+
+_POINT_COLS = (
+    "hazard_id",
+    "name",
+    "classification",
+    "status",
+    "organisation",
+    "remaining_m2",
+)
+
+
+def _props(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.hazard_id,
+        "name": r.name,
+        "cls": r.classification,
+        "st": r.status,
+        "org": r.organisation,
+        "m2": round(float(r.remaining_m2)),
+    }
 
 
 _PARTS = ("cancelled", "reduced", "cleared")
 
 
 def _polygons(
-    conn: Connection,
-    where: ColumnElement[bool],
-    count: int,
-    px: float,
-    digits: int,
-    zoom: float,
+    conn: Connection, where: ColumnElement[bool], px: float, digits: int
 ) -> dict[str, Any]:
     h = s.hazard
-    cols = [h.c[c] for c in _POINT_COLS] + [h.c.geom, h.c.remaining_geom]
+    cols = [h.c[c] for c in _POINT_COLS] + [h.c.geom]
     cols += [h.c[f"{p}_geom"] for p in _PARTS]
     rows = conn.execute(select(*cols).where(where)).all()
     tol = px * 0.75
     feats: list[dict[str, Any]] = []
     for r in rows:
-        props = _props(r)
         outline = _simplify(r.geom, tol, digits)
         if outline is None:
             continue
@@ -239,7 +392,7 @@ def _polygons(
                 "type": "Feature",
                 "id": r.hazard_id,
                 "geometry": outline,
-                "properties": {**props, "part": "hazard"},
+                "properties": {**_props(r), "part": "hazard"},
             }
         )
         for part in _PARTS:
@@ -252,6 +405,7 @@ def _polygons(
                         "properties": {"id": r.hazard_id, "part": part},
                     }
                 )
+    count = sum(1 for f in feats if f["properties"]["part"] == "hazard")
     return {"type": "FeatureCollection", "mode": "polygons", "count": count, "features": feats}
 
 
@@ -363,23 +517,23 @@ def full_geojson(store: Store) -> dict[str, Any]:
 
 
 def extent(store: Store, scope: Scope = NATIONAL) -> list[float] | None:
-    """Return the bounding box of the hazards in scope, or None when there are none."""
-    h = s.hazard
+    """Return the bounding box of the hazards in scope (else of the admin areas), or None."""
+    index = hazard_index(store)
+    m = index.mask([-180.0, -90.0, 180.0, 90.0], MapFilter(), scope)
+    if m.any():
+        return [
+            float(index.minx[m].min()),
+            float(index.miny[m].min()),
+            float(index.maxx[m].max()),
+            float(index.maxy[m].max()),
+        ]
     with store.read() as conn:
-        row = conn.execute(
-            select(
-                func.min(h.c.minx), func.min(h.c.miny), func.max(h.c.maxx), func.max(h.c.maxy)
-            ).where(scope.where(h))
-        ).one()
-        if row[0] is None:
-            loc = conn.execute(
-                select(s.location.c.geom).where(s.location.c.geom.is_not(None)).limit(200)
-            ).all()
-            if not loc:
-                return None
-            b = shapely.total_bounds([r.geom for r in loc])
-            return [float(v) for v in b]
-    return [float(v) for v in row]
+        loc = conn.execute(
+            select(s.location.c.geom).where(s.location.c.geom.is_not(None)).limit(200)
+        ).all()
+    if not loc:
+        return None
+    return [float(v) for v in shapely.total_bounds([r.geom for r in loc])]
 
 
 def basemap(store: Store, *, max_level: int = 2) -> dict[str, Any]:

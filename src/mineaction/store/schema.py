@@ -237,6 +237,28 @@ Index("ix_hazard_status", hazard.c.status, hazard.c.classification)
 Index("ix_hazard_bbox", hazard.c.minx, hazard.c.maxx, hazard.c.miny, hazard.c.maxy)
 Index("ix_hazard_org", hazard.c.organisation)
 Index("ix_hazard_location", hazard.c.location)
+# Covers every column the map and the dashboard read, so they never touch geometry pages.
+Index(
+    "ix_hazard_map",
+    *(
+        hazard.c[c]
+        for c in (
+            "minx",
+            "maxx",
+            "miny",
+            "maxy",
+            "classification",
+            "status",
+            "organisation",
+            "location",
+            "remaining_m2",
+            "first_date",
+            "last_date",
+            "hazard_id",
+            "name",
+        )
+    ),
+)
 
 release_polygon = Table(
     "release_polygon",

@@ -131,14 +131,14 @@ def _pending_count(conn: Any, scope: Scope) -> int:
 
 
 def render(
-    request: Request, name: str, user: Any, *, status_code: int = 200, **ctx: Any
+    request: Request, template: str, user: Any, *, status_code: int = 200, **ctx: Any
 ) -> HTMLResponse:
     """Render a template in the user's language."""
     lang = language(request, user)
     with _store(request).read() as conn:
         programme = get_setting(conn, "programme_name", None)
     with use_language(lang):
-        html = env.get_template(name).render(
+        html = env.get_template(template).render(
             request=request,
             user=user,
             lang=lang,
@@ -702,3 +702,94 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.login_path = "/login"
     _page_errors(app)
+    mapdata.warm(app.state.store)
+
+
+# --- reports -------------------------------------------------------------------------------
+
+REPORT_FORMATS = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "application/zip",
+    "json": "application/json",
+}
+
+
+def _report_scope(user: Any) -> Any:
+    from mineaction.core.reporting import Scope as ReportScope
+
+    sc = user_scope(user)
+    return ReportScope(area=sc.location, organisation=sc.organisation)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    user: CurrentUser,
+    name: str = "",
+    period: str = "",
+    fmt: Annotated[str, Query(alias="format")] = "xlsx",
+) -> Response:
+    """Choose a report and a period, preview it and download it."""
+    from mineaction.core.reporting import Period
+    from mineaction.services.reporting import REPORTS
+
+    period = period or str(date.today().year)
+    if name:
+        reporting_get_spec(name)
+        Period.parse(period)
+    return render(
+        request,
+        "reports.html",
+        user,
+        reports=list(REPORTS.values()),
+        name=name,
+        period=period,
+        fmt=fmt if fmt in REPORT_FORMATS else "xlsx",
+        formats=list(REPORT_FORMATS),
+        scope_text=_report_scope(user).describe(),
+    )
+
+
+def reporting_get_spec(name: str) -> Any:
+    """Return the report called ``name`` (404 listing the known ones)."""
+    from mineaction.services.reporting import get_spec
+
+    return get_spec(name)
+
+
+@router.get("/reports/file")
+def report_file(
+    request: Request,
+    user: CurrentUser,
+    name: str,
+    period: str,
+    fmt: Annotated[str, Query(alias="format")] = "html",
+) -> Response:
+    """Generate a report for the user's scope and return it (inline HTML or a download)."""
+    import tempfile
+    import zipfile
+
+    from mineaction.core.reporting import Period
+    from mineaction.io.reportfiles import write
+    from mineaction.services.reporting import generate
+
+    if fmt not in REPORT_FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
+    doc = generate(_store(request), name, Period.parse(period), scope=_report_scope(user))
+    stem = f"{name}_{period.replace('..', '_to_')}"
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write(doc, fmt, Path(tmp) / f"{stem}.{fmt}")
+        if fmt == "csv":
+            out = Path(tmp) / f"{stem}.zip"
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+                for f in files:
+                    zf.write(f, f.name)
+            body, filename = out.read_bytes(), out.name
+        else:
+            body, filename = files[0].read_bytes(), files[0].name
+    headers = {}
+    if fmt != "html":
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(body, media_type=REPORT_FORMATS[fmt], headers=headers)

@@ -83,4 +83,6 @@ POLICY: dict[str, Access] = {
     "GET /review/{report_id}": REVIEWERS,
     "POST /review/{report_id}/approve": APPROVERS,
     "POST /review/{report_id}/reject": REVIEWERS,
+    "GET /reports": READERS,
+    "GET /reports/file": READERS,
 }
