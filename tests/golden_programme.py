@@ -33,6 +33,7 @@ closed, one major open; 2026-05-10 on HAL: one critical open); a task T-1 on H2 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from pyproj import Geod
@@ -452,3 +453,25 @@ def build(store: Store, *, skip: tuple[str, ...] = ()) -> None:
             continue
         ledger.submit(store, r)
         ledger.approve(store, r["report_id"], actor="im")
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def golden_sqlite(tmp_path: Path) -> Store:
+    """A SQLite store holding the programme: built once per test process, then copied."""
+    import sqlite3
+    import tempfile
+
+    from mineaction.store.engine import open_store
+
+    if "db" not in _BUILT:
+        folder = Path(tempfile.mkdtemp(prefix="mineaction-golden-"))
+        built = open_store(f"sqlite:///{folder}/golden.db", create=True)
+        build(built)
+        built.dispose()
+        _BUILT["db"] = folder / "golden.db"
+    target = tmp_path / "golden.db"
+    with sqlite3.connect(_BUILT["db"]) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return open_store(f"sqlite:///{target}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from sqlalchemy import select
-from tests.golden_programme import build
+from tests.golden_programme import build, golden_sqlite
 
 from mineaction.cli import cli
 from mineaction.core.access import Role
@@ -30,6 +31,13 @@ PERSONAL = ("Kovalenko", "Shevchenko", "Olena")
 def programme(store: Store) -> Store:
     build(store)
     return store
+
+
+@pytest.fixture
+def golden(tmp_path: Path) -> Iterator[Store]:
+    store = golden_sqlite(tmp_path)
+    yield store
+    store.dispose()
 
 
 def db_rows(store: Store, table: Any, key: str) -> dict[Any, dict[str, Any]]:
@@ -142,26 +150,24 @@ def test_gpkg_valid_and_equal_to_database(programme: Store, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "kml", "shp", "fgb", "csv"])
-def test_other_formats_equal_to_database(sqlite_store: Store, tmp_path: Path, fmt: str) -> None:
-    build(sqlite_store)
+def test_other_formats_equal_to_database(golden: Store, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / "export"
-    result = exports.export(sqlite_store, fmt, out)
+    result = exports.export(golden, fmt, out)
     ext = {"geojson": ".geojson", "kml": ".kml", "shp": ".shp", "fgb": ".fgb", "csv": ".csv"}[fmt]
     files = {n: out / f"{n}{ext}" for n in exports.LAYERS}
     assert sorted(result.files) == sorted(files.values())
-    check_against_db(sqlite_store, files, fmt)
+    check_against_db(golden, files, fmt)
     for f in out.iterdir():
         assert all(p.encode() not in f.read_bytes() for p in PERSONAL), f
 
 
-def test_single_layer_to_file_and_scope(sqlite_store: Store, tmp_path: Path) -> None:
-    build(sqlite_store)
+def test_single_layer_to_file_and_scope(golden: Store, tmp_path: Path) -> None:
     out = tmp_path / "ua63.geojson"
-    exports.export(sqlite_store, "geojson", out, layers=["hazards"], scope=Scope(area="UA63"))
+    exports.export(golden, "geojson", out, layers=["hazards"], scope=Scope(area="UA63"))
     df = pyogrio.read_dataframe(out)
     assert list(df["hazard_id"]) == ["H3"]
     out = tmp_path / "dem.gpkg"
-    exports.export(sqlite_store, "gpkg", out, scope=Scope(organisation="DEM"))
+    exports.export(golden, "gpkg", out, scope=Scope(organisation="DEM"))
     assert sorted(pyogrio.read_dataframe(out, layer="hazards")["hazard_id"]) == ["H1", "H2", "H5"]
     acc = pyogrio.read_dataframe(out, layer="accidents")
     assert list(acc["accident_id"]) == ["A-2"]
@@ -196,18 +202,17 @@ def test_personal_data_only_for_permitted_roles(programme: Store, tmp_path: Path
     assert [(x["actor"], x["details"]["layers"]["victims"]) for x in log] == [("imo", 4)]
 
 
-def test_cli_export_records_personal_data_in_audit_log(sqlite_store: Store, tmp_path: Path) -> None:
-    build(sqlite_store)
+def test_cli_export_records_personal_data_in_audit_log(golden: Store, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "x.gpkg"
-    res = runner.invoke(cli, ["--db", sqlite_store.url, "export", str(out)], catch_exceptions=False)
+    res = runner.invoke(cli, ["--db", golden.url, "export", str(out)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "victims" not in res.output
     res = runner.invoke(
         cli,
         [
             "--db",
-            sqlite_store.url,
+            golden.url,
             "export",
             str(tmp_path / "v"),
             "--format",
@@ -220,7 +225,7 @@ def test_cli_export_records_personal_data_in_audit_log(sqlite_store: Store, tmp_
     )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "v" / "victims.geojson").exists()
-    with sqlite_store.read() as conn:
+    with golden.read() as conn:
         actions = [
             (r["action"], r["actor"])
             for r in conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,21 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 from pypdf import PdfReader
-from tests.golden_programme import build
+from tests.golden_programme import golden_sqlite
 
 from mineaction.cli import cli
 from mineaction.core.reporting import Scope
 from mineaction.errors import ValidationError
 from mineaction.services import maps
 from mineaction.store.engine import Store
+
+
+@pytest.fixture
+def golden(tmp_path: Path) -> Iterator[Store]:
+    store = golden_sqlite(tmp_path)
+    yield store
+    store.dispose()
+
 
 OPEN_RED = np.array([0xD7, 0x30, 0x1F])
 
@@ -25,10 +34,9 @@ def colour_share(img: np.ndarray, rgb: np.ndarray, tol: int = 40) -> float:
     return float((np.abs(img[:, :, :3].astype(int) - rgb).sum(axis=2) < tol).mean())
 
 
-def test_png_and_pdf_maps(sqlite_store: Store, tmp_path: Path) -> None:
-    build(sqlite_store)
+def test_png_and_pdf_maps(golden: Store, tmp_path: Path) -> None:
     png = tmp_path / "map.png"
-    data = maps.render(sqlite_store, png)
+    data = maps.render(golden, png)
     assert sorted(h.hazard_id for h in data.hazards) == ["H1", "H2", "H3", "H5"]
     assert {h.hazard_id: h.status for h in data.hazards}["H2"] == "worked_on"
     img = np.asarray(Image.open(png).convert("RGB"))
@@ -40,7 +48,7 @@ def test_png_and_pdf_maps(sqlite_store: Store, tmp_path: Path) -> None:
     assert colour_share(img[:80], np.array([0xB0, 0x00, 0x20])) > 0
 
     pdf = tmp_path / "map.pdf"
-    maps.render(sqlite_store, pdf, size="A3", scope=Scope(area="UA59"), marking="RESTRICTED")
+    maps.render(golden, pdf, size="A3", scope=Scope(area="UA59"), marking="RESTRICTED")
     reader = PdfReader(pdf)
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
@@ -53,18 +61,17 @@ def test_png_and_pdf_maps(sqlite_store: Store, tmp_path: Path) -> None:
     assert page.std() > 20
 
 
-def test_map_errors_and_cli(sqlite_store: Store, tmp_path: Path) -> None:
-    build(sqlite_store)
+def test_map_errors_and_cli(golden: Store, tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
-        maps.render(sqlite_store, tmp_path / "m.jpg")
+        maps.render(golden, tmp_path / "m.jpg")
     with pytest.raises(ValidationError):
-        maps.render(sqlite_store, tmp_path / "m.png", scope=Scope(area="XX"))
+        maps.render(golden, tmp_path / "m.png", scope=Scope(area="XX"))
     out = tmp_path / "m.pdf"
     res = CliRunner().invoke(
         cli,
         [
             "--db",
-            sqlite_store.url,
+            golden.url,
             "map",
             "--out",
             str(out),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from tests.golden_programme import H2_MANUAL, area, build
+from tests.golden_programme import H2_MANUAL, area, golden_sqlite
 
 from mineaction.cli import cli
 from mineaction.core.reporting import Period, ReportDoc
@@ -22,9 +23,15 @@ from mineaction.store.engine import Store
 
 
 @pytest.fixture
-def doc(sqlite_store: Store) -> ReportDoc:
-    build(sqlite_store)
-    return reporting.generate(sqlite_store, "operations", Period.parse("2026-04"))
+def golden(tmp_path: Path) -> Iterator[Store]:
+    store = golden_sqlite(tmp_path)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def doc(golden: Store) -> ReportDoc:
+    return reporting.generate(golden, "operations", Period.parse("2026-04"))
 
 
 def page_pixels(pdf: Path, index: int) -> np.ndarray:
@@ -83,10 +90,9 @@ def test_xlsx_csv_json_html(doc: ReportDoc, tmp_path: Path) -> None:
     assert '<td class="num">10</td>' in html  # DEM team-days
 
 
-def test_cli_report(sqlite_store: Store, tmp_path: Path) -> None:
-    build(sqlite_store)
+def test_cli_report(golden: Store, tmp_path: Path) -> None:
     runner = CliRunner()
-    db = sqlite_store.url
+    db = golden.url
     out = runner.invoke(cli, ["--db", db, "report", "list"], catch_exceptions=False)
     assert out.exit_code == 0 and "apmbc-article7" in out.output and "ccm-form-h" in out.output
     pdf = tmp_path / "a7.pdf"
