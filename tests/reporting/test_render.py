@@ -121,6 +121,21 @@ def test_cli_report(golden: Store, tmp_path: Path) -> None:
     )
     data = json.loads(out.output)
     assert data["data_cut_off"].startswith("20") and data["tables"][0]["total"]["total"] == 493
+    # A bare --scope is an organisation code when one is registered, else a P-code prefix.
+    out = runner.invoke(
+        cli,
+        ["--db", db, "report", "ccm-form-g", "--period", "2026", "--scope", "UA63"],
+        catch_exceptions=False,
+    )
+    assert json.loads(out.output)["tables"][0]["total"]["total"] == 48
+    out = runner.invoke(
+        cli,
+        ["--db", db, "report", "operations", "--period", "2026-04", "--scope", "HAL"],
+        catch_exceptions=False,
+    )
+    data = json.loads(out.output)
+    assert data["scope"] == {"area": None, "organisation": "HAL"}
+    assert [r["organisation"] for r in data["tables"][0]["rows"]] == ["HAL"]
     bad = runner.invoke(cli, ["--db", db, "report", "nope", "--period", "2026"])
     assert bad.exit_code != 0
     bad = runner.invoke(cli, ["--db", db, "report", "operations", "--period", "2026-13"])

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from mineaction.cli._common import Context, pass_ctx
+from mineaction.cli.reporting import resolve_scope
 from mineaction.core.access import Role
-from mineaction.core.reporting import Scope
 from mineaction.io.gisexport import FORMATS
 from mineaction.services import exports
 
@@ -30,7 +30,10 @@ def cli_actor() -> str:
     help=f"Comma separated: {', '.join(exports.LAYERS)} (default all); "
     "victims needs --include-personal-data.",
 )
-@click.option("--scope", help="area:PCODE_PREFIX and/or org:ORG (comma separated).")
+@click.option(
+    "--scope",
+    help="Admin area P-code prefix or organisation code; or area:PCODE and/or org:ORG.",
+)
 @click.option(
     "--include-personal-data",
     is_flag=True,
@@ -65,7 +68,7 @@ def export(
         kind,
         out,
         layers=exports.parse_layers(layers, personal=include_personal_data) if layers else None,
-        scope=Scope.parse(scope),
+        scope=resolve_scope(ctx.store(), scope),
         include_personal_data=include_personal_data,
         role=Role.ADMIN,
         actor=cli_actor(),

@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from mineaction.cli._common import Context, pass_ctx
-from mineaction.cli.reporting import parse_cut_off
-from mineaction.core.reporting import Scope
+from mineaction.cli.reporting import parse_cut_off, resolve_scope
 from mineaction.services import maps
 
 
@@ -19,7 +18,10 @@ from mineaction.services import maps
     type=click.Path(dir_okay=False, path_type=Path),
     help="map.pdf or map.png",
 )
-@click.option("--scope", help="area:PCODE_PREFIX and/or org:ORG (comma separated).")
+@click.option(
+    "--scope",
+    help="Admin area P-code prefix or organisation code; or area:PCODE and/or org:ORG.",
+)
 @click.option("--size", type=click.Choice(list(maps.SIZES)), default="A4", show_default=True)
 @click.option("--as-of", "as_of", help="Data cut-off (date or ISO date-time, UTC). Default: now.")
 @click.option("--title", help="Map title.")
@@ -44,7 +46,7 @@ def map_(
         ctx.store(),
         out,
         size=size,
-        scope=Scope.parse(scope),
+        scope=resolve_scope(ctx.store(), scope),
         cut_off=parse_cut_off(as_of),
         title=title,
         marking=marking,

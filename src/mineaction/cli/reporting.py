@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from mineaction.cli._common import Context, echo_json, echo_table, pass_ctx
 from mineaction.core.reporting import Period, Scope
@@ -13,6 +14,8 @@ from mineaction.errors import ValidationError
 from mineaction.io.reportfiles import FORMATS, write
 from mineaction.services import reporting
 from mineaction.services.reporting.snapshot import end_of_day, utc
+from mineaction.store import schema as s
+from mineaction.store.engine import Store
 
 
 def parse_cut_off(text: str | None) -> datetime | None:
@@ -36,6 +39,21 @@ def parse_cut_off(text: str | None) -> datetime | None:
         ) from None
 
 
+def resolve_scope(store: Store, text: str | None) -> Scope:
+    """Parse ``--scope``; a bare value is an organisation code if one is registered, else a P-code."""
+    if not text:
+        return Scope()
+    parts = []
+    with store.read() as conn:
+        orgs = {r[0] for r in conn.execute(select(s.organisation.c.code))}
+    for part in text.split(","):
+        part = part.strip()
+        if part and ":" not in part:
+            part = f"org:{part}" if part in orgs else f"area:{part}"
+        parts.append(part)
+    return Scope.parse(",".join(parts))
+
+
 def format_for(fmt: str | None, out: Path | None) -> str:
     """Return the output format: ``--format`` or the extension of ``--out`` (default json)."""
     if fmt:
@@ -48,7 +66,10 @@ def format_for(fmt: str | None, out: Path | None) -> str:
 @click.command("report")
 @click.argument("name")
 @click.option("--period", help="2026, 2026-03, 2026-01..2026-06 or 2026-01-15..2026-02-10.")
-@click.option("--scope", help="area:PCODE_PREFIX and/or org:ORG (comma separated).")
+@click.option(
+    "--scope",
+    help="Admin area P-code prefix or organisation code; or area:PCODE and/or org:ORG.",
+)
 @click.option(
     "--as-of",
     "as_of",
@@ -98,7 +119,7 @@ def report(
         ctx.store(),
         name,
         Period.parse(period),
-        scope=Scope.parse(scope),
+        scope=resolve_scope(ctx.store(), scope),
         cut_off=parse_cut_off(as_of),
         options=reporting.Options(admin_level=admin_level),
     )

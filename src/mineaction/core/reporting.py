@@ -173,12 +173,12 @@ class Column:
 
     key: str
     label: str
-    kind: str = "text"  # text | int | m2 | float | date | pct
+    kind: str = "text"  # text | int | m2 | float | coord | date | pct
 
     @property
     def numeric(self) -> bool:
         """Return True for number columns (right-aligned, summed)."""
-        return self.kind in ("int", "m2", "float", "pct")
+        return self.kind in ("int", "m2", "float", "coord", "pct")
 
 
 @dataclass

@@ -35,6 +35,8 @@ def cell_text(value: Any, column: Column) -> str:
         return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
     if column.kind == "pct":
         return f"{value:.1f}%"
+    if column.kind == "coord":
+        return f"{value:.6f}"
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -154,6 +156,8 @@ def write_xlsx(doc: ReportDoc, out: Path) -> None:
                     cell.number_format = "#,##0"
                 elif col.kind == "float":
                     cell.number_format = "#,##0.00"
+                elif col.kind == "coord":
+                    cell.number_format = "0.000000"
                 elif col.kind == "pct":
                     cell.number_format = '0.0"%"'
                 if is_total:

@@ -55,8 +55,8 @@ def build(snap: Snapshot, period: Period, scope: Scope, opts: c.Options) -> Repo
             Column("name", "Name"),
             Column("classification", "Class"),
             Column("remaining_m2", "Area (m²)", "m2"),
-            Column("lat", "Latitude", "float"),
-            Column("lon", "Longitude", "float"),
+            Column("lat", "Latitude", "coord"),
+            Column("lon", "Longitude", "coord"),
         ],
         rows,
     )
