@@ -211,6 +211,7 @@ def _transformer(crs: str) -> Transformer:
     return Transformer.from_crs(CRS.from_user_input(crs), CRS.from_epsg(4326), always_xy=True)
 
 
+@lru_cache(maxsize=256)
 def normalise_crs(crs: str | None) -> str:
     """Return a canonical ``AUTHORITY:CODE`` for a CRS name, URN or URL (default EPSG:4326).
 

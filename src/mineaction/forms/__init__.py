@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mineaction.core.codes import (
     ActivityStage,
@@ -29,6 +30,9 @@ from mineaction.core.codes import (
 
 #: Version written into every form's settings sheet (yyyymmddnn, as ODK recommends).
 FORMS_VERSION = "2026112501"
+
+
+_CACHE: dict[tuple[str, str], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ class Form:
 
     def fields(self) -> dict[str, str]:
         """Return ``{name: type}`` for every question (groups and repeats excluded)."""
+        key = (self.form_id, "fields")
+        if key not in _CACHE:
+            _CACHE[key] = self._fields()
+        return _CACHE[key]  # type: ignore[no-any-return,unused-ignore]
+
+    def _fields(self) -> dict[str, str]:
         return {
             r.name: r.type
             for r in self.rows
@@ -66,6 +76,12 @@ class Form:
 
     def repeats(self) -> dict[str, list[str]]:
         """Return ``{repeat name: [field names inside it]}``."""
+        key = (self.form_id, "repeats")
+        if key not in _CACHE:
+            _CACHE[key] = self._repeats()
+        return _CACHE[key]  # type: ignore[no-any-return,unused-ignore]
+
+    def _repeats(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         stack: list[str] = []
         for r in self.rows:
@@ -80,6 +96,12 @@ class Form:
 
     def required_fields(self) -> list[str]:
         """Return the names of required top-level questions."""
+        key = (self.form_id, "required")
+        if key not in _CACHE:
+            _CACHE[key] = self._required()
+        return _CACHE[key]  # type: ignore[no-any-return,unused-ignore]
+
+    def _required(self) -> list[str]:
         inside = {n for names in self.repeats().values() for n in names}
         return [r.name for r in self.rows if r.required and r.name not in inside]
 

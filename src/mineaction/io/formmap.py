@@ -330,10 +330,11 @@ def to_report(
             value = sub.answers.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 problems.append({"field": name, "message": "required answer is missing"})
+    required_inside = _required_in_repeat(form)
     for rname, fields in form.repeats().items():
         for i, row in enumerate(sub.repeats.get(rname, [])):
             for fname in fields:
-                if fname in _required_in_repeat(form) and row.get(fname) in (None, ""):
+                if fname in required_inside and row.get(fname) in (None, ""):
                     problems.append(
                         {"field": f"{rname}[{i}].{fname}", "message": "required answer is missing"}
                     )

@@ -26,6 +26,7 @@ from mineaction.io.formmap import to_report
 from mineaction.io.gis import load_mapping
 from mineaction.io.submissions import Submission
 from mineaction.store import reports as ledger
+from mineaction.store import reports as repo
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import programme_area
@@ -131,19 +132,39 @@ def _canonical(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in ("submitted_by", "source", "supersedes")}
 
 
-def _earlier_versions(
-    conn: Connection, organisation: str, system: str, root: str
-) -> list[tuple[str, dict[str, Any]]]:
-    q = (
-        select(s.report.c.report_id, s.report.c.payload)
-        .where(
-            s.report.c.organisation == organisation,
-            s.report.c.source_system == system,
-            s.report.c.source_key == root,
-        )
-        .order_by(s.report.c.seq.desc())
-    )
-    return [(r[0], r[1]) for r in conn.execute(q)]
+CHUNK = 500
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+def _existing(
+    conn: Connection, organisation: str, report_ids: list[str], roots: dict[str, list[str]]
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]]:
+    """Return existing payloads by report id, and earlier versions by (system, root), newest first."""
+    r = s.report
+    by_id: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(report_ids))):
+        for rid, payload in conn.execute(
+            select(r.c.report_id, r.c.payload).where(r.c.report_id.in_(chunk))
+        ):
+            by_id[rid] = payload
+    versions: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    for system, keys in roots.items():
+        for chunk in _chunks(sorted(set(keys))):
+            q = (
+                select(r.c.source_key, r.c.report_id, r.c.payload)
+                .where(
+                    r.c.organisation == organisation,
+                    r.c.source_system == system,
+                    r.c.source_key.in_(chunk),
+                )
+                .order_by(r.c.seq.desc())
+            )
+            for key, rid, payload in conn.execute(q):
+                versions.setdefault((system, key), []).append((rid, payload))
+    return by_id, versions
 
 
 def _problems_of(exc: MineActionError) -> list[dict[str, str]]:
@@ -153,6 +174,16 @@ def _problems_of(exc: MineActionError) -> list[dict[str, str]]:
             for d in exc.details
         ]
     return [{"field": exc.where or "", "message": exc.message}]
+
+
+def _unknown_form(sub: Submission) -> list[dict[str, str]]:
+    text = (
+        f"form {sub.form_id!r} is not one of ours ({', '.join(FORMS)})"
+        if sub.form_id
+        else "the export does not name its form (Kobo CSV/XLSX exports do not) and it could "
+        "not be recognised"
+    )
+    return [{"field": "", "message": text + "; give --form"}]
 
 
 def _process(
@@ -168,8 +199,13 @@ def _process(
     area = programme_area(conn)
     outcomes: list[RecordOutcome] = []
     rejected: list[tuple[RecordOutcome, Submission]] = []
-    seen: dict[str, str] = {}  # report_id -> root, within this file
-    to_insert: list[tuple[dict[str, Any], list[str], Submission]] = []
+    valid: list[tuple[RecordOutcome, Submission, dict[str, Any]]] = []
+
+    def reject(out: RecordOutcome, sub: Submission, problems: list[dict[str, str]]) -> None:
+        out.status, out.problems = "rejected", problems
+        rejected.append((out, sub))
+
+    # 1. map and validate every record (pure; no database)
     for sub in subs:
         the_form = _pick_form(sub, form)
         out = RecordOutcome(
@@ -179,97 +215,97 @@ def _process(
         if progress:
             progress(1)
         if the_form is None:
-            out.status = "rejected"
-            out.problems = [
-                {
-                    "field": "",
-                    "message": (
-                        f"form {sub.form_id!r} is not one of ours ({', '.join(FORMS)})"
-                        if sub.form_id
-                        else "the export does not name its form (Kobo CSV/XLSX exports do not) "
-                        "and it could not be recognised"
-                    )
-                    + "; give --form",
-                }
-            ]
-            rejected.append((out, sub))
+            reject(out, sub, _unknown_form(sub))
             continue
         if not sub.instance_id or not sub.root_id:
-            out.status = "rejected"
-            out.problems = [
-                {"field": "meta/instanceID", "message": "the submission has no instance ID"}
-            ]
-            rejected.append((out, sub))
+            reject(
+                out,
+                sub,
+                [{"field": "meta/instanceID", "message": "the submission has no instance ID"}],
+            )
             continue
         report_id = f"{organisation}:{sub.instance_id}"[:100]
         out.report_id = report_id
         doc, problems = to_report(sub, the_form, organisation=organisation, report_id=report_id)
         if problems:
-            out.status, out.problems = "rejected", problems
-            rejected.append((out, sub))
+            reject(out, sub, problems)
             continue
-        if report_id in seen:
-            out.status = "duplicate"
-            continue
-        earlier = _earlier_versions(conn, organisation, sub.system, sub.root_id)
-        if any((p.get("source") or {}).get("deprecated_id") == sub.instance_id for _, p in earlier):
-            out.status = "duplicate"  # an older version of a submission we already hold
-            continue
-        existing = next((p for rid, p in earlier if rid == report_id), None)
-        if existing is None:
-            existing_row = ledger.find_report(conn, report_id)
-            existing = existing_row["payload"] if existing_row is not None else None
-        if existing is None:
-            if earlier:
-                doc["supersedes"] = earlier[0][0]
-                out.supersedes = earlier[0][0]
-            else:
-                prior = [rid for rid, root in seen.items() if root == sub.root_id]
-                if prior:
-                    doc["supersedes"] = prior[-1]
-                    out.supersedes = prior[-1]
         try:
             report = parse_report(doc, where=sub.where)
             payload, warnings = normalise_report(report, programme_area=area)
             payload = orjson.loads(orjson.dumps(payload))  # JSON-native (tuples -> lists)
         except MineActionError as exc:
-            out.status, out.problems = "rejected", _problems_of(exc)
-            rejected.append((out, sub))
+            reject(out, sub, _problems_of(exc))
             continue
         out.warnings = warnings
-        if existing is not None:
+        valid.append((out, sub, payload))
+
+    # 2. identity: duplicates, older versions and edits, against the store and this file
+    roots: dict[str, list[str]] = {}
+    for _, sub, _ in valid:
+        roots.setdefault(sub.system, []).append(sub.root_id)
+    by_id, versions = _existing(conn, organisation, [o.report_id or "" for o, _, _ in valid], roots)
+    latest_in_file: dict[tuple[str, str], str] = {}
+    seen: set[str] = set()
+    to_insert: list[tuple[dict[str, Any], list[str], Submission]] = []
+    for out, sub, payload in valid:
+        report_id = out.report_id or ""
+        earlier = versions.get((sub.system, sub.root_id), [])
+        existing = by_id.get(report_id)
+        if report_id in seen:
+            out.status = "duplicate"
+        elif any(
+            (p.get("source") or {}).get("deprecated_id") == sub.instance_id for _, p in earlier
+        ):
+            out.status = "duplicate"  # an older version of a submission we already hold
+        elif existing is not None:
             if _canonical(existing) == _canonical(payload):
                 out.status = "duplicate"
             else:
-                out.status = "rejected"
-                out.problems = [
-                    {
-                        "field": "",
-                        "message": f"report {report_id} already exists with different content "
-                        "for the same instance ID",
-                    }
-                ]
-                rejected.append((out, sub))
-            continue
-        seen[report_id] = sub.root_id
-        to_insert.append((payload, warnings, sub))
-    if not dry_run:
-        for payload, warnings, sub in to_insert:
-            ledger.insert_report(
-                conn,
-                payload=payload,
-                warnings=warnings,
-                submitted_by=actor or payload.get("submitted_by"),
-                source_system=sub.system,
-                source_key=sub.root_id,
+                reject(
+                    out,
+                    sub,
+                    [
+                        {
+                            "field": "",
+                            "message": f"report {report_id} already exists with different "
+                            "content for the same instance ID",
+                        }
+                    ],
+                )
+        else:
+            prior = latest_in_file.get((sub.system, sub.root_id)) or (
+                earlier[0][0] if earlier else None
             )
-        if to_insert:
+            if prior:
+                payload["supersedes"] = out.supersedes = prior
+            seen.add(report_id)
+            latest_in_file[(sub.system, sub.root_id)] = report_id
+            to_insert.append((payload, out.warnings, sub))
+
+    # 3. write, in bulk
+    if not dry_run and to_insert:
+        repo.insert_reports(
+            conn,
+            [
+                {
+                    "payload": payload,
+                    "warnings": warnings,
+                    "submitted_by": actor or payload.get("submitted_by"),
+                    "source_system": sub.system,
+                    "source_key": sub.root_id,
+                }
+                for payload, warnings, sub in to_insert
+            ],
+            actor=actor,
+        )
+        for chunk in _chunks(sorted({sub.root_id for _, _, sub in to_insert})):
             conn.execute(
                 update(s.quarantine)
                 .where(
                     and_(
                         s.quarantine.c.organisation == organisation,
-                        s.quarantine.c.source_key.in_({sub.root_id for _, _, sub in to_insert}),
+                        s.quarantine.c.source_key.in_(chunk),
                         s.quarantine.c.resolved.is_(False),
                     )
                 )
@@ -287,15 +323,17 @@ def _quarantine(
 ) -> None:
     at = ledger.now()
     rows = []
-    for out, sub in rejected:
-        key = _record_key(organisation, sub)
-        known = conn.execute(
-            select(s.quarantine.c.id).where(
-                s.quarantine.c.record_key == key, s.quarantine.c.resolved.is_(False)
-            )
-        ).first()
-        if known is not None:
+    keys = [_record_key(organisation, sub) for _, sub in rejected]
+    known: set[str] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        q = select(s.quarantine.c.record_key).where(
+            s.quarantine.c.record_key.in_(chunk), s.quarantine.c.resolved.is_(False)
+        )
+        known |= {k for (k,) in conn.execute(q)}
+    for (out, sub), key in zip(rejected, keys, strict=True):
+        if key in known:
             continue
+        known.add(key)
         first = out.problems[0] if out.problems else {"field": "", "message": "rejected"}
         rows.append(
             {

@@ -68,6 +68,64 @@ def insert_report(
     return int(pk[0])
 
 
+def insert_reports(
+    conn: Connection, items: Sequence[dict[str, Any]], *, actor: str | None = None
+) -> None:
+    """Insert many submitted reports at once (bulk import), with their events and audit lines.
+
+    Each item has ``payload``, ``warnings``, ``submitted_by``, ``source_system``, ``source_key``.
+    """
+    at = now()
+    rows, events, audits = [], [], []
+    for item in items:
+        payload = item["payload"]
+        body = payload[payload["type"]]
+        rows.append(
+            {
+                "report_id": payload["report_id"],
+                "type": payload["type"],
+                "organisation": payload["organisation"],
+                "hazard_id": body.get("hazard_id"),
+                "date_of_information": date.fromisoformat(payload["date_of_information"]),
+                "state": ReportState.SUBMITTED.value,
+                "payload": payload,
+                "warnings": item["warnings"],
+                "source_system": item.get("source_system"),
+                "source_key": item.get("source_key"),
+                "supersedes": payload.get("supersedes"),
+                "submitted_at": at,
+                "submitted_by": item.get("submitted_by"),
+                "version": 1,
+            }
+        )
+        events.append(
+            {
+                "report_id": payload["report_id"],
+                "at": at,
+                "actor": item.get("submitted_by"),
+                "action": "submit",
+                "from_state": None,
+                "to_state": ReportState.SUBMITTED.value,
+                "reason": None,
+            }
+        )
+        audits.append(
+            {
+                "at": at,
+                "actor": actor or item.get("submitted_by"),
+                "action": "submit",
+                "entity": "report",
+                "entity_id": payload["report_id"],
+                "details": None,
+                "remote": None,
+            }
+        )
+    if rows:
+        conn.execute(insert(report), rows)
+        conn.execute(insert(report_event), events)
+        conn.execute(insert(audit_log), audits)
+
+
 def get_report(conn: Connection, report_id: str) -> RowMapping:
     """Return one report row or raise :class:`NotFoundError`."""
     row = conn.execute(select(report).where(report.c.report_id == report_id)).mappings().first()
