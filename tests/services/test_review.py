@@ -121,3 +121,28 @@ def test_predicted_effect_and_proposals(store: Store) -> None:
     (near,) = load(store, [e2], org="DDG")
     eo = next(p for p in rv.review(store, near).proposals if p.kind == "nearby_eo")
     assert 50 < (eo.distance_m or 0) < 100 and eo.days_apart == 0
+
+
+def test_reconcile_attaches_to_existing_hazard(store: Store) -> None:
+    rv.set_approval_levels(store, ["verified"])
+    hazard = syn.fill("ma_hazard", 6)
+    (hid,) = load(store, [hazard])
+    rv.verify(store, hid)
+    rv.approve(store, hid)
+    other = syn.fill("ma_hazard", 6)
+    other.instance_id = "0b8f4c62-1d3a-4e5f-9a7b-333333333333"
+    other.answers["hazard_id"] = "HZ-DUP"
+    (oid,) = load(store, [other], org="HALO")
+    rv.verify(store, oid)
+    with pytest.raises(ValidationError, match="no approved hazard"):
+        rv.reconcile(store, oid, hazard_id="HZ-NOPE")
+    new_id = rv.reconcile(store, oid, hazard_id="HZ-00006", actor="im")
+    assert state(store, oid) == "superseded"
+    assert state(store, new_id) == "verified"  # keeps its review level
+    kinds = {p.kind for p in rv.review(store, new_id).proposals}
+    assert "update_hazard" in kinds and "same_submission" in kinds  # identical to FSD's
+    rv.approve(store, new_id)
+    with store.read() as conn:
+        row = repo.get_report(conn, new_id)
+    assert row["state"] == "approved" and row["hazard_id"] == "HZ-00006"
+    assert row["payload"]["extensions"]["reconciled_from"] == oid

@@ -150,6 +150,17 @@ def unapprove(ctx: Context, report_id: str, reason: str, actor: str | None) -> N
     click.echo(f"{report_id}: unapproved")
 
 
+@review.command("reconcile")
+@click.argument("report_id")
+@click.option("--hazard", "hazard_id", required=True, help="Existing hazard to attach it to.")
+@click.option("--by", "actor", default=None)
+@pass_ctx
+def reconcile(ctx: Context, report_id: str, hazard_id: str, actor: str | None) -> None:
+    """Attach a pending report to an existing hazard (update or link) instead of its own."""
+    new_id = svc.reconcile(ctx.store(), report_id, hazard_id=hazard_id, actor=actor)
+    click.echo(f"{report_id}: superseded by {new_id} (hazard {hazard_id})")
+
+
 @review.command("levels")
 @click.option(
     "--set",

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, RowMapping, and_, or_, select
 
 from mineaction.core.codes import ReportState
 from mineaction.core.geometry import geodesic_area_m2, geodesic_distance_m
+from mineaction.core.reports import parse_report
 from mineaction.errors import ConflictError, PermissionDeniedError, ValidationError
 from mineaction.services import ledger
 from mineaction.store import reports as repo
@@ -544,3 +545,80 @@ def review(store: Store, report_id: str) -> Review:
         effect=effect,
         proposals=proposals,
     )
+
+
+def reconcile(
+    store: Store,
+    report_id: str,
+    *,
+    hazard_id: str,
+    actor: str | None = None,
+    role: str | None = None,
+) -> str:
+    """Attach a pending report to an existing hazard (update or link) instead of its own.
+
+    The report's content is never edited: a corrected copy naming ``hazard_id`` is submitted
+    with ``supersedes`` pointing at the original, at the same review level, and the original
+    is marked superseded. Returns the new report id.
+    """
+    _check_role(role, ReportState.VERIFIED.value)
+    with store.write() as conn:
+        row = repo.get_report(conn, report_id)
+        if row["state"] not in ledger.PENDING_STATES:
+            raise ConflictError(f"report {report_id} is {row['state']}; only pending reports")
+        payload = dict(row["payload"])
+        kind = payload["type"]
+        body = dict(payload[kind])
+        if "hazard_id" not in type(parse_report(payload).body).model_fields:
+            raise ValidationError(f"a {kind} report does not refer to a hazard")
+        if body.get("hazard_id") == hazard_id:
+            raise ConflictError(f"report {report_id} already refers to hazard {hazard_id}")
+        known = conn.execute(select(s.hazard.c.hazard_id).where(s.hazard.c.hazard_id == hazard_id))
+        if known.first() is None:
+            raise ValidationError(f"no approved hazard {hazard_id!r} to attach the report to")
+        body["hazard_id"] = hazard_id
+        new_id = f"{report_id}.{hazard_id}"[:100]
+        payload.update(
+            {
+                kind: body,
+                "report_id": new_id,
+                "supersedes": report_id,
+                "extensions": {**payload.get("extensions", {}), "reconciled_from": report_id},
+            }
+        )
+        ledger.submit_in(
+            conn,
+            payload,
+            submitted_by=actor,
+            where=f"reconcile {report_id}",
+            source_system=row["source_system"],
+            source_key=row["source_key"],
+        )
+        if row["state"] != ReportState.SUBMITTED.value:
+            repo.set_state(
+                conn,
+                new_id,
+                from_state=ReportState.SUBMITTED.value,
+                to_state=row["state"],
+                actor=actor,
+                action="reconcile",
+                reason=f"keeps the review level of {report_id}",
+            )
+        repo.set_state(
+            conn,
+            report_id,
+            from_state=row["state"],
+            to_state=ReportState.SUPERSEDED.value,
+            actor=actor,
+            action="reconcile",
+            reason=f"attached to hazard {hazard_id} as {new_id}",
+        )
+        repo.audit(
+            conn,
+            actor=actor,
+            action="reconcile",
+            entity="report",
+            entity_id=report_id,
+            details={"hazard_id": hazard_id, "new_report_id": new_id},
+        )
+    return new_id
