@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from tests.api.seed import PASSWORD, Accounts
 
 from mineaction.services import users
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
 from mineaction.web.policy import POLICY
-
-PASSWORD = "correct horse battery"
-Accounts = Any
 
 
 def test_anonymous_is_public_and_protected_routes_need_sign_in(client: TestClient) -> None:

@@ -10,6 +10,9 @@ from mineaction.cli import cli
 from mineaction.services import users
 from mineaction.store.engine import Store
 
+# Cheap argon2 parameters in tests (the real ones cost ~0.1-1 s per hash by design).
+users._hasher = users.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
 
 def run(store: Store, *args: str, input: str | None = None) -> str:
     result = CliRunner().invoke(cli, ["--db", store.url, *args], input=input)

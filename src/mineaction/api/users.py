@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from mineaction.api.common import COMMON, errors, etag, expected_version
@@ -211,8 +210,11 @@ def audit(
 
 @router.get(
     "/audit.csv",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {"text/csv": {}}}, **errors(*COMMON)},
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+        **errors(*COMMON),
+    },
 )
 def audit_csv(
     request: Request,

@@ -62,6 +62,11 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     ``Secure`` flag on session cookies (default: only when the request came over HTTPS).
     """
     from mineaction.api import auth as api_auth
+    from mineaction.api import hazards as api_hazards
+    from mineaction.api import records as api_records
+    from mineaction.api import reference as api_reference
+    from mineaction.api import reports as api_reports
+    from mineaction.api import tasks as api_tasks
     from mineaction.api import users as api_users
 
     store = Store(db_url)
@@ -80,6 +85,11 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     errors.install(app)
     app.include_router(api_auth.router)
     app.include_router(api_users.router)
+    app.include_router(api_reference.router)
+    app.include_router(api_hazards.router)
+    app.include_router(api_reports.router)
+    app.include_router(api_records.router)
+    app.include_router(api_tasks.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -36,6 +36,7 @@ from mineaction.errors import (
     MineActionError,
     PermissionDeniedError,
     TooManyRequestsError,
+    ValidationError,
 )
 from mineaction.services import users as svc
 from mineaction.services.users import ANONYMOUS, Session, User
@@ -249,6 +250,8 @@ async def current_user(request: Request) -> User:
     cached: User | None = getattr(request.state, "user", None)
     if cached is not None:
         return cached
+    if "\x00" in request.url.path or "%00" in request.url.query:
+        raise ValidationError("NUL characters are not allowed in URLs")
     auth = get_auth(request)
     remote = remote_address(request)
     audit_remote.set(remote)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mineaction.errors import AuthenticationError, MineActionError
@@ -94,6 +95,15 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
+async def data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot store (e.g. NUL characters): 400."""
+    log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        error_body("invalid", "a value in the request cannot be stored (invalid characters?)"),
+        status_code=400,
+    )
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """Anything else: log it with its traceback, answer 500 without internals."""
     log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -108,4 +118,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(MineActionError, mineaction_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(Exception, unexpected_error)

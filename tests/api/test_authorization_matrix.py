@@ -1,0 +1,212 @@
+"""Every route x every role x own/other organisation, checked against the declared policy.
+
+A route of the app without an entry in :data:`mineaction.web.policy.POLICY` *and* a sample
+request in :data:`SAMPLES` below fails :func:`test_every_route_is_declared`, so no route goes
+out without a decision on who may call it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from tests.api.conftest import Seeded
+from tests.api.seed import IDS, PASSWORD, ROLES, USER_OF_ROLE
+
+from mineaction.core.access import ORG_SCOPED, Role
+from mineaction.web.policy import POLICY
+
+_n = itertools.count()
+
+
+def _eo_report(k: str) -> dict[str, Any]:
+    return {
+        "report_id": f"R-M-{k}-{next(_n)}",
+        "type": "eo",
+        "organisation": IDS[k]["org"],
+        "date_of_information": "2024-05-01",
+        "eo": {"items": [{"category": "UXO", "quantity": 1}]},
+    }
+
+
+@dataclass
+class Sample:
+    """How to call a route for ORG-A ("own") and ORG-B ("other") records.
+
+    ``kind``: ``item`` (a record outside the scope answers 404), ``list`` (records outside the
+    scope are left out: the ``other`` query filters on ORG-B and must match nothing),
+    ``submit`` (writing for another organisation answers 403) or ``global`` (no organisation).
+    """
+
+    kind: str
+    own: dict[str, str] = field(default_factory=dict)
+    other: dict[str, str] | None = None
+    body: Callable[[str], Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    query_own: dict[str, str] = field(default_factory=dict)
+    query_other: dict[str, str] = field(default_factory=dict)
+
+
+def item(param: str, a: str, b: str, **kw: Any) -> Sample:
+    """A route on one record of ORG-A / ORG-B."""
+    return Sample("item", {param: a}, {param: b}, **kw)
+
+
+LIST = Sample("list", query_other={"organisation": "ORG-B"})
+GLOBAL = Sample("global")
+IF_MATCH = {"If-Match": "*"}
+REASON: Callable[[str], Any] = lambda k: {"reason": "matrix test"}  # noqa: E731
+
+SAMPLES: dict[str, Sample] = {
+    "GET /healthz": GLOBAL,
+    "GET /openapi.json": GLOBAL,
+    "GET /docs": GLOBAL,
+    "GET /docs/oauth2-redirect": GLOBAL,
+    "GET /redoc": GLOBAL,
+    "GET /": GLOBAL,
+    "POST /api/v1/auth/login": Sample(
+        "global", body=lambda k: {"username": "ops", "password": PASSWORD}
+    ),
+    "POST /api/v1/auth/logout": GLOBAL,
+    "GET /api/v1/auth/me": GLOBAL,
+    "GET /api/v1/users": GLOBAL,
+    "POST /api/v1/users": Sample(
+        "global", body=lambda k: {"username": f"u{next(_n)}", "role": "viewer"}
+    ),
+    "GET /api/v1/users/{username}": Sample("global", {"username": "viewer"}),
+    "PATCH /api/v1/users/{username}": Sample(
+        "global", {"username": "viewer"}, body=lambda k: {"display_name": "V"}, headers=IF_MATCH
+    ),
+    "POST /api/v1/users/{username}/tokens": Sample(
+        "global", {"username": "viewer"}, body=lambda k: {"name": "matrix"}
+    ),
+    "GET /api/v1/audit": GLOBAL,
+    "GET /api/v1/audit.csv": GLOBAL,
+    "GET /api/v1/organisations": GLOBAL,
+    "POST /api/v1/organisations": Sample(
+        "global", body=lambda k: {"code": f"ORG-M{next(_n)}", "name": "M"}
+    ),
+    "GET /api/v1/locations": GLOBAL,
+    "GET /api/v1/locations/{pcode}": Sample("global", {"pcode": "UA01"}),
+    "GET /api/v1/hazards": LIST,
+    "GET /api/v1/hazards/{hazard_id}": item("hazard_id", "HA", "HB"),
+    "GET /api/v1/hazards/{hazard_id}/history": item("hazard_id", "HA", "HB"),
+    "GET /api/v1/hazards/{hazard_id}/explanation": item("hazard_id", "HA", "HB"),
+    "GET /api/v1/reports": LIST,
+    "POST /api/v1/reports": Sample("submit", body=_eo_report),
+    "GET /api/v1/reports/{report_id}": item("report_id", "R-A-PEND-1", "R-B-PEND-1"),
+    "POST /api/v1/reports/{report_id}/approve": item(
+        "report_id", "R-A-PEND-1", "R-B-PEND-1", headers=IF_MATCH
+    ),
+    "POST /api/v1/reports/{report_id}/reject": item(
+        "report_id", "R-A-PEND-1", "R-B-PEND-1", headers=IF_MATCH, body=REASON
+    ),
+    "POST /api/v1/reports/{report_id}/unapprove": item(
+        "report_id", "R-A-EO2", "R-B-EO2", headers=IF_MATCH, body=REASON
+    ),
+    "GET /api/v1/activities": LIST,
+    "GET /api/v1/activities/{record_id}": item("record_id", "R-A-ACT", "R-B-ACT"),
+    "GET /api/v1/eo": LIST,
+    "GET /api/v1/eo/{record_id}": item("record_id", "1", "4"),
+    "GET /api/v1/accidents": LIST,
+    "GET /api/v1/accidents/{record_id}": item("record_id", "ACC-A", "ACC-B"),
+    "GET /api/v1/victims": LIST,
+    "GET /api/v1/victims/{record_id}": item("record_id", "V-A", "V-B"),
+    "GET /api/v1/eore": LIST,
+    "GET /api/v1/eore/{record_id}": item("record_id", "S-A", "S-B"),
+    "GET /api/v1/qm": LIST,
+    "GET /api/v1/qm/{record_id}": item("record_id", "QM-A", "QM-B"),
+    "GET /api/v1/tasks": LIST,
+    "POST /api/v1/tasks": Sample(
+        "item",
+        body=lambda k: {"hazard_id": IDS[k]["hazard"], "activity_type": "TS"},
+        other={},
+    ),
+    "GET /api/v1/tasks/{task_id}": item("task_id", "T-A", "T-B"),
+    "PATCH /api/v1/tasks/{task_id}": item(
+        "task_id", "T-A", "T-B", headers=IF_MATCH, body=lambda k: {"notes": "matrix"}
+    ),
+}
+
+#: Routes added by the OGC API and the web pages are checked by their own matrix entries.
+EXTRA_SAMPLES: dict[str, Sample] = {}
+
+
+def app_routes(app: Any) -> list[str]:
+    """Return ``"METHOD /path"`` of every route of the app."""
+    out = []
+    for r in app.routes:
+        if isinstance(r, APIRoute):
+            out += [f"{m} {r.path}" for m in sorted(r.methods)]
+        elif hasattr(r, "methods") and r.methods:
+            out += [f"{m} {r.path}" for m in sorted(r.methods) if m != "HEAD"]
+    return out
+
+
+def test_every_route_is_declared(shared: Seeded) -> None:
+    routes = app_routes(shared.client.app)
+    no_policy = [k for k in routes if k not in POLICY]
+    no_sample = [k for k in routes if k not in SAMPLES and k not in EXTRA_SAMPLES]
+    assert not no_policy, f"routes without an entry in mineaction.web.policy.POLICY: {no_policy}"
+    assert not no_sample, f"routes without a sample in the authorization matrix: {no_sample}"
+
+
+def _scoped(role: str) -> bool:
+    """True for the test accounts whose scope is ORG-A only."""
+    return role != "public" and (Role(role) in ORG_SCOPED or role == "viewer")
+
+
+def _call(shared: Seeded, key: str, role: str, side: str) -> Any:
+    method, path = key.split(" ", 1)
+    sample = SAMPLES.get(key) or EXTRA_SAMPLES[key]
+    params = sample.own if side == "own" else (sample.other or {})
+    url = path.format(**params)
+    k = "A" if side == "own" else "B"
+    headers = {**shared.accounts.headers(USER_OF_ROLE[role]), **sample.headers}
+    query = sample.query_own if side == "own" else sample.query_other
+    body = sample.body(k) if sample.body else None
+    shared.client.cookies.clear()
+    r = shared.client.request(method, url, headers=headers, params=query, json=body)
+    shared.client.cookies.clear()
+    return r
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(shared: Seeded, role: str) -> None:
+    problems = []
+    for key, sample in SAMPLES.items():
+        access = POLICY[key]
+        sides = ["own"] if sample.kind == "global" else ["own", "other"]
+        for side in sides:
+            r = _call(shared, key, role, side)
+            code = r.status_code
+            allowed = access.allows(Role(role))
+            if not allowed:
+                expected = "401" if role == "public" else "403"
+                ok = code == int(expected)
+            elif side == "other" and access.scoped and _scoped(role):
+                if sample.kind == "item":
+                    expected, ok = "404", code == 404
+                elif sample.kind == "submit":
+                    expected, ok = "403", code == 403
+                else:
+                    body = r.json()
+                    expected = "200 with nothing matched"
+                    ok = code == 200 and body["total"] == 0
+            elif sample.kind == "list" and side == "other":
+                expected = "200 with ORG-B records"
+                ok = code == 200 and r.json()["total"] > 0
+            else:
+                # allowed: anything but a refusal or a server error (a write may conflict
+                # with an earlier role's write: 409 is a domain answer, not an access one)
+                expected = "allowed"
+                ok = code < 500 and code not in (401, 403, 404)
+            if not ok:
+                problems.append(
+                    f"{key} as {role} ({side}): got {code}, expected {expected}: {r.text[:160]}"
+                )
+    assert not problems, "\n".join(problems)
