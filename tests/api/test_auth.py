@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from tests.api.seed import PASSWORD, Accounts
 
 from mineaction.services import users
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
-from mineaction.web.policy import POLICY
+from mineaction.web.policy import POLICY, route_keys
 
 
 def test_anonymous_is_public_and_protected_routes_need_sign_in(client: TestClient) -> None:
@@ -128,7 +127,7 @@ def test_user_update_needs_if_match(client: TestClient, accounts: Accounts) -> N
 
 
 def _app_routes(app: FastAPI) -> list[str]:
-    return [f"{m} {r.path}" for r in app.routes if isinstance(r, APIRoute) for m in r.methods]
+    return route_keys(app)
 
 
 def test_every_route_has_a_policy_entry(store: Store) -> None:

@@ -643,9 +643,19 @@ def _report_features(row: Any, hazard: Any) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
+def _check_report_scope(request: Request, user: Any, report_id: str) -> None:
+    """Raise 404 when the report is outside the user's organisation scope."""
+    scope = user_scope(user)
+    with _store(request).read() as conn:
+        row = repo.get_report(conn, report_id)
+    if scope.organisation and row["organisation"] != scope.organisation:
+        raise NotFoundError(f"no report with id {report_id!r}")
+
+
 @router.post("/review/{report_id}/approve")
 def review_approve(request: Request, report_id: str, user: CurrentUser) -> Response:
     """Approve a pending report."""
+    _check_report_scope(request, user, report_id)
     ledger.approve(_store(request), report_id, actor=getattr(user, "username", None))
     return RedirectResponse(f"/review?approved={quote(report_id)}", status_code=303)
 
@@ -658,6 +668,7 @@ def review_reject(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Reject a pending report with a reason for the submitter."""
+    _check_report_scope(request, user, report_id)
     ledger.reject(_store(request), report_id, reason=reason, actor=getattr(user, "username", None))
     return RedirectResponse(f"/review?rejected={quote(report_id)}", status_code=303)
 

@@ -13,6 +13,7 @@ declares it so the matrix test can check it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mineaction.core.access import ALL_ROLES, SIGNED_IN, Role
 
@@ -121,3 +122,26 @@ POLICY: dict[str, Access] = {
     "GET /api/v1/tasks/{task_id}": READERS,
     "PATCH /api/v1/tasks/{task_id}": PLANNERS,
 }
+
+
+def route_keys(app: Any) -> list[str]:
+    """Return ``"METHOD /path"`` of every route of ``app`` (the keys :data:`POLICY` needs).
+
+    Walks included routers too (FastAPI >= 0.16x keeps them nested); mounts (static files)
+    are not routes and have no policy.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        contexts: list[tuple[Any, Any]] = [
+            (c.original_route, c.path_format or c.path) for c in iter_route_contexts(app.routes)
+        ]
+    except ImportError:  # older FastAPI: routes are flat
+        contexts = [(r, getattr(r, "path_format", None) or r.path) for r in app.routes]
+    out: list[str] = []
+    for route, path in contexts:
+        methods = getattr(route, "methods", None)
+        if not methods or path is None:
+            continue
+        out += [f"{m} {path}" for m in sorted(methods) if m != "HEAD"]
+    return out
