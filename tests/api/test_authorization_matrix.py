@@ -152,6 +152,10 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "POST /review/{report_id}/reject": item(
         "report_id", "R-A-PEND-1", "R-B-PEND-1", form={"reason": "matrix"}
     ),
+    "GET /reports": PAGE,
+    "GET /reports/file": Sample(
+        "page", query_own={"name": "apmbc-article7", "period": "2024", "format": "html"}
+    ),
 }
 SAMPLES.update(PAGE_SAMPLES)
 EXTRA_SAMPLES: dict[str, Sample] = {}
