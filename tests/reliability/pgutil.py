@@ -41,3 +41,14 @@ def pg_databases(pg_url: str, template: str) -> Iterator[Callable[[], str]]:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+def ensure_template(pg_url: str, name: str = "mineaction_template") -> str:
+    """Return the name of a template database with PostGIS (made if missing), for scripts."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            with psycopg.connect(with_database(pg_url, name), autocommit=True) as tconn:
+                tconn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return name

@@ -73,9 +73,14 @@ def submit(
         for w in r.warnings:
             click.echo(f"  warning: {w}")
     if approve_now:
-        for r in new:
-            ledger.approve(store, r.report_id, actor=submitted_by)
-            click.echo(f"approved  {r.report_id}")
+        # Every report of the files still pending, also those submitted by an earlier run that
+        # was interrupted before approving them: re-running the command finishes the job.
+        for r in results:
+            with store.read() as conn:
+                state = repo.get_report(conn, r.report_id)["state"]
+            if state in ledger.PENDING_STATES:
+                ledger.approve(store, r.report_id, actor=submitted_by)
+                click.echo(f"approved  {r.report_id}")
     click.echo(f"{len(new)} submitted, {len(results) - len(new)} already present")
 
 
@@ -235,9 +240,17 @@ def show(ctx: Context, report_id: str, fmt: str) -> None:
 @click.option("--by", "actor", default=None, help="Who approves (recorded).")
 @pass_ctx
 def approve(ctx: Context, report_ids: tuple[str, ...], actor: str | None) -> None:
-    """Approve pending reports (each in its own transaction; a refused one changes nothing)."""
+    """Approve pending reports, each in its own transaction (a refused one changes nothing).
+
+    Reports already approved are skipped, so an interrupted run can simply be repeated.
+    """
     store = ctx.store()
     for rid in report_ids:
+        with store.read() as conn:
+            if repo.get_report(conn, rid)["state"] == "approved":
+                # idempotent: re-running an interrupted approval finishes the rest
+                click.echo(f"already approved {rid}")
+                continue
         effect = ledger.approve(store, rid, actor=actor)
         extra = ""
         if effect.after:

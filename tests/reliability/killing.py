@@ -1,0 +1,475 @@
+"""Crash safety harness: run CLI commands in a child process, SIGKILL it at a random moment,
+then check that the database is consistent and that re-running the command finishes the job.
+
+Children are forked from a forkserver that has already imported mineaction, so a kill lands in
+the command's work rather than in Python's start-up; each child is still a separate process
+with its own database connections, killed with SIGKILL (no cleanup, no rollback by Python).
+
+Scenarios (each on SQLite and PostGIS): ``approve`` (``reports approve`` of a batch),
+``submit`` (``reports submit FILE --approve``), ``recompute`` and ``migrate`` (``db upgrade``
+from schema 0001 with data). Used by tests/reliability/test_kill.py (a short run) and
+tests/reliability/run_kill.py (a long run printing figures).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, text
+
+from mineaction.services import ledger
+from mineaction.store import schema as s
+from mineaction.store.engine import Store, open_store
+
+SCENARIOS = ("approve", "submit", "recompute", "migrate")
+
+_CTX: Any = None
+
+
+def _context() -> Any:
+    global _CTX
+    if _CTX is None:
+        # The forkserver is a new interpreter: make it import this checkout's code (Python 3.11
+        # does not hand sys.path over to it), not an installed copy.
+        import mineaction
+
+        here = [str(Path(mineaction.__file__).parents[1]), str(Path(__file__).parents[2])]
+        old = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join([*here, *([old] if old else [])])
+        _CTX = multiprocessing.get_context("forkserver")
+        _CTX.set_forkserver_preload(
+            ["mineaction.cli", "mineaction.services.ledger", "tests.reliability.killing"]
+        )
+        warm = _CTX.Process(target=_noop)  # start the forkserver now, not in a timed run
+        warm.start()
+        warm.join()
+    return _CTX
+
+
+def _noop() -> None:
+    """Nothing (starts the forkserver)."""
+
+
+def _child(argv: list[str], log: str) -> None:
+    """Run the CLI with ``argv`` (in the child process), output to ``log``."""
+    out = open(log, "w", encoding="utf-8")  # noqa: SIM115 - lives until the process ends
+    sys.stdout = sys.stderr = out
+    from mineaction.cli import main
+
+    try:
+        main(argv)
+    finally:
+        out.flush()
+
+
+@dataclass
+class Run:
+    """One child run: whether it was killed before finishing, its exit code and output."""
+
+    killed: bool
+    exitcode: int | None
+    output: str
+    seconds: float
+
+
+def run_cli(argv: list[str], *, kill_after: float | None = None, timeout: float = 300) -> Run:
+    """Run ``mineaction ARGV`` in a child process; SIGKILL it after ``kill_after`` seconds."""
+    fd, log = tempfile.mkstemp(prefix="mineaction-kill-", suffix=".log")
+    os.close(fd)
+    try:
+        proc = _context().Process(target=_child, args=(argv, log))
+        t0 = time.perf_counter()
+        proc.start()
+        if kill_after is not None:
+            proc.join(kill_after)
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGKILL)
+        proc.join(timeout)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+            raise AssertionError(f"mineaction {' '.join(argv)} did not finish in {timeout} s")
+        seconds = time.perf_counter() - t0
+        output = Path(log).read_text(encoding="utf-8", errors="replace")
+        return Run(proc.exitcode == -signal.SIGKILL, proc.exitcode, output, seconds)
+    finally:
+        Path(log).unlink(missing_ok=True)
+
+
+# --- what must hold after a crash ----------------------------------------------------------
+
+
+def _count(conn: Any, table: Any, *where: Any) -> int:
+    q = select(func.count()).select_from(table)
+    for w in where:
+        q = q.where(w)
+    return int(conn.execute(q).scalar() or 0)
+
+
+def consistency_problems(store: Store, *, audit: bool = True) -> list[str]:
+    """Return every way the database is inconsistent (empty list: all is well).
+
+    The stored projection equals a fresh recompute of the ledger; every report has its submit
+    event and audit entry; every approved report its approval; the derived rows match the
+    approved reports one for one.
+    """
+    problems: list[str] = []
+    checked = ledger.check(store)
+    problems += [f"check: {d}" for d in checked.differences[:5]]
+    problems += [f"check error: {e}" for e in checked.errors[:5]]
+    r, ev, au = s.report, s.report_event, s.audit_log
+    with store.read() as conn:
+        reports = _count(conn, r)
+        approved = _count(conn, r, r.c.state == "approved")
+        facts = {
+            "submit events": (_count(conn, ev, ev.c.action == "submit"), reports),
+            "approve events": (_count(conn, ev, ev.c.action == "approve"), approved),
+            "submit audit entries": (_count(conn, au, au.c.action == "submit"), reports),
+            "approve audit entries": (_count(conn, au, au.c.action == "approve"), approved),
+            "approval numbers": (_count(conn, r, r.c.approval_seq.is_not(None)), approved),
+        }
+        releases = eo = activities = 0
+        hazards: set[str] = set()
+        for typ, payload, hid in conn.execute(
+            select(r.c.type, r.c.payload, r.c.hazard_id).where(r.c.state == "approved")
+        ):
+            if typ == "hazard":
+                hazards.add(hid)
+            if typ == "activity":
+                activities += 1
+                releases += len(payload["activity"].get("releases", []))
+                eo += len(payload["activity"].get("eo_items", []))
+        facts["activity rows"] = (_count(conn, s.activity), activities)
+        facts["release polygons"] = (_count(conn, s.release_polygon), releases)
+        facts["EO items"] = (_count(conn, s.eo_item), eo)
+        facts["hazards"] = (_count(conn, s.hazard), len(hazards))
+    if not audit:  # data seeded by hand into an old schema has no audit trail
+        facts = {k: v for k, v in facts.items() if "audit" not in k}
+    for name, (have, want) in facts.items():
+        if have != want:
+            problems.append(f"{name}: {have}, expected {want}")
+    return problems
+
+
+def counts(store: Store) -> dict[str, int]:
+    """Reports, approved reports and hazards in the store."""
+    r = s.report
+    with store.read() as conn:
+        return {
+            "reports": _count(conn, r),
+            "approved": _count(conn, r, r.c.state == "approved"),
+            "hazards": _count(conn, s.hazard),
+        }
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+@dataclass
+class KillStats:
+    """Figures of a kill campaign."""
+
+    tried: Counter[str] = field(default_factory=Counter)  # kill points tried per scenario
+    killed: Counter[str] = field(default_factory=Counter)  # runs really interrupted
+    survived: Counter[str] = field(default_factory=Counter)  # consistent after kill and re-run
+    records_lost: int = 0
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def merge(self, other: KillStats) -> None:
+        """Add another campaign's figures."""
+        self.tried += other.tried
+        self.killed += other.killed
+        self.survived += other.survived
+        self.records_lost += other.records_lost
+        self.failures += other.failures
+        self.seconds += other.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        """Figures as JSON-able data."""
+        return {
+            "tried": dict(self.tried),
+            "killed": dict(self.killed),
+            "survived": dict(self.survived),
+            "records_lost": self.records_lost,
+            "failures": self.failures[:20],
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _delay(rng: random.Random, full: float) -> float:
+    return rng.uniform(0.02, 1.0) * max(full, 0.05)
+
+
+def _kill_round(
+    stats: KillStats,
+    scenario: str,
+    store: Store,
+    argv: list[str],
+    full: float,
+    rng: random.Random,
+    expect: dict[str, int] | None,
+    after_kill: Callable[[], list[str]] | None = None,
+) -> float:
+    """Kill one run, check, re-run, check exact counts; return the re-run's duration."""
+    stats.tried[scenario] += 1
+    run = run_cli(argv, kill_after=_delay(rng, full))
+    if run.killed:
+        stats.killed[scenario] += 1
+    elif run.exitcode != 0:
+        stats.failures.append(f"{scenario}: {argv} failed before the kill: {run.output[-300:]}")
+        return full
+    problems = after_kill() if after_kill else consistency_problems(store)
+    rerun = run_cli(argv)
+    if rerun.exitcode != 0:
+        problems.append(f"re-run exited {rerun.exitcode}: {rerun.output[-300:]}")
+    problems += consistency_problems(store)
+    if expect is not None:
+        have = counts(store)
+        for k, want in expect.items():
+            if have[k] != want:
+                problems.append(f"after re-run {k} = {have[k]}, expected {want}")
+                stats.records_lost += max(0, want - have[k])
+    if problems:
+        stats.failures.append(f"{scenario} ({store.dialect}): " + "; ".join(problems[:6]))
+    else:
+        stats.survived[scenario] += 1
+    return rerun.seconds
+
+
+def _docs_file(folder: Path, docs: list[dict[str, Any]], name: str) -> Path:
+    path = folder / name
+    path.write_bytes(b"\n".join(orjson.dumps(d) for d in docs) + b"\n")
+    return path
+
+
+def ledger_campaign(
+    url: str,
+    folder: Path,
+    *,
+    rounds: dict[str, int],
+    hazards_per_batch: int = 3,
+    seed: int = 0,
+) -> KillStats:
+    """Kill ``approve``, ``submit`` and ``recompute`` runs on the store at ``url``."""
+    from tests.reliability.data import hazard_docs
+
+    rng = random.Random(seed)
+    stats = KillStats()
+    t0 = time.perf_counter()
+    store = open_store(url, create=True)
+    try:
+        db = ["--db", url]
+        batch = 0
+
+        def docs_for_batch() -> list[dict[str, Any]]:
+            nonlocal batch
+            batch += 1
+            return hazard_docs(hazards_per_batch, prefix=f"B{batch:03d}")
+
+        # approve: submit a batch in-process, then kill `reports approve` of its reports
+        n_approve = rounds.get("approve", 0)
+        if n_approve:
+            full = 0.0
+            for i in range(n_approve + 1):
+                docs = docs_for_batch()
+                for d in docs:
+                    ledger.submit(store, d, submitted_by="field")
+                expect = counts(store)
+                expect["approved"] += len(docs)
+                expect["hazards"] += hazards_per_batch
+                argv = [*db, "reports", "approve", *(d["report_id"] for d in docs), "--by", "im"]
+                if i == 0:  # calibration: how long the whole command takes
+                    run = run_cli(argv)
+                    assert run.exitcode == 0, run.output
+                    full = run.seconds
+                    continue
+                full = max(full, _kill_round(stats, "approve", store, argv, full, rng, expect))
+        # submit --approve: kill the bulk submission of a file
+        n_submit = rounds.get("submit", 0)
+        if n_submit:
+            full = 0.0
+            for i in range(n_submit + 1):
+                docs = docs_for_batch()
+                path = _docs_file(folder, docs, f"batch{batch}.jsonl")
+                expect = counts(store)
+                expect["reports"] += len(docs)
+                expect["approved"] += len(docs)
+                expect["hazards"] += hazards_per_batch
+                argv = [*db, "reports", "submit", str(path), "--approve", "--by", "im"]
+                if i == 0:
+                    run = run_cli(argv)
+                    assert run.exitcode == 0, run.output
+                    full = run.seconds
+                    continue
+                full = max(full, _kill_round(stats, "submit", store, argv, full, rng, expect))
+        # recompute: kill a full rebuild of the projection
+        n_recompute = rounds.get("recompute", 0)
+        if n_recompute:
+            argv = [*db, "recompute"]
+            run = run_cli(argv)
+            assert run.exitcode == 0, run.output
+            full = run.seconds
+            expect = counts(store)
+            for _ in range(n_recompute):
+                _kill_round(stats, "recompute", store, argv, full, rng, expect)
+    finally:
+        store.dispose()
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+# --- migration ------------------------------------------------------------------------------
+
+
+def _seeded_at_0001(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    from tests.store.test_migrations import seed_0001
+
+    st = Store(url, check_schema=False)
+    try:
+        st.upgrade("0001")
+        with st.write() as conn:
+            return seed_0001(conn, st.dialect)
+    finally:
+        st.dispose()
+
+
+def _rows(url: str, expected: dict[str, list[tuple[Any, ...]]]) -> list[str]:
+    st = Store(url, check_schema=False)
+    try:
+        rev = st.current_revision()
+        problems = []
+        if rev not in ("0001", st.head_revision()):
+            problems.append(f"schema revision {rev} after the kill")
+        with st.read() as conn:
+            for q, rows in expected.items():
+                have = [tuple(r) for r in conn.execute(text(q))]
+                if have != rows:
+                    problems.append(f"{q}: {len(have)} rows, expected {len(rows)}")
+        return problems
+    finally:
+        st.dispose()
+
+
+def migration_campaign(
+    make_db: Callable[[], str],
+    copy_db: Callable[[str], str],
+    *,
+    rounds: int,
+    seed: int = 0,
+) -> KillStats:
+    """Kill ``db upgrade`` from schema 0001 (seeded with data); ``copy_db`` clones a template."""
+    rng = random.Random(seed)
+    stats = KillStats()
+    t0 = time.perf_counter()
+    template = make_db()
+    expected = _seeded_at_0001(template)
+    first = copy_db(template)
+    run = run_cli(["--db", first, "db", "upgrade"])
+    assert run.exitcode == 0, run.output
+    full = run.seconds
+    for _ in range(rounds):
+        url = copy_db(template)
+        stats.tried["migrate"] += 1
+        argv = ["--db", url, "db", "upgrade"]
+        killed = run_cli(argv, kill_after=_delay(rng, full))
+        if killed.killed:
+            stats.killed["migrate"] += 1
+        elif killed.exitcode != 0:
+            stats.failures.append(f"migrate: failed before the kill: {killed.output[-300:]}")
+            continue
+        problems = _rows(url, expected)
+        rerun = run_cli(argv)
+        if rerun.exitcode != 0:
+            problems.append(f"re-run exited {rerun.exitcode}: {rerun.output[-300:]}")
+        problems += _rows(url, expected)
+        st = open_store(url)  # raises unless at head
+        try:
+            ledger.recompute(st)
+            problems += consistency_problems(st, audit=False)
+            have = counts(st)
+            if have != {"reports": 3, "approved": 2, "hazards": 1}:
+                problems.append(f"after upgrade {have}")
+                stats.records_lost += max(0, 3 - have["reports"])
+        finally:
+            st.dispose()
+        if problems:
+            stats.failures.append(f"migrate ({url.split(':')[0]}): " + "; ".join(problems[:6]))
+        else:
+            stats.survived["migrate"] += 1
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+@contextmanager
+def sqlite_dbs(folder: Path) -> Iterator[tuple[Callable[[], str], Callable[[str], str]]]:
+    """SQLite ``make_db`` and ``copy_db`` for :func:`migration_campaign`."""
+    counter = iter(range(10**6))
+
+    def make() -> str:
+        return f"sqlite:///{folder}/m{next(counter)}.db"
+
+    def copy(url: str) -> str:
+        src = url.removeprefix("sqlite:///")
+        new = make()
+        shutil.copyfile(src, new.removeprefix("sqlite:///"))
+        return new
+
+    yield make, copy
+
+
+@contextmanager
+def postgis_dbs(
+    pg_url: str, template: str
+) -> Iterator[tuple[Callable[[], str], Callable[[str], str]]]:
+    """PostGIS ``make_db`` and ``copy_db`` (databases dropped at the end)."""
+    import itertools
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+    from tests.conftest import with_database
+
+    made: list[str] = []
+    token = f"mineaction_k_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    counter = itertools.count()
+
+    def create(source: str) -> str:
+        name = f"{token}_{next(counter)}"
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(source)
+                )
+            )
+        made.append(name)
+        return with_database(pg_url, name)
+
+    def make() -> str:
+        return create(template)
+
+    def copy(url: str) -> str:
+        return create(url.rsplit("/", 1)[1].split("?")[0])
+
+    try:
+        yield make, copy
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            for name in made:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
