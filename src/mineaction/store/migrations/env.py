@@ -28,6 +28,9 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         user_module_prefix="mineaction.store.types.",
+        # SQLite DDL is transactional too (the store drives transactions itself): run the whole
+        # upgrade in one transaction, so a crash leaves the old schema or the new, never between.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()
