@@ -293,3 +293,15 @@ def test_report_dates_are_in_the_demo_period() -> None:
     dates = [date.fromisoformat(d["date_of_information"]) for d in docs]
     assert min(dates) >= date(2024, 10, 1) and max(dates) <= date(2026, 10, 31)
     assert prog.pending and prog.rejected
+
+
+@pytest.mark.parametrize("name", ["mineaction.services.demo", "mineaction.services.demo_layers"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(
+        importlib.import_module(name),
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.failed == 0

@@ -721,7 +721,7 @@ class _HazardLife:
             if eo:
                 body = {"hazard_id": self.hid, "location": self.location, "items": eo}
                 self.emit(self.doc("EO", "eo", t, body, org=str(rng.choice(OPERATORS))))
-        if rng.random() < 0.12 and (t := self.advance(5, 90)):
+        if rng.random() < 0.2 and (t := self.advance(5, 90)):
             body = {
                 "hazard_id": self.hid,
                 "evidence": [{"type": str(rng.choice(CHA_EVIDENCE)), "source": "observed"}],
@@ -1005,7 +1005,7 @@ def _other_reports(prog: DemoProgramme) -> Iterator[Doc]:
         return START + timedelta(days=int(rng.integers(0, span + 1)))
 
     # EORE sessions
-    for _ in range(max(6, n_h // 2)):
+    for _ in range(max(6, n_h * 3 // 4)):
         p = places[int(rng.choice(len(places), p=weights))]
         org = OPERATORS[int(rng.integers(len(OPERATORS)))]
         when = day()
@@ -1104,7 +1104,7 @@ def _other_reports(prog: DemoProgramme) -> Iterator[Doc]:
         yield new
     # QM inspections of activity reports
     work = [(h, rid, d) for h in prog.hazards for rid, d in h.work]
-    for k in range(max(3, n_h // 8) if work else 0):
+    for k in range(max(3, n_h // 6) if work else 0):
         h, act_id, d = work[int(rng.integers(len(work)))]
         qa = rng.random() < 0.7
         when = min(END, d + timedelta(days=int(rng.integers(1, 25))))
@@ -1136,7 +1136,7 @@ def _other_reports(prog: DemoProgramme) -> Iterator[Doc]:
             },
         }
     # EO spot reports without a hazard (items found by the public, destroyed by EOD teams)
-    for _ in range(max(3, n_h // 10)):
+    for _ in range(max(3, n_h // 5)):
         p = places[int(rng.choice(len(places), p=weights))]
         org = OPERATORS[int(rng.integers(2))]
         lon = p.lon + rng.normal(0, 1_500) / m_per_deg_lon(p.lat)

@@ -123,7 +123,7 @@ def m_per_deg_lon(lat: float) -> float:
     """Return metres per degree of longitude at a latitude (spherical approximation).
 
     >>> round(m_per_deg_lon(51.0))
-    70057
+    70056
     """
     return 111_320.0 * math.cos(math.radians(lat))
 
