@@ -63,6 +63,8 @@ REASON: Callable[[str], Any] = lambda k: {"reason": "matrix test"}  # noqa: E731
 
 SAMPLES: dict[str, Sample] = {
     "GET /healthz": GLOBAL,
+    "GET /readyz": GLOBAL,
+    "GET /metrics": GLOBAL,
     "GET /openapi.json": GLOBAL,
     "GET /docs": GLOBAL,
     "GET /docs/oauth2-redirect": GLOBAL,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import get_setting
-from mineaction.web import errors
+from mineaction.web import errors, observability
 from mineaction.web.auth import Auth, current_user
 from mineaction.web.policy import POLICY
 
@@ -83,6 +83,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     app.state.policy = POLICY
     app.state.login_path = None  # set by the web pages to redirect browsers to a login form
     errors.install(app)
+    observability.install(app, store)
     app.include_router(api_auth.router)
     app.include_router(api_users.router)
     app.include_router(api_reference.router)

@@ -53,6 +53,8 @@ ADMIN_ONLY = allow(A)
 POLICY: dict[str, Access] = {
     # service and documentation
     "GET /healthz": EVERYONE,
+    "GET /readyz": EVERYONE,
+    "GET /metrics": EVERYONE,
     "GET /openapi.json": EVERYONE,
     "GET /docs": EVERYONE,
     "GET /docs/oauth2-redirect": EVERYONE,
