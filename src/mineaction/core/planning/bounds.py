@@ -141,20 +141,57 @@ def lp_bound(
 
     Any horizon gives a valid bound (the last bucket is open-ended); a longer one is tighter.
     """
-    import highspy
-
     t0 = time.perf_counter()
     edges = default_edges(inst, horizon, growth)
     rx = _relaxation(inst, edges)
-    n_pairs = len(rx.pair_op)
     n_t = len(edges) - 1
+    status, value, _, n_cols = _solve_lp(inst, rx, n_t, None, 1.0, time_limit, threads)
+    secs = time.perf_counter() - t0
+    if status != "Optimal":
+        lag = lagrangian_bound(inst, horizon, growth=growth, iterations=200)
+        return Bound(
+            lag.value, f"lagrangian (LP {status})", secs + lag.seconds, n_t, n_cols, status
+        )
+    return Bound(value, "time-indexed LP (HiGHS)", secs, n_t, n_cols)
+
+
+def _solve_lp(
+    inst: Instance,
+    rx: _Relaxation,
+    n_t: int,
+    ops: IntArray | None,
+    scale: float,
+    time_limit: float,
+    threads: int,
+) -> tuple[str, float, tuple[FloatArray, FloatArray, FloatArray] | None, int]:
+    """Build and solve the LP (on a subset of operations with capacities x ``scale``).
+
+    Returns status, objective, the capacity-row multipliers (lambda, mu, nu >= 0) and the
+    number of columns.
+    """
+    import highspy
+
+    if ops is None:
+        keep = np.ones(len(rx.pair_op), dtype=bool)
+        op_row = np.arange(inst.n_ops)
+        n_ops = inst.n_ops
+    else:
+        op_row = np.full(inst.n_ops, -1, dtype=np.int64)
+        op_row[ops] = np.arange(len(ops))
+        keep = op_row[rx.pair_op] >= 0
+        n_ops = len(ops)
+    pair_row = op_row[rx.pair_op[keep]]
+    pair_type = rx.pair_type[keep]
+    pair_p = rx.pair_p[keep]
+    pair_g = rx.region_of_pair[keep]
+    inv_fmax = rx.inv_fmax[keep]
+    n_pairs = len(pair_row)
     n_types = len(rx.n_k)
     n_regions = len(inst.regions)
-    n_ops = inst.n_ops
     # columns: pair-major, T closed buckets then the open one
     cols_per = n_t + 1
     n_cols = n_pairs * cols_per
-    # rows: ops (=1), capacity (k, t), region work (k, g, t)
+    # rows: ops (=1), capacity (k, t), region work (k, g, t), any-region work (k, t)
     row_b0 = n_ops
     row_c0 = n_ops + n_types * n_t
     row_d0 = row_c0 + n_types * n_regions * n_t
@@ -168,35 +205,31 @@ def lp_bound(
     idx = np.empty(int(starts[-1]), dtype=np.int32)
     val = np.empty(int(starts[-1]), dtype=np.float64)
     base = starts[:-1].reshape(n_pairs, cols_per)
-    op_rows = np.broadcast_to(rx.pair_op[:, None], (n_pairs, cols_per))
-    idx[base.ravel()] = op_rows.ravel()
+    idx[base.ravel()] = np.broadcast_to(pair_row[:, None], (n_pairs, cols_per)).ravel()
     val[base.ravel()] = 1.0
-    b_rows = row_b0 + rx.pair_type[:, None] * n_t + t_idx[None, :]
-    c_rows = (
-        row_c0
-        + (rx.pair_type[:, None] * n_regions + rx.region_of_pair[:, None]) * n_t
-        + t_idx[None, :]
-    )
-    d_rows = row_d0 + rx.pair_type[:, None] * n_t + t_idx[None, :]
-    pos1 = base[:, :n_t] + 1
-    pos2 = base[:, :n_t] + 2
-    pos3 = base[:, :n_t] + 3
-    idx[pos3.ravel()] = d_rows.ravel()
-    val[pos3.ravel()] = np.broadcast_to(rx.pair_p[:, None], (n_pairs, n_t)).ravel()
-    idx[pos1.ravel()] = b_rows.ravel()
-    val[pos1.ravel()] = (rx.pair_p[:, None] * rx.inv_fmax).ravel()
-    idx[pos2.ravel()] = c_rows.ravel()
-    val[pos2.ravel()] = np.broadcast_to(rx.pair_p[:, None], (n_pairs, n_t)).ravel()
-    col_upper = np.where(rx.allowed, 1.0, 0.0).ravel()
+    b_rows = row_b0 + pair_type[:, None] * n_t + t_idx[None, :]
+    c_rows = row_c0 + (pair_type[:, None] * n_regions + pair_g[:, None]) * n_t + t_idx[None, :]
+    d_rows = row_d0 + pair_type[:, None] * n_t + t_idx[None, :]
+    p_bt = np.broadcast_to(pair_p[:, None], (n_pairs, n_t)).ravel()
+    for off, rows, vals in (
+        (1, b_rows, (pair_p[:, None] * inv_fmax).ravel()),
+        (2, c_rows, p_bt),
+        (3, d_rows, p_bt),
+    ):
+        pos = (base[:, :n_t] + off).ravel()
+        idx[pos] = rows.ravel()
+        val[pos] = vals
+    col_upper = np.where(rx.allowed[keep], 1.0, 0.0).ravel()
     row_lower = np.concatenate([np.ones(n_ops), np.full(n_rows - n_ops, -highspy.kHighsInf)])
-    cap_b = (rx.n_k[:, None] * rx.length[None, :n_t]).ravel()
-    cap_c = rx.work_cap.ravel()
-    row_upper = np.concatenate([np.ones(n_ops), cap_b, cap_c, rx.any_cap.ravel()])
+    cap_b = scale * (rx.n_k[:, None] * rx.length[None, :n_t]).ravel()
+    cap_c = scale * rx.work_cap.ravel()
+    cap_d = scale * rx.any_cap.ravel()
+    row_upper = np.concatenate([np.ones(n_ops), cap_b, cap_c, cap_d])
 
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
     lp.num_row_ = n_rows
-    lp.col_cost_ = rx.cost.ravel()
+    lp.col_cost_ = rx.cost[keep].ravel()
     lp.col_lower_ = np.zeros(n_cols)
     lp.col_upper_ = col_upper
     lp.row_lower_ = row_lower
@@ -210,20 +243,30 @@ def lp_bound(
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", int(threads))
     h.passModel(lp)
-    _add_precedence(h, inst, rx, n_t, n_cols)
+    _add_precedence(h, inst, rx, n_t, n_cols, op_row, keep)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     value = float(h.getInfo().objective_function_value)
-    secs = time.perf_counter() - t0
-    if status != "Optimal":
-        lag = lagrangian_bound(inst, horizon, growth=growth, iterations=200)
-        return Bound(
-            lag.value, f"lagrangian (LP {status})", secs + lag.seconds, n_t, n_cols, status
+    duals = None
+    if status == "Optimal":
+        rd = -np.asarray(h.getSolution().row_dual)
+        duals = (
+            np.maximum(rd[row_b0:row_c0], 0).reshape(n_types, n_t),
+            np.maximum(rd[row_c0:row_d0], 0).reshape(n_types, n_regions, n_t),
+            np.maximum(rd[row_d0:n_rows], 0).reshape(n_types, n_t),
         )
-    return Bound(value, "time-indexed LP (HiGHS)", secs, n_t, n_cols)
+    return status, value, duals, n_cols
 
 
-def _add_precedence(h: object, inst: Instance, rx: _Relaxation, n_t: int, n_cols: int) -> None:
+def _add_precedence(
+    h: object,
+    inst: Instance,
+    rx: _Relaxation,
+    n_t: int,
+    n_cols: int,
+    op_row: IntArray,
+    keep: npt.NDArray[np.bool_],
+) -> None:
     """Stage precedence: share of an operation done by bucket t <= share of its predecessor.
 
     Cumulative shares c[q, t] are auxiliary columns: c[q, t] - c[q, t-1] - sum_k x[q, k, t] = 0
@@ -232,6 +275,7 @@ def _add_precedence(h: object, inst: Instance, rx: _Relaxation, n_t: int, n_cols
     import highspy
 
     succ = np.flatnonzero(inst.op_pred >= 0)
+    succ = succ[(op_row[succ] >= 0) & (op_row[inst.op_pred[succ]] >= 0)]
     if succ.size == 0 or n_t == 0:
         return
     chained = np.unique(np.concatenate([succ, inst.op_pred[succ]]))
@@ -239,7 +283,8 @@ def _add_precedence(h: object, inst: Instance, rx: _Relaxation, n_t: int, n_cols
     n_aux = len(aux) * n_t
     assert isinstance(h, highspy.Highs)
     h.addVars(n_aux, np.zeros(n_aux), np.ones(n_aux))
-    first_pair = np.searchsorted(rx.pair_op, np.arange(inst.n_ops + 1))
+    kept_ops = rx.pair_op[keep]
+    first_pair = np.searchsorted(kept_ops, np.arange(inst.n_ops + 1))
     cols_per = n_t + 1
     starts: list[int] = [0]
     index: list[int] = []
@@ -286,8 +331,16 @@ def lagrangian_bound(
     iterations: int = 150,
     target: float | None = None,
     time_limit: float = 300.0,
+    warm_sample_ops: int = 0,
+    seed: int = 0,
 ) -> Bound:
-    """Lagrangian dual of the time-indexed relaxation (subgradient); valid at every iteration."""
+    """Lagrangian dual of the time-indexed relaxation (subgradient); valid at every iteration.
+
+    With ``warm_sample_ops`` > 0 the multipliers start from the capacity-row duals of the LP
+    solved on a random sample of packages (capacities scaled by the sample's share of the
+    work), which converges far faster than starting from zero. Any multipliers give a valid
+    bound, so the sample only affects tightness.
+    """
     t0 = time.perf_counter()
     edges = default_edges(inst, horizon, growth)
     rx = _relaxation(inst, edges)
@@ -299,6 +352,19 @@ def lagrangian_bound(
     lam = np.zeros((n_types, n_t))
     mu = np.zeros((n_types, n_regions, n_t))
     nu = np.zeros((n_types, n_t))
+    dynamic_target = False
+    if warm_sample_ops > 0:
+        rng = np.random.default_rng(seed)
+        n_pk = len(inst.pkg_last_op)
+        share = min(1.0, warm_sample_ops / max(1, inst.n_ops))
+        pk = np.flatnonzero(rng.uniform(size=n_pk) < share)
+        ops = np.flatnonzero(np.isin(inst.op_pkg, pk))
+        best_p = np.where(np.isfinite(inst.type_p), inst.type_p, np.inf).min(axis=1)
+        scale = float(best_p[ops].sum() / best_p.sum())
+        status, _, duals, _ = _solve_lp(inst, rx, n_t, ops, scale, time_limit / 2, 2)
+        if duals is not None:
+            lam, mu, nu = duals
+            dynamic_target = True
     cap_d = rx.any_cap
     cost = np.where(rx.allowed, rx.cost, np.inf)
     n_ops = inst.n_ops
@@ -309,7 +375,7 @@ def lagrangian_bound(
         target = float((np.where(np.isfinite(cost), cost, 0).max(axis=1)).sum())
     k_of = rx.pair_type
     g_of = rx.region_of_pair
-    for _ in range(iterations):
+    for _ in range(max(1, iterations)):
         price = lam[k_of] * rx.inv_fmax + mu[k_of, g_of] + nu[k_of]  # (pairs, T)
         red = cost.copy()
         red[:, :n_t] += rx.pair_p[:, None] * price
@@ -328,6 +394,8 @@ def lagrangian_bound(
                 since = 0
         if time.perf_counter() - t0 > time_limit:
             break
+        if dynamic_target:
+            target = max(best, value) * 1.02
         # subgradient from one chosen (pair, bucket) per operation
         is_min = v_pair <= op_min[rx.pair_op] + 1e-12
         chosen = np.zeros(len(v_pair), dtype=bool)
@@ -349,6 +417,7 @@ def lagrangian_bound(
         )
         if norm <= 0:
             break
+        assert target is not None
         step = step_scale * max(target - value, 1e-6 * abs(target)) / norm
         lam = np.maximum(0.0, lam + step * gb)
         mu = np.maximum(0.0, mu + step * gc)

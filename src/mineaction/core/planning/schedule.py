@@ -254,100 +254,118 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
     return make_plan(inst, sequences, method=rule)
 
 
-def dispatch_schedule(inst: Instance, candidates: int = 256) -> Plan:
+def dispatch_schedule(inst: Instance, candidates: int | None = None) -> Plan:
     """Team-driven, calendar-aware dispatching: whenever a team is free, it takes the ready
     operation with the best weight / (its finish - now), i.e. WSPT with the real calendar
     and travel, so work in regions about to close (season, security) waits for better days.
 
-    Only the ``candidates`` best operations by static weight / processing ratio are scored at
-    each decision (keeps 10^5 packages fast).
+    Only the ``candidates`` ready operations with the best static weight / processing ratio
+    for the team's type are scored at each decision (keeps 10^5 packages fast).
     """
     import heapq
 
     n = inst.n_ops
     m = inst.n_teams
+    if candidates is None:
+        candidates = 256 if n <= 20_000 else 64
     n_types = len(inst.type_teams)
     pk_w = np.asarray([p.weight for p in inst.problem.packages], dtype=np.float64)
-    w = pk_w[inst.op_pkg]
-    # upstream stages carry the package weight too (they unlock it)
+    w = pk_w[inst.op_pkg]  # earlier stages carry the package weight too (they unlock it)
     region = inst.op_region
     ready_at = np.full(n, np.inf)
-    ready_at[inst.op_pred < 0] = 0.0
     done = np.zeros(n, dtype=bool)
-    end = np.zeros(n, dtype=np.float64)
     sequences: list[list[int]] = [[] for _ in range(m)]
     free = np.zeros(m, dtype=np.float64)
     loc = inst.team_home.copy()
+    op_types = [np.flatnonzero(np.isfinite(row)).tolist() for row in inst.type_p]
+    ratio = w[:, None] / np.where(np.isfinite(inst.type_p), inst.type_p, np.inf)
+    ready: list[list[tuple[float, int]]] = [[] for _ in range(n_types)]
+    waiting: list[list[tuple[float, int]]] = [[] for _ in range(n_types)]
+    heap: list[tuple[float, int]] = []
+
+    def make_ready(o: int, at: float) -> None:
+        ready_at[o] = at
+        for k in op_types[o]:
+            heapq.heappush(ready[k], (-float(ratio[o, k]), o))
+            if waiting[k]:
+                _, j = heapq.heappop(waiting[k])
+                heapq.heappush(heap, (float(free[j]), j))
+
     for o in sorted(inst.frozen_team, key=lambda q: inst.frozen_start[q]):
         i = inst.frozen_team[o]
         g = int(region[o])
-        end[o] = inst.finish(g, inst.frozen_start[o], inst.p(o, i))
+        e = inst.finish(g, inst.frozen_start[o], inst.p(o, i))
         sequences[i].append(o)
         done[o] = True
-        free[i] = max(free[i], end[o])
+        free[i] = max(free[i], e)
         loc[i] = g
-        s = int(inst.op_succ[o])
-        if s >= 0:
-            ready_at[s] = end[o]
-    # per type: eligible operations by static ratio, best first
-    order: list[IntArray] = []
-    for k in range(n_types):
-        col = inst.type_p[:, k]
-        ok = np.flatnonzero(np.isfinite(col))
-        ratio = w[ok] / np.maximum(col[ok], 1e-12)
-        order.append(ok[np.lexsort((ok, -ratio))])
-    ptr = [0] * n_types
+    for o in range(n):
+        pr = int(inst.op_pred[o])
+        if done[o]:
+            continue
+        if pr < 0:
+            make_ready(o, 0.0)
+        elif done[pr]:
+            make_ready(
+                o,
+                inst.finish(
+                    int(region[pr]), inst.frozen_start[pr], inst.p(pr, inst.frozen_team[pr])
+                ),
+            )
     remaining = n - int(done.sum())
     big = float(inst.cum.max()) + 1.0
-    heap = [(float(free[i]), i) for i in range(m)]
-    heapq.heapify(heap)
-    waiting: list[list[int]] = [[] for _ in range(n_types)]
-    succ_types = [np.flatnonzero(np.isfinite(row)).tolist() for row in inst.type_p]
+    for i in range(m):
+        heapq.heappush(heap, (float(free[i]), i))
     while remaining > 0 and heap:
         t, i = heapq.heappop(heap)
         k = int(inst.team_type[i])
-        lst = order[k]
-        while ptr[k] < len(lst) and done[lst[ptr[k]]]:
-            ptr[k] += 1
-        window = lst[ptr[k] : ptr[k] + 8 * candidates]
-        cand = window[~done[window] & np.isfinite(ready_at[window])][:candidates]
-        if cand.size == 0:
-            waiting[k].append(i)  # woken up when an operation of its type becomes ready
+        pool = ready[k]
+        picked: list[tuple[float, int]] = []
+        while pool and len(picked) < candidates:
+            item = heapq.heappop(pool)
+            if not done[item[1]]:
+                picked.append(item)
+        if not picked:
+            heapq.heappush(waiting[k], (float(free[i]), i))
             continue
+        cand = np.asarray([o for _, o in picked], dtype=np.int64)
         g = region[cand]
         st = np.maximum(free[i] + inst.travel[loc[i], g], ready_at[cand])
         p = inst.type_p[cand, k]
-        inst.ensure_horizon(float(st.max()) + float(p.max()) * 8 + 400)
-        cum_flat = inst.cum + (np.arange(len(inst.regions)) * big)[:, None]
+        need = float(st.max()) + float(p.max()) * 8 + 400
+        if need >= inst.horizon:
+            inst.ensure_horizon(need)
+            big = float(inst.cum.max()) + 1.0
         d = st.astype(np.int64)
         base = inst.cum[g, d] + inst.frac[g, d] * (st - d) + p
         if float(base.max()) > float(inst.cum[:, -1].min()):
             inst.ensure_horizon(inst.horizon * 2)
+            big = float(inst.cum.max()) + 1.0
+            for item in picked:
+                heapq.heappush(pool, item)
             heapq.heappush(heap, (t, i))
             continue
-        flat = cum_flat.ravel()
         width = inst.cum.shape[1]
+        flat = (inst.cum + (np.arange(len(inst.regions)) * big)[:, None]).ravel()
         kk = np.searchsorted(flat, base + g * big, side="left") - g * width
         day = np.maximum(kk - 1, 0)
         fr = inst.frac[g, day]
         en = day + (base - inst.cum[g, day]) / np.where(fr > 0, fr, 1.0)
         score = w[cand] / np.maximum(en - t, 1e-9)
         a = int(np.argmax(score))
+        for j, item in enumerate(picked):
+            if j != a:
+                heapq.heappush(pool, item)
         o = int(cand[a])
         e = inst.finish(int(g[a]), float(st[a]), float(p[a]))
         sequences[i].append(o)
         done[o] = True
         remaining -= 1
-        end[o] = e
         free[i] = e
         loc[i] = int(g[a])
-        s = int(inst.op_succ[o])
-        if s >= 0:
-            ready_at[s] = e
-            for kk2 in succ_types[s]:
-                for j in waiting[kk2]:
-                    heapq.heappush(heap, (float(free[j]), j))
-                waiting[kk2] = []
+        sc = int(inst.op_succ[o])
+        if sc >= 0:
+            make_ready(sc, e)
         heapq.heappush(heap, (e, i))
     if remaining > 0:
         missing = np.flatnonzero(~done)[:1]
