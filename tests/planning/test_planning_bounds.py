@@ -49,7 +49,9 @@ def test_bounds_below_every_plan_on_generated_instance():
     horizon = float(plans[-1].end.max())
     lp = lp_bound(inst, horizon, growth=0.1)
     lag = lagrangian_bound(inst, horizon, growth=0.1, iterations=80, target=best)
+    warm = lagrangian_bound(inst, horizon, growth=0.1, iterations=20, warm_sample_ops=60)
     assert 0 < lag.value <= lp.value * (1 + 1e-6)
+    assert 0 < warm.value <= lp.value * (1 + 1e-6)
     assert lp.value <= best
     assert trivial_bound(inst) <= best
 
