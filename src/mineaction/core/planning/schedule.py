@@ -293,12 +293,12 @@ def dispatch_schedule(inst: Instance, candidates: int | None = None) -> Plan:
 
     for o in sorted(inst.frozen_team, key=lambda q: inst.frozen_start[q]):
         i = inst.frozen_team[o]
-        g = int(region[o])
-        e = inst.finish(g, inst.frozen_start[o], inst.p(o, i))
+        g0 = int(region[o])
+        e = inst.finish(g0, inst.frozen_start[o], inst.p(o, i))
         sequences[i].append(o)
         done[o] = True
         free[i] = max(free[i], e)
-        loc[i] = g
+        loc[i] = g0
     for o in range(n):
         pr = int(inst.op_pred[o])
         if done[o]:
