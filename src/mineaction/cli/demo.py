@@ -73,6 +73,15 @@ def demo(ctx: Context, seed: int, scale: str) -> None:
     nothing.
     """
     store = ctx.store(create=True)
-    with progress_bar(None, f"demo {scale}") as advance:
-        summary = build_demo(store, seed=seed, scale=scale, progress=advance)
+    with (
+        progress_bar(None, f"demo {scale}: reports") as advance,
+        progress_bar(None, "projection") as advance_projection,
+    ):
+        summary = build_demo(
+            store,
+            seed=seed,
+            scale=scale,
+            progress=advance,
+            recompute_progress=advance_projection,
+        )
     print_summary(summary)

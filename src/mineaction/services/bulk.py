@@ -250,6 +250,7 @@ def load_reports_in(
     timestamps: Timestamps | None = None,
     batch: int = 1000,
     recompute: bool = True,
+    recompute_progress: Progress | None = None,
 ) -> BulkResult:
     """Load reports inside an open write transaction (see :func:`load_reports`)."""
     result = BulkResult()
@@ -278,7 +279,7 @@ def load_reports_in(
         loader.assign_approval_order()
         loader.apply_supersedes()
         if recompute:
-            rec = ledger.recompute_in(conn)
+            rec = ledger.recompute_in(conn, progress=recompute_progress)
             if rec.errors:
                 more = f" (and {len(rec.errors) - 5} more)" if len(rec.errors) > 5 else ""
                 raise ConflictError(

@@ -1347,8 +1347,13 @@ def build_demo(
     seed: int = DEFAULT_SEED,
     scale: str = "region",
     progress: Callable[[int], None] | None = None,
+    recompute_progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
-    """Generate the demo programme and load it into ``store`` in one transaction."""
+    """Generate the demo programme and load it into ``store`` in one transaction.
+
+    ``progress(n)`` is called as reports are stored, ``recompute_progress(n)`` as the
+    projection is rebuilt from them.
+    """
     try:
         scale_spec(scale)
     except ValueError as exc:
@@ -1383,6 +1388,7 @@ def build_demo(
             submitted_by=ACTOR,
             progress=progress,
             timestamps=report_timestamps,
+            recompute_progress=recompute_progress,
         )
         bulk.load_reports_in(
             conn,
