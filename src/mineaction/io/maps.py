@@ -35,6 +35,10 @@ STATUS_COLOURS = {
     "handed_over": "#4575b4",
 }
 _GEOD = Geod(ellps="WGS84")
+#: Hazard ids are written next to hazards when there are at most this many on the map.
+MAX_HAZARD_LABELS = 30
+#: Settlements labelled (largest population first).
+MAX_PLACE_LABELS = 12
 
 
 def _polygons(geom: BaseGeometry) -> Iterable[BaseGeometry]:
@@ -134,15 +138,16 @@ def _scale_bar(ax: Axes, x0: float, x1: float, y0: float, y1: float) -> None:
 
 
 def _north_arrow(ax: Axes) -> None:
+    """Draw a north arrow in the side panel (north is up: the map is in longitude/latitude)."""
     ax.add_patch(
         FancyArrow(
-            0.94,
-            0.84,
+            0.5,
+            0.505,
             0,
-            0.08,
-            width=0.012,
-            head_width=0.035,
-            head_length=0.04,
+            0.075,
+            width=0.04,
+            head_width=0.12,
+            head_length=0.03,
             length_includes_head=True,
             transform=ax.transAxes,
             color="black",
@@ -150,8 +155,8 @@ def _north_arrow(ax: Axes) -> None:
         )
     )
     ax.text(
-        0.94,
-        0.80,
+        0.5,
+        0.50,
         "N",
         transform=ax.transAxes,
         ha="center",
@@ -165,7 +170,7 @@ def _north_arrow(ax: Axes) -> None:
 def _deg(axis: str) -> FuncFormatter:
     def fmt(v: float, _pos: int) -> str:
         hemi = ("E" if v >= 0 else "W") if axis == "x" else ("N" if v >= 0 else "S")
-        return f"{abs(v):.3f}°{hemi}".replace(".000°", "°")
+        return f"{abs(v):.4f}".rstrip("0").rstrip(".") + f"°{hemi}"
 
     return FuncFormatter(fmt)
 
@@ -271,7 +276,7 @@ def draw_map(data: MapData, out: Path, size: tuple[float, float]) -> None:
             markeredgewidth=0.4,
             zorder=6,
         )
-        if len(data.hazards) <= 60:
+        if len(data.hazards) <= MAX_HAZARD_LABELS:
             ax.annotate(
                 hz.hazard_id,
                 (pt.x, pt.y),
@@ -281,9 +286,21 @@ def draw_map(data: MapData, out: Path, size: tuple[float, float]) -> None:
                 zorder=7,
                 color="#222222",
             )
-    for st in data.settlements:
-        if st.geom.intersects(frame):
-            ax.plot(st.geom.x, st.geom.y, marker="s", markersize=4, color="black", zorder=8)
+    inside = [st for st in data.settlements if st.geom.intersects(frame)]
+    # Label the largest places only, so that the map stays legible at any scale.
+    ranked = sorted(inside, key=lambda p: (-(p.population or 0), p.name))
+    labelled = {p.pcode for p in ranked[:MAX_PLACE_LABELS]}
+    for st in inside:
+        big = st.pcode in labelled
+        ax.plot(
+            st.geom.x,
+            st.geom.y,
+            marker="s",
+            markersize=4 if big else 2,
+            color="black" if big else "#666666",
+            zorder=8,
+        )
+        if big:
             ax.annotate(
                 st.name,
                 (st.geom.x, st.geom.y),
@@ -292,6 +309,7 @@ def draw_map(data: MapData, out: Path, size: tuple[float, float]) -> None:
                 fontsize=7.5 * scale,
                 style="italic",
                 zorder=8,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
             )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -306,12 +324,12 @@ def draw_map(data: MapData, out: Path, size: tuple[float, float]) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     _scale_bar(ax, x0, x1, y0, y1)
-    _north_arrow(ax)
 
     # side panel: legend and information
     px = 1 - (panel_w + 0.1) / w
     pan = fig.add_axes((px, 0.75 / h, panel_w / w, (h - 1.95) / h))
     pan.axis("off")
+    _north_arrow(pan)
     handles: list[object] = []
     counts = {s: sum(1 for x in data.hazards if x.status == s) for s in STATUS_COLOURS}
     for status, colour in STATUS_COLOURS.items():

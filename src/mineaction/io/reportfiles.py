@@ -28,7 +28,7 @@ def cell_text(value: Any, column: Column) -> str:
     if value is None:
         return ""
     if column.kind == "m2":
-        return f"{value:,.0f}"
+        return "0" if abs(value) < 0.5 else f"{value:,.0f}"
     if column.kind == "int":
         return f"{int(value):,}"
     if column.kind == "float":

@@ -36,6 +36,7 @@ class MapPlace:
     name: str
     admin_level: int
     geom: BaseGeometry
+    population: int | None = None
 
 
 @dataclass
@@ -91,7 +92,7 @@ def map_data(
             loc.pcode.startswith(scope.area) or scope.area.startswith(loc.pcode)
         ):
             continue
-        place = MapPlace(loc.pcode, loc.name, loc.admin_level, loc.geom)
+        place = MapPlace(loc.pcode, loc.name, loc.admin_level, loc.geom, loc.population)
         if loc.geom.geom_type == "Point":
             data.settlements.append(place)
         elif loc.geom.geom_type in ("Polygon", "MultiPolygon"):

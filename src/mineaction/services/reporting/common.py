@@ -207,7 +207,7 @@ def remaining_chart(
 ) -> Chart:
     """Return a horizontal stacked bar chart of remaining SHA/CHA m² per admin area."""
     keys = sorted(counts)
-    cats = [f"{n} ({p})" if n else p for p, n in keys]
+    cats = [_short(n or p) for p, n in keys]
     return Chart(
         name,
         title,
@@ -219,6 +219,15 @@ def remaining_chart(
         },
         ylabel="m² remaining",
     )
+
+
+def _short(text: str, limit: int = 28) -> str:
+    """Shorten a category label for a chart axis.
+
+    >>> _short("Glushkovo district (synthetic)", 20)
+    'Glushkovo district…'
+    """
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def eo_chart(name: str, title: str, rows: Iterable[Mapping[str, Any]]) -> Chart:
