@@ -73,9 +73,13 @@ def test_rejects_bad_input(store: Store) -> None:
         ref.load_layer(
             store, "settlements", [(Point(35, 51), {"id": 1}), (Point(35, 52), {"id": 1})]
         )
+    ref.load_layer(store, "water", [(Point(35, 51), {"id": "W1"})])
+    with pytest.raises(ValidationError, match="'W1' appears twice"):
+        ref.load_layer(store, "water", [(Point(35, 52), {"id": "W1"})], replace=False)
     # nothing was written by the failed loads
     with store.read() as conn:
         assert len(ref.read_layer(conn, "settlements")) == 0
+        assert len(ref.read_layer(conn, "water")) == 1
 
 
 def test_import_projected_geojson_via_cli(sqlite_store: Store, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ that scoring does not need to parse JSON.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, LargeBinary, delete, func, insert, select, type_coerce
+from sqlalchemy import Connection, LargeBinary, delete, func, select, type_coerce
 
 from mineaction.errors import GeometryError, ValidationError
 from mineaction.store import schema as s
@@ -84,13 +86,29 @@ class LayerSummary:
     loaded_at: datetime | None
 
 
-def _lookup(props: Mapping[str, Any], keys: Iterable[str]) -> Any:
-    lower = {str(k).lower(): v for k, v in props.items()}
+def _lookup_lower(lower: Mapping[str, Any], keys: Iterable[str]) -> Any:
     for key in keys:
         v = lower.get(key)
         if v is not None and v != "":
             return v
     return None
+
+
+def _kind_value(layer: str, lower: Mapping[str, Any]) -> tuple[str | None, float | None]:
+    kind_raw = _lookup_lower(lower, KIND_KEYS[layer])
+    kind = None if kind_raw is None else str(kind_raw).strip().lower().replace(" ", "_")[:50]
+    if layer == "infrastructure" and kind is not None:
+        kind = INFRASTRUCTURE_KINDS.get(kind, kind)
+    value_raw = _lookup_lower(lower, VALUE_KEYS[layer])
+    value: float | None = None
+    if value_raw is not None:
+        try:
+            value = float(value_raw)
+        except (TypeError, ValueError):
+            value = None
+        if value is not None and not math.isfinite(value):
+            value = None
+    return kind, value
 
 
 def feature_kind_value(layer: str, props: Mapping[str, Any]) -> tuple[str | None, float | None]:
@@ -103,20 +121,7 @@ def feature_kind_value(layer: str, props: Mapping[str, Any]) -> tuple[str | None
     >>> feature_kind_value("roads", {"highway": "Primary", "market_access": 0.8})
     ('primary', 0.8)
     """
-    kind_raw = _lookup(props, KIND_KEYS[layer])
-    kind = None if kind_raw is None else str(kind_raw).strip().lower().replace(" ", "_")[:50]
-    if layer == "infrastructure" and kind is not None:
-        kind = INFRASTRUCTURE_KINDS.get(kind, kind)
-    value_raw = _lookup(props, VALUE_KEYS[layer])
-    value: float | None = None
-    if value_raw is not None:
-        try:
-            value = float(value_raw)
-        except (TypeError, ValueError):
-            value = None
-        if value is not None and not np.isfinite(value):
-            value = None
-    return kind, value
+    return _kind_value(layer, _lower(props))
 
 
 def check_layer(layer: str) -> str:
@@ -132,21 +137,47 @@ def check_layer(layer: str) -> str:
     return layer
 
 
+_COLUMNS = (
+    "layer",
+    "feature_id",
+    "kind",
+    "value",
+    "properties",
+    "geom",
+    "minx",
+    "miny",
+    "maxx",
+    "maxy",
+    "source",
+    "loaded_at",
+)
+
+
+def _lower(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in props.items()}
+
+
 def _rows(
     layer: str,
     features: Iterable[tuple[BaseGeometry, Mapping[str, Any]]],
     *,
+    dialect: str,
     source: str | None,
-    loaded_at: datetime,
+    loaded_at: Any,
     start: int,
-) -> Iterable[list[dict[str, Any]]]:
-    """Yield chunks of table rows, checking geometry in bulk per chunk."""
+) -> Iterable[tuple[list[str], list[tuple[Any, ...]]]]:
+    """Yield chunks of (feature ids, driver-level row tuples), checking geometry in bulk.
+
+    Geometry is encoded in bulk as the ``Geometry`` column type would encode it (WKB on
+    SQLite, hex EWKB with SRID 4326 on PostGIS) and properties as JSON text, so that the
+    insert can bypass per-row type processing (about 4x faster for a million features).
+    """
     chunk: list[tuple[BaseGeometry, Mapping[str, Any]]] = []
     n = start
 
     def flush(
         items: list[tuple[BaseGeometry, Mapping[str, Any]]], first: int
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         geoms = np.array([g for g, _ in items], dtype=object)
         bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         if bad.any():
@@ -165,29 +196,38 @@ def _rows(
                 "(--crs EPSG:NNNN) if they are projected metres",
                 where=f"{layer} feature {first + i + 1}",
             )
-        rows = []
-        for i, (geom, props) in enumerate(items):
-            fid_raw = _lookup(props, ID_KEYS)
+        if dialect == "postgresql":
+            wkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
+        else:
+            wkb = shapely.to_wkb(geoms)
+        ids: list[str] = []
+        rows: list[tuple[Any, ...]] = []
+        for i, (_, props) in enumerate(items):
+            low = _lower(props)
+            fid_raw = _lookup_lower(low, ID_KEYS)
             fid = str(fid_raw)[:100] if fid_raw is not None else f"{layer}-{first + i + 1}"
-            kind, value = feature_kind_value(layer, props)
-            x0, y0, x1, y1 = bounds[i]
+            kind, value = _kind_value(layer, low)
+            x0, y0, x1, y1 = bounds[i].tolist()
+            ids.append(fid)
             rows.append(
-                {
-                    "layer": layer,
-                    "feature_id": fid,
-                    "kind": kind,
-                    "value": value,
-                    "properties": dict(props),
-                    "geom": geom,
-                    "minx": float(x0),
-                    "miny": float(y0),
-                    "maxx": float(x1),
-                    "maxy": float(y1),
-                    "source": source,
-                    "loaded_at": loaded_at,
-                }
+                (
+                    layer,
+                    fid,
+                    kind,
+                    value,
+                    orjson.dumps(
+                        props, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+                    ).decode(),
+                    wkb[i],
+                    x0,
+                    y0,
+                    x1,
+                    y1,
+                    source,
+                    loaded_at,
+                )
             )
-        return rows
+        return ids, rows
 
     first = n
     for item in features:
@@ -213,23 +253,36 @@ def load_layer_in(
     """Load features into a layer inside an open write transaction; return how many."""
     check_layer(layer)
     t = s.reference_feature
+    existing: set[str] = set()
     if replace:
         conn.execute(delete(t).where(t.c.layer == layer))
         start = 0
     else:
-        start = conn.execute(select(func.count()).where(t.c.layer == layer)).scalar_one()
-    loaded_at = datetime.now(UTC)
+        existing = set(conn.execute(select(t.c.feature_id).where(t.c.layer == layer)).scalars())
+        start = len(existing)
+    dialect = conn.dialect
+    # constant columns encoded once, as their column types would
+    stamp = t.c.loaded_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = datetime.now(UTC)
+    loaded_at = stamp(now) if stamp is not None else now
+    mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    sql = (
+        f"INSERT INTO reference_feature ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
+    )
     total = 0
-    seen: set[str] = set()
-    for rows in _rows(layer, features, source=source, loaded_at=loaded_at, start=start):
-        for r in rows:
-            if r["feature_id"] in seen:
+    seen = existing
+    for ids, rows in _rows(
+        layer, features, dialect=dialect.name, source=source, loaded_at=loaded_at, start=start
+    ):
+        for fid in ids:
+            if fid in seen:
                 raise ValidationError(
-                    f"feature id {r['feature_id']!r} appears twice; ids must be unique in a layer",
-                    where=f"{layer} feature {r['feature_id']}",
+                    f"feature id {fid!r} appears twice; ids must be unique in a layer",
+                    where=f"{layer} feature {fid}",
                 )
-            seen.add(r["feature_id"])
-        conn.execute(insert(t), rows)
+            seen.add(fid)
+        conn.exec_driver_sql(sql, rows)
         total += len(rows)
         if progress is not None:
             progress(len(rows))
