@@ -135,9 +135,7 @@ def ensure_data(args: argparse.Namespace) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         print(f"building the national demo in {path} (takes a while) ...", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "mineaction", "--db", url, "init"], check=True
-        )
+        subprocess.run([sys.executable, "-m", "mineaction", "--db", url, "init"], check=True)
         subprocess.run(
             [sys.executable, "-m", "mineaction", "--db", url, "demo", "--scale", "national"],
             check=True,
@@ -173,7 +171,9 @@ def install_baseline(app: Any, url: str) -> None:
 
     @app.get("/bench/full.geojson")
     def full() -> Response:
-        return Response(orjson.dumps(mapdata.full_geojson(store)), media_type="application/geo+json")
+        return Response(
+            orjson.dumps(mapdata.full_geojson(store)), media_type="application/geo+json"
+        )
 
     @app.get("/bench/full", response_class=HTMLResponse)
     def page() -> str:
@@ -273,15 +273,22 @@ def main() -> None:
         login.wait_for_url(base + "/")
         login.close()
         # Warm up the server (first queries, template compilation) once for each page.
-        for path, ready in (("/map", "#map[data-ready='1']"), ("/bench/full", "#map[data-ready='1']")):
+        for path, ready in (
+            ("/map", "#map[data-ready='1']"),
+            ("/bench/full", "#map[data-ready='1']"),
+        ):
             p = ctx.new_page()
             measure(p, base + path, ready)
             p.close()
         for _ in range(args.runs):
             for key, path in (("ours", "/map"), ("full", "/bench/full")):
                 p = ctx.new_page()
-                p.route("**/*", lambda route: route.continue_(headers={**route.request.headers,
-                                                                       "cache-control": "no-cache"}))
+                p.route(
+                    "**/*",
+                    lambda route: route.continue_(
+                        headers={**route.request.headers, "cache-control": "no-cache"}
+                    ),
+                )
                 t0 = time.perf_counter()
                 r = measure(p, base + path, "#map[data-ready='1']")
                 r["wall_ms"] = (time.perf_counter() - t0) * 1000
@@ -311,7 +318,9 @@ def main() -> None:
         print(f"{label:28}{fmt.format(a, unit)}{fmt.format(b, unit)}{ratio:>8.1f}x")
     print(f"{'zoom to a district, redraw':28}{statistics.median(zooms):>13.0f} ms")
     target = med("ours", "interactive")
-    print(f"\ntarget: interactive < 2000 ms -> {'met' if target < 2000 else 'NOT met'} ({target:.0f} ms)")
+    print(
+        f"\ntarget: interactive < 2000 ms -> {'met' if target < 2000 else 'NOT met'} ({target:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":
