@@ -21,6 +21,8 @@ from mineaction.errors import StoreError
 
 DEFAULT_URL = "sqlite:///mineaction.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock held by every write transaction (serialises writers).
+WRITE_LOCK_KEY = 7_236_601_145
 
 
 def default_url() -> str:
@@ -67,6 +69,7 @@ class Store:
                 json_deserializer=orjson.loads,
                 pool_pre_ping=True,
             )
+            self._setup_postgresql()
         else:
             raise StoreError(
                 f"unsupported database URL {self.url!r}: use sqlite:///FILE or postgresql://..."
@@ -88,6 +91,16 @@ class Store:
         def _on_begin(conn: Connection) -> None:
             mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
             conn.exec_driver_sql(f"BEGIN {mode}")
+
+    def _setup_postgresql(self) -> None:
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # One writer at a time, as on SQLite: a write transaction reads the ledger, decides
+            # (approval number, workflow state, hazard projection) and writes; two running side
+            # by side under READ COMMITTED could both decide from the same old state. The lock
+            # is released at commit or rollback, also when the client dies.
+            if conn.get_execution_options().get("write"):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
     # --- transactions ----------------------------------------------------------------------
 

@@ -1,0 +1,263 @@
+"""Concurrent editors against a real uvicorn server (SQLite or PostGIS).
+
+N clients for a bounded time: submitters post new hazard reports, approvers approve pending
+reports with the ETag they read (If-Match), editors change shared tasks with If-Match. Allowed
+answers: 2xx, 409 (someone acted first: the workflow moved on) and 412 (stale version). Anything
+else, a 5xx above all, is a failure. Afterwards the ledger and projections must agree, every
+approved report must have its events and derived rows, and each task's version must equal
+1 + the number of edits the server accepted (no lost update).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.factories import hazard_report, rect
+from tests.reliability.killing import consistency_problems
+
+from mineaction.services import ledger, users
+from mineaction.store import schema as s
+from mineaction.store.engine import Store, open_store
+
+ALLOWED = {200, 201, 409, 412}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``mineaction serve`` in a child process on a free loopback port."""
+
+    def __init__(self, db_url: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        import mineaction
+
+        src = str(Path(mineaction.__file__).parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mineaction", "--db", db_url, "serve", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                self.stop()
+                raise RuntimeError(f"the server did not start: {err[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class ConcurrencyStats:
+    """What the clients did and what the server answered."""
+
+    clients: int = 0
+    seconds: float = 0.0
+    operations: Counter[str] = field(default_factory=Counter)  # by kind and status
+    failures: list[str] = field(default_factory=list)
+    records_lost: int = 0
+
+    @property
+    def completed(self) -> int:
+        """Requests answered with 2xx."""
+        return sum(n for k, n in self.operations.items() if k.endswith(("200", "201")))
+
+    @property
+    def total(self) -> int:
+        """All requests made."""
+        return sum(self.operations.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Figures as JSON-able data."""
+        return {
+            "clients": self.clients,
+            "seconds": round(self.seconds, 1),
+            "requests": self.total,
+            "completed": self.completed,
+            "operations": dict(self.operations),
+            "records_lost": self.records_lost,
+            "failures": self.failures[:20],
+        }
+
+
+def _prepare(store: Store, tasks: int) -> dict[str, str]:
+    """Accounts with tokens, one approved hazard, shared tasks; return tokens by user."""
+    tokens = {}
+    for name, role in (("entry", "operator_entry"), ("im", "im_officer")):
+        org = "FSD" if role == "operator_entry" else None
+        users.add_user(store, name, role=role, organisation=org, password="correct horse battery")
+        tokens[name] = users.create_token(store, name).token
+    ledger.submit(store, hazard_report("C-BASE", "CBASE"))
+    ledger.approve(store, "C-BASE")
+    for i in range(10):  # work for the approvers from the first second
+        x = 0.6 + 0.003 * i
+        ledger.submit(
+            store, hazard_report(f"C-PRE-{i}", f"CPRE{i}", polygon=rect(x, 0, x + 0.002, 0.001))
+        )
+    from mineaction.services import tasks as task_svc
+
+    for i in range(tasks):
+        task_svc.create_task(
+            store,
+            {"hazard_id": "CBASE", "task_id": f"T{i}", "activity_type": "CLEARANCE"},
+            actor="im",
+        )
+    return tokens
+
+
+def run_concurrency(
+    db_url: str, *, clients: int = 20, seconds: float = 3.0, seed: int = 0
+) -> ConcurrencyStats:
+    """Run the concurrent-editors workload against a fresh server; check the database after."""
+    store = open_store(db_url, create=True)
+    n_tasks = 2
+    tokens = _prepare(store, n_tasks)
+    stats = ConcurrencyStats(clients=clients)
+    accepted_edits: Counter[str] = Counter()
+    submitted: list[str] = []
+    lock = threading.Lock()
+    server = Server(db_url)
+    t0 = time.monotonic()
+    deadline = t0 + seconds
+
+    def record(kind: str, r: httpx.Response) -> None:
+        with lock:
+            stats.operations[f"{kind} {r.status_code}"] += 1
+            if r.status_code not in ALLOWED:
+                stats.failures.append(f"{kind}: {r.status_code} {r.text[:300]}")
+
+    def submitter(i: int, rng: random.Random, http: httpx.Client) -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            rid = f"C{i:02d}-{n:04d}"
+            x, y = rng.uniform(0, 0.5), rng.uniform(0, 0.3)
+            doc = hazard_report(rid, f"CH{i:02d}{n:04d}", polygon=rect(x, y, x + 0.002, y + 0.001))
+            r = http.post("/api/v1/reports", json=doc, headers=_auth(tokens["entry"]))
+            record("submit", r)
+            if r.status_code in (200, 201):
+                with lock:
+                    submitted.append(rid)
+
+    def approver(i: int, rng: random.Random, http: httpx.Client) -> None:
+        while time.monotonic() < deadline:
+            r = http.get(
+                "/api/v1/reports",
+                params={"state": "submitted", "limit": 5},
+                headers=_auth(tokens["im"]),
+            )
+            record("list", r)
+            items = r.json().get("items", []) if r.status_code == 200 else []
+            if not items:
+                time.sleep(0.02)
+                continue
+            rid = rng.choice(items)["report_id"]
+            g = http.get(f"/api/v1/reports/{rid}", headers=_auth(tokens["im"]))
+            record("read", g)
+            if g.status_code != 200:
+                continue
+            a = http.post(
+                f"/api/v1/reports/{rid}/approve",
+                headers={**_auth(tokens["im"]), "If-Match": g.headers["ETag"]},
+            )
+            record("approve", a)
+
+    def editor(i: int, rng: random.Random, http: httpx.Client) -> None:
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            tid = f"T{rng.randrange(n_tasks)}"
+            g = http.get(f"/api/v1/tasks/{tid}", headers=_auth(tokens["im"]))
+            record("read task", g)
+            if g.status_code != 200:
+                continue
+            time.sleep(rng.uniform(0, 0.01))  # think time: others may change it meanwhile
+            p = http.patch(
+                f"/api/v1/tasks/{tid}",
+                json={"notes": f"editor {i} change {n}"},
+                headers={**_auth(tokens["im"]), "If-Match": g.headers["ETag"]},
+            )
+            record("edit task", p)
+            if p.status_code == 200:
+                with lock:
+                    accepted_edits[tid] += 1
+
+    roles = [submitter] * (clients * 2 // 5) + [approver] * (clients * 2 // 5)
+    roles += [editor] * (clients - len(roles))
+
+    def client(i: int) -> None:
+        rng = random.Random(seed * 1000 + i)
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as http:
+                roles[i](i, rng, http)
+        except Exception as exc:  # a hung or dropped connection is a failure too
+            with lock:
+                stats.failures.append(f"client {i}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(seconds + 120)
+            if t.is_alive():
+                stats.failures.append("a client did not finish: deadlock or hang")
+    finally:
+        server.stop()
+    stats.seconds = time.monotonic() - t0
+    # what must hold afterwards
+    stats.failures += consistency_problems(store)
+    with store.read() as conn:
+        have = {r.report_id for r in conn.execute(s.report.select())}
+        versions = dict(
+            conn.execute(
+                s.task.select().with_only_columns(s.task.c.task_id, s.task.c.version)
+            ).all()
+        )
+    lost = [rid for rid in submitted if rid not in have]
+    stats.records_lost += len(lost)
+    for tid in (f"T{i}" for i in range(n_tasks)):
+        if versions.get(tid) != 1 + accepted_edits[tid]:
+            stats.failures.append(
+                f"task {tid}: version {versions.get(tid)}, but {accepted_edits[tid]} edits were "
+                "accepted: an update was lost"
+            )
+            stats.records_lost += abs(1 + accepted_edits[tid] - int(versions.get(tid) or 0))
+    store.dispose()
+    return stats
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
