@@ -35,7 +35,7 @@ from mineaction.services import ledger
 from mineaction.store import schema as s
 from mineaction.store.engine import Store, open_store
 
-SCENARIOS = ("approve", "submit", "recompute", "migrate")
+SCENARIOS = ("approve", "submit", "recompute", "migrate", "import")
 
 _CTX: Any = None
 
@@ -473,3 +473,83 @@ def postgis_dbs(
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+# --- import ---------------------------------------------------------------------------------
+
+IMPORT_FILES = ("odk_central/ma_hazard.odata.json", "kobo/ma_hazard.xlsx", "kobo/ma_accident.json")
+
+
+def _import_counts(url: str) -> dict[str, int]:
+    st = Store(url)
+    try:
+        with st.read() as conn:
+            return {
+                "reports": _count(conn, s.report),
+                "quarantine": _count(conn, s.quarantine),
+                "batches": _count(conn, s.import_batch),
+                "import audit": _count(conn, s.audit_log, s.audit_log.c.action == "import"),
+            }
+    finally:
+        st.dispose()
+
+
+def import_campaign(
+    make_db: Callable[[], str],
+    copy_db: Callable[[str], str],
+    *,
+    rounds: int,
+    seed: int = 0,
+) -> KillStats:
+    """Kill ``mineaction import FILE`` on a fresh database; check all-or-nothing and the re-run."""
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    rng = random.Random(seed)
+    stats = KillStats()
+    t0 = time.perf_counter()
+    template = make_db()
+    open_store(template, create=True).dispose()
+    expected: dict[str, dict[str, int]] = {}
+    full: dict[str, float] = {}
+    for rel in IMPORT_FILES:  # calibration: the complete import of each file
+        url = copy_db(template)
+        run = run_cli(["--db", url, "import", str(fixtures / rel), "--org", "FSD"])
+        assert run.exitcode == 0, run.output
+        full[rel] = run.seconds
+        expected[rel] = _import_counts(url)
+    for i in range(rounds):
+        rel = IMPORT_FILES[i % len(IMPORT_FILES)]
+        url = copy_db(template)
+        argv = ["--db", url, "import", str(fixtures / rel), "--org", "FSD"]
+        stats.tried["import"] += 1
+        killed = run_cli(argv, kill_after=_delay(rng, full[rel]))
+        problems: list[str] = []
+        if killed.killed:
+            stats.killed["import"] += 1
+        elif killed.exitcode != 0:
+            problems.append(f"failed before the kill: {killed.output[-300:]}")
+        have = _import_counts(url)
+        if have["reports"] not in (0, expected[rel]["reports"]) or have["batches"] > 1:
+            problems.append(f"partial import after the kill: {have}")
+        rerun = run_cli(argv)
+        if rerun.exitcode != 0:
+            problems.append(f"re-run exited {rerun.exitcode}: {rerun.output[-300:]}")
+        have = _import_counts(url)
+        for k in ("reports", "quarantine"):
+            if have[k] != expected[rel][k]:
+                problems.append(f"after re-run {k} = {have[k]}, expected {expected[rel][k]}")
+                stats.records_lost += max(0, expected[rel][k] - have[k])
+        if have["batches"] != have["import audit"]:
+            problems.append(
+                f"import batches {have['batches']} != audit lines {have['import audit']}"
+            )
+        st = open_store(url)
+        try:
+            problems += consistency_problems(st, audit=False)
+        finally:
+            st.dispose()
+        if problems:
+            stats.failures.append(f"import {rel}: " + "; ".join(problems[:6]))
+        else:
+            stats.survived["import"] += 1
+    stats.seconds = time.perf_counter() - t0
+    return stats

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--submit", type=int, default=40)
     ap.add_argument("--recompute", type=int, default=20)
     ap.add_argument("--migrate", type=int, default=20)
+    ap.add_argument("--import", dest="imports", type=int, default=15)
     ap.add_argument("--hazards-per-batch", type=int, default=3)
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--seed", type=int, default=1)
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                     stats.merge(
                         killing.migration_campaign(make, copy, rounds=args.migrate, seed=args.seed)
                     )
+                    stats.merge(
+                        killing.import_campaign(make, copy, rounds=args.imports, seed=args.seed)
+                    )
             elif kind == "postgis":
                 from tests.reliability.pgutil import ensure_template
 
@@ -78,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     stats.merge(
                         killing.migration_campaign(make, copy, rounds=args.migrate, seed=args.seed)
+                    )
+                    stats.merge(
+                        killing.import_campaign(make, copy, rounds=args.imports, seed=args.seed)
                     )
             else:
                 print(f"unknown store {kind!r}: use sqlite and/or postgis", file=sys.stderr)

@@ -16,7 +16,8 @@ from tests.reliability import killing
 
 SEED = int(os.environ.get("MINEACTION_KILL_SEED", "20261125"))
 LEDGER_ROUNDS = {"approve": 6, "submit": 6, "recompute": 4}
-MIGRATION_ROUNDS = 9  # kill points: 2 stores x (6 + 6 + 4 + 9) = 50
+MIGRATION_ROUNDS = 6
+IMPORT_ROUNDS = 3  # kill points: 2 stores x (6 + 6 + 4 + 6 + 3) = 50
 
 
 def _assert_campaign(stats: killing.KillStats, tried: int) -> None:
@@ -78,3 +79,17 @@ def test_run_cli_reports_kills(tmp_path: Path, kill_after: float | None) -> None
     assert run.killed == (kill_after is not None)
     if kill_after is None:
         assert run.exitcode == 0 and "database ready" in run.output
+
+
+def test_kill_import_sqlite(tmp_path: Path) -> None:
+    with killing.sqlite_dbs(tmp_path) as (make, copy):
+        stats = killing.import_campaign(make, copy, rounds=IMPORT_ROUNDS, seed=SEED)
+    assert not stats.failures, "\n".join(stats.failures)
+    assert stats.records_lost == 0 and stats.survived["import"] == IMPORT_ROUNDS
+
+
+def test_kill_import_postgis(pg_url: str, pg_template_db: str) -> None:
+    with killing.postgis_dbs(pg_url, pg_template_db) as (make, copy):
+        stats = killing.import_campaign(make, copy, rounds=IMPORT_ROUNDS, seed=SEED)
+    assert not stats.failures, "\n".join(stats.failures)
+    assert stats.records_lost == 0 and stats.survived["import"] == IMPORT_ROUNDS
