@@ -1,0 +1,79 @@
+"""Long fuzz run: mutated reports and damaged import files, figures printed per store.
+
+Usage (from the repository root)::
+
+    MINEACTION_TEST_PG_URL=postgresql://... python -m tests.reliability.run_fuzz \\
+        [--submit 6000] [--import 4000] [--stores sqlite,postgis] [--json results.json]
+
+Exits 1 on any crash (an exception that is not a clear rejection) or partial write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the fuzzers on each store and print their figures."""
+    from tests.reliability import fuzzing
+    from tests.reliability.pgutil import ensure_template, pg_databases
+
+    from mineaction.store.engine import open_store
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--submit", type=int, default=6000)
+    ap.add_argument("--import", dest="imports", type=int, default=4000)
+    ap.add_argument("--stores", default="sqlite,postgis")
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    results = {}
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="mineaction-fuzz-") as tmp:
+        for kind in args.stores.split(","):
+
+            def run(url: str) -> dict[str, fuzzing.FuzzStats]:
+                store = open_store(url, create=True)
+                try:
+                    return {
+                        "submit": fuzzing.fuzz_submit(store, args.submit),
+                        "import": fuzzing.fuzz_import(store, args.imports),
+                    }
+                finally:
+                    store.dispose()
+
+            if kind == "sqlite":
+                out = run(f"sqlite:///{tmp}/fuzz.db")
+            else:
+                pg_url = os.environ.get("MINEACTION_TEST_PG_URL")
+                if not pg_url:
+                    print("MINEACTION_TEST_PG_URL is not set", file=sys.stderr)
+                    return 2
+                with pg_databases(pg_url, ensure_template(pg_url)) as make:
+                    out = run(make())
+            results[kind] = {k: v.as_dict() for k, v in out.items()}
+            print(f"\n== {kind}")
+            print(
+                f"{'fuzzer':<8} {'cases':>7} {'accepted':>9} {'rejected':>9} {'crashes':>8} "
+                f"{'partial':>8}"
+            )
+            for name, st in out.items():
+                print(
+                    f"{name:<8} {st.cases:>7} {st.accepted:>9} {st.rejected:>9} "
+                    f"{len(st.crashes):>8} {len(st.partial_writes):>8}"
+                )
+                for c in (st.crashes + st.partial_writes)[:5]:
+                    print(f"  FAILURE {c}")
+                failed |= bool(st.crashes or st.partial_writes)
+    if args.json:
+        Path(args.json).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
