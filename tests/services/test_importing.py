@@ -180,6 +180,9 @@ def test_unknown_form_and_org_errors(store: Store) -> None:
         imp(store, "gis/hazards.gpkg")
     result = imp(store, "kobo/ma_eore.csv")  # Kobo CSV names no form: recognised by its fields
     assert result.totals.new == 3
+    wrong = imp(store, "kobo/ma_accident.json", form="ma_eore")
+    assert wrong.totals.rejected == 3
+    assert "from form ma_accident, not --form ma_eore" in wrong.records[0].problems[0]["message"]
 
 
 def test_round_trip_forms_to_projection(store: Store, tmp_path: Path) -> None:

@@ -217,6 +217,18 @@ def _process(
         if the_form is None:
             reject(out, sub, _unknown_form(sub))
             continue
+        if form and sub.form_id in FORMS and sub.form_id != form:
+            reject(
+                out,
+                sub,
+                [
+                    {
+                        "field": "",
+                        "message": f"the submission is from form {sub.form_id}, not --form {form}",
+                    }
+                ],
+            )
+            continue
         if not sub.instance_id or not sub.root_id:
             reject(
                 out,
