@@ -161,3 +161,10 @@ def test_random_bytes_never_crash(data: bytes, name: str) -> None:
         read_any(data, name, form="ma_eo_spot")
     except ValidationError as exc:
         assert str(exc)
+
+
+def test_label_headers_are_explained() -> None:
+    data = b"Date of information;Hazard ID;_uuid\n2026-04-01;H1;abc\n"
+    sub = read_any(data, "labels.csv").records[0]
+    _, problems = to_report(sub, FORMS["ma_hazard"], organisation="O", report_id="O:abc")
+    assert "XML values and headers" in problems[0]["message"] and len(problems) == 1

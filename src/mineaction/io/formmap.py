@@ -325,6 +325,15 @@ def to_report(
     """
     problems: Problems = list(sub.problems)
     r = _Reader(form, problems)
+    if not (set(sub.answers) | set(sub.repeats)) & (set(form.fields()) | set(form.repeats())):
+        problems.append(
+            {
+                "field": "",
+                "message": f"none of the fields of form {form.form_id} is in this record: export "
+                "with XML names as headers (Kobo: 'XML values and headers'), or give a --mapping",
+            }
+        )
+        return {"report_id": report_id, "type": form.report_type}, problems
     for name in form.required_fields():
         if name in r.types and r.types[name].split()[0] not in _META_TYPES:
             value = sub.answers.get(name)

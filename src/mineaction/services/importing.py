@@ -141,8 +141,8 @@ def _chunks(items: list[str]) -> list[list[str]]:
 
 def _existing(
     conn: Connection, organisation: str, report_ids: list[str], roots: dict[str, list[str]]
-) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]]:
-    """Return existing payloads by report id, and earlier versions by (system, root), newest first."""
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], list[str]]]:
+    """Return existing payloads by report id, and earlier versions' ids by (system, root)."""
     r = s.report
     by_id: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(sorted(set(report_ids))):
@@ -150,11 +150,11 @@ def _existing(
             select(r.c.report_id, r.c.payload).where(r.c.report_id.in_(chunk))
         ):
             by_id[rid] = payload
-    versions: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    versions: dict[tuple[str, str], list[str]] = {}
     for system, keys in roots.items():
         for chunk in _chunks(sorted(set(keys))):
             q = (
-                select(r.c.source_key, r.c.report_id, r.c.payload)
+                select(r.c.source_key, r.c.report_id)
                 .where(
                     r.c.organisation == organisation,
                     r.c.source_system == system,
@@ -162,8 +162,8 @@ def _existing(
                 )
                 .order_by(r.c.seq.desc())
             )
-            for key, rid, payload in conn.execute(q):
-                versions.setdefault((system, key), []).append((rid, payload))
+            for key, rid in conn.execute(q):
+                versions.setdefault((system, key), []).append(rid)
     return by_id, versions
 
 
@@ -259,6 +259,13 @@ def _process(
     by_id, versions = _existing(conn, organisation, [o.report_id or "" for o, _, _ in valid], roots)
     latest_in_file: dict[tuple[str, str], str] = {}
     seen: set[str] = set()
+
+    def payload_of(rid: str) -> dict[str, Any]:
+        if rid not in by_id:
+            q = select(s.report.c.payload).where(s.report.c.report_id == rid)
+            by_id[rid] = conn.execute(q).scalar_one()
+        return by_id[rid]
+
     to_insert: list[tuple[dict[str, Any], list[str], Submission]] = []
     for out, sub, payload in valid:
         report_id = out.report_id or ""
@@ -266,10 +273,6 @@ def _process(
         existing = by_id.get(report_id)
         if report_id in seen:
             out.status = "duplicate"
-        elif any(
-            (p.get("source") or {}).get("deprecated_id") == sub.instance_id for _, p in earlier
-        ):
-            out.status = "duplicate"  # an older version of a submission we already hold
         elif existing is not None:
             if _canonical(existing) == _canonical(payload):
                 out.status = "duplicate"
@@ -285,9 +288,14 @@ def _process(
                         }
                     ],
                 )
+        elif any(
+            (payload_of(rid).get("source") or {}).get("deprecated_id") == sub.instance_id
+            for rid in earlier
+        ):
+            out.status = "duplicate"  # an older version of a submission we already hold
         else:
             prior = latest_in_file.get((sub.system, sub.root_id)) or (
-                earlier[0][0] if earlier else None
+                earlier[0] if earlier else None
             )
             if prior:
                 payload["supersedes"] = out.supersedes = prior
