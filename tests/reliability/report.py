@@ -1,0 +1,173 @@
+"""Reliability report: kill points, concurrent clients, fuzz cases, records lost, per store.
+
+Usage (from the repository root)::
+
+    MINEACTION_TEST_PG_URL=postgresql://... python -m tests.reliability.report [--quick]
+    python -m tests.reliability.report --from DIR    # print saved kill/concurrency/fuzz JSON
+
+Runs tests/reliability/run_kill.py, run_concurrency.py and run_fuzz.py (``--quick``: small
+sizes for a smoke run; default: >= 10,000 fuzz cases per store, 20 clients for 60 s), saves
+their JSON figures in DIR (default: a temporary folder) and prints one table. Exits 1 when any
+part failed or lost a record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+FULL = {
+    "kill": [
+        "--approve",
+        "25",
+        "--submit",
+        "25",
+        "--recompute",
+        "15",
+        "--migrate",
+        "15",
+        "--import",
+        "10",
+    ],
+    "concurrency": ["--clients", "20", "--seconds", "60"],
+    "fuzz": ["--submit", "6000", "--import", "4000"],
+}
+QUICK = {
+    "kill": [
+        "--approve",
+        "3",
+        "--submit",
+        "3",
+        "--recompute",
+        "2",
+        "--migrate",
+        "2",
+        "--import",
+        "2",
+    ],
+    "concurrency": ["--clients", "20", "--seconds", "5"],
+    "fuzz": ["--submit", "100", "--import", "50"],
+}
+
+
+def _load(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / f"{name}.json"
+    return orjson.loads(path.read_bytes()) if path.exists() else {}
+
+
+def print_report(folder: Path) -> bool:
+    """Print the table from the saved figures; return True when all is well."""
+    kill, conc, fuzz = (_load(folder, n) for n in ("kill", "concurrency", "fuzz"))
+    ok = True
+    print(f"\n{'':<34} {'SQLite':>12} {'PostGIS':>12}")
+    rows: list[tuple[str, list[Any]]] = []
+    stores = ("sqlite", "postgis")
+
+    def get(d: dict[str, Any], store: str, *keys: str) -> Any:
+        v: Any = d.get(store)
+        for k in keys:
+            if not isinstance(v, dict):
+                return None
+            v = v.get(k)
+        return v
+
+    rows.append(
+        (
+            "kill points tried",
+            [sum((get(kill, st, "tried") or {}).values()) or None for st in stores],
+        )
+    )
+    rows.append(
+        (
+            "  runs really interrupted",
+            [sum((get(kill, st, "killed") or {}).values()) or None for st in stores],
+        )
+    )
+    rows.append(
+        (
+            "  survived (consistent, exact)",
+            [sum((get(kill, st, "survived") or {}).values()) or None for st in stores],
+        )
+    )
+    rows.append(("concurrent clients", [get(conc, st, "clients") for st in stores]))
+    rows.append(("  seconds", [get(conc, st, "seconds") for st in stores]))
+    rows.append(("  requests", [get(conc, st, "requests") for st in stores]))
+    rows.append(("  operations completed (2xx)", [get(conc, st, "completed") for st in stores]))
+    rows.append(
+        (
+            "fuzz cases run",
+            [
+                (get(fuzz, st, "submit", "cases") or 0) + (get(fuzz, st, "import", "cases") or 0)
+                or None
+                for st in stores
+            ],
+        )
+    )
+    rows.append(
+        (
+            "  crashes or partial writes",
+            [
+                None
+                if not fuzz.get(st)
+                else sum(
+                    len(get(fuzz, st, f, "crashes") or [])
+                    + len(get(fuzz, st, f, "partial_writes") or [])
+                    for f in ("submit", "import")
+                )
+                for st in stores
+            ],
+        )
+    )
+    lost = []
+    for st in stores:
+        parts = [get(kill, st, "records_lost"), get(conc, st, "records_lost")]
+        lost.append(None if all(p is None for p in parts) else sum(p or 0 for p in parts))
+    rows.append(("records lost (must be 0)", lost))
+    failures = []
+    for st in stores:
+        failures += [f"kill/{st}: {f}" for f in get(kill, st, "failures") or []]
+        failures += [f"concurrency/{st}: {f}" for f in get(conc, st, "failures") or []]
+    for label, values in rows:
+        print(f"{label:<34} " + " ".join(f"{'-' if v is None else v:>12}" for v in values))
+    ok = (
+        not failures
+        and all(v in (None, 0) for v in lost)
+        and all(v in (None, 0) for v in rows[8][1])
+    )
+    for f in failures[:20]:
+        print(f"FAILURE {f}")
+    print("\nresult:", "all held" if ok else "FAILED")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the campaigns (or read saved figures) and print the report."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--from", dest="source", help="only print the figures saved in this folder")
+    ap.add_argument("--out", help="folder for the JSON figures (default: temporary)")
+    ap.add_argument("--stores", default="sqlite,postgis")
+    args = ap.parse_args(argv)
+    if args.source:
+        return 0 if print_report(Path(args.source)) else 1
+    from tests.reliability import run_concurrency, run_fuzz, run_kill
+
+    sizes = QUICK if args.quick else FULL
+    with tempfile.TemporaryDirectory(prefix="mineaction-report-") as tmp:
+        folder = Path(args.out or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, mod in (("kill", run_kill), ("concurrency", run_concurrency), ("fuzz", run_fuzz)):
+            print(f"\n#### {name}")
+            mod.main(
+                [*sizes[name], "--stores", args.stores, "--json", str(folder / f"{name}.json")]
+            )
+        return 0 if print_report(folder) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
