@@ -68,6 +68,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     from mineaction.api import reports as api_reports
     from mineaction.api import tasks as api_tasks
     from mineaction.api import users as api_users
+    from mineaction.ogc import routes as ogc_routes
 
     store = Store(db_url)
     app = FastAPI(
@@ -91,6 +92,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     app.include_router(api_reports.router)
     app.include_router(api_records.router)
     app.include_router(api_tasks.router)
+    app.include_router(ogc_routes.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

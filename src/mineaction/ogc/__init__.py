@@ -1,0 +1,1 @@
+"""OGC API - Features (``/ogc``) for GIS clients: GDAL, QGIS."""
