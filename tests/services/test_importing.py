@@ -258,3 +258,13 @@ def test_quarantine_resolved_when_fixed(store: Store) -> None:
     assert second.totals.new == 1
     assert importing.list_quarantine(store, organisation="FSD") == []
     assert len(importing.list_quarantine(store, organisation="FSD", include_resolved=True)) == 1
+
+
+def test_oversized_file_is_refused_before_reading(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "MAX_FILE_BYTES", 100)
+    before = counts(sqlite_store)
+    with pytest.raises(ValidationError, match="the limit is"):
+        imp(sqlite_store, "odk_central/ma_hazard.odata.json")
+    assert counts(sqlite_store) == before

@@ -24,6 +24,7 @@ from mineaction.forms import FORMS, Form
 from mineaction.io.detect import read_any
 from mineaction.io.formmap import to_report
 from mineaction.io.gis import load_mapping
+from mineaction.io.safety import MAX_FILE_BYTES
 from mineaction.io.submissions import Submission
 from mineaction.store import reports as ledger
 from mineaction.store import reports as repo
@@ -462,6 +463,13 @@ def import_bytes(
 def import_path(store: Store, path: Path, **kwargs: Any) -> ImportResult:
     """Import a file from disk (see :func:`import_bytes`)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValidationError(
+                f"the file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB "
+                "(split the export)",
+                where=path.name,
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read the file: {exc.strerror}", where=str(path)) from None
