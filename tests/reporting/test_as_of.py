@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import select
 from tests.golden_programme import build, hazard
 
 from mineaction.core.reporting import Period
 from mineaction.services import ledger, reporting
+from mineaction.store import schema as s
 from mineaction.store.engine import Store
 
 YEAR = Period.parse("2026")
@@ -76,3 +79,16 @@ def test_cut_off_before_everything_gives_empty_reports(store: Store) -> None:
 def one_row(doc: reporting.ReportDoc) -> dict:
     (row,) = doc.table("breakdown").rows
     return row
+
+
+def test_snapshot_now_equals_stored_projection(store: Store) -> None:
+    build(store)
+    snap = reporting.load_store(store)
+    with store.read() as conn:
+        stored = {r["hazard_id"]: r for r in conn.execute(select(s.hazard)).mappings()}
+    assert set(stored) == set(snap.hazards)
+    for hid, row in stored.items():
+        st = snap.hazards[hid]
+        assert (st.status.value, st.classification.value) == (row["status"], row["classification"])
+        for f in ("area_m2", "cancelled_m2", "reduced_m2", "cleared_m2", "remaining_m2"):
+            assert getattr(st.areas, f) == pytest.approx(row[f], abs=0.01), (hid, f)

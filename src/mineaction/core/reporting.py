@@ -303,7 +303,7 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
 def ledger_hash(entries: Iterable[tuple[str, str]]) -> str:
     """Return the reproducibility hash: sha256 over ``report_id`` and payload hash, in order.
 
-    ``entries`` are the approved reports in approval order.
+    ``entries`` are the approved reports in a canonical order (by ``report_id``).
 
     >>> ledger_hash([]) == hashlib.sha256(b"").hexdigest()
     True

@@ -156,53 +156,66 @@ def _replay(
 
 
 def approved_at(conn: Connection, cut_off: datetime) -> list[tuple[str, int]]:
-    """Return ``(report_id, approval order)`` of reports approved at ``cut_off``, in order."""
-    q = select(
-        s.report_event.c.id,
-        s.report_event.c.report_id,
-        s.report_event.c.at,
-        s.report_event.c.to_state,
-    ).order_by(s.report_event.c.id)
-    last: dict[str, tuple[str, int]] = {}
+    """Return ``(report_id, approve event id)`` of the reports approved at ``cut_off``.
+
+    Each report's workflow events up to the cut-off are replayed in time order; the report is
+    in the picture when the last of them left it *approved*.
+    """
+    ev = s.report_event.c
     cut = utc(cut_off)
-    for eid, rid, at, to_state in conn.execute(q):
-        if utc(at) > cut:
-            continue
+    bound = cut.replace(tzinfo=None) if conn.dialect.name == "sqlite" else cut
+    q = select(ev.id, ev.report_id, ev.at, ev.to_state).where(ev.at <= bound)
+    events = sorted(conn.execute(q), key=lambda r: (utc(r[2]), r[0]))
+    last: dict[str, tuple[str, int]] = {}
+    for eid, rid, _at, to_state in events:
         last[rid] = (to_state, eid)
-    approved = [(rid, eid) for rid, (st, eid) in last.items() if st == ReportState.APPROVED.value]
-    return sorted(approved, key=lambda x: x[1])
+    return [(rid, eid) for rid, (st, eid) in last.items() if st == ReportState.APPROVED.value]
 
 
 def load(conn: Connection, cut_off: datetime | None = None) -> Snapshot:
     """Load the approved ledger at ``cut_off`` (default: now) and replay it in memory."""
     cut = utc(cut_off) if cut_off is not None else datetime.now(UTC)
-    order = approved_at(conn, cut)
-    rank = {rid: i + 1 for i, (rid, _) in enumerate(order)}
+    approved = dict(approved_at(conn, cut))
     rows: dict[str, Any] = {}
-    ids = list(rank)
+    ids = list(approved)
     cols = (
         s.report.c.report_id,
         s.report.c.type,
         s.report.c.organisation,
         s.report.c.date_of_information,
+        s.report.c.approval_seq,
         s.report.c.payload,
     )
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         for r in conn.execute(select(*cols).where(s.report.c.report_id.in_(chunk))).mappings():
             rows[r["report_id"]] = r
+
+    # Approval order: the ledger's approval_seq for reports still approved; reports approved
+    # then but unapproved or superseded since (no approval_seq any more) follow, in the order
+    # of their approval events. The fold sorts by date of information first, so this only
+    # breaks ties between reports of the same hazard with the same date.
+    def order_key(rid: str) -> tuple[int, int]:
+        seq = rows[rid]["approval_seq"]
+        return (0, int(seq)) if seq is not None else (1, approved[rid])
+
+    order = sorted(ids, key=order_key)
     entries = [
         LedgerEntry(
             report_id=rid,
             type=ReportType(rows[rid]["type"]),
             organisation=rows[rid]["organisation"],
             date_of_information=rows[rid]["date_of_information"],
-            approval_seq=rank[rid],
+            approval_seq=rank,
             payload=rows[rid]["payload"],
         )
-        for rid, _ in order
+        for rank, rid in enumerate(order, start=1)
     ]
-    digest = ledger_hash((e.report_id, payload_hash(e.payload)) for e in entries)
+    # The hash names the set of approved reports and their contents, in report_id order, so
+    # that it stays the same for a cut-off whatever happens in the ledger afterwards.
+    digest = ledger_hash(
+        (e.report_id, payload_hash(e.payload)) for e in sorted(entries, key=lambda x: x.report_id)
+    )
     locations = {
         r["pcode"]: Location(
             r["pcode"],
