@@ -14,8 +14,8 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from sqlalchemy import select
-from tests.golden_programme import build, golden_sqlite
 
+from golden_programme import build, golden_sqlite
 from mineaction.cli import cli
 from mineaction.core.access import Role
 from mineaction.core.reporting import Scope

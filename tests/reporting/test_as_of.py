@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from tests.golden_programme import build, hazard
 
+from golden_programme import build, hazard
 from mineaction.core.reporting import Period
 from mineaction.services import ledger, reporting
 from mineaction.store import schema as s

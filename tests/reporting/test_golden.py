@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.golden_programme import (
+
+from golden_programme import (
     H1_CANCELLED,
     H2_MANUAL,
     H2_MECH,
@@ -23,7 +24,6 @@ from tests.golden_programme import (
     area,
     build,
 )
-
 from mineaction.core.reporting import Period, ReportDoc, Scope
 from mineaction.services import reporting
 from mineaction.store.engine import Store

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 from pypdf import PdfReader
-from tests.golden_programme import golden_sqlite
 
+from golden_programme import golden_sqlite
 from mineaction.cli import cli
 from mineaction.core.reporting import Scope
 from mineaction.errors import ValidationError

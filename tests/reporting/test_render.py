@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from tests.golden_programme import H2_MANUAL, area, golden_sqlite
 
+from golden_programme import H2_MANUAL, area, golden_sqlite
 from mineaction.cli import cli
 from mineaction.core.reporting import Period, ReportDoc
 from mineaction.io.reportfiles import write

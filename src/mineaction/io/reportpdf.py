@@ -32,10 +32,23 @@ class _Pages:
         self.pdf = pdf
         self.doc = doc
         self.classification = classification
-        self.figs: list[Figure] = []
+        self.current: Figure | None = None
+        self.count = 0
+
+    def _flush(self) -> None:
+        # Pages are written as soon as the next one starts: long tables stay cheap in memory.
+        if self.current is not None:
+            self.pdf.savefig(self.current)
+            plt.close(self.current)
+            self.current = None
 
     def new(self) -> Figure:
+        self._flush()
         fig = plt.figure(figsize=(W, H))
+        self.count += 1
+        fig.text(
+            1 - MARGIN / W, 0.3 / H, f"page {self.count}", fontsize=6.5, color="#555555", ha="right"
+        )
         d = self.doc
         fig.add_artist(
             Rectangle((0, 1 - 0.72 / H), 1, 0.72 / H, transform=fig.transFigure, color=NAVY)
@@ -69,22 +82,12 @@ class _Pages:
                     ha="center",
                     va="center",
                 )
-        self.figs.append(fig)
+        self.current = fig
         return fig
 
     def finish(self) -> None:
-        n = len(self.figs)
-        for i, fig in enumerate(self.figs, start=1):
-            fig.text(
-                1 - MARGIN / W,
-                0.3 / H,
-                f"page {i} of {n}",
-                fontsize=6.5,
-                color="#555555",
-                ha="right",
-            )
-            self.pdf.savefig(fig)
-            plt.close(fig)
+        """Write the last page."""
+        self._flush()
 
 
 def _cover(pages: _Pages) -> None:
