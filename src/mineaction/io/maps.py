@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import shapely  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrow, Patch, PathPatch, Rectangle  # noqa: E402
@@ -25,7 +26,7 @@ from shapely.geometry.base import BaseGeometry  # noqa: E402
 from mineaction.core.codes import label  # noqa: E402
 
 if TYPE_CHECKING:
-    from mineaction.services.maps import MapData
+    from mineaction.services.maps import MapData, MapHazard
 
 NAVY = "#1f3864"
 STATUS_COLOURS = {
@@ -47,6 +48,11 @@ def _polygons(geom: BaseGeometry) -> Iterable[BaseGeometry]:
     elif hasattr(geom, "geoms"):
         for g in geom.geoms:
             yield from _polygons(g)
+
+
+def _each_polygon(geoms: Iterable[BaseGeometry]) -> Iterable[BaseGeometry]:
+    for g in geoms:
+        yield from _polygons(g)
 
 
 def _path(geom: BaseGeometry) -> MPath:
@@ -251,12 +257,15 @@ def draw_map(data: MapData, out: Path, size: tuple[float, float]) -> None:
                 zorder=3,
                 fontweight="bold",
             )
+    # One compound path and one scatter per (status, class): fast with thousands of hazards.
+    groups: dict[tuple[str, bool], list[MapHazard]] = {}
     for hz in data.hazards:
-        colour = STATUS_COLOURS.get(hz.status, "#888888")
-        sha = hz.classification == "SHA"
+        groups.setdefault((hz.status, hz.classification == "SHA"), []).append(hz)
+    for (status, sha), members in sorted(groups.items()):
+        colour = STATUS_COLOURS.get(status, "#888888")
         ax.add_patch(
             PathPatch(
-                _path(hz.polygon),
+                _path(shapely.MultiPolygon(list(_each_polygon(m.polygon for m in members)))),
                 facecolor=colour,
                 alpha=0.55 if sha else 0.85,
                 edgecolor=colour,
@@ -265,27 +274,27 @@ def draw_map(data: MapData, out: Path, size: tuple[float, float]) -> None:
                 zorder=5,
             )
         )
-        pt = hz.polygon.representative_point()
-        ax.plot(
-            pt.x,
-            pt.y,
-            marker="o",
-            markersize=3.5,
+        pts = [m.polygon.representative_point() for m in members]
+        ax.scatter(
+            [p.x for p in pts],
+            [p.y for p in pts],
+            s=12 if len(data.hazards) <= 300 else 4,
             color=colour,
-            markeredgecolor="black",
-            markeredgewidth=0.4,
+            edgecolors="black",
+            linewidths=0.4 if len(data.hazards) <= 300 else 0.15,
             zorder=6,
         )
         if len(data.hazards) <= MAX_HAZARD_LABELS:
-            ax.annotate(
-                hz.hazard_id,
-                (pt.x, pt.y),
-                xytext=(4, 3),
-                textcoords="offset points",
-                fontsize=6.5 * scale,
-                zorder=7,
-                color="#222222",
-            )
+            for m, pt in zip(members, pts, strict=True):
+                ax.annotate(
+                    m.hazard_id,
+                    (pt.x, pt.y),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=6.5 * scale,
+                    zorder=7,
+                    color="#222222",
+                )
     inside = [st for st in data.settlements if st.geom.intersects(frame)]
     # Label the largest places only, so that the map stays legible at any scale.
     ranked = sorted(inside, key=lambda p: (-(p.population or 0), p.name))
