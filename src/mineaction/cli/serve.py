@@ -10,8 +10,15 @@ from mineaction.cli._common import Context, pass_ctx
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="Server log level ('warning' and above turn off the per-request access log).",
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
+def serve(ctx: Context, host: str, port: int, log_level: str) -> None:
     """Serve the web app, REST API (/api/v1) and OGC API (/ogc) on http://HOST:PORT."""
     import uvicorn
 
@@ -20,4 +27,4 @@ def serve(ctx: Context, host: str, port: int) -> None:
     ctx.store()  # fail early with a clear message if the database is not ready
     app = create_app(ctx.db_url)
     click.echo(f"serving {ctx.db_url} on http://{host}:{port}  (Ctrl-C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
