@@ -4,8 +4,10 @@ Side by side in the same run, on the same synthetic demo programme:
 
 - mineaction ``/ogc`` on PostGIS and on SQLite (``mineaction serve``, one process each);
 - tipg (Development Seed, PostGIS only) on the same PostGIS database;
-- pygeoapi (if installed) with its GeoJSON provider on an export of the same hazards (it has
-  no provider for plain SQLite without SpatiaLite/GDAL bindings, which this machine lacks).
+- pygeoapi with its GeoJSON provider on an export of the same hazards (it has no provider for
+  plain SQLite without SpatiaLite/GDAL bindings, which this machine lacks). pygeoapi must live
+  in its own virtualenv (``--pygeoapi-python``): its wheel installs a top-level ``tests``
+  package that shadows this project's tests.
 
 Each server runs as its own uvicorn process with one worker; the client sends requests from
 ``--concurrency`` threads and prints requests/s and p50/p99 latency per server and query size.
@@ -54,11 +56,13 @@ def free_port() -> int:
 @contextmanager
 def process(cmd: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
     """Run a server process until ``url`` answers; stop it afterwards."""
+    # a pipe nobody reads would fill up and block the server: log to a file
+    log = tempfile.TemporaryFile()  # noqa: SIM115
     p = subprocess.Popen(
         cmd,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     try:
         for _ in range(600):
@@ -78,6 +82,7 @@ def process(cmd: list[str], url: str, env: dict[str, str] | None = None) -> Iter
     finally:
         p.terminate()
         p.wait(timeout=30)
+        log.close()
 
 
 def load(url: str, scale: str) -> tuple[Store, str]:
@@ -192,6 +197,11 @@ def main() -> None:
         help="requests per case (1,000-feature cases: a quarter)",
     )
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument(
+        "--pygeoapi-python",
+        default="/tmp/pygeoapi-venv/bin/python",
+        help="Python of a virtualenv with pygeoapi and uvicorn installed",
+    )
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "mineaction-bench-ogc"))
     args = ap.parse_args()
     work = Path(args.workdir)
@@ -285,7 +295,7 @@ def main() -> None:
         except ImportError:
             print("  tipg not installed: pip install tipg")
     mineaction_server(sqlite_url, s_token, "mineaction /ogc (SQLite)")
-    pygeoapi_case(work, s_store, case)
+    pygeoapi_case(work, s_store, case, args.pygeoapi_python)
 
     print("\nsummary (requests/s; higher is better)")
     by = {(r["server"], r["target"]): r for r in results}
@@ -306,12 +316,12 @@ def main() -> None:
     (work / "results.json").write_text(json.dumps(results, indent=2))
 
 
-def pygeoapi_case(work: Path, store: Store, case: Any) -> None:
+def pygeoapi_case(work: Path, store: Store, case: Any, python: str) -> None:
     """Serve the hazards with pygeoapi (GeoJSON provider on an export) and measure it."""
-    try:
-        import pygeoapi  # noqa: F401
-    except ImportError:
-        print("  pygeoapi not installed: pip install pygeoapi")
+    if not Path(python).exists():
+        print(
+            f"  pygeoapi skipped: no {python} (python -m venv DIR; DIR/bin/pip install pygeoapi uvicorn)"
+        )
         return
     from mineaction.core.geometry import to_geojson
 

@@ -17,7 +17,17 @@ from typing import Any
 import shapely
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from mineaction.api.query import Resource as _Res
 from mineaction.api.query import scope_clauses
@@ -123,6 +133,28 @@ def _table_where(spec: TableSpec, scope: Scope, q: Query | None, dialect: str) -
             g = t.c[spec.geom_col]
             where.append(or_(g.is_(None), func.ST_Intersects(g, env)))
     return where
+
+
+class GeoJSONText:
+    """GeoJSON geometry already serialised (by PostGIS or GEOS): written as is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _geometry_texts(rows: list[Any], dialect: str) -> list[GeoJSONText | None]:
+    if dialect == "postgresql":
+        return [GeoJSONText(r["_gj"]) if r["_gj"] is not None else None for r in rows]
+    geoms = shapely.from_wkb([r["_wkb"] for r in rows])
+    return [GeoJSONText(str(g)) if g is not None else None for g in shapely.to_geojson(geoms)]
+
+
+def _geom_expr(col: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.ST_AsGeoJSON(type_coerce(col, LargeBinary), 9).label("_gj")
+    return type_coerce(col, LargeBinary).label("_wkb")
 
 
 def _feature(spec: TableSpec, row: Any) -> dict[str, Any]:

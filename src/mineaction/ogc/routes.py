@@ -25,7 +25,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping, shape
 
 from mineaction.errors import NotFoundError, PermissionDeniedError, ValidationError
-from mineaction.ogc.collections import COLLECTIONS, Collection, Query, extent
+from mineaction.ogc.collections import COLLECTIONS, Collection, GeoJSONText, Query, extent
 from mineaction.services.users import User
 from mineaction.web.auth import CurrentUser
 
@@ -56,9 +56,15 @@ ITEM_PARAMS = {"f", "crs"}
 # --- helpers -------------------------------------------------------------------------------
 
 
+def _default(obj: Any) -> Any:
+    if isinstance(obj, GeoJSONText):
+        return orjson.Fragment(obj.text)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
 def _json(data: Any, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS),
         media_type=media_type,
         headers=headers,
     )
@@ -157,8 +163,11 @@ def _reproject(feature: dict[str, Any], crs: str) -> dict[str, Any]:
     if crs == CRS84 or feature.get("geometry") is None:
         return feature
     t = _transformer(CRS84, crs)
+    obj = feature["geometry"]
+    if isinstance(obj, GeoJSONText):
+        obj = orjson.loads(obj.text)
     geom = shapely.transform(
-        shape(feature["geometry"]),
+        shape(obj),
         lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])),
     )
     return {**feature, "geometry": mapping(geom)}
