@@ -150,10 +150,16 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "GET /hazards/{hazard_id}": item("hazard_id", "HA", "HB"),
     "GET /review": PAGE,
     "GET /review/{report_id}": item("report_id", "R-A-PEND-1", "R-B-PEND-1"),
-    "POST /review/{report_id}/approve": item("report_id", "R-A-PEND-1", "R-B-PEND-1"),
+    "POST /review/{report_id}/advance": item(
+        "report_id", "R-A-PEND-1", "R-B-PEND-1", form={"expect": "verified"}
+    ),
     "POST /review/{report_id}/reject": item(
         "report_id", "R-A-PEND-1", "R-B-PEND-1", form={"reason": "matrix"}
     ),
+    "GET /import": PAGE,
+    "POST /import": Sample("page", form={"organisation": "ORG-A"}),
+    "POST /import/confirm": Sample("page", form={"token": "expired"}),
+    "GET /admin": PAGE,
     "GET /reports": PAGE,
     "GET /reports/file": Sample(
         "page", query_own={"name": "apmbc-article7", "period": "2024", "format": "html"}

@@ -141,8 +141,12 @@ def test_approve_in_the_inbox_changes_the_dashboard(
     effect = page.inner_text("[data-testid=effect]")
     assert "Reduced" in effect and "Worked on" in effect
     shot(page, screenshot_dir, "review")
-    page.click("button:has-text('Approve')")
-    page.wait_for_url("**/review?approved=R-HZ-005-9")
+    # The default chain: operator QC verifies, operations approve, the IM officer approves.
+    for step in ("verified", "ops_approved", "approved"):
+        if step != "verified":
+            page.goto(base + "/review/R-HZ-005-9")
+        page.click("[data-testid=advance]")
+        page.wait_for_url(f"**/review?{step}=R-HZ-005-9")
     assert "R-HZ-005-9" not in page.inner_text("[data-testid=inbox]")
     page.goto(base + "/")
     assert int(page.inner_text("[data-testid=pending]")) == pending - 1
@@ -167,3 +171,23 @@ def test_russian_interface(
     page.wait_for_selector("#map[data-ready='1']")
     assert "Фильтры" in page.inner_text(".map-side")
     page.goto(live_server.url + "/?lang=en")
+
+
+def test_upload_a_file_with_errors_see_them_and_confirm(
+    page: Page, live_server: LiveServer, screenshot_dir: Path | None
+) -> None:
+    fixture = Path(__file__).parents[1] / "fixtures" / "odk_central" / "ma_hazard.odata.json"
+    page.goto(live_server.url + "/import")
+    page.set_input_files("#file", str(fixture))
+    page.fill("#organisation", "FSD")
+    page.click("button:has-text('Check the file')")
+    page.wait_for_selector("[data-testid=records]")
+    assert page.inner_text("[data-testid=new]") == "3"
+    assert page.inner_text("[data-testid=rejected]") == "1"
+    problems = page.inner_text("[data-testid=records]")
+    assert "hazard_id" in problems and "required answer is missing" in problems
+    shot(page, screenshot_dir, "import")
+    page.click("[data-testid=confirm]")
+    page.wait_for_selector("text=waiting in the review inbox")
+    page.goto(live_server.url + "/review")
+    assert page.locator("[data-testid=inbox] tbody tr").count() == 3

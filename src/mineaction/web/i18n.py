@@ -168,7 +168,7 @@ def fmt_date(value: date | str | None, form: str = "medium") -> str:
     if value is None or value == "":
         return "–"
     if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
     if isinstance(value, datetime):
         return format_datetime(value, format=form, locale=_current.get())
     return format_date(value, format=form, locale=_current.get())

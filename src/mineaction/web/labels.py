@@ -107,3 +107,22 @@ def role_label(role: object) -> str:
     """Return the display name of a role in the current language."""
     key = str(getattr(role, "value", role))
     return gettext(ROLES[key]) if key in ROLES else key
+
+
+#: The review step a pending report needs next (its target state) and the button doing it.
+STEPS: dict[str, str] = {
+    "verified": N_("Operator QC verification"),
+    "ops_approved": N_("Operations approval"),
+    "approved": N_("Final approval (IM)"),
+}
+STEP_BUTTONS: dict[str, str] = {
+    "verified": N_("Verify"),
+    "ops_approved": N_("Approve for operations"),
+    "approved": N_("Approve"),
+}
+
+
+def step_label(target: str | None, *, button: bool = False) -> str:
+    """Return the name of a review step (or its button) in the current language."""
+    table = STEP_BUTTONS if button else STEPS
+    return gettext(table[target]) if target in table else (target or "–")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -22,7 +22,13 @@ from sqlalchemy import select
 
 from mineaction.core.access import Role
 from mineaction.core.geometry import BBox, to_geojson
-from mineaction.errors import MineActionError, NotFoundError, ValidationError
+from mineaction.errors import (
+    ConflictError,
+    MineActionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from mineaction.services import dashboard, ledger, mapdata
 from mineaction.services.dashboard import Scope
 from mineaction.store import projections as proj
@@ -45,7 +51,7 @@ from mineaction.web.i18n import (
     ngettext,
     use_language,
 )
-from mineaction.web.labels import code_label, role_label
+from mineaction.web.labels import code_label, role_label, step_label
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -67,6 +73,8 @@ env.filters.update(
     label=code_label,
     short=lambda c: code_label(c, short=True),
     role=role_label,
+    step=step_label,
+    step_button=lambda s: step_label(s, button=True),
 )
 env.globals.update(COLOURS=charts.COLOURS, LANGUAGES=LANGUAGES)
 
@@ -74,7 +82,7 @@ router = APIRouter(include_in_schema=False)
 
 #: Page features by role (the routes themselves are guarded by ``web.policy.POLICY``).
 PERMISSIONS: dict[str, frozenset[Role]] = {
-    "review": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATOR_QC}),
+    "review": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATIONS, Role.OPERATOR_QC}),
     "approve": frozenset({Role.ADMIN, Role.IM_OFFICER}),
     "accidents": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATIONS}),
     "import": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATOR_ENTRY, Role.OPERATOR_QC}),
@@ -552,28 +560,41 @@ def _hazard_features(row: Any, releases: list[Any]) -> dict[str, Any]:
 
 @router.get("/review", response_class=HTMLResponse)
 def review_inbox(request: Request, user: CurrentUser) -> Response:
-    """Pending reports, oldest first, with their warnings."""
+    """Pending reports, oldest first, with their warnings and the step each one needs."""
+    from mineaction.services import review
+
     scope = user_scope(user)
-    r = s.report
-    q = select(r).where(r.c.state.in_(ledger.PENDING_STATES)).order_by(r.c.seq).limit(500)
-    if scope.organisation:
-        q = q.where(r.c.organisation == scope.organisation)
+    items = review.queue(_store(request), organisation=scope.organisation, limit=500)
     with _store(request).read() as conn:
-        rows = list(conn.execute(q).mappings())
         total = _pending_count(conn, scope)
-    return render(request, "review.html", user, rows=rows, total=total)
+    return render(
+        request,
+        "review.html",
+        user,
+        rows=items,
+        total=total,
+        can_act=lambda step: _can_move(user, step),
+    )
+
+
+def _can_move(user: Any, target: str | None) -> bool:
+    from mineaction.services import review
+
+    role = str(getattr(getattr(user, "role", None), "value", ""))
+    return target is not None and role in review.LEVEL_ROLES.get(target, frozenset())
 
 
 @router.get("/review/{report_id}", response_class=HTMLResponse)
 def review_report(request: Request, report_id: str, user: CurrentUser) -> Response:
-    """One pending report: its content, warnings and predicted effect on its hazard."""
+    """One report: content, warnings, predicted effect, reconciliation proposals, actions."""
+    from mineaction.services import review
+
     store = _store(request)
     scope = user_scope(user)
     with store.read() as conn:
         row = repo.get_report(conn, report_id)
         if scope.organisation and row["organisation"] != scope.organisation:
             raise NotFoundError(f"no report with id {report_id!r}")
-        events = repo.events(conn, report_id)
         hazard = None
         if row["hazard_id"]:
             hazard = (
@@ -581,19 +602,19 @@ def review_report(request: Request, report_id: str, user: CurrentUser) -> Respon
                 .mappings()
                 .first()
             )
-    effect = ledger.predict(store, report_id) if row["state"] in ledger.PENDING_STATES else None
-    features = _report_features(row, hazard)
+    rv = review.review(store, report_id)
     return render(
         request,
         "review_report.html",
         user,
         r=row,
-        events=events,
-        effect=effect,
+        rv=rv,
+        effect=rv.effect,
         hazard=hazard,
-        geojson=features,
+        geojson=_report_features(row, hazard),
         payload=json.dumps(row["payload"], indent=2, ensure_ascii=False),
-        done=request.query_params.get("done"),
+        can_advance=_can_move(user, rv.next_step),
+        can_reject=_can_move(user, "rejected") and rv.next_step is not None,
     )
 
 
@@ -652,12 +673,30 @@ def _check_report_scope(request: Request, user: Any, report_id: str) -> None:
         raise NotFoundError(f"no report with id {report_id!r}")
 
 
-@router.post("/review/{report_id}/approve")
-def review_approve(request: Request, report_id: str, user: CurrentUser) -> Response:
-    """Approve a pending report."""
+@router.post("/review/{report_id}/advance")
+def review_advance(
+    request: Request,
+    user: CurrentUser,
+    report_id: str,
+    expect: Annotated[str, Form()],
+) -> Response:
+    """Move a pending report up one approval level (verify, approve for operations, approve)."""
+    from mineaction.services import review
+
     _check_report_scope(request, user, report_id)
-    ledger.approve(_store(request), report_id, actor=getattr(user, "username", None))
-    return RedirectResponse(f"/review?approved={quote(report_id)}", status_code=303)
+    role = str(getattr(getattr(user, "role", None), "value", ""))
+    try:
+        step = review.advance(
+            _store(request),
+            report_id,
+            actor=getattr(user, "username", None),
+            role=role,
+            expect=expect,
+        )
+    except PermissionDeniedError as exc:
+        # The page may be used by this role, but the report waits for another level.
+        raise ConflictError(f"report {report_id} waits for another approval level: {exc}") from exc
+    return RedirectResponse(f"/review?{quote(step.to_state)}={quote(report_id)}", status_code=303)
 
 
 @router.post("/review/{report_id}/reject")
@@ -668,8 +707,17 @@ def review_reject(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Reject a pending report with a reason for the submitter."""
+    from mineaction.services import review
+
     _check_report_scope(request, user, report_id)
-    ledger.reject(_store(request), report_id, reason=reason, actor=getattr(user, "username", None))
+    role = str(getattr(getattr(user, "role", None), "value", ""))
+    review.reject(
+        _store(request),
+        report_id,
+        reason=reason,
+        actor=getattr(user, "username", None),
+        role=role,
+    )
     return RedirectResponse(f"/review?rejected={quote(report_id)}", status_code=303)
 
 
@@ -679,7 +727,7 @@ def review_reject(
 def _html_wanted(request: Request) -> bool:
     path = request.url.path
     return (
-        request.method == "GET"
+        request.method in ("GET", "POST")
         and "text/html" in request.headers.get("accept", "")
         and not path.startswith(("/api/", "/ogc"))
         and not path.endswith(".json")
@@ -804,3 +852,137 @@ def report_file(
     if fmt != "html":
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(body, media_type=REPORT_FORMATS[fmt], headers=headers)
+
+
+# --- import --------------------------------------------------------------------------------
+
+MAX_UPLOAD = 50 * 1024 * 1024
+UPLOAD_TTL_S = 3600.0
+
+
+@dataclass
+class _Upload:
+    """A file checked by a dry run, waiting for the user to confirm the import."""
+
+    data: bytes
+    filename: str
+    organisation: str
+    form: str | None
+    username: str | None
+    at: float
+
+
+_UPLOADS: dict[str, _Upload] = {}
+
+
+def _import_choices(request: Request, user: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    from mineaction.forms import FORMS
+
+    fixed = getattr(user, "organisation", None)
+    if fixed and user_scope(user).organisation:
+        orgs = [fixed]
+    else:
+        with _store(request).read() as conn:
+            orgs = [
+                r[0]
+                for r in conn.execute(select(s.organisation.c.code).order_by(s.organisation.c.code))
+            ]
+    return orgs, [(k, f.title) for k, f in FORMS.items()]
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_page(request: Request, user: CurrentUser) -> Response:
+    """Upload a file of field data (ODK Central, KoboToolbox, GIS) for a dry run."""
+    orgs, forms = _import_choices(request, user)
+    return render(request, "import.html", user, orgs=orgs, forms=forms, result=None)
+
+
+def _check_org(user: Any, organisation: str) -> str:
+    organisation = organisation.strip()
+    scoped = user_scope(user).organisation
+    if scoped and organisation != scoped:
+        raise ValidationError(
+            f"you can import only for your organisation {scoped}", where="organisation"
+        )
+    if not organisation:
+        raise ValidationError("choose the organisation the data comes from", where="organisation")
+    return organisation
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_upload(
+    request: Request,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File()],
+    organisation: Annotated[str, Form()] = "",
+    form: Annotated[str, Form()] = "",
+) -> Response:
+    """Dry-run an uploaded file: counts and row-level problems, nothing written."""
+    import secrets
+    import time
+
+    from starlette.concurrency import run_in_threadpool
+
+    from mineaction.services import importing
+
+    orgs, forms = _import_choices(request, user)
+    filename = file.filename or "upload"
+    try:
+        org = _check_org(user, organisation)
+        data = await file.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            raise ValidationError("the file is larger than 50 MB: split it", where=filename)
+        if not data:
+            raise ValidationError("the file is empty", where=filename)
+        result = await run_in_threadpool(
+            importing.import_bytes,
+            _store(request),
+            data,
+            filename,
+            organisation=org,
+            form=form or None,
+            dry_run=True,
+            actor=getattr(user, "username", None),
+        )
+    except MineActionError as exc:
+        return render(
+            request,
+            "import.html",
+            user,
+            orgs=orgs,
+            forms=forms,
+            result=None,
+            error=str(exc),
+            status_code=exc.http_status,
+        )
+    now = time.monotonic()
+    for key in [k for k, u in _UPLOADS.items() if now - u.at > UPLOAD_TTL_S]:
+        _UPLOADS.pop(key, None)
+    token = secrets.token_urlsafe(16)
+    _UPLOADS[token] = _Upload(
+        data, filename, org, form or None, getattr(user, "username", None), now
+    )
+    orgs, forms = _import_choices(request, user)
+    return render(request, "import.html", user, orgs=orgs, forms=forms, result=result, token=token)
+
+
+@router.post("/import/confirm", response_class=HTMLResponse)
+def import_confirm(request: Request, user: CurrentUser, token: Annotated[str, Form()]) -> Response:
+    """Import the file checked by the dry run: good records become submitted reports."""
+    from mineaction.services import importing
+
+    upload = _UPLOADS.get(token)
+    if upload is None or upload.username != getattr(user, "username", None):
+        raise ValidationError("this upload has expired: upload the file again", where="import")
+    result = importing.import_bytes(
+        _store(request),
+        upload.data,
+        upload.filename,
+        organisation=upload.organisation,
+        form=upload.form,
+        dry_run=False,
+        actor=getattr(user, "username", None),
+    )
+    _UPLOADS.pop(token, None)
+    orgs, forms = _import_choices(request, user)
+    return render(request, "import.html", user, orgs=orgs, forms=forms, result=result, token=None)

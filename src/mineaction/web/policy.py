@@ -82,10 +82,14 @@ POLICY: dict[str, Access] = {
     "GET /map/basemap.json": READERS,
     "GET /hazards": READERS,
     "GET /hazards/{hazard_id}": READERS,
-    "GET /review": REVIEWERS,
-    "GET /review/{report_id}": REVIEWERS,
-    "POST /review/{report_id}/approve": APPROVERS,
-    "POST /review/{report_id}/reject": REVIEWERS,
+    # the review service checks each step against the role (verify, approve, reject)
+    "GET /review": allow(A, IM, OPS, QC, scoped=True),
+    "GET /review/{report_id}": allow(A, IM, OPS, QC, scoped=True),
+    "POST /review/{report_id}/advance": allow(A, IM, OPS, QC, scoped=True),
+    "POST /review/{report_id}/reject": allow(A, IM, OPS, QC, scoped=True),
+    "GET /import": SUBMITTERS,
+    "POST /import": SUBMITTERS,
+    "POST /import/confirm": SUBMITTERS,
     "GET /reports": READERS,
     "GET /reports/file": READERS,
     # reference data
