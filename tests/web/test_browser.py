@@ -90,8 +90,10 @@ def test_map_points_then_polygons_popup_and_link(
     assert int(page.get_attribute("#map", "data-count") or 0) >= 24
     shot(page, screenshot_dir, "map", full=False)
     # Zoom onto one hazard: outlines with remaining and released parts are drawn.
-    page.evaluate("window.mineactionMap.setView([51.2, 35.3], 14)")
+    page.evaluate("window.mineactionMap.setView([51.1015, 35.2785], 15)")
     page.wait_for_selector("#map[data-mode='polygons']")
+    page.wait_for_timeout(300)
+    shot(page, screenshot_dir, "map-detail", full=False)
     # Filter by classification: the server answers with fewer hazards.
     page.evaluate("window.mineactionMap.setView([51.2, 35.4], 10)")
     page.wait_for_function("document.querySelector('#map').dataset.mode === 'points'")

@@ -151,3 +151,18 @@ def test_reports_page_previews_and_downloads_in_the_users_scope(client: TestClie
     assert "attachment" in xlsx.headers["content-disposition"]
     bad = client.get("/reports/file?name=oslo-action-plan&period=2026-13&format=html")
     assert bad.status_code == 400
+
+
+def test_admin_page_lists_users_roles_and_code_lists(
+    client: TestClient, sample_db: tuple[str, Store]
+) -> None:
+    url, store = sample_db
+    users.add_user(store, "root", role="admin", password="correct horse battery")
+    with TestClient(create_app(url)) as admin:
+        admin.headers["Authorization"] = f"Bearer {users.create_token(store, 'root').token}"
+        page = admin.get("/admin", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "Irina Petrova" in page.text and "Operator QC" in page.text
+    assert "Anti-personnel mine" in page.text
+    # An IM officer is not an administrator.
+    assert client.get("/admin", headers={"accept": "text/html"}).status_code == 403

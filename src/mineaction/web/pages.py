@@ -986,3 +986,36 @@ def import_confirm(request: Request, user: CurrentUser, token: Annotated[str, Fo
     _UPLOADS.pop(token, None)
     orgs, forms = _import_choices(request, user)
     return render(request, "import.html", user, orgs=orgs, forms=forms, result=result, token=None)
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request, user: CurrentUser) -> Response:
+    """Users and roles, organisations, approval levels and code lists (an overview)."""
+    from mineaction.core import codes
+    from mineaction.services import review, users
+
+    store = _store(request)
+    with store.read() as conn:
+        orgs = list(conn.execute(select(s.organisation).order_by(s.organisation.c.code)).mappings())
+    code_lists = {
+        "HazardClassification": [c.value for c in codes.HazardClassification],
+        "HazardStatus": [c.value for c in codes.HazardStatus],
+        "ContaminationType": [c.value for c in codes.ContaminationType],
+        "EvidenceType": [c.value for c in codes.EvidenceType],
+        "ActivityType": [c.value for c in codes.ActivityType],
+        "ReleaseOutcome": [c.value for c in codes.ReleaseOutcome],
+        "EOCategory": [c.value for c in codes.EOCategory],
+        "DisposalMethod": [c.value for c in codes.DisposalMethod],
+    }
+    return render(
+        request,
+        "admin.html",
+        user,
+        users=users.list_users(store),
+        orgs=orgs,
+        levels=review.approval_levels(store),
+        code_lists=code_lists,
+    )

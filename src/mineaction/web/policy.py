@@ -90,6 +90,7 @@ POLICY: dict[str, Access] = {
     "GET /import": SUBMITTERS,
     "POST /import": SUBMITTERS,
     "POST /import/confirm": SUBMITTERS,
+    "GET /admin": ADMIN_ONLY,
     "GET /reports": READERS,
     "GET /reports/file": READERS,
     # reference data
