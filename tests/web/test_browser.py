@@ -101,6 +101,10 @@ def test_map_points_then_polygons_popup_and_link(
     page.select_option("#f-class", "SHA")
     page.wait_for_function(f"Number(document.querySelector('#map').dataset.count) < {before}")
     page.select_option("#f-class", "")
+    page.wait_for_function(
+        f"Number(document.querySelector('#map').dataset.count) === {before} && "
+        "document.querySelector('#map').getAttribute('aria-busy') === 'false'"
+    )
     # Open a hazard from its popup.
     page.evaluate(
         """() => {
