@@ -196,4 +196,5 @@ def test_upload_a_file_with_errors_see_them_and_confirm(
     page.click("[data-testid=confirm]")
     page.wait_for_selector("text=waiting in the review inbox")
     page.goto(live_server.url + "/review")
-    assert page.locator("[data-testid=inbox] tbody tr").count() == 3
+    # (other tests of the module may have emptied the inbox or not: count the imported ones)
+    assert page.locator("[data-testid=inbox] tbody tr", has_text="FSD:").count() == 3

@@ -117,15 +117,10 @@ def _by_month(
 
 
 def _remaining_by_area(
-    conn: Connection, scope: Scope, top: int
+    conn: Connection, totals: list[tuple[str, str, int, float]], top: int
 ) -> list[tuple[str, str, dict[str, float]]]:
     """Remaining m² by top-level admin area and class, largest first."""
-    h = s.hazard
-    rows = conn.execute(
-        select(h.c.location, h.c.classification, func.sum(h.c.remaining_m2))
-        .where(scope.where(h), h.c.status.in_(OPEN_STATUSES))
-        .group_by(h.c.location, h.c.classification)
-    ).all()
+    rows = [(loc or None, cls, m2) for cls, loc, _n, m2 in totals]
     locs = {
         r.pcode: (r.name, r.parent_pcode, r.admin_level)
         for r in conn.execute(
@@ -163,14 +158,14 @@ def figures(store: Store, scope: Scope = NATIONAL, *, today: date | None = None)
     """Return the headline figures for ``scope`` as of ``today``."""
     today = today or date.today()
     f = Figures(today=today)
-    h = s.hazard
+    from mineaction.services.mapdata import open_totals  # (mapdata imports Scope from here)
+
+    totals = open_totals(store, scope, OPEN_STATUSES)
     with store.read() as conn:
-        for cls, n, m2 in conn.execute(
-            select(h.c.classification, func.count(), func.coalesce(func.sum(h.c.remaining_m2), 0.0))
-            .where(scope.where(h), h.c.status.in_(OPEN_STATUSES))
-            .group_by(h.c.classification)
-        ).all():
-            f.hazards[str(cls)] = {"count": int(n), "m2": float(m2)}
+        for cls, _loc, n, m2 in totals:
+            got = f.hazards.setdefault(cls, {"count": 0, "m2": 0.0})
+            got["count"] += n
+            got["m2"] += m2
         for cls in ("SHA", "CHA"):
             f.hazards.setdefault(cls, {"count": 0, "m2": 0.0})
         f.released_month = _released(conn, scope, today.replace(day=1))
@@ -220,7 +215,7 @@ def figures(store: Store, scope: Scope = NATIONAL, *, today: date | None = None)
             pending_q = pending_q.where(r.c.organisation == scope.organisation)
         f.pending_reports = int(conn.execute(pending_q).scalar() or 0)
         f.released_by_month = _by_month(conn, scope, 24, today)
-        f.remaining_by_area = _remaining_by_area(conn, scope, 10)
+        f.remaining_by_area = _remaining_by_area(conn, totals, 10)
     return f
 
 

@@ -575,3 +575,32 @@ def basemap(store: Store, *, max_level: int = 2) -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": feats}
+
+
+def open_totals(
+    store: Store, scope: Scope = NATIONAL, statuses: Sequence[str] = ("open", "worked_on")
+) -> list[tuple[str, str, int, float]]:
+    """Return (classification, location, count, remaining m²) of the hazards in ``statuses``.
+
+    Read from the in-memory index (refreshed first if the data changed), so the dashboard costs
+    no scan of the hazard table at national scale.
+    """
+    index = hazard_index(store, fresh=True)
+    m = index.mask([-180.0, -90.0, 180.0, 90.0], MapFilter(), scope)
+    keep = np.zeros(len(m), dtype=bool)
+    for st in statuses:
+        keep |= index.status.equal(st)
+    m &= keep
+    if not m.any():
+        return []
+    nloc = max(len(index.loc.lookup), 1)
+    key = index.cls.codes[m].astype(np.int64) * nloc + index.loc.codes[m]
+    keys, inverse = np.unique(key, return_inverse=True)
+    n = np.bincount(inverse, minlength=len(keys))
+    m2 = np.bincount(inverse, weights=index.m2[m], minlength=len(keys))
+    cls_of = {c: v for v, c in index.cls.lookup.items()}
+    loc_of = {c: v for v, c in index.loc.lookup.items()}
+    return [
+        (cls_of[int(k) // nloc], loc_of[int(k) % nloc], int(n[i]), float(m2[i]))
+        for i, k in enumerate(keys)
+    ]
