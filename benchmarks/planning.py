@@ -94,6 +94,34 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
+def sanity(n: int, m: int, seed: int, time_limit: float) -> None:
+    """Classic suite (planning.md 6.1): identical teams, one region, no calendar, vs EEI/LP."""
+    import numpy as np
+
+    from mineaction.core.planning.bounds import eei_bound
+    from mineaction.core.planning.model import AssetClass, PlanningProblem, Team, WorkPackage
+
+    rng = np.random.default_rng(seed)
+    areas = rng.lognormal(np.log(20000), 1.2, n)
+    w = rng.lognormal(np.log(50), 1.0, n) * (areas / 20000) ** 0.3
+    pk = tuple(
+        WorkPackage(f"p{j}", "h", "R", float(areas[j]), "open", float(w[j])) for j in range(n)
+    )
+    teams = tuple(Team(f"t{i}", AssetClass.MANUAL, "R") for i in range(m))
+    inst = compile_problem(PlanningProblem(pk, teams))
+    t = time.process_time()
+    ours = plan(inst, time_limit=time_limit, clock=time.process_time)
+    cpu = time.process_time() - t
+    eei = eei_bound(w, areas / 400.0, m)
+    lp = lp_bound(inst, float(ours.end.max()), growth=0.02)
+    print(
+        f"sanity P||sum wC n={n} m={m}: ours {ours.objective():.5e} ({cpu:.1f} s cpu), "
+        f"EEI {eei:.5e} gap {ours.objective() / eei - 1:.2%}, LP {lp.value:.5e} "
+        f"gap {ours.objective() / lp.value - 1:.2%} ({lp.seconds:.0f} s)",
+        flush=True,
+    )
+
+
 def report(r: dict[str, object]) -> None:
     """Print one size's figures."""
     ours = r["ours"]
@@ -140,9 +168,14 @@ def main() -> None:
     ap.add_argument("--growth", type=float, default=0.04)
     ap.add_argument("--warm-sample", type=int, default=1500)
     ap.add_argument("--skip-greedy-above", type=int, default=50_000)
+    ap.add_argument("--sanity", action="store_true", help="classic identical-teams suite")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, default=None, help="also write results as JSON")
     args = ap.parse_args()
+    if args.sanity:
+        for n, m in ((1000, 10), (1000, 100), (10000, 100)):
+            sanity(n, m, args.seed, min(args.time_limit, 10.0))
+        return
     if args.child:
         print(json.dumps(run_size(args.child, args)))
         return

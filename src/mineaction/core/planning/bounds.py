@@ -437,3 +437,16 @@ def trivial_bound(inst: Instance) -> float:
             inst.finish(g, float(rel[o]), float(p)) for p in ps[np.isfinite(ps)]
         )
     return total
+
+
+def eei_bound(weights: FloatArray, p: FloatArray, m: int) -> float:
+    """Eastman-Even-Isaacs bound for m identical teams, no calendar (planning.md 2.1).
+
+    LB = (1/m) x (WSPT value on one team) + ((m-1)/(2m)) x sum w_j p_j.
+
+    >>> eei_bound(np.array([1.0, 1.0]), np.array([1.0, 1.0]), 2)
+    2.0
+    """
+    order = np.lexsort((np.arange(len(p)), -weights / p))
+    single = float((weights[order] * np.cumsum(p[order])).sum())
+    return single / m + (m - 1) / (2 * m) * float((weights * p).sum())

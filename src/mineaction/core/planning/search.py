@@ -9,6 +9,7 @@ an earlier stage beyond the start of its next stage, which keeps every plan feas
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 import time
 from collections.abc import Callable
 
@@ -94,15 +95,31 @@ class _State:
         cost = 0.0
         ss: list[float] = []
         ee: list[float] = []
+        cum_l, fr_l = self.inst._cum_lists()
+        frozen, travel, rel, reg, pp = self.frozen, self.travel, self.rel, self.reg, self.p
         for o in seq[k:]:
-            g = self.reg[o]
-            if o in self.frozen:
-                s = self.frozen[o]
+            g = reg[o]
+            if o in frozen:
+                s = frozen[o]
             else:
-                s = t + self.travel[loc][g]
-                if self.rel[o] > s:
-                    s = self.rel[o]
-            e = self.finish(g, s, self.p[o][ty])
+                s = t + travel[loc][g]
+                if rel[o] > s:
+                    s = rel[o]
+            p = pp[o][ty]
+            # inlined Instance.finish (hot path); falls back when the horizon must grow
+            cum, fr = cum_l[g], fr_l[g]
+            d = int(s)
+            if p > 0 and d + 1 < len(fr):
+                target = cum[d] + fr[d] * (s - d) + p
+                if target <= cum[-1]:
+                    day = bisect_left(cum, target) - 1
+                    e = day + (target - cum[day]) / fr[day]
+                else:
+                    e = self.finish(g, s, p)
+                    cum_l, fr_l = self.inst._cum_lists()
+            else:
+                e = self.finish(g, s, p)
+                cum_l, fr_l = self.inst._cum_lists()
             if e > self.limit[o] + EPS:
                 return None
             cost += self.w[o] * (e if e < self.cap else self.cap)
