@@ -9,8 +9,8 @@ an earlier stage beyond the start of its next stage, which keeps every plan feas
 from __future__ import annotations
 
 import random
-from bisect import bisect_left
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 
 import numpy as np
