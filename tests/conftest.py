@@ -25,6 +25,7 @@ get the ``postgis`` marker and those using Chromium the ``browser`` marker autom
 
 from __future__ import annotations
 
+import importlib.util as _ilu
 import itertools
 import os
 import uuid
@@ -40,6 +41,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
     from mineaction.store.engine import Store
+
+# A dependency may ship a top-level ``tests`` package that would shadow this folder.
+_spec = _ilu.spec_from_file_location(
+    "_mineaction_testspath", os.path.join(os.path.dirname(__file__), "reliability", "testspath.py")
+)
+assert _spec and _spec.loader
+_spec.loader.exec_module(_ilu.module_from_spec(_spec))
 
 PG_URL_ENV = "MINEACTION_TEST_PG_URL"
 SKIP_PG_ENV = "MINEACTION_SKIP_PG"

@@ -3,7 +3,7 @@
 Every case must end in success or a :class:`MineActionError` with a message (a rejection that
 says what is wrong); any other exception is a crash. A rejected case must leave the database as
 it was (no partial data). Used by tests/reliability/test_hostile.py (few cases) and
-``python -m tests.reliability.run_fuzz`` (>= 10,000 cases).
+``python tests/reliability/run_fuzz.py`` (>= 10,000 cases).
 """
 
 from __future__ import annotations
@@ -234,4 +234,72 @@ def fuzz_import(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
         _one(store, stats, f"import {name} ({how:.2f}, {len(payload)} bytes)", call)
 
     case()
+    return stats
+
+
+def fuzz_api(
+    store: Store, per_operation: int, *, users: tuple[str, ...] = ("admin", "entry")
+) -> FuzzStats:
+    """Schemathesis on every API operation (as each user): no 5xx, documented answers.
+
+    ``store`` must be empty: the two-organisation programme of tests/api/seed.py is loaded.
+    """
+    import warnings
+
+    import schemathesis
+    from hypothesis import Phase
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        status_code_conformance,
+    )
+    from tests.api.conftest import Accounts
+    from tests.api.seed import seed
+
+    from mineaction.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+        accounts = Accounts(seed(store))
+        client = TestClient(create_app(store.url))
+        schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    import logging
+
+    logging.getLogger("mineaction.access").setLevel(logging.WARNING)  # one line per case
+    stats = FuzzStats()
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance]
+    for who in users:
+        headers = accounts.headers(who)
+        for result in schema.get_all_operations():
+            op = result.ok()
+            key = f"{op.method.upper()} {op.path}"
+            if key == "POST /api/v1/auth/login":  # rate limited by design
+                continue
+
+            @settings(
+                max_examples=per_operation,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=op.as_strategy())
+            def run(case: Any) -> None:
+                stats.cases += 1
+                response = case.call(headers=headers)  # noqa: B023 - run at once
+                if response.status_code < 400:
+                    stats.accepted += 1
+                else:
+                    stats.rejected += 1
+                case.validate_response(response, checks=checks)
+
+            try:
+                run()
+            except Exception as exc:
+                stats.crashes.append(f"{who} {key}: {str(exc)[:400]}")
+    checked = ledger.check(store)
+    stats.partial_writes += checked.differences[:10] + checked.errors[:10]
     return stats

@@ -47,12 +47,21 @@ def _context() -> Any:
         # does not hand sys.path over to it), not an installed copy.
         import mineaction
 
-        here = [str(Path(mineaction.__file__).parents[1]), str(Path(__file__).parents[2])]
+        here = [
+            str(Path(mineaction.__file__).parents[1]),
+            str(Path(__file__).parents[2]),
+            str(Path(__file__).parent),  # for the preloaded testspath module
+        ]
         old = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = os.pathsep.join([*here, *([old] if old else [])])
         _CTX = multiprocessing.get_context("forkserver")
         _CTX.set_forkserver_preload(
-            ["mineaction.cli", "mineaction.services.ledger", "tests.reliability.killing"]
+            [
+                "testspath",
+                "mineaction.cli",
+                "mineaction.services.ledger",
+                "tests.reliability.killing",
+            ]
         )
         warm = _CTX.Process(target=_noop)  # start the forkserver now, not in a timed run
         warm.start()

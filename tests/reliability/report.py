@@ -2,8 +2,8 @@
 
 Usage (from the repository root)::
 
-    MINEACTION_TEST_PG_URL=postgresql://... python -m tests.reliability.report [--quick]
-    python -m tests.reliability.report --from DIR    # print saved kill/concurrency/fuzz JSON
+    MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/report.py [--quick]
+    python tests/reliability/report.py --from DIR    # print saved kill/concurrency/fuzz JSON
 
 Runs tests/reliability/run_kill.py, run_concurrency.py and run_fuzz.py (``--quick``: small
 sizes for a smoke run; default: >= 10,000 fuzz cases per store, 20 clients for 60 s), saves
@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+if __package__ in (None, ""):  # run as a file: python tests/reliability/NAME.py
+    import testspath  # sys.path[0] is this folder
+
+    testspath.use_repository_src()
 
 FULL = {
     "kill": [

@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    MINEACTION_TEST_PG_URL=postgresql://... python -m tests.reliability.run_concurrency \\
+    MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/run_concurrency.py \\
         [--clients 20] [--seconds 60] [--stores sqlite,postgis] [--json results.json]
 
 Exits 1 on any 5xx, hang, lost update or inconsistency.
@@ -17,6 +17,11 @@ import tempfile
 from pathlib import Path
 
 import orjson
+
+if __package__ in (None, ""):  # run as a file: python tests/reliability/NAME.py
+    import testspath  # sys.path[0] is this folder
+
+    testspath.use_repository_src()
 
 
 def main(argv: list[str] | None = None) -> int:

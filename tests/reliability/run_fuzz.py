@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    MINEACTION_TEST_PG_URL=postgresql://... python -m tests.reliability.run_fuzz \\
+    MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/run_fuzz.py \\
         [--submit 6000] [--import 4000] [--stores sqlite,postgis] [--json results.json]
 
 Exits 1 on any crash (an exception that is not a clear rejection) or partial write.
@@ -18,6 +18,11 @@ from pathlib import Path
 
 import orjson
 
+if __package__ in (None, ""):  # run as a file: python tests/reliability/NAME.py
+    import testspath  # sys.path[0] is this folder
+
+    testspath.use_repository_src()
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the fuzzers on each store and print their figures."""
@@ -29,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--submit", type=int, default=6000)
     ap.add_argument("--import", dest="imports", type=int, default=4000)
+    ap.add_argument("--api", type=int, default=100, help="cases per API operation and user")
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
@@ -40,10 +46,10 @@ def main(argv: list[str] | None = None) -> int:
             def run(url: str) -> dict[str, fuzzing.FuzzStats]:
                 store = open_store(url, create=True)
                 try:
-                    return {
-                        "submit": fuzzing.fuzz_submit(store, args.submit),
-                        "import": fuzzing.fuzz_import(store, args.imports),
-                    }
+                    out = {"api": fuzzing.fuzz_api(store, args.api)} if args.api else {}
+                    out["submit"] = fuzzing.fuzz_submit(store, args.submit)
+                    out["import"] = fuzzing.fuzz_import(store, args.imports)
+                    return out
                 finally:
                     store.dispose()
 

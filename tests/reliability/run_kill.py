@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    MINEACTION_TEST_PG_URL=postgresql://... python -m tests.reliability.run_kill \\
+    MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/run_kill.py \\
         [--approve 40] [--submit 40] [--recompute 20] [--migrate 20] [--stores sqlite,postgis] \\
         [--seed N] [--json results.json]
 
@@ -19,6 +19,11 @@ import tempfile
 from pathlib import Path
 
 import orjson
+
+if __package__ in (None, ""):  # run as a file: python tests/reliability/NAME.py
+    import testspath  # sys.path[0] is this folder
+
+    testspath.use_repository_src()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Concurrent editors: 20 clients on a real uvicorn server for a few seconds (SQLite, PostGIS).
 
 No 5xx, no hang, no lost update (stale edits answer 412), ledger and projections agree.
-The long run is ``python -m tests.reliability.run_concurrency``.
+The long run is ``python tests/reliability/run_concurrency.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL at random points during approve, bulk submit, recompute and migration.
 
 A short campaign (about 50 kill points over SQLite and PostGIS); the long one is
-``python -m tests.reliability.run_kill``. After every kill: the projection equals a fresh
+``python tests/reliability/run_kill.py``. After every kill: the projection equals a fresh
 recompute, every report has its events and audit entries, derived rows match the approved
 reports; re-running the interrupted command succeeds and gives the exact expected counts.
 """
