@@ -357,7 +357,7 @@ def pygeoapi_case(work: Path, store: Store, case: Any, python: str) -> None:
   encoding: utf-8
   languages: [en-US]
   limits: {{default_items: 100, max_items: 10000}}
-  map: {{url: https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, attribution: OSM}}
+  map: {{url: "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png", attribution: OSM}}
 logging: {{level: ERROR}}
 metadata:
   identification: {{title: bench, description: bench, keywords: [bench], terms_of_service: none, url: http://example.org}}
@@ -382,9 +382,7 @@ resources:
     env = {"PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pygeoapi",
+            str(Path(python).parent / "pygeoapi"),
             "openapi",
             "generate",
             str(cfg),
@@ -397,7 +395,7 @@ resources:
     )
     base = f"http://127.0.0.1:{port}"
     cmd = [
-        sys.executable,
+        python,
         "-m",
         "uvicorn",
         "pygeoapi.starlette_app:APP",

@@ -170,17 +170,37 @@ def table_reader(spec: TableSpec) -> Callable[[Connection, Scope, Query, str], P
     """Return the items reader of a table collection."""
     t = spec.resource.table
 
+    def fast(rows: list[Any], dialect: str) -> list[dict[str, Any]]:
+        texts = _geometry_texts(rows, dialect)
+        date_props = [p for p in spec.props if t.c[p].type.python_type in (date, datetime)]
+        out = []
+        for r, g in zip(rows, texts, strict=True):
+            props = {p: r[p] for p in spec.props}
+            for p in date_props:
+                if props[p] is not None:
+                    props[p] = props[p].isoformat()
+            out.append(
+                {"type": "Feature", "id": r[spec.id_col], "geometry": g, "properties": props}
+            )
+        return out
+
     def read(conn: Connection, scope: Scope, q: Query, dialect: str) -> Page:
         where = _table_where(spec, scope, q, dialect)
-        cols = [t.c[c] for c in dict.fromkeys((spec.id_col, *spec.props))] + [t.c[spec.geom_col]]
-        sel = select(*cols).where(and_(*where)).order_by(t.c[spec.id_col])
         python_bbox = q.bbox is not None and not spec.bbox_columns and dialect != "postgresql"
         if not python_bbox:
+            props = [t.c[c] for c in dict.fromkeys((spec.id_col, *spec.props))]
+            fsel = (
+                select(*props, _geom_expr(t.c[spec.geom_col], dialect))
+                .where(and_(*where))
+                .order_by(t.c[spec.id_col])
+            )
             matched = int(
                 conn.execute(select(func.count()).select_from(t).where(and_(*where))).scalar() or 0
             )
-            rows = conn.execute(sel.limit(q.limit).offset(q.offset)).mappings().all()
-            return Page([_feature(spec, r) for r in rows], matched)
+            rows = conn.execute(fsel.limit(q.limit).offset(q.offset)).mappings().all()
+            return Page(fast(list(rows), dialect), matched)
+        cols = [t.c[c] for c in dict.fromkeys((spec.id_col, *spec.props))] + [t.c[spec.geom_col]]
+        sel = select(*cols).where(and_(*where)).order_by(t.c[spec.id_col])
         assert q.bbox is not None
         env = box(*q.bbox)
         hits = [
