@@ -202,6 +202,11 @@ def main() -> None:
         default="/tmp/pygeoapi-venv/bin/python",
         help="Python of a virtualenv with pygeoapi and uvicorn installed",
     )
+    ap.add_argument(
+        "--servers",
+        default="postgis,tipg,sqlite,pygeoapi",
+        help="comma-separated subset of postgis,tipg,sqlite,pygeoapi",
+    )
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "mineaction-bench-ogc"))
     args = ap.parse_args()
     work = Path(args.workdir)
@@ -260,8 +265,10 @@ def main() -> None:
             )
 
     print(f"running ({args.concurrency} client threads; servers: one uvicorn process each) ...")
-    if pg_db and pg_token:
+    servers = set(args.servers.split(","))
+    if pg_db and pg_token and "postgis" in servers:
         mineaction_server(pg_db, pg_token, "mineaction /ogc (PostGIS)")
+    if pg_db and pg_token and "tipg" in servers:
         try:
             import tipg  # noqa: F401
 
@@ -294,8 +301,10 @@ def main() -> None:
                 )
         except ImportError:
             print("  tipg not installed: pip install tipg")
-    mineaction_server(sqlite_url, s_token, "mineaction /ogc (SQLite)")
-    pygeoapi_case(work, s_store, case, args.pygeoapi_python)
+    if "sqlite" in servers:
+        mineaction_server(sqlite_url, s_token, "mineaction /ogc (SQLite)")
+    if "pygeoapi" in servers:
+        pygeoapi_case(work, s_store, case, args.pygeoapi_python)
 
     print("\nsummary (requests/s; higher is better)")
     by = {(r["server"], r["target"]): r for r in results}
@@ -361,7 +370,7 @@ def pygeoapi_case(work: Path, store: Store, case: Any, python: str) -> None:
 logging: {{level: ERROR}}
 metadata:
   identification: {{title: bench, description: bench, keywords: [bench], terms_of_service: none, url: http://example.org}}
-  license: {{name: CC-BY 4.0}}
+  license: {{name: CC-BY 4.0, url: "https://creativecommons.org/licenses/by/4.0/"}}
   provider: {{name: bench, url: http://example.org}}
   contact: {{name: bench}}
 resources:
