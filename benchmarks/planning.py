@@ -48,7 +48,13 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
         plan = fn()
         secs, cpu = time.perf_counter() - t, time.process_time() - c
         bad = check_plan(plan)
-        out[label] = {"obj": plan.objective(), "s": secs, "cpu": cpu, "violations": len(bad)}
+        out[label] = {
+            "obj": plan.objective(),
+            "s": secs,
+            "cpu": cpu,
+            "violations": len(bad),
+            "method": plan.method,
+        }
         return plan
 
     timed("static", lambda: list_schedule(inst, "static"))
@@ -150,6 +156,7 @@ def report(r: dict[str, object]) -> None:
             print(
                 f"{name:<6} obj {b['obj']:.5e}  wall {b['s']:.1f} s  ours/{name} = "
                 f"{ub / b['obj']:.3f} ({1 - ub / b['obj']:.1%} better)  violations {b['violations']}"
+                f"  [{b.get('method', name)}]"
             )
     print(f"peak memory (RSS) {r['peak_rss_mb']:.0f} MB; load average {r['load']}")
 

@@ -77,7 +77,9 @@ def cpsat_plan(
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if hint is not None:
-            return hint
+            out = make_plan(inst, hint.sequences, method="cp-sat (no solution: hint returned)")
+            out.notes.append(f"CP-SAT {solver.status_name(status)}: no solution in the time limit")
+            return out
         raise RuntimeError("CP-SAT found no solution in the time limit")
     chosen = {o: k for (o, k), x in lits.items() if solver.boolean_value(x)}
     order = sorted(range(n), key=lambda o: (o not in inst.frozen_team, solver.value(starts[o]), o))
