@@ -146,3 +146,20 @@ def test_scale_error_of_local_projection_is_small() -> None:
     cfg = svc.load_config(preset="development")
     v = svc.measure(cfg, hazards, layers, None, as_of=AS_OF)
     assert v["people_5km"].tolist() == [0, 1]  # 4,980 m inside 5 km; 5,015 m outside
+
+
+def test_invalid_geometry_is_repaired_for_the_analysis() -> None:
+    from shapely.geometry import Polygon
+
+    from .helpers import wgs
+
+    # a self-intersecting "bow-tie" field over H1: GEOS overlay fails on it unless repaired;
+    # make_valid gives two triangles (base 100 m, height 50 m) inside H1 = 2 x 2,500 m²
+    bowtie = wgs(Polygon([(-50, -50), (50, 50), (50, -50), (-50, 50)]))
+    hazards = svc.HazardSet.build(["H1"], [square(0, 0, 100)], remaining_m2=[10_000])
+    layers = {"farmland": LayerData.build("farmland", [bowtie])}
+    cfg = svc.load_config(preset="development")
+    notes: list[str] = []
+    v = svc.measure(cfg, hazards, layers, None, as_of=AS_OF, notes=notes)
+    assert v["farmland_m2"][0] == pytest.approx(5_000, rel=1e-3)
+    assert notes == ["1 invalid farmland geometries repaired (make_valid) for the analysis"]

@@ -198,6 +198,21 @@ def months_before(d: date, months: int) -> date:
     return date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
 
 
+def repaired(geoms: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], int]:
+    """Return the geometries with invalid ones repaired (``make_valid``) and how many were.
+
+    Real GIS layers often hold self-intersecting polygons, on which GEOS overlay fails;
+    the repair is for the analysis only, stored data is unchanged.
+    """
+    if len(geoms) == 0:
+        return geoms, 0
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    return geoms, int(bad.sum())
+
+
 _MULTI = (4, 5, 6, 7)  # MultiPoint, MultiLineString, MultiPolygon, GeometryCollection
 
 
@@ -222,6 +237,7 @@ class _Layer:
         self.tree = shapely.STRtree(self.parts)
         self._proj = np.empty(n, dtype=object)
         self._done = np.zeros(n, dtype=bool)
+        self.repaired = 0
         if self.is_points:
             xy = shapely.get_coordinates(data.geoms)
             x, y = tr.transform(xy[:, 0], xy[:, 1])
@@ -248,8 +264,10 @@ class _Layer:
         """Return the features ``j`` in the local metric projection (projecting them once)."""
         todo = np.unique(j[~self._done[j]])
         if len(todo):
-            self._proj[todo] = project(self.data.geoms[todo], self.tr)
+            geoms, fixed = repaired(project(self.data.geoms[todo], self.tr))
+            self._proj[todo] = geoms
             self._done[todo] = True
+            self.repaired += fixed
         return self._proj[j]
 
 
@@ -273,7 +291,7 @@ class _Hazards:
             k = int(np.flatnonzero(bad)[0])
             raise ValidationError("hazard has no geometry", where=f"hazard {k + 1}")
         self.wgs_bounds = shapely.bounds(geoms_wgs) if n else np.zeros((0, 4))
-        self.geoms = project(geoms_wgs, tr)
+        self.geoms, self.repaired = repaired(project(geoms_wgs, tr))
         self.bounds = shapely.bounds(self.geoms) if n else np.zeros((0, 4))
         # The vertices with the least / greatest x and y lie on the hazard: the distance to the
         # nearest of them is an upper bound of the distance to the hazard.
@@ -337,8 +355,13 @@ def measure(
     progress: Progress | None = None,
     chunk: int = CHUNK,
     timings: dict[str, float] | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, npt.NDArray[np.float64]]:
-    """Measure every criterion for every hazard; return name -> array aligned with hazards."""
+    """Measure every criterion for every hazard; return name -> array aligned with hazards.
+
+    ``timings`` (seconds per step) and ``notes`` (e.g. geometries repaired) are filled in
+    when given.
+    """
     clock = timings if timings is not None else {}
 
     def tick(name: str, t0: float) -> float:
@@ -470,6 +493,13 @@ def measure(
     out["reported_blockages"] = hazards.blockages.astype(float)
     out["beneficiaries"] = hazards.beneficiaries.astype(float)
     tick("hazard attributes", t)
+    if notes is not None:
+        fixed = {"hazards": H.repaired} | {name: lay.repaired for name, lay in L.items()}
+        for name, k in fixed.items():
+            if k:
+                notes.append(
+                    f"{k} invalid {name} geometries repaired (make_valid) for the analysis"
+                )
     return out
 
 
@@ -695,7 +725,10 @@ def score(
     """Measure, score, classify and cost hazards held in memory (no database)."""
     t0 = time.perf_counter()
     acc = accidents if accidents is not None else AccidentSet.empty()
-    values = measure(config, hazards, layers, acc, as_of=as_of, progress=progress)
+    measured_notes: list[str] = []
+    values = measure(
+        config, hazards, layers, acc, as_of=as_of, progress=progress, notes=measured_notes
+    )
     n = len(hazards)
     scores, contributions = pr.score_arrays(config, values, n)
     ids = hazards.ids.tolist()
@@ -714,6 +747,7 @@ def score(
         if ledger_seq is not None
         else "hazards given in memory",
         "farmland area sums overlaps between farmland polygons",
+        *measured_notes,
     ]
     return RunResult(
         run_id=run_id or new_run_id(),
