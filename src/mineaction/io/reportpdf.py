@@ -218,13 +218,13 @@ def _table(pages: _Pages, t: Table) -> None:
             tx = x + w - 0.06 if c.numeric else x + 0.06
             fig.text(
                 tx / W,
-                (y - head_h + 0.06) / H,
+                (y - head_h + 0.09) / H,
                 "\n".join(lab),
                 fontsize=font,
                 color="white",
                 fontweight="bold",
                 ha="right" if c.numeric else "left",
-                va="bottom",
+                va="baseline",
                 linespacing=1.1,
             )
             x += w
