@@ -180,12 +180,17 @@ def fuzz_submit(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
         if isinstance(doc, dict) and rng.random() < 0.7:
             doc["report_id"] = f"FZ-{next(counter)}"  # mostly new ids, sometimes clashes
 
+        submitted: list[str] = []
+
         def call() -> None:
             result = ledger.submit(store, doc, submitted_by="fuzz")
-            if result.status == "new" and rng.random() < 0.5:
-                ledger.approve(store, result.report_id, actor="fuzz")
+            if result.status == "new":
+                submitted.append(result.report_id)
 
         _one(store, stats, f"submit {str(doc)[:200]}", call)
+        if submitted and rng.random() < 0.5:  # approving is a case of its own
+            rid = submitted[0]
+            _one(store, stats, f"approve {rid}", lambda: ledger.approve(store, rid, actor="fuzz"))
 
     case()
     return stats

@@ -35,7 +35,7 @@ from mineaction.services import ledger
 from mineaction.store import schema as s
 from mineaction.store.engine import Store, open_store
 
-SCENARIOS = ("approve", "submit", "recompute", "migrate", "import")
+SCENARIOS = ("approve", "submit", "recompute", "migrate", "import", "demo")
 
 _CTX: Any = None
 
@@ -146,7 +146,17 @@ def consistency_problems(store: Store, *, audit: bool = True) -> list[str]:
         approved = _count(conn, r, r.c.state == "approved")
         facts = {
             "submit events": (_count(conn, ev, ev.c.action == "submit"), reports),
-            "approve events": (_count(conn, ev, ev.c.action == "approve"), approved),
+            "approved reports without an approve event": (
+                _count(
+                    conn,
+                    r,
+                    r.c.state == "approved",
+                    ~select(ev.c.id)
+                    .where(ev.c.report_id == r.c.report_id, ev.c.action == "approve")
+                    .exists(),
+                ),
+                0,
+            ),
             "submit audit entries": (_count(conn, au, au.c.action == "submit"), reports),
             "approve audit entries": (_count(conn, au, au.c.action == "approve"), approved),
             "approval numbers": (_count(conn, r, r.c.approval_seq.is_not(None)), approved),
@@ -162,6 +172,8 @@ def consistency_problems(store: Store, *, audit: bool = True) -> list[str]:
                 activities += 1
                 releases += len(payload["activity"].get("releases", []))
                 eo += len(payload["activity"].get("eo_items", []))
+            if typ == "eo":
+                eo += len(payload["eo"].get("items", []))
         facts["activity rows"] = (_count(conn, s.activity), activities)
         facts["release polygons"] = (_count(conn, s.release_polygon), releases)
         facts["EO items"] = (_count(conn, s.eo_item), eo)
@@ -560,5 +572,62 @@ def import_campaign(
             stats.failures.append(f"import {rel}: " + "; ".join(problems[:6]))
         else:
             stats.survived["import"] += 1
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+# --- bulk loading (mineaction demo) ----------------------------------------------------------
+
+
+def demo_campaign(
+    make_db: Callable[[], str],
+    copy_db: Callable[[str], str],
+    *,
+    rounds: int,
+    scale: str = "small",
+    seed: int = 0,
+) -> KillStats:
+    """Kill ``mineaction demo`` (a bulk load) on a fresh database; all or nothing, exact re-run."""
+    rng = random.Random(seed)
+    stats = KillStats()
+    t0 = time.perf_counter()
+    template = make_db()
+    open_store(template, create=True).dispose()
+    first = copy_db(template)
+    tail = ["demo", "--scale", scale]
+    run = run_cli(["--db", first, *tail])
+    assert run.exitcode == 0, run.output
+    st = open_store(first)
+    expected = counts(st)
+    st.dispose()
+    for _ in range(rounds):
+        url = copy_db(template)
+        stats.tried["demo"] += 1
+        killed = run_cli(["--db", url, *tail], kill_after=_delay(rng, run.seconds))
+        problems: list[str] = []
+        if killed.killed:
+            stats.killed["demo"] += 1
+        elif killed.exitcode != 0:
+            problems.append(f"failed before the kill: {killed.output[-300:]}")
+        st = open_store(url)
+        try:
+            have = counts(st)
+            if have["reports"] not in (0, expected["reports"]):
+                problems.append(f"partial bulk load after the kill: {have}")
+            problems += consistency_problems(st, audit=False)
+            rerun = run_cli(["--db", url, *tail])
+            if rerun.exitcode != 0:
+                problems.append(f"re-run exited {rerun.exitcode}: {rerun.output[-300:]}")
+            have = counts(st)
+            if have != expected:
+                problems.append(f"after re-run {have}, expected {expected}")
+                stats.records_lost += max(0, expected["reports"] - have["reports"])
+            problems += consistency_problems(st, audit=False)
+        finally:
+            st.dispose()
+        if problems:
+            stats.failures.append("demo: " + "; ".join(problems[:6]))
+        else:
+            stats.survived["demo"] += 1
     stats.seconds = time.perf_counter() - t0
     return stats

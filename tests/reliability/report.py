@@ -26,38 +26,24 @@ if __package__ in (None, ""):  # run as a file: python tests/reliability/NAME.py
 
     testspath.use_repository_src()
 
+
+def _a(text: str) -> list[str]:
+    return text.split()
+
+
 FULL = {
-    "kill": [
-        "--approve",
-        "25",
-        "--submit",
-        "25",
-        "--recompute",
-        "15",
-        "--migrate",
-        "15",
-        "--import",
-        "10",
-    ],
-    "concurrency": ["--clients", "20", "--seconds", "60"],
-    "fuzz": ["--submit", "6000", "--import", "4000"],
+    "kill": _a("--approve 25 --submit 25 --recompute 15 --migrate 15 --import 10 --demo 4"),
+    "concurrency": _a("--clients 20 --seconds 60"),
+    "fuzz": _a("--api 100 --submit 6000 --import 4000"),
 }
 QUICK = {
-    "kill": [
-        "--approve",
-        "3",
-        "--submit",
-        "3",
-        "--recompute",
-        "2",
-        "--migrate",
-        "2",
-        "--import",
-        "2",
-    ],
-    "concurrency": ["--clients", "20", "--seconds", "5"],
-    "fuzz": ["--submit", "100", "--import", "50"],
+    "kill": _a("--approve 3 --submit 3 --recompute 2 --migrate 2 --import 2 --demo 1"),
+    "concurrency": _a("--clients 20 --seconds 5"),
+    "fuzz": _a("--api 2 --submit 100 --import 50"),
 }
+
+
+FUZZERS = ("api", "submit", "import")
 
 
 def _load(folder: Path, name: str) -> dict[str, Any]:
@@ -106,11 +92,7 @@ def print_report(folder: Path) -> bool:
     rows.append(
         (
             "fuzz cases run",
-            [
-                (get(fuzz, st, "submit", "cases") or 0) + (get(fuzz, st, "import", "cases") or 0)
-                or None
-                for st in stores
-            ],
+            [sum(get(fuzz, st, f, "cases") or 0 for f in FUZZERS) or None for st in stores],
         )
     )
     rows.append(
@@ -122,7 +104,7 @@ def print_report(folder: Path) -> bool:
                 else sum(
                     len(get(fuzz, st, f, "crashes") or [])
                     + len(get(fuzz, st, f, "partial_writes") or [])
-                    for f in ("submit", "import")
+                    for f in FUZZERS
                 )
                 for st in stores
             ],

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {kind}: {stats.clients} clients, {stats.seconds:.0f} s")
             print(
                 f"requests {stats.total}, completed (2xx) {stats.completed}, "
-                f"records lost {stats.records_lost}, failures {len(stats.failures)}"
+                f"records lost {stats.records_lost}, failures {len(stats.failures)}, "
+                f"slowest answer {stats.max_latency:.1f} s"
             )
             for k, n in sorted(stats.operations.items()):
                 print(f"  {k:<20} {n:>7}")

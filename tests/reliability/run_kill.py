@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recompute", type=int, default=20)
     ap.add_argument("--migrate", type=int, default=20)
     ap.add_argument("--import", dest="imports", type=int, default=15)
+    ap.add_argument("--demo", type=int, default=4, help="kills of `mineaction demo` (bulk load)")
     ap.add_argument("--hazards-per-batch", type=int, default=3)
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--seed", type=int, default=1)
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                     stats.merge(
                         killing.import_campaign(make, copy, rounds=args.imports, seed=args.seed)
                     )
+                    if args.demo:
+                        stats.merge(
+                            killing.demo_campaign(make, copy, rounds=args.demo, seed=args.seed)
+                        )
             elif kind == "postgis":
                 from tests.reliability.pgutil import ensure_template
 
@@ -91,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                     stats.merge(
                         killing.import_campaign(make, copy, rounds=args.imports, seed=args.seed)
                     )
+                    if args.demo:
+                        stats.merge(
+                            killing.demo_campaign(make, copy, rounds=args.demo, seed=args.seed)
+                        )
             else:
                 print(f"unknown store {kind!r}: use sqlite and/or postgis", file=sys.stderr)
                 return 2

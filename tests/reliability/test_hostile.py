@@ -29,7 +29,7 @@ def test_fuzzed_reports_are_rejected_cleanly(store: Store) -> None:
     stats = fuzzing.fuzz_submit(store, 150)
     assert not stats.crashes, stats.crashes[:5]
     assert not stats.partial_writes, stats.partial_writes[:5]
-    assert stats.cases == 150 and stats.rejected > 0 and stats.accepted > 0
+    assert stats.cases >= 150 and stats.rejected > 0 and stats.accepted > 0
     checked = ledger.check(store)
     assert not checked.differences and not checked.errors
 
