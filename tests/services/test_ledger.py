@@ -253,3 +253,14 @@ def test_duplicate_accident_id_from_another_report_is_a_clear_conflict(store: St
     with store.read() as conn:
         assert repo.get_report(conn, "R-ACC-2")["state"] == "submitted"
         assert conn.execute(select(func.count()).select_from(s.victim)).scalar() == 1
+
+
+def test_altitudes_are_dropped_so_3d_positions_store_on_both_backends(store: Store) -> None:
+    doc = hazard_report()
+    ring = doc["hazard"]["polygon"]["coordinates"][0]
+    doc["hazard"]["polygon"]["coordinates"] = [[[x, y, 181.5] for x, y in ring]]
+    doc["hazard"]["benchmark"] = {"type": "Point", "coordinates": [35.2, 51.2, 180.0]}
+    ledger.submit(store, doc)
+    ledger.approve(store, "R-HA-1")
+    h = hazard(store)
+    assert not h["geom"].has_z and h["area_m2"] > 0

@@ -260,10 +260,14 @@ def to_wgs84(geom: BaseGeometry, crs: str | None) -> BaseGeometry:
 
 
 def from_geojson(obj: Any, *, where: str = "geometry") -> BaseGeometry:
-    """Build a shapely geometry from a GeoJSON geometry mapping, with a clear error if malformed.
+    """Build a 2D shapely geometry from a GeoJSON mapping, with a clear error if malformed.
+
+    Altitudes (a third coordinate, as GPS and ODK give) are dropped: positions are stored in 2D.
 
     >>> from_geojson({"type": "Point", "coordinates": [35.1, 51.2]}).x
     35.1
+    >>> from_geojson({"type": "Point", "coordinates": [35.1, 51.2, 180.0]}).has_z
+    False
     """
     if not isinstance(obj, dict) or "type" not in obj:
         raise GeometryError("not a GeoJSON geometry (needs 'type' and 'coordinates')", where=where)
@@ -271,6 +275,8 @@ def from_geojson(obj: Any, *, where: str = "geometry") -> BaseGeometry:
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed input
         raise GeometryError(f"malformed {obj.get('type')} coordinates: {exc}", where=where) from exc
+    if geom.has_z:
+        geom = shapely.force_2d(geom)
     coords = shapely.get_coordinates(geom)
     if coords.size and not np.isfinite(coords).all():
         raise GeometryError("coordinates contain NaN or infinity", where=where)
