@@ -497,6 +497,7 @@ def hazard_page(request: Request, hazard_id: str, user: CurrentUser) -> Response
                 select(s.location.c.name).where(s.location.c.pcode == row["location"])
             ).scalar()
     _state, steps = ledger.explain(store, hazard_id)
+    priority = _priority(store, hazard_id)
     features = _hazard_features(row, releases)
     details = row["details"] or {}
     return render(
@@ -512,7 +513,18 @@ def hazard_page(request: Request, hazard_id: str, user: CurrentUser) -> Response
         location_name=location_name,
         geojson=features,
         pending=[r for r in reports if r.state in ledger.PENDING_STATES],
+        priority=priority,
     )
+
+
+def _priority(store: Store, hazard_id: str) -> Any:
+    """Return the explanation of the hazard's latest priority score, or None if not scored."""
+    from mineaction.services import prioritise
+
+    try:
+        return prioritise.explain_score(store, hazard_id)
+    except NotFoundError:
+        return None
 
 
 def _in_scope(scope: Scope, organisation: str | None, location: str | None) -> bool:
