@@ -155,6 +155,7 @@
     el.setAttribute("aria-busy", "false");
     el.dataset.mode = mode;
     el.dataset.count = count;
+    el.dataset.loads = String((Number(el.dataset.loads) || 0) + 1);
     if (first) {
       first = false;
       performance.mark("map-interactive");
