@@ -15,6 +15,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -49,11 +50,15 @@ class Server:
 
         src = str(Path(mineaction.__file__).parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        # The server's JSON access log goes to a file: a pipe nobody reads fills up and stalls it.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            prefix="mineaction-serve-", suffix=".log", delete=False
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mineaction", "--db", db_url, "serve", "--port", str(self.port)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -63,8 +68,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
                 self.stop()
+                err = Path(self.log.name).read_text(errors="replace")
                 raise RuntimeError(f"the server did not start: {err[-2000:]}")
             time.sleep(0.1)
 
@@ -77,6 +82,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log.close()
+
+    def log_lines(self) -> list[str]:
+        """The server's log lines (JSON access log and errors)."""
+        return Path(self.log.name).read_text(errors="replace").splitlines()
 
 
 @dataclass
@@ -251,6 +261,10 @@ def run_concurrency(
     finally:
         server.stop()
     stats.seconds = time.monotonic() - t0
+    logged = [ln for ln in server.log_lines() if '"msg":"request"' in ln]
+    if len(logged) < stats.total:
+        stats.failures.append(f"{stats.total} requests but {len(logged)} access log lines")
+    Path(server.log.name).unlink(missing_ok=True)
     # what must hold afterwards
     stats.failures += consistency_problems(store)
     with store.read() as conn:
