@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
                 store = open_store(url, create=True)
                 try:
                     out = {"api": fuzzing.fuzz_api(store, args.api)} if args.api else {}
-                    out["submit"] = fuzzing.fuzz_submit(store, args.submit)
-                    out["import"] = fuzzing.fuzz_import(store, args.imports)
+                    if args.submit:
+                        out["submit"] = fuzzing.fuzz_submit(store, args.submit)
+                    if args.imports:
+                        out["import"] = fuzzing.fuzz_import(store, args.imports)
                     return out
                 finally:
                     store.dispose()
