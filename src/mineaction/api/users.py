@@ -202,7 +202,7 @@ def audit(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(default=100, ge=1, le=10_000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
 ) -> list[dict[str, Any]]:
     """The audit log, newest first: every write and every read of personal data."""
     return _audit_rows(request, actor, entity, action, since, until, limit, offset)
