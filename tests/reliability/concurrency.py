@@ -1,11 +1,14 @@
 """Concurrent editors against a real uvicorn server (SQLite or PostGIS).
 
-N clients for a bounded time: submitters post new hazard reports, approvers approve pending
-reports with the ETag they read (If-Match), editors change shared tasks with If-Match. Allowed
-answers: 2xx, 409 (someone acted first: the workflow moved on) and 412 (stale version). Anything
-else, a 5xx above all, is a failure. Afterwards the ledger and projections must agree, every
-approved report must have its events and derived rows, and each task's version must equal
-1 + the number of edits the server accepted (no lost update).
+N clients for a bounded time: submitters post new hazard reports, approvers approve (now and
+then reject) pending reports with the ETag they read (If-Match), editors change shared tasks
+with If-Match, readers list and read hazards and reports. Allowed answers per operation: 2xx,
+and 412 for a stale If-Match (several approvers pick from the same few pending reports, so
+they race). A reviewer only acts on a report it read as pending, so the loser of a race must
+get 412, never 409; a 5xx, a 409 or a hang is a failure. Afterwards the ledger and projections
+must agree (``recompute --check``), every approved report must have its events and derived
+rows, every accepted submission must be there, and each task's version must equal 1 + the
+number of edits the server accepted (no lost update).
 """
 
 from __future__ import annotations
@@ -31,7 +34,27 @@ from mineaction.services import ledger, users
 from mineaction.store import schema as s
 from mineaction.store.engine import Store, open_store
 
-ALLOWED = {200, 201, 409, 412}
+#: answers allowed per operation (anything else is a failure)
+ALLOWED = {
+    "submit": {200, 201},
+    "list": {200},
+    "read": {200},
+    "approve": {200, 412},
+    "reject": {200, 412},
+    "read task": {200},
+    "edit task": {200, 412},
+    "read hazards": {200},
+}
+PENDING = ("submitted", "verified", "ops_approved")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -99,6 +122,21 @@ class ConcurrencyStats:
     failures: list[str] = field(default_factory=list)
     records_lost: int = 0
     max_latency: float = 0.0
+    hangs: int = 0
+    check_hazards: int = 0
+    check_reports: int = 0
+    check_differences: int = -1  # -1: not checked
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    def count(self, *, status: str = "", kind: str = "") -> int:
+        """Requests of an operation kind (prefix) and/or answer status (prefix)."""
+        out = 0
+        for k, n in self.operations.items():
+            op, _, st = k.rpartition(" ")
+            if op.startswith(kind) and st.startswith(status):
+                out += n
+        return out
 
     @property
     def completed(self) -> int:
@@ -120,6 +158,15 @@ class ConcurrencyStats:
             "operations": dict(self.operations),
             "records_lost": self.records_lost,
             "max_latency_s": round(self.max_latency, 2),
+            "stale_412": self.count(status="412"),
+            "conflict_409": self.count(status="409"),
+            "server_errors_5xx": self.count(status="5"),
+            "hangs": self.hangs,
+            "check_hazards": self.check_hazards,
+            "check_reports": self.check_reports,
+            "check_differences": self.check_differences,
+            "server_cpu_s": round(self.server_cpu, 1),
+            "client_cpu_s": round(self.client_cpu, 1),
             "failures": self.failures[:20],
         }
 
@@ -174,8 +221,10 @@ def run_concurrency(
         with lock:
             stats.operations[f"{kind} {r.status_code}"] += 1
             stats.max_latency = max(stats.max_latency, r.elapsed.total_seconds())
-            if r.status_code not in ALLOWED:
+            if r.status_code not in ALLOWED[kind]:
                 stats.failures.append(f"{kind}: {r.status_code} {r.text[:300]}")
+            elif r.status_code >= 400 and not _error_shape(r):
+                stats.failures.append(f"{kind}: {r.status_code} without the JSON error shape")
 
     def submitter(i: int, rng: random.Random, http: httpx.Client) -> None:
         n = 0
@@ -205,13 +254,19 @@ def run_concurrency(
             rid = rng.choice(items)["report_id"]
             g = http.get(f"/api/v1/reports/{rid}", headers=_auth(tokens["im"]))
             record("read", g)
-            if g.status_code != 200:
-                continue
-            a = http.post(
-                f"/api/v1/reports/{rid}/approve",
-                headers={**_auth(tokens["im"]), "If-Match": g.headers["ETag"]},
-            )
-            record("approve", a)
+            if g.status_code != 200 or g.json()["report"]["state"] not in PENDING:
+                continue  # someone acted first; acting now would be a state conflict (409)
+            headers = {**_auth(tokens["im"]), "If-Match": g.headers["ETag"]}
+            if rng.random() < 0.1:
+                a = http.post(
+                    f"/api/v1/reports/{rid}/reject",
+                    json={"reason": f"approver {i}: check the polygon"},
+                    headers=headers,
+                )
+                record("reject", a)
+            else:
+                a = http.post(f"/api/v1/reports/{rid}/approve", headers=headers)
+                record("approve", a)
 
     def editor(i: int, rng: random.Random, http: httpx.Client) -> None:
         n = 0
@@ -238,7 +293,22 @@ def run_concurrency(
                 with lock:
                     accepted_edits[tid] += 1
 
-    roles = [submitter] * (clients * 2 // 5) + [approver] * (clients * 2 // 5)
+    def reader(i: int, rng: random.Random, http: httpx.Client) -> None:
+        while time.monotonic() < deadline:
+            r = http.get(
+                "/api/v1/hazards",
+                params={"limit": 20, "offset": rng.randrange(50)},
+                headers=_auth(tokens["im"]),
+            )
+            record("read hazards", r)
+            r = http.get("/api/v1/reports", params={"limit": 20}, headers=_auth(tokens["im"]))
+            record("list", r)
+
+    # 20 clients: 7 submitters, 7 approvers, 4 editors, 2 readers
+    n_sub = max(1, clients * 7 // 20)
+    n_app = max(1, clients * 7 // 20)
+    n_read = clients // 10
+    roles = [submitter] * n_sub + [approver] * n_app + [reader] * n_read
     roles += [editor] * (clients - len(roles))
 
     def client(i: int) -> None:
@@ -251,21 +321,29 @@ def run_concurrency(
                 stats.failures.append(f"client {i}: {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    cpu0 = time.process_time()
     try:
         for t in threads:
             t.start()
         for t in threads:
-            t.join(seconds + request_timeout + 60)
+            t.join(max(1.0, deadline - time.monotonic()) + request_timeout + 60)
             if t.is_alive():
+                stats.hangs += 1
                 stats.failures.append("a client did not finish: deadlock or hang")
+        stats.server_cpu = _cpu_seconds(server.proc.pid)
     finally:
         server.stop()
+    stats.client_cpu = time.process_time() - cpu0
     stats.seconds = time.monotonic() - t0
+    stats.hangs += sum(1 for f in stats.failures if "Timeout" in f)
     logged = [ln for ln in server.log_lines() if '"msg":"request"' in ln]
     if len(logged) < stats.total:
         stats.failures.append(f"{stats.total} requests but {len(logged)} access log lines")
     Path(server.log.name).unlink(missing_ok=True)
-    # what must hold afterwards
+    # what must hold afterwards: `recompute --check` and the ledger's own bookkeeping
+    checked = ledger.check(store)
+    stats.check_hazards, stats.check_reports = checked.hazards, checked.reports
+    stats.check_differences = len(checked.differences) + len(checked.errors)
     stats.failures += consistency_problems(store)
     with store.read() as conn:
         have = {r.report_id for r in conn.execute(s.report.select())}
@@ -286,6 +364,15 @@ def run_concurrency(
             stats.records_lost += max(0, low - int(versions.get(tid) or 0))
     store.dispose()
     return stats
+
+
+def _error_shape(r: httpx.Response) -> bool:
+    """True when an error answer is the API's JSON error shape with a message."""
+    try:
+        body = r.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and bool(body.get("code")) and bool(body.get("message"))
 
 
 def _auth(token: str) -> dict[str, str]:

@@ -43,12 +43,21 @@ QUICK = {
 }
 
 
-FUZZERS = ("api", "submit", "import")
+FUZZERS = ("api", "api_writes", "submit", "import")
 
 
 def _load(folder: Path, name: str) -> dict[str, Any]:
     path = folder / f"{name}.json"
     return orjson.loads(path.read_bytes()) if path.exists() else {}
+
+
+def _fuzz_failures(by_fuzzer: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name, figures in by_fuzzer.items():
+        if isinstance(figures, dict):
+            out += [f"{name}: {c}" for c in figures.get("crashes") or []]
+            out += [f"{name}: {c}" for c in figures.get("partial_writes") or []]
+    return out
 
 
 def print_report(folder: Path) -> bool:
@@ -89,10 +98,25 @@ def print_report(folder: Path) -> bool:
     rows.append(("  seconds", [get(conc, st, "seconds") for st in stores]))
     rows.append(("  requests", [get(conc, st, "requests") for st in stores]))
     rows.append(("  operations completed (2xx)", [get(conc, st, "completed") for st in stores]))
+    rows.append(("  412 stale version", [get(conc, st, "stale_412") for st in stores]))
+    rows.append(("  409 (must be 0)", [get(conc, st, "conflict_409") for st in stores]))
+    rows.append(("  5xx (must be 0)", [get(conc, st, "server_errors_5xx") for st in stores]))
+    rows.append(("  deadlocks/hangs (must be 0)", [get(conc, st, "hangs") for st in stores]))
+    rows.append(
+        ("  recompute --check differences", [get(conc, st, "check_differences") for st in stores])
+    )
+    rows.append(("  server CPU s", [get(conc, st, "server_cpu_s") for st in stores]))
     rows.append(
         (
             "fuzz cases run",
             [sum(get(fuzz, st, f, "cases") or 0 for f in FUZZERS) or None for st in stores],
+        )
+    )
+    rows.append(("  of them API (schemathesis)", [get(fuzz, st, "api", "cases") for st in stores]))
+    rows.append(
+        (
+            "  of them API writes (submit/review)",
+            [get(fuzz, st, "api_writes", "cases") for st in stores],
         )
     )
     rows.append(
@@ -117,15 +141,18 @@ def print_report(folder: Path) -> bool:
     rows.append(("records lost (must be 0)", lost))
     failures = []
     for st in stores:
+        failures += [f"fuzz/{st}: {f}" for f in _fuzz_failures(fuzz.get(st) or {})]
         failures += [f"kill/{st}: {f}" for f in get(kill, st, "failures") or []]
         failures += [f"concurrency/{st}: {f}" for f in get(conc, st, "failures") or []]
     for label, values in rows:
         print(f"{label:<34} " + " ".join(f"{'-' if v is None else v:>12}" for v in values))
-    ok = (
-        not failures
-        and all(v in (None, 0) for v in lost)
-        and all(v in (None, 0) for v in rows[8][1])
-    )
+    must_be_zero = [
+        v
+        for label, values in rows
+        if "must be 0" in label or label.strip() in ("crashes or partial writes",)
+        for v in values
+    ]
+    ok = not failures and all(v in (None, 0) for v in must_be_zero)
     for f in failures[:20]:
         print(f"FAILURE {f}")
     print("\nresult:", "all held" if ok else "FAILED")

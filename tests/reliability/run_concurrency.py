@@ -55,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {kind}: {stats.clients} clients, {stats.seconds:.0f} s")
             print(
                 f"requests {stats.total}, completed (2xx) {stats.completed}, "
+                f"412 stale {stats.count(status='412')}, 409 {stats.count(status='409')}, "
+                f"5xx {stats.count(status='5')}, hangs {stats.hangs}\n"
+                f"recompute --check: {stats.check_hazards} hazards, {stats.check_reports} "
+                f"reports, {stats.check_differences} differences; "
                 f"records lost {stats.records_lost}, failures {len(stats.failures)}, "
-                f"slowest answer {stats.max_latency:.1f} s"
+                f"slowest answer {stats.max_latency:.1f} s\n"
+                f"CPU: server {stats.server_cpu:.0f} s, clients {stats.client_cpu:.0f} s "
+                f"(machine shared: 2 cores, other engineers' jobs running)"
             )
             for k, n in sorted(stats.operations.items()):
                 print(f"  {k:<20} {n:>7}")

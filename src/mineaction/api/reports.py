@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from mineaction.api.common import COMMON, errors, etag, expected_version
 from mineaction.api.query import Resource, item_model, list_records, page_model, parse_sort
 from mineaction.core.access import ORG_SCOPED, Scope
-from mineaction.errors import NotFoundError, PermissionDeniedError, StaleVersionError
+from mineaction.errors import NotFoundError, PermissionDeniedError
 from mineaction.services import ledger
 from mineaction.store import reports as repo
 from mineaction.store import schema as s
@@ -218,13 +218,16 @@ def show_report(report_id: str, request: Request, response: Response, user: Curr
     }
 
 
-def _check_version(row: Any, if_match: str | None) -> None:
+def _check_version(row: Any, if_match: str | None) -> int | None:
+    """Return the version the client acts on (checked early, and again inside the write).
+
+    The early check answers 412 without taking the write lock; the service checks the version
+    again inside its write transaction, so a client that loses a race also gets 412 (never 409,
+    which is kept for acting on the *current* version of a report whose state forbids it).
+    """
     version = expected_version(if_match)
-    if version is not None and int(row["version"]) != version:
-        raise StaleVersionError(
-            f"report {row['report_id']} is at version {row['version']} ({row['state']}), not "
-            f"{version}: someone acted on it meanwhile; reload it"
-        )
+    ledger.check_version(row, version)
+    return version
 
 
 def _after(request: Request, response: Response, report_id: str) -> dict[str, Any]:
@@ -248,8 +251,10 @@ def approve_report(
 ) -> Any:
     """Approve a pending report: the hazard's state is updated (needs If-Match)."""
     row = _get(request, user, report_id)
-    _check_version(row, if_match)
-    ledger.approve(request.app.state.store, report_id, actor=user.username)
+    version = _check_version(row, if_match)
+    ledger.approve(
+        request.app.state.store, report_id, actor=user.username, expected_version=version
+    )
     return _after(request, response, report_id)
 
 
@@ -268,8 +273,14 @@ def reject_report(
 ) -> Any:
     """Reject a pending report with a reason (needs If-Match)."""
     row = _get(request, user, report_id)
-    _check_version(row, if_match)
-    ledger.reject(request.app.state.store, report_id, reason=body.reason, actor=user.username)
+    version = _check_version(row, if_match)
+    ledger.reject(
+        request.app.state.store,
+        report_id,
+        reason=body.reason,
+        actor=user.username,
+        expected_version=version,
+    )
     return _after(request, response, report_id)
 
 
@@ -288,6 +299,12 @@ def unapprove_report(
 ) -> Any:
     """Take an approved report out of the national picture, with a reason (needs If-Match)."""
     row = _get(request, user, report_id)
-    _check_version(row, if_match)
-    ledger.unapprove(request.app.state.store, report_id, reason=body.reason, actor=user.username)
+    version = _check_version(row, if_match)
+    ledger.unapprove(
+        request.app.state.store,
+        report_id,
+        reason=body.reason,
+        actor=user.username,
+        expected_version=version,
+    )
     return _after(request, response, report_id)

@@ -22,7 +22,13 @@ from mineaction.core.projection import (
     project,
 )
 from mineaction.core.reports import normalise_report, parse_report
-from mineaction.errors import ConflictError, MineActionError, NotFoundError, ValidationError
+from mineaction.errors import (
+    ConflictError,
+    MineActionError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
 from mineaction.store import projections as proj
 from mineaction.store import reports as ledger
 from mineaction.store import schema as s
@@ -194,14 +200,36 @@ def predict(store: Store, report_id: str) -> Effect:
         return _effect(conn, row, ledger.next_approval_seq(conn))
 
 
-def approve(store: Store, report_id: str, *, actor: str | None = None) -> Effect:
+def check_version(row: RowMapping, expected_version: int | None) -> None:
+    """Raise :class:`StaleVersionError` unless the report is still at ``expected_version``.
+
+    Called inside the write transaction (writers are serialised), so of two clients acting on
+    the same version exactly one passes; the other is told its copy is stale (HTTP 412), before
+    any state rule is looked at. ``None`` means the caller did not ask for a version check.
+    """
+    if expected_version is not None and int(row["version"]) != expected_version:
+        raise StaleVersionError(
+            f"report {row['report_id']} is at version {row['version']} ({row['state']}), not "
+            f"{expected_version}: someone acted on it meanwhile; reload it"
+        )
+
+
+def approve(
+    store: Store,
+    report_id: str,
+    *,
+    actor: str | None = None,
+    expected_version: int | None = None,
+) -> Effect:
     """Approve a pending report: it becomes part of the national picture.
 
     The hazard projection is updated in the same transaction; a report that breaks a rule
-    (e.g. an illegal status change) is refused and the database is left as it was.
+    (e.g. an illegal status change) is refused and the database is left as it was. With
+    ``expected_version`` the report must still be at that version (else StaleVersionError).
     """
     with store.write() as conn:
         row = ledger.get_report(conn, report_id)
+        check_version(row, expected_version)
         if row["state"] not in PENDING_STATES:
             raise ConflictError(
                 f"report {report_id} is {row['state']}; only submitted reports can be approved"
@@ -250,12 +278,20 @@ def approve(store: Store, report_id: str, *, actor: str | None = None) -> Effect
         return effect
 
 
-def reject(store: Store, report_id: str, *, reason: str, actor: str | None = None) -> None:
+def reject(
+    store: Store,
+    report_id: str,
+    *,
+    reason: str,
+    actor: str | None = None,
+    expected_version: int | None = None,
+) -> None:
     """Reject a pending report with a reason (it goes back to the submitter)."""
     if not reason.strip():
         raise ValidationError("a rejection needs a reason for the submitter")
     with store.write() as conn:
         row = ledger.get_report(conn, report_id)
+        check_version(row, expected_version)
         if row["state"] not in PENDING_STATES:
             raise ConflictError(f"report {report_id} is {row['state']}; it cannot be rejected")
         ledger.set_state(
@@ -277,12 +313,20 @@ def reject(store: Store, report_id: str, *, reason: str, actor: str | None = Non
         )
 
 
-def unapprove(store: Store, report_id: str, *, reason: str, actor: str | None = None) -> None:
+def unapprove(
+    store: Store,
+    report_id: str,
+    *,
+    reason: str,
+    actor: str | None = None,
+    expected_version: int | None = None,
+) -> None:
     """Take an approved report out of the national picture (IM officer), with a reason."""
     if not reason.strip():
         raise ValidationError("unapproving needs a reason")
     with store.write() as conn:
         row = ledger.get_report(conn, report_id)
+        check_version(row, expected_version)
         if row["state"] != ReportState.APPROVED.value:
             raise ConflictError(f"report {report_id} is {row['state']}, not approved")
         ledger.set_state(

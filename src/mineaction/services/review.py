@@ -138,14 +138,18 @@ def advance(
     actor: str | None = None,
     role: str | None = None,
     expect: str | None = None,
+    expected_version: int | None = None,
 ) -> Advance:
     """Move a pending report up one approval level (the last level approves it).
 
     ``expect`` names the state the caller means to reach (``verified``, ``ops_approved`` or
     ``approved``); a mismatch raises :class:`ConflictError` instead of skipping a level.
+    ``expected_version`` (the client's If-Match) must still be the report's version, checked
+    inside the write transaction: a client that lost a race gets :class:`StaleVersionError`.
     """
     with store.write() as conn:
         row = repo.get_report(conn, report_id)
+        ledger.check_version(row, expected_version)
         target = next_state(_levels(conn), row["state"])
         if target is None:
             raise ConflictError(
@@ -169,30 +173,51 @@ def advance(
                 conn, actor=actor, action=LEVEL_ACTION[target], entity="report", entity_id=report_id
             )
             return Advance(report_id, row["state"], target)
-        from_state = row["state"]
-    effect = ledger.approve(store, report_id, actor=actor)
+        from_state, decided_on = row["state"], int(row["version"])
+    # the final approval runs in its own transaction: it must find the version decided on
+    effect = ledger.approve(store, report_id, actor=actor, expected_version=decided_on)
     return Advance(report_id, from_state, ReportState.APPROVED.value, effect)
 
 
 def verify(
-    store: Store, report_id: str, *, actor: str | None = None, role: str | None = None
+    store: Store,
+    report_id: str,
+    *,
+    actor: str | None = None,
+    role: str | None = None,
+    expected_version: int | None = None,
 ) -> Advance:
     """Operator QC verification (the first level)."""
-    return advance(store, report_id, actor=actor, role=role, expect=ReportState.VERIFIED.value)
+    return advance(
+        store,
+        report_id,
+        actor=actor,
+        role=role,
+        expect=ReportState.VERIFIED.value,
+        expected_version=expected_version,
+    )
 
 
 def approve(
-    store: Store, report_id: str, *, actor: str | None = None, role: str | None = None
+    store: Store,
+    report_id: str,
+    *,
+    actor: str | None = None,
+    role: str | None = None,
+    expected_version: int | None = None,
 ) -> Advance:
     """Approve at the report's next level after verification (operations, then IM final)."""
     with store.read() as conn:
         row = repo.get_report(conn, report_id)
+        ledger.check_version(row, expected_version)
         target = next_state(_levels(conn), row["state"])
     if target == ReportState.VERIFIED.value:
         raise ConflictError(
             f"report {report_id} needs operator QC verification first (review verify)"
         )
-    return advance(store, report_id, actor=actor, role=role, expect=target)
+    return advance(
+        store, report_id, actor=actor, role=role, expect=target, expected_version=expected_version
+    )
 
 
 def reject(
@@ -202,10 +227,11 @@ def reject(
     reason: str,
     actor: str | None = None,
     role: str | None = None,
+    expected_version: int | None = None,
 ) -> None:
     """Reject a pending report with a reason (it goes back to the submitter)."""
     _check_role(role, ReportState.REJECTED.value)
-    ledger.reject(store, report_id, reason=reason, actor=actor)
+    ledger.reject(store, report_id, reason=reason, actor=actor, expected_version=expected_version)
 
 
 def unapprove(
@@ -215,10 +241,13 @@ def unapprove(
     reason: str,
     actor: str | None = None,
     role: str | None = None,
+    expected_version: int | None = None,
 ) -> None:
     """Withdraw an approved report (IM officer), with a reason."""
     _check_role(role, ReportState.UNAPPROVED.value)
-    ledger.unapprove(store, report_id, reason=reason, actor=actor)
+    ledger.unapprove(
+        store, report_id, reason=reason, actor=actor, expected_version=expected_version
+    )
 
 
 # --- the queue and one report's review ------------------------------------------------------
