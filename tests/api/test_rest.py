@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import Seeded
 from tests.api.seed import Accounts, pending
@@ -165,4 +166,20 @@ def test_two_clients_updating_the_same_task_second_gets_412(store: Store, seeded
         final = c1.get("/api/v1/tasks/T-A", headers=h).json()
         assert final["version"] == 2 and final["team"] in ("Alpha", "Bravo")
         assert c1.patch("/api/v1/tasks/T-A", json={"team": "C"}, headers=h).status_code == 428
+    app.state.store.dispose()
+
+
+@pytest.mark.parametrize("field", ["status", "activity_type"])
+def test_clearing_a_required_task_field_is_400_not_500(
+    store: Store, seeded: Accounts, field: str
+) -> None:
+    """Found by the API writes fuzz run: PATCH {"status": null} broke a NOT NULL (500)."""
+    app = create_app(store.url)
+    with TestClient(app) as c:
+        h = seeded.headers("ops")
+        tag = c.get("/api/v1/tasks/T-A", headers=h).headers["ETag"]
+        r = c.patch("/api/v1/tasks/T-A", json={field: None}, headers={**h, "If-Match": tag})
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "invalid" and field in r.json()["message"]
+        assert c.get("/api/v1/tasks/T-A", headers=h).headers["ETag"] == tag  # unchanged
     app.state.store.dispose()

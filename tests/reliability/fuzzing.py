@@ -49,6 +49,8 @@ class FuzzStats:
     rejected: int = 0
     crashes: list[str] = field(default_factory=list)
     partial_writes: list[str] = field(default_factory=list)
+    wall: float = 0.0
+    cpu: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Figures as JSON-able data."""
@@ -58,6 +60,8 @@ class FuzzStats:
             "rejected": self.rejected,
             "crashes": self.crashes[:10],
             "partial_writes": self.partial_writes[:10],
+            "wall_s": round(self.wall, 1),
+            "cpu_s": round(self.cpu, 1),
         }
 
 
@@ -243,11 +247,15 @@ def fuzz_import(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
 
 
 def fuzz_api(
-    store: Store, per_operation: int, *, users: tuple[str, ...] = ("admin", "entry")
+    store: Store,
+    per_operation: int,
+    *,
+    users: tuple[str, ...] = ("admin", "im", "entry", "viewer", "public"),
 ) -> FuzzStats:
-    """Schemathesis on every API operation (as each user): no 5xx, documented answers.
+    """Schemathesis on every API operation (as each user): no 5xx, documented answers, and
+    every error in the one JSON error shape with a message.
 
-    ``store`` must be empty: the two-organisation programme of tests/api/seed.py is loaded.
+    The two-organisation programme of tests/api/seed.py is loaded into ``store`` if needed.
     """
     import warnings
 
@@ -258,17 +266,10 @@ def fuzz_api(
         content_type_conformance,
         status_code_conformance,
     )
-    from tests.api.conftest import Accounts
-    from tests.api.seed import seed
 
-    from mineaction.web.app import create_app
-
+    client, accounts = _api_setup(store)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-
-        accounts = Accounts(seed(store))
-        client = TestClient(create_app(store.url))
         schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
     import logging
 
@@ -300,11 +301,259 @@ def fuzz_api(
                 else:
                     stats.rejected += 1
                 case.validate_response(response, checks=checks)
+                problem = error_shape_problem(response)
+                if problem:
+                    raise AssertionError(problem)
 
             try:
                 run()
             except Exception as exc:
                 stats.crashes.append(f"{who} {key}: {str(exc)[:400]}")
+    client.app.state.store.dispose()
     checked = ledger.check(store)
     stats.partial_writes += checked.differences[:10] + checked.errors[:10]
+    return stats
+
+
+# --- the API with authenticated writes -------------------------------------------------------
+
+
+#: What every error answer of the API must look like: JSON with a code and a message.
+def error_shape_problem(response: Any) -> str | None:
+    """Return what is wrong with an error answer's body (None: the one JSON error shape)."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return f"{response.status_code} answer is not JSON: {response.text[:200]!r}"
+    if not isinstance(body, dict) or not body.get("code") or not str(body.get("message")).strip():
+        return f"{response.status_code} answer without code and message: {str(body)[:200]}"
+    return None
+
+
+def _api_setup(store: Store) -> tuple[Any, Any]:
+    """Seed the programme of tests/api/seed.py once; return (TestClient, Accounts)."""
+    import warnings
+
+    from sqlalchemy import select as sa_select
+    from tests.api.conftest import Accounts
+    from tests.api.seed import ACCOUNTS, seed
+
+    from mineaction.services import users as user_svc
+    from mineaction.web.app import create_app
+
+    with store.read() as conn:
+        seeded = conn.execute(
+            sa_select(s.app_user.c.username).where(s.app_user.c.username == "admin")
+        ).first()
+    if seeded is None:
+        tokens = seed(store)
+    else:
+        tokens = {name: user_svc.create_token(store, name).token for name, _, _ in ACCOUNTS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+        # a 500 is an answer to count, not an exception in the client
+        client = TestClient(create_app(store.url), raise_server_exceptions=False)
+    return client, Accounts(tokens)
+
+
+def _json(value: Any) -> bytes:
+    """JSON as a hostile client may send it: NaN/Infinity literals and lone surrogates too."""
+    import json
+
+    return json.dumps(value, allow_nan=True).encode()
+
+
+def _ct(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Content-Type": "application/json"}
+
+
+def _write_docs() -> list[dict[str, Any]]:
+    """Valid ORG-A reports inside the seeded programme (hazard, NTS, clearance, EO)."""
+    docs: list[dict[str, Any]] = []
+    for i in range(4):
+        x = 0.001 * i
+        hid = f"WH{i}"
+        docs.append(
+            hazard_report(
+                f"W-HA-{i}",
+                hid,
+                org="ORG-A",
+                polygon=rect(x, 0.013, x + 0.0008, 0.014),
+                location="UA0101",
+                name="Field",
+            )
+        )
+        docs.append(
+            activity_report(
+                f"W-CL-{i}",
+                hid,
+                org="ORG-A",
+                activity="CLEARANCE",
+                releases=[("cleared", rect(x, 0.013, x + 0.0004, 0.014))],
+                eo_items=[{"category": "AP_MINE", "quantity": 1}],
+            )
+        )
+    return docs
+
+
+def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzStats:
+    """Authenticated writes over HTTP: submissions (mutated reports, as an operator and an IM
+    officer), review actions (approve, reject, unapprove) and task edits with right, stale,
+    missing, wildcard and garbage If-Match values, by every role.
+
+    Each case is one write request. Checks: never a 5xx; every error is the JSON error shape
+    with a message; a stale If-Match is always 412 and a missing one 428 (for a caller allowed
+    to act, with a valid body); a refused submission leaves the tables unchanged; afterwards
+    the ledger and projections agree (``recompute --check``) and the bookkeeping is complete.
+    """
+    import logging
+
+    from tests.reliability.killing import consistency_problems
+
+    logging.getLogger("mineaction.access").setLevel(logging.WARNING)
+    client, accounts = _api_setup(store)
+    stats = FuzzStats()
+    base = _write_docs()
+    counter = iter(range(10**9))
+    report_ids: list[str] = ["R-A-PEND-1", "R-B-PEND-1", "R-A-HAZ", "R-B-ACT", "R-A-EO"]
+    task_ids = ["T-A", "T-B"]
+    writers = ("entry", "im")
+    reviewers = ("im", "admin", "qc", "ops", "entry", "viewer")
+
+    def check(label: str, r: Any, allowed: set[int], must: int | None = None) -> None:
+        stats.cases += 1
+        if r.status_code < 400:
+            stats.accepted += 1
+        else:
+            stats.rejected += 1
+        problem = error_shape_problem(r)
+        if r.status_code >= 500:
+            problem = f"{r.status_code} {r.text[:300]}"
+        elif r.status_code not in allowed:
+            problem = f"unexpected {r.status_code}: {r.text[:300]}"
+        elif must is not None and r.status_code != must:
+            problem = f"expected {must}, got {r.status_code}: {r.text[:300]}"
+        if problem:
+            stats.crashes.append(f"{label}: {problem}")
+
+    def if_match(rng: random.Random, version: int, value: Any) -> tuple[str | None, str]:
+        how = rng.random()
+        if how < 0.55:
+            return f'"{version}"', "current"
+        if how < 0.7:
+            return f'"{version - rng.randint(1, 3)}"', "stale"
+        if how < 0.78:
+            return None, "missing"
+        if how < 0.84:
+            return "*", "any"
+        if how < 0.9:
+            return f'W/"{version}"', "current"
+        text = "".join(c for c in str(value)[:200] if " " <= c <= "~")  # a header is ASCII
+        return text or "garbage", "garbage"
+
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.integers(min_value=0, max_value=2**32), json_value, st.integers(0, 3))
+    def case(r: int, value: Any, depth: int) -> None:
+        try:
+            one_case(r, value, depth)
+        except Exception as exc:  # the harness itself must not stop the run
+            stats.crashes.append(f"case {r}: {type(exc).__name__}: {str(exc)[:300]}")
+
+    def one_case(r: int, value: Any, depth: int) -> None:
+        rng = random.Random(seed_value * 7919 + r)
+        what = rng.random()
+        if what < 0.4:  # submit
+            who = rng.choice(writers)
+            doc: Any = copy.deepcopy(rng.choice(base))
+            for _ in range(depth):
+                doc = _mutate(doc, rng, value)
+            if isinstance(doc, dict) and rng.random() < 0.8:
+                n = next(counter)
+                doc["report_id"] = f"WZ-{n}"
+                for body in doc.values():  # a new hazard id too, mostly
+                    if isinstance(body, dict) and "hazard_id" in body and rng.random() < 0.7:
+                        body["hazard_id"] = f"WZH{n % 200}"
+            before = _counts(store)
+            resp = client.post(
+                "/api/v1/reports", content=_json(doc), headers=_ct(accounts.headers(who))
+            )
+            check(f"{who} submit {str(doc)[:160]}", resp, {200, 201, 400, 403, 409})
+            if resp.status_code in (200, 201):
+                if resp.status_code == 201:
+                    report_ids.append(resp.json()["report_id"])
+            elif _counts(store) != before:
+                stats.partial_writes.append(f"submit refused ({resp.status_code}) but wrote")
+            return
+        if what < 0.9:  # a review action on a known report
+            rid = rng.choice(report_ids[-40:] if rng.random() < 0.8 else report_ids)
+            got = client.get(f"/api/v1/reports/{rid}", headers=accounts.headers("admin"))
+            if got.status_code != 200:
+                stats.crashes.append(f"read {rid}: {got.status_code} {got.text[:200]}")
+                return
+            version = int(got.headers["ETag"].strip('"'))
+            who = rng.choice(reviewers)
+            action = rng.choice(("approve", "approve", "reject", "unapprove"))
+            header, kind = if_match(rng, version, value)
+            headers = accounts.headers(who)
+            if header is not None:
+                headers["If-Match"] = header
+            body: Any = None
+            if action != "approve":
+                body = (
+                    {"reason": rng.choice([*NASTY[:6], "check the polygon"])}
+                    if rng.random() < 0.8
+                    else value
+                )
+            resp = client.post(
+                f"/api/v1/reports/{rid}/{action}",
+                content=None if body is None else _json(body),
+                headers=_ct(headers),
+            )
+            may_act = who in ("im", "admin")
+            valid_body = action == "approve" or (
+                isinstance(body, dict) and isinstance(body.get("reason"), str)
+            )
+            must = None
+            if may_act and valid_body and kind == "stale":
+                must = 412
+            elif may_act and valid_body and kind == "missing":
+                must = 428
+            check(
+                f"{who} {action} {rid} If-Match={header!r} ({kind}), body={str(body)[:80]}",
+                resp,
+                {200, 400, 403, 404, 409, 412, 428},
+                must,
+            )
+            return
+        tid = rng.choice(task_ids)  # a task edit
+        got = client.get(f"/api/v1/tasks/{tid}", headers=accounts.headers("im"))
+        version = int(got.headers["ETag"].strip('"'))
+        header, kind = if_match(rng, version, value)
+        headers = accounts.headers(rng.choice(("im", "admin", "ops", "viewer")))
+        if header is not None:
+            headers["If-Match"] = header
+        patch: Any = (
+            {"notes": rng.choice(NASTY[:6])}
+            if rng.random() < 0.5
+            else _mutate({"notes": "x", "team": "T1", "status": "planned"}, rng, value)
+        )
+        resp = client.patch(f"/api/v1/tasks/{tid}", content=_json(patch), headers=_ct(headers))
+        check(f"edit {tid} {kind} {str(patch)[:80]}", resp, {200, 400, 403, 404, 409, 412, 428})
+
+    try:
+        case()
+    finally:
+        client.close()
+        client.app.state.store.dispose()
+    stats.partial_writes += consistency_problems(store)[:10]
     return stats

@@ -3,7 +3,11 @@
 Usage (from the repository root)::
 
     MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/run_fuzz.py \\
-        [--submit 6000] [--import 4000] [--stores sqlite,postgis] [--json results.json]
+        [--api 100] [--api-writes 5000] [--submit 6000] [--import 4000] \\
+        [--stores sqlite,postgis] [--json results.json]
+
+API cases: schemathesis on every operation as five users (admin, IM officer, operator,
+viewer, anonymous) plus authenticated writes (submit, review actions, task edits).
 
 Exits 1 on any crash (an exception that is not a clear rejection) or partial write.
 """
@@ -14,6 +18,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import orjson
@@ -35,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--submit", type=int, default=6000)
     ap.add_argument("--import", dest="imports", type=int, default=4000)
     ap.add_argument("--api", type=int, default=100, help="cases per API operation and user")
+    ap.add_argument(
+        "--api-writes", type=int, default=5000, help="authenticated write requests (submit, review)"
+    )
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
@@ -46,11 +54,20 @@ def main(argv: list[str] | None = None) -> int:
             def run(url: str) -> dict[str, fuzzing.FuzzStats]:
                 store = open_store(url, create=True)
                 try:
-                    out = {"api": fuzzing.fuzz_api(store, args.api)} if args.api else {}
-                    if args.submit:
-                        out["submit"] = fuzzing.fuzz_submit(store, args.submit)
-                    if args.imports:
-                        out["import"] = fuzzing.fuzz_import(store, args.imports)
+                    out: dict[str, fuzzing.FuzzStats] = {}
+                    plan = (
+                        ("api", fuzzing.fuzz_api, args.api),
+                        ("api_writes", fuzzing.fuzz_api_writes, args.api_writes),
+                        ("submit", fuzzing.fuzz_submit, args.submit),
+                        ("import", fuzzing.fuzz_import, args.imports),
+                    )
+                    for name, fuzzer, n in plan:
+                        if n:
+                            t0, c0 = time.perf_counter(), time.process_time()
+                            out[name] = fuzzer(store, n)
+                            out[name].wall = time.perf_counter() - t0
+                            out[name].cpu = time.process_time() - c0
+                            print(f"   {name}: {out[name].cases} cases", flush=True)
                     return out
                 finally:
                     store.dispose()
@@ -67,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
             results[kind] = {k: v.as_dict() for k, v in out.items()}
             print(f"\n== {kind}")
             print(
-                f"{'fuzzer':<8} {'cases':>7} {'accepted':>9} {'rejected':>9} {'crashes':>8} "
-                f"{'partial':>8}"
+                f"{'fuzzer':<11} {'cases':>7} {'accepted':>9} {'rejected':>9} {'crashes':>8} "
+                f"{'partial':>8} {'wall s':>7} {'CPU s':>7}"
             )
             for name, st in out.items():
                 print(
-                    f"{name:<8} {st.cases:>7} {st.accepted:>9} {st.rejected:>9} "
-                    f"{len(st.crashes):>8} {len(st.partial_writes):>8}"
+                    f"{name:<11} {st.cases:>7} {st.accepted:>9} {st.rejected:>9} "
+                    f"{len(st.crashes):>8} {len(st.partial_writes):>8} {st.wall:>7.0f} "
+                    f"{st.cpu:>7.0f}"
                 )
                 for c in (st.crashes + st.partial_writes)[:5]:
                     print(f"  FAILURE {c}")

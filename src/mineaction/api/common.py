@@ -32,6 +32,9 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": described.get(s, "Error")} for s in statuses}
 
 
+#: Largest paging offset (and limit) a listing accepts; beyond it databases overflow (SQLite 2**63).
+MAX_OFFSET = 10_000_000
+
 #: Errors any route can answer (credentials, role, parameters).
 COMMON = (400, 401, 403)
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from mineaction.api.common import MAX_OFFSET
 from mineaction.core.access import Scope
 from mineaction.core.geometry import to_geojson
 from mineaction.errors import NotFoundError, ValidationError
@@ -268,6 +269,8 @@ def list_records(
     dialect: str = "sqlite",
 ) -> Listing:
     """Return one page of records inside ``scope`` matching the filters."""
+    if not 0 <= offset <= MAX_OFFSET or not 0 <= limit <= MAX_OFFSET:
+        raise ValidationError(f"offset and limit must be between 0 and {MAX_OFFSET:,}")
     t = res.table
     where: list[ColumnElement[bool]] = scope_clauses(res, scope)
     if within is not None:

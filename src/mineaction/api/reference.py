@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from mineaction.api.common import COMMON, errors
+from mineaction.api.common import COMMON, MAX_OFFSET, errors
 from mineaction.api.query import (
     Resource,
     get_record,
@@ -56,7 +56,7 @@ def list_organisations(
     user: CurrentUser,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """Registered organisations (operators, the authority, QA bodies)."""
     with request.app.state.store.read() as conn:
@@ -87,7 +87,7 @@ def list_locations(
     pcode_prefix: Annotated[str | None, Query(max_length=50)] = None,
     sort: Annotated[str | None, Query(description="pcode, name or admin_level")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """Admin areas (P-codes) with their parent and level."""
     with request.app.state.store.read() as conn:

@@ -15,6 +15,7 @@ from pyogrio.raw import write as ogr_write
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from mineaction.core.cells import csv_cell
 from mineaction.errors import ValidationError
 
 #: format -> (GDAL driver, file extension, several layers in one file)
@@ -80,6 +81,8 @@ def _column(f: Field, rows: Sequence[dict[str, Any]], fmt: str) -> tuple[Any, An
         )
         if fmt in ("kml", "csv"):
             arr = np.array([None if v is None else v.isoformat() for v in values], dtype=object)
+    elif fmt == "csv":  # opened in spreadsheets: formula-like text is neutralised
+        arr = np.array([None if v is None else csv_cell(str(v)) for v in values], dtype=object)
     else:
         arr = np.array([None if v is None else str(v) for v in values], dtype=object)
     return arr, (mask if mask.any() and f.kind in ("int", "bool") else None)

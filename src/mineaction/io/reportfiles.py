@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from mineaction.core.cells import csv_row, formula_like
 from mineaction.core.reporting import Column, ReportDoc, Table
 from mineaction.errors import ValidationError
 
@@ -80,17 +81,17 @@ def write_csv(doc: ReportDoc, out: Path) -> list[Path]:
     with about.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["field", "value"])
-        w.writerows(doc.metadata())
+        w.writerows(csv_row(m) for m in doc.metadata())
         for note in doc.notes:
-            w.writerow(["Note", note])
+            w.writerow(csv_row(["Note", note]))
     written.append(about)
     for t in doc.tables:
         path = Path(f"{stem}-{t.name}.csv")
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow([c.label for c in t.columns])
+            w.writerow(csv_row(c.label for c in t.columns))
             for r in _rows(t):
-                w.writerow([_raw(r.get(c.key)) for c in t.columns])
+                w.writerow(csv_row(_raw(r.get(c.key)) for c in t.columns))
         written.append(path)
     return written
 
@@ -172,9 +173,24 @@ def write_xlsx(doc: ReportDoc, out: Path) -> None:
                 italic=True, size=9
             )
         ws.sheet_view.showGridLines = False
+    _text_not_formulas(wb)
     wb.properties.title = doc.title
     wb.properties.creator = "mineaction"
     wb.save(out)
+
+
+def _text_not_formulas(wb: Any) -> None:
+    """Make every formula-like text a plain text cell (no formula is written on purpose).
+
+    openpyxl stores a string starting with ``=`` as a formula; field text such as
+    ``=HYPERLINK(...)`` must stay text: shown exactly, with Excel's quote prefix, never run.
+    """
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or formula_like(cell.value):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
 
 
 def _sheet_name(name: str, used: set[str]) -> str:

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 from pyproj import CRS, Transformer
 from shapely.geometry import mapping, shape
 
+from mineaction.api.common import MAX_OFFSET
 from mineaction.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mineaction.ogc.collections import COLLECTIONS, Collection, GeoJSONText, Query, extent
 from mineaction.services.users import User
@@ -227,7 +228,9 @@ def _datetime(request: Request) -> tuple[date | None, date | None]:
     return d, d
 
 
-def _int_param(request: Request, name: str, default: int, minimum: int) -> int:
+def _int_param(
+    request: Request, name: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -237,6 +240,8 @@ def _int_param(request: Request, name: str, default: int, minimum: int) -> int:
         raise ValidationError(f"{name} {raw!r} is not an integer", where=name) from None
     if value < minimum:
         raise ValidationError(f"{name} must be at least {minimum}", where=name)
+    if maximum is not None and value > maximum:
+        raise ValidationError(f"{name} must be at most {maximum:,}", where=name)
     return value
 
 
@@ -526,7 +531,7 @@ def _items(c: Collection) -> Any:
         _allowed(user, c)
         _check_params(request, ITEMS_PARAMS | set(c.queryables))
         limit = min(_int_param(request, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
-        offset = _int_param(request, "offset", 0, 0)
+        offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)  # beyond: database overflow
         start, end = _datetime(request)
         crs = _crs_uri(request.query_params.get("crs", CRS84), "crs")
         q = Query(

@@ -31,6 +31,7 @@ from pyproj import Transformer
 from sqlalchemy import Connection, LargeBinary, desc, func, insert, select, type_coerce
 
 from mineaction.core import priority as pr
+from mineaction.core.cells import csv_row
 from mineaction.errors import NotFoundError, ValidationError
 from mineaction.services.reference import LAYERS, LayerData, read_layer
 from mineaction.store import schema as s
@@ -1095,9 +1096,11 @@ def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
     w.writerow([*CSV_FIXED, *(f"value_{c}" for c in crit), *(f"contrib_{c}" for c in contrib)])
     for r in records:
         w.writerow(
-            [r[k] for k in CSV_FIXED]
-            + [r["criteria"].get(c, 0.0) for c in crit]
-            + [r["contributions"].get(c, 0.0) for c in contrib]
+            csv_row(
+                [r[k] for k in CSV_FIXED]
+                + [r["criteria"].get(c, 0.0) for c in crit]
+                + [r["contributions"].get(c, 0.0) for c in contrib]
+            )
         )
     return buf.getvalue()
 

@@ -32,6 +32,10 @@ def task_dict(row: Any) -> dict[str, Any]:
     }
 
 
+#: Fields a task cannot be without (an update may change them, not clear them).
+REQUIRED = ("activity_type", "status")
+
+
 def _check(values: dict[str, Any]) -> None:
     status = values.get("status")
     if status is not None and status not in TASK_STATUSES:
@@ -86,6 +90,11 @@ def update_task(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))} of a task")
+    cleared = sorted(k for k in REQUIRED if k in changes and changes[k] is None)
+    if cleared:  # found by the API fuzz run: {"status": null} was a 500
+        raise ValidationError(
+            f"a task always has {' and '.join(cleared)}: give a value instead of null"
+        )
     t = s.task
     with store.write() as conn:
         row = conn.execute(select(t).where(t.c.task_id == task_id)).mappings().first()

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
 from mineaction.core.access import NEEDS_ORGANISATION, Role, Scope, parse_role, scope_for
+from mineaction.core.cells import csv_row
 from mineaction.errors import (
     AuthenticationError,
     ConflictError,
@@ -533,7 +534,7 @@ def list_audit(
 
 
 def audit_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """Return audit lines as CSV (details as JSON text)."""
+    """Return audit lines as CSV (details as JSON text; formula-like text neutralised)."""
     import orjson
 
     buf = io.StringIO()
@@ -542,10 +543,12 @@ def audit_csv(rows: Iterable[dict[str, Any]]) -> str:
     for r in rows:
         details = r.get("details")
         w.writerow(
-            [
-                *(r.get(f) for f in AUDIT_FIELDS[:-1]),
-                orjson.dumps(details).decode() if details is not None else "",
-            ]
+            csv_row(
+                [
+                    *(r.get(f) for f in AUDIT_FIELDS[:-1]),
+                    orjson.dumps(details).decode() if details is not None else "",
+                ]
+            )
         )
     return buf.getvalue()
 
