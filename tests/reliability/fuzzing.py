@@ -557,3 +557,121 @@ def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzSta
         client.app.state.store.dispose()
     stats.partial_writes += consistency_problems(store)[:10]
     return stats
+
+
+# --- OGC API - Features (not in the OpenAPI document schemathesis reads) -----------------------
+
+_CRS = [
+    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "http://www.opengis.net/def/crs/EPSG/0/4326",
+    "http://www.opengis.net/def/crs/EPSG/0/3857",
+    "http://www.opengis.net/def/crs/EPSG/0/32636",
+]
+
+
+def _ogc_value(rng: random.Random, name: str, value: Any) -> str:
+    """A plausible, borderline or hostile value for an OGC query parameter."""
+    how = rng.random()
+    if how < 0.3:
+        return "".join(c for c in str(value)[:120] if c.isprintable())
+    if name in ("limit", "offset"):
+        return str(rng.choice([0, 1, 10, 10_000, 10_001, -1, 2**31, 2**63, 2**70, "1.5", "1e3"]))
+    if name in ("bbox",):
+        n = rng.choice([4, 4, 6, 3, 5])
+        nums = [
+            rng.uniform(-400, 400) if rng.random() < 0.3 else rng.uniform(35, 36) for _ in range(n)
+        ]
+        if rng.random() < 0.1:
+            nums[0] = float(rng.choice(["nan", "inf", "-inf"]))
+        return ",".join(f"{x:.6f}" for x in nums)
+    if name in ("crs", "bbox-crs"):
+        return rng.choice([*_CRS, "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/999999"])
+    if name == "datetime":
+        return rng.choice(
+            [
+                "2024-01-01",
+                "2024-01-01/..",
+                "../2024-12-31",
+                "2024-02-30",
+                "2024-01-01T00:00:00Z/x",
+                "../..",
+                "99999-01-01",
+                "2024-12-31/2024-01-01",
+            ]
+        )
+    if name == "f":
+        return rng.choice(["json", "html", "geojson", "xml", ""])
+    return str(value)[:50]
+
+
+def fuzz_ogc(store: Store, cases: int, *, seed_value: int = 0) -> FuzzStats:
+    """OGC API - Features as three users: random, borderline and hostile query parameters and
+    feature ids on every collection; never a 5xx, every error in the JSON error shape."""
+    import logging
+
+    logging.getLogger("mineaction.access").setLevel(logging.WARNING)
+    client, accounts = _api_setup(store)
+    stats = FuzzStats()
+    cols = [
+        c["id"]
+        for c in client.get("/ogc/collections", headers=accounts.headers("admin")).json()[
+            "collections"
+        ]
+    ]
+    params = ("limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f", "unknown")
+
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.integers(min_value=0, max_value=2**32), json_leaf)
+    def case(r: int, value: Any) -> None:
+        rng = random.Random(seed_value * 31337 + r)
+        who = rng.choice(("admin", "viewer", "public"))
+        col = rng.choice([*cols, "nope", "../hazards", "%00"] if rng.random() < 0.1 else cols)
+        how = rng.random()
+        if how < 0.7:
+            path = f"/ogc/collections/{col}/items"
+            query = {p: _ogc_value(rng, p, value) for p in rng.sample(params, rng.randint(0, 4))}
+        elif how < 0.9:
+            fid = rng.choice(["HA", "HB", "1", "x' OR '1'='1", "A" * 300, str(value)[:60]])
+            path = f"/ogc/collections/{col}/items/{fid}"
+            query = {"f": _ogc_value(rng, "f", value)} if rng.random() < 0.3 else {}
+        else:
+            path = rng.choice(
+                [
+                    "/ogc",
+                    "/ogc/conformance",
+                    "/ogc/collections",
+                    f"/ogc/collections/{col}",
+                    "/ogc/api",
+                ]
+            )
+            query = {"f": _ogc_value(rng, "f", value)} if rng.random() < 0.5 else {}
+        stats.cases += 1
+        try:
+            resp = client.get(path, params=query, headers=accounts.headers(who))
+        except Exception as exc:  # a client-side refusal of the URL is not a server answer
+            stats.cases -= 1
+            if "Invalid" not in type(exc).__name__ and "URL" not in str(exc):
+                stats.crashes.append(f"{path} {query}: {type(exc).__name__}: {exc}")
+            return
+        if resp.status_code < 400:
+            stats.accepted += 1
+            return
+        stats.rejected += 1
+        problem = error_shape_problem(resp)
+        if resp.status_code >= 500:
+            problem = f"{resp.status_code} {resp.text[:300]}"
+        if problem:
+            stats.crashes.append(f"{who} GET {path} {query}: {problem}")
+
+    try:
+        case()
+    finally:
+        client.close()
+        client.app.state.store.dispose()
+    return stats

@@ -3,11 +3,12 @@
 Usage (from the repository root)::
 
     MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/run_fuzz.py \\
-        [--api 100] [--api-writes 5000] [--submit 6000] [--import 4000] \\
+        [--api 100] [--api-writes 5000] [--ogc 2000] [--submit 6000] [--import 4000] \\
         [--stores sqlite,postgis] [--json results.json]
 
 API cases: schemathesis on every operation as five users (admin, IM officer, operator,
-viewer, anonymous) plus authenticated writes (submit, review actions, task edits).
+viewer, anonymous), authenticated writes (submit, review actions, task edits) and OGC API -
+Features requests (hostile query parameters and ids; /ogc is not in the OpenAPI document).
 
 Exits 1 on any crash (an exception that is not a clear rejection) or partial write.
 """
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--api-writes", type=int, default=5000, help="authenticated write requests (submit, review)"
     )
+    ap.add_argument("--ogc", type=int, default=2000, help="OGC API - Features requests")
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                     plan = (
                         ("api", fuzzing.fuzz_api, args.api),
                         ("api_writes", fuzzing.fuzz_api_writes, args.api_writes),
+                        ("ogc", fuzzing.fuzz_ogc, args.ogc),
                         ("submit", fuzzing.fuzz_submit, args.submit),
                         ("import", fuzzing.fuzz_import, args.imports),
                     )

@@ -71,6 +71,23 @@ def test_markup_and_sql_in_text_fields_are_rendered_escaped(store: Store) -> Non
         assert api.status_code == 200 and api.headers["content-type"].startswith("application/json")
 
 
+def test_api_writes_fuzzing(store: Store) -> None:
+    """Authenticated submissions, review actions and task edits with hostile bodies and
+    right/stale/missing/garbage If-Match: no 5xx, stale is 412, missing is 428, every error in
+    the JSON error shape, refused submissions write nothing (the long run: 5,000 per store)."""
+    stats = fuzzing.fuzz_api_writes(store, 100)
+    assert not stats.crashes, stats.crashes[:5]
+    assert not stats.partial_writes, stats.partial_writes[:5]
+    assert stats.cases == 100 and stats.accepted > 5 and stats.rejected > 10
+
+
+def test_ogc_fuzzing(store: Store) -> None:
+    """OGC API - Features with hostile parameters and ids (the long run: 2,000 per store)."""
+    stats = fuzzing.fuzz_ogc(store, 80)
+    assert not stats.crashes, stats.crashes[:5]
+    assert stats.cases >= 70 and stats.accepted > 0 and stats.rejected > 0
+
+
 def test_api_fuzzing_counts_cases(sqlite_store: Store) -> None:
     """The API fuzzer of the long run works (a few cases per operation here)."""
     stats = fuzzing.fuzz_api(sqlite_store, 1, users=("admin",))
