@@ -84,3 +84,65 @@ def test_histogram_buckets_are_cumulative() -> None:
     text_ = "\n".join(m.render())
     assert 'le="0.1"} 1' in text_ and 'le="1.0"} 2' in text_ and 'le="+Inf"} 3' in text_
     assert 'status="500"} 1' in text_
+
+
+def test_unexpected_error_is_logged_with_the_request_id(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500 is answered in the JSON error shape with X-Request-ID; its log line has the ID."""
+    app = create_app(sqlite_store.url)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom-for-test", boom)
+    app.state.policy = {**app.state.policy, "GET /boom-for-test": app.state.policy["GET /healthz"]}
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        r = client.get("/boom-for-test", headers={"X-Request-ID": "rid-500"})
+    assert r.status_code == 500 and r.headers["X-Request-ID"] == "rid-500"
+    assert r.json()["code"] == "internal_error" and "a bug" not in r.text
+    lines = [orjson.loads(obs.JsonFormatter().format(rec)) for rec in caplog.records]
+    error = [ln for ln in lines if ln["level"] == "error"]
+    assert error and error[-1]["request_id"] == "rid-500" and "RuntimeError" in error[-1]["exc"]
+    access = [ln for ln in lines if ln["msg"] == "request" and ln["request_id"] == "rid-500"]
+    assert access and access[-1]["status"] == 500
+
+
+def test_metrics_show_the_writer_queue(store: Store) -> None:
+    """One write holds the writer lock, a second waits: the gauge says 1 running, 1 waiting."""
+    import threading
+    import time
+
+    app = create_app(store.url)
+    app_store: Store = app.state.store
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hold() -> None:
+        with app_store.write():
+            entered.set()
+            release.wait(30)
+
+    def wait_for_lock() -> None:
+        with app_store.write():
+            pass
+
+    with TestClient(app) as client:
+        first = threading.Thread(target=hold)
+        first.start()
+        entered.wait(10)
+        second = threading.Thread(target=wait_for_lock)
+        second.start()
+        deadline = time.monotonic() + 10
+        while app_store.writes_waiting < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        body = client.get("/metrics").text
+        release.set()
+        first.join(30)
+        second.join(30)
+        after = client.get("/metrics").text
+    app_store.dispose()
+    assert 'mineaction_write_transactions{state="running"} 1' in body
+    assert 'mineaction_write_transactions{state="waiting"} 1' in body
+    assert 'mineaction_write_transactions{state="waiting"} 0' in after
+    assert 'mineaction_write_transactions{state="running"} 0' in after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,10 @@ class Store:
 
     def __init__(self, url: str | None = None, *, check_schema: bool = True) -> None:
         self.url = url or default_url()
+        #: write transactions of this process waiting for the writer lock, and running
+        self.writes_waiting = 0
+        self.writes_running = 0
+        self._count_lock = threading.Lock()
         full = _normalise_url(self.url)
         if full.startswith("sqlite"):
             self.dialect = "sqlite"
@@ -116,11 +121,26 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """Yield a connection in a write transaction: all or nothing."""
+        self._count(waiting=1)
+        started = False
         try:
+            # begin() takes the writer lock (SQLite BEGIN IMMEDIATE, PostgreSQL advisory lock)
             with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+                self._count(waiting=-1, running=1)
+                started = True
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"cannot write the database {self.safe_url}: {exc.orig}") from exc
+        finally:
+            if started:
+                self._count(running=-1)
+            else:
+                self._count(waiting=-1)
+
+    def _count(self, *, waiting: int = 0, running: int = 0) -> None:
+        with self._count_lock:
+            self.writes_waiting += waiting
+            self.writes_running += running
 
     @property
     def safe_url(self) -> str:

@@ -106,7 +106,12 @@ async def data_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """Anything else: log it with its traceback, answer 500 without internals."""
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.exception(
+        "unexpected error on %s %s",
+        request.method,
+        request.url.path,
+        extra={"request_id": getattr(request.state, "request_id", None)},
+    )
     return JSONResponse(
         error_body("internal_error", "internal error: the administrator can find it in the log"),
         status_code=500,

@@ -6,8 +6,12 @@ JSON line per request on the ``mineaction.access`` logger and records the latenc
 
 - ``GET /readyz``: 200 when the database answers and its schema is this program's, else 503.
 - ``GET /metrics``: Prometheus text format: request counts and a latency histogram by route,
-  requests in flight, the review backlog by workflow state and the age of the oldest pending
-  report, open import quarantine records, reports and hazards.
+  requests in flight, write transactions waiting for the writer lock and running, the review
+  backlog by workflow state and the age of the oldest pending report, open import quarantine
+  records, reports and hazards.
+
+An unexpected exception is answered (500, JSON error shape, ``X-Request-ID``) and logged with
+its traceback inside the request's context, so the error line carries the request ID too.
 """
 
 from __future__ import annotations
@@ -198,6 +202,21 @@ def store_metrics(store: Store) -> list[str]:
     return out
 
 
+def write_queue_metrics(store: Store) -> list[str]:
+    """Return the writer queue of this process: write transactions waiting and running.
+
+    Writes are serialised (one writer at a time), so a growing ``waiting`` is the first sign
+    of an overloaded server or a long write holding the lock.
+    """
+    return [
+        "# HELP mineaction_write_transactions Write transactions of this server by state "
+        "(waiting for the one-writer lock, running).",
+        "# TYPE mineaction_write_transactions gauge",
+        f'mineaction_write_transactions{{state="waiting"}} {max(0, store.writes_waiting)}',
+        f'mineaction_write_transactions{{state="running"}} {max(0, store.writes_running)}',
+    ]
+
+
 def readiness(store: Store) -> tuple[bool, dict[str, Any]]:
     """Return (ready, details): the database answers and its schema is this program's."""
     details: dict[str, Any] = {"database": "unreachable", "schema": None}
@@ -238,12 +257,18 @@ def install(app: FastAPI, store: Store, *, log_requests: bool = True) -> Metrics
         given = request.headers.get("x-request-id", "")
         rid = given if _SANE_ID.match(given) else uuid.uuid4().hex
         token = request_id.set(rid)
+        request.state.request_id = rid
         t0 = time.perf_counter()
         status = 500
         with metrics._lock:
             metrics.in_flight += 1
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # answered and logged here, with the request ID
+                from mineaction.web.errors import unexpected_error
+
+                response = await unexpected_error(request, exc)
             status = response.status_code
             response.headers["X-Request-ID"] = rid
             return response
@@ -286,6 +311,7 @@ def install(app: FastAPI, store: Store, *, log_requests: bool = True) -> Metrics
             up = 1
         except Exception:  # the database is down: still answer, and say so
             up = 0
+        lines += write_queue_metrics(store)
         lines += [
             "# HELP mineaction_database_up 1 when the database answered the last scrape.",
             "# TYPE mineaction_database_up gauge",
