@@ -35,6 +35,7 @@ COMMANDS = [
     "mineaction.cli.review:review",
     "mineaction.cli.exports:export",
     "mineaction.cli.maps:map_",
+    "mineaction.cli.plan:plan",
 ]
 
 

@@ -503,6 +503,60 @@ priority_score = Table(
 Index("ix_priority_score_hazard", priority_score.c.hazard_id)
 Index("ix_priority_score_rank", priority_score.c.run_id, priority_score.c.rank)
 
+# --- plans (mineaction plan) ----------------------------------------------------------------
+
+#: A stored plan: inputs (config hash, data cut-off, calibration), objective, bound and gap.
+#: ``status``: draft -> accepted (tasks created) -> superseded (a later plan was accepted).
+plan_run = Table(
+    "plan_run",
+    metadata,
+    Column("plan_id", String(60), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100)),
+    Column("status", String(20), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("data_cutoff", Date, nullable=False),
+    Column("ledger_seq", Integer),
+    Column("config_hash", String(64), nullable=False),
+    Column("objective_kind", String(40), nullable=False),
+    Column("objective", Float, nullable=False),
+    Column("bound", Float),
+    Column("bound_method", String(100)),
+    Column("gap", Float),
+    Column("method", String(100), nullable=False),
+    Column("package_count", Integer, nullable=False),
+    Column("team_count", Integer, nullable=False),
+    Column("duration_s", Float),
+    Column("summary", JSONType, nullable=False),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("accepted_by", String(100)),
+    Column("version", Integer, nullable=False, default=1),
+)
+Index("ix_plan_run_created", plan_run.c.created_at)
+
+#: One stage of one work package on one team, in queue order (``task_id`` once accepted).
+plan_item = Table(
+    "plan_item",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", String(60), ForeignKey("plan_run.plan_id"), nullable=False),
+    Column("team", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("package_id", String(150), nullable=False),
+    Column("hazard_id", String(100), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("region", String(100), nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("start_day", Float, nullable=False),
+    Column("end_day", Float, nullable=False),
+    Column("frozen", Boolean, nullable=False),
+    Column("task_id", String(100)),
+)
+Index("ix_plan_item_plan", plan_item.c.plan_id, plan_item.c.team, plan_item.c.seq)
+Index("ix_plan_item_task", plan_item.c.task_id)
+
 #: Tables rebuilt from the ledger by ``recompute`` (order matters for deletes).
 DERIVED_TABLES = (
     hazard,

@@ -1,0 +1,413 @@
+"""Calibration of planning inputs from the programme's own approved reports (pure, no I/O).
+
+Two things are fitted:
+
+* **Release ratios per stage**: of the area that entered NTS, the share cancelled; of the area
+  that entered TS, the share reduced (the rest goes on to clearance, which clears all of what
+  enters it). They are measured on *completed* hazards (SHA/CHA closed or handed over, all
+  land released), area-weighted, because only there is the outcome of every stage known.
+  The planner's :class:`ReleaseRatios` follow from the two shares:
+  cancelled = s_nts, reduced = (1 - s_nts) s_ts, cleared = (1 - s_nts)(1 - s_ts).
+* **Productivity**: m² released per team-day of each activity report (progress or
+  completion) that states its team-days, by asset class and terrain class. The planning rate
+  is the ratio estimator (sum of m² / sum of team-days); a lognormal is fitted to the
+  per-report rates (mu, sigma of the log) for the forecast.
+
+Too little history falls back to the documented defaults of :mod:`.model` (planning.md):
+at least :data:`MIN_HAZARDS_PER_STAGE` completed hazards per stage share and
+:data:`MIN_REPORTS_PER_RATE` reports per (asset class, terrain) cell are needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from statistics import NormalDist
+from typing import Any
+
+from mineaction.core.planning.model import (
+    DEFAULT_RATES_M2_PER_DAY,
+    DEFAULT_RELEASE,
+    DEFAULT_TERRAINS,
+    AssetClass,
+    ReleaseRatios,
+)
+
+#: Completed hazards that went through a stage needed before its share is fitted.
+MIN_HAZARDS_PER_STAGE = 10
+#: Activity reports with team-days needed per (asset class, terrain) before a rate is fitted.
+MIN_REPORTS_PER_RATE = 8
+#: Log-sigma used for cells without enough reports (the forecast's prior, planning.md 4.1).
+DEFAULT_LOG_SIGMA = 0.3
+
+#: Teams (with at least :data:`MIN_REPORTS_PER_TEAM` reports in a cell) needed to fit the
+#: spread between teams, and the prior used otherwise (forecast default).
+MIN_TEAMS_FOR_SPREAD = 3
+MIN_REPORTS_PER_TEAM = 3
+DEFAULT_TEAM_SIGMA = 0.2
+
+#: Default share of the area entering NTS that is cancelled, and of TS that is reduced.
+DEFAULT_NTS_SHARE = DEFAULT_RELEASE.cancelled
+DEFAULT_TS_SHARE = DEFAULT_RELEASE.reduced / (DEFAULT_RELEASE.reduced + DEFAULT_RELEASE.cleared)
+
+#: Words in an activity report's assets/method that name an asset class (clearance reports).
+ASSET_WORDS: Mapping[str, AssetClass] = {
+    "manual": AssetClass.MANUAL,
+    "deminer": AssetClass.MANUAL,
+    "mdd": AssetClass.DOGS,
+    "dog": AssetClass.DOGS,
+    "dogs": AssetClass.DOGS,
+    "mechanical": AssetClass.MECHANICAL,
+    "machine": AssetClass.MECHANICAL,
+    "flail": AssetClass.MECHANICAL,
+    "tiller": AssetClass.MECHANICAL,
+}
+
+#: Terrain words accepted in a hazard's details (``terrain``); others are mapped to these.
+TERRAIN_WORDS: Mapping[str, str] = {
+    "open": "open",
+    "flat": "open",
+    "agricultural": "open",
+    "vegetated": "vegetated",
+    "forest": "vegetated",
+    "woodland": "vegetated",
+    "scrub": "vegetated",
+    "steep": "steep",
+    "mountain": "steep",
+    "hill": "steep",
+}
+
+
+def terrain_of(details: Mapping[str, Any] | None, blockages: Sequence[str] = ()) -> str:
+    """Terrain class of a hazard: its recorded ``terrain``, else from blocked land use.
+
+    >>> terrain_of({"terrain": "Forest"})
+    'vegetated'
+    >>> terrain_of({}, ["agricultural land", "forest"])
+    'vegetated'
+    >>> terrain_of(None, ["road"])
+    'open'
+    """
+    recorded = str((details or {}).get("terrain") or "").strip().lower()
+    if recorded in TERRAIN_WORDS:
+        return TERRAIN_WORDS[recorded]
+    words = " ".join(blockages).lower()
+    if any(w in words for w in ("forest", "woodland", "scrub")):
+        return "vegetated"
+    if any(w in words for w in ("mountain", "steep")):
+        return "steep"
+    return "open"
+
+
+def asset_of(activity_type: str, assets: Sequence[str], method: str | None) -> AssetClass | None:
+    """Asset class of an activity report (None when it has no planning class: BAC, EOD).
+
+    >>> asset_of("CLEARANCE", ["mdd"], None)
+    <AssetClass.DOGS: 'dogs'>
+    >>> asset_of("NTS", [], None)
+    <AssetClass.NTS: 'nts'>
+    >>> asset_of("BAC", ["bac"], "bac") is None
+    True
+    """
+    kind = activity_type.upper()
+    if kind == "NTS":
+        return AssetClass.NTS
+    if kind == "TS":
+        return AssetClass.TS
+    if kind != "CLEARANCE":
+        return None
+    for word in [*assets, method or ""]:
+        for token in str(word).lower().replace("-", " ").replace("_", " ").split():
+            if token in ASSET_WORDS:
+                return ASSET_WORDS[token]
+    return None
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """What calibration needs from one approved activity report."""
+
+    report_id: str
+    hazard_id: str
+    activity_type: str
+    asset: AssetClass | None
+    terrain: str
+    team_days: float | None
+    released_m2: float
+    end: date | None = None
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class HazardOutcome:
+    """Land-release totals of one hazard and which stages worked on it."""
+
+    hazard_id: str
+    completed: bool
+    cancelled_m2: float
+    reduced_m2: float
+    cleared_m2: float
+    activity_types: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StageShare:
+    """Fitted (or default) share of the area entering a stage that the stage releases."""
+
+    stage: str
+    share: float
+    hazards: int
+    area_in_m2: float
+    fitted: bool
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """Productivity of one asset class on one terrain class (m² per team-day)."""
+
+    asset: AssetClass
+    terrain: str
+    rate: float
+    reports: int
+    team_days: float
+    mu: float  # mean of log(rate per report)
+    sigma: float  # standard deviation of log(rate per report)
+    fitted: bool
+
+    @property
+    def median(self) -> float:
+        """Median of the fitted lognormal."""
+        return math.exp(self.mu)
+
+    def quantile(self, q: float) -> float:
+        """A quantile of the fitted lognormal .
+
+        >>> round(RateFit(AssetClass.MANUAL, "open", 100, 0, 0, math.log(100), 0.0, False).quantile(0.9))
+        100
+        """
+        return math.exp(self.mu + self.sigma * _probit(q))
+
+
+def _probit(q: float) -> float:
+    """Inverse standard normal CDF."""
+    return NormalDist().inv_cdf(q)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibrated planning inputs with how much history each value rests on."""
+
+    nts: StageShare
+    ts: StageShare
+    rates: tuple[RateFit, ...]
+    completed_hazards: int
+    activity_reports: int
+    excluded: Mapping[str, int] = field(default_factory=dict)
+    cut_off: date | None = None
+    team_sigma: float = DEFAULT_TEAM_SIGMA
+    teams_compared: int = 0
+
+    @property
+    def release(self) -> ReleaseRatios:
+        """Expected release ratios of a suspected area entering NTS (planner input).
+
+        >>> default_calibration().release == DEFAULT_RELEASE
+        True
+        """
+        c = self.nts.share
+        r = (1.0 - c) * self.ts.share
+        return ReleaseRatios(round(c, 9), round(r, 9), round(1.0 - c - r, 9))
+
+    def rate(self, asset: AssetClass, terrain: str) -> float:
+        """Planning rate of an asset class on a terrain (default when not fitted)."""
+        for f in self.rates:
+            if f.asset is asset and f.terrain == terrain:
+                return f.rate
+        return float(DEFAULT_RATES_M2_PER_DAY[asset].get(terrain, 0.0))
+
+    def rates_for(self, asset: AssetClass) -> dict[str, float]:
+        """Rates of an asset class by terrain."""
+        terrains = sorted({f.terrain for f in self.rates} | set(DEFAULT_TERRAINS))
+        return {t: self.rate(asset, t) for t in terrains}
+
+    def log_sigma(self) -> float:
+        """Pooled log-sigma of the fitted cells (the prior when none is fitted).
+
+        >>> default_calibration().log_sigma()
+        0.3
+        """
+        fits = [f for f in self.rates if f.fitted and f.reports > 1]
+        dof = sum(f.reports - 1 for f in fits)
+        if dof == 0:
+            return DEFAULT_LOG_SIGMA
+        return round(math.sqrt(sum((f.reports - 1) * f.sigma**2 for f in fits) / dof), 6)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (stored with a plan, exported, shown)."""
+        rel = self.release
+        return {
+            "cut_off": self.cut_off.isoformat() if self.cut_off else None,
+            "completed_hazards": self.completed_hazards,
+            "activity_reports": self.activity_reports,
+            "min_hazards_per_stage": MIN_HAZARDS_PER_STAGE,
+            "min_reports_per_rate": MIN_REPORTS_PER_RATE,
+            "stages": [_share_dict(self.nts), _share_dict(self.ts)],
+            "release": {"cancelled": rel.cancelled, "reduced": rel.reduced, "cleared": rel.cleared},
+            "log_sigma": self.log_sigma(),
+            "team_log_sigma": self.team_sigma,
+            "teams_compared": self.teams_compared,
+            "rates": [
+                {
+                    "asset": f.asset.value,
+                    "terrain": f.terrain,
+                    "rate_m2_per_team_day": round(f.rate, 3),
+                    "reports": f.reports,
+                    "team_days": round(f.team_days, 2),
+                    "lognormal_mu": round(f.mu, 6),
+                    "lognormal_sigma": round(f.sigma, 6),
+                    "p10": round(f.quantile(0.1), 3) if f.rate > 0 else 0.0,
+                    "p50": round(f.median, 3) if f.rate > 0 else 0.0,
+                    "p90": round(f.quantile(0.9), 3) if f.rate > 0 else 0.0,
+                    "source": "fitted" if f.fitted else "default",
+                }
+                for f in self.rates
+            ],
+            "excluded": dict(self.excluded),
+        }
+
+
+def _share_dict(s: StageShare) -> dict[str, Any]:
+    return {
+        "stage": s.stage,
+        "share_released": round(s.share, 6),
+        "hazards": s.hazards,
+        "area_in_m2": round(s.area_in_m2, 1),
+        "source": "fitted" if s.fitted else "default",
+    }
+
+
+def default_calibration(cut_off: date | None = None) -> Calibration:
+    """Calibration with no history: every value is a documented default."""
+    return calibrate([], [], cut_off=cut_off)
+
+
+def calibrate(
+    hazards: Iterable[HazardOutcome],
+    activities: Iterable[ActivityRecord],
+    *,
+    cut_off: date | None = None,
+    min_hazards: int = MIN_HAZARDS_PER_STAGE,
+    min_reports: int = MIN_REPORTS_PER_RATE,
+) -> Calibration:
+    """Fit stage release shares and productivity from approved history.
+
+    >>> hz = [HazardOutcome(f"H{i}", True, 300.0, 200.0, 500.0, frozenset({"NTS", "TS"}))
+    ...       for i in range(10)]
+    >>> acts = [ActivityRecord(f"R{i}", "H", "CLEARANCE", AssetClass.MANUAL, "open", 2.0, 2.0 * r)
+    ...         for i, r in enumerate([100, 100, 200, 200, 100, 100, 200, 200])]
+    >>> cal = calibrate(hz, acts)
+    >>> cal.nts.share, round(cal.ts.share, 4), cal.release.cleared
+    (0.3, 0.2857, 0.5)
+    >>> cal.rate(AssetClass.MANUAL, "open")
+    150.0
+    """
+    n_nts = n_ts = n_done = 0
+    nts_in = nts_out = ts_in = ts_out = 0.0
+    for h in hazards:
+        if not h.completed:
+            continue
+        total = h.cancelled_m2 + h.reduced_m2 + h.cleared_m2
+        if total <= 0:
+            continue
+        n_done += 1
+        if "NTS" in h.activity_types:
+            n_nts += 1
+            nts_in += total
+            nts_out += h.cancelled_m2
+        if "TS" in h.activity_types:
+            n_ts += 1
+            ts_in += h.reduced_m2 + h.cleared_m2
+            ts_out += h.reduced_m2
+    nts_fit = n_nts >= min_hazards and nts_in > 0
+    ts_fit = n_ts >= min_hazards and ts_in > 0
+    nts = StageShare(
+        "nts", nts_out / nts_in if nts_fit else DEFAULT_NTS_SHARE, n_nts, nts_in, nts_fit
+    )
+    ts = StageShare("ts", ts_out / ts_in if ts_fit else DEFAULT_TS_SHARE, n_ts, ts_in, ts_fit)
+
+    cells: dict[tuple[AssetClass, str], list[tuple[float, float]]] = {}
+    excluded: dict[str, int] = {}
+    per_team: dict[tuple[AssetClass, str, str], list[tuple[float, float]]] = {}
+    n_act = 0
+    for a in activities:
+        n_act += 1
+        if a.asset is None:
+            key = f"no planning asset class ({a.activity_type})"
+            excluded[key] = excluded.get(key, 0) + 1
+            continue
+        if not a.team_days or a.team_days <= 0:
+            excluded["no team-days"] = excluded.get("no team-days", 0) + 1
+            continue
+        if a.released_m2 <= 0:
+            excluded["no area released"] = excluded.get("no area released", 0) + 1
+            continue
+        cells.setdefault((a.asset, a.terrain), []).append((a.released_m2, float(a.team_days)))
+        if a.team:
+            per_team.setdefault((a.asset, a.terrain, a.team), []).append(
+                (a.released_m2, float(a.team_days))
+            )
+    terrains = sorted({t for _, t in cells} | set(DEFAULT_TERRAINS))
+    fits: list[RateFit] = []
+    for asset in AssetClass:
+        for terrain in terrains:
+            obs = cells.get((asset, terrain), [])
+            days = sum(d for _, d in obs)
+            default = float(DEFAULT_RATES_M2_PER_DAY[asset].get(terrain, 0.0))
+            if len(obs) >= min_reports and days > 0:
+                logs = [math.log(m2 / d) for m2, d in obs]
+                mu = sum(logs) / len(logs)
+                sd = math.sqrt(sum((x - mu) ** 2 for x in logs) / (len(logs) - 1))
+                rate = sum(m2 for m2, _ in obs) / days
+                fits.append(RateFit(asset, terrain, rate, len(obs), days, mu, sd, True))
+            else:
+                mu = math.log(default) if default > 0 else 0.0
+                fits.append(
+                    RateFit(asset, terrain, default, len(obs), days, mu, DEFAULT_LOG_SIGMA, False)
+                )
+    team_sigma, n_teams = _team_spread(per_team)
+    return Calibration(nts, ts, tuple(fits), n_done, n_act, excluded, cut_off, team_sigma, n_teams)
+
+
+def _team_spread(
+    per_team: Mapping[tuple[AssetClass, str, str], list[tuple[float, float]]],
+) -> tuple[float, int]:
+    """Pooled log-sigma of team rates around their cell's mean (spread between teams).
+
+    >>> obs = {(AssetClass.MANUAL, "open", t): [(r * 3, 3.0)] * 3
+    ...        for t, r in (("a", 100), ("b", 200), ("c", 400))}
+    >>> s, n = _team_spread(obs)
+    >>> round(s, 4), n
+    (0.6931, 3)
+    """
+    groups: dict[tuple[AssetClass, str], list[float]] = {}
+    for (asset, terrain, _team), obs in per_team.items():
+        days = sum(d for _, d in obs)
+        if len(obs) >= MIN_REPORTS_PER_TEAM and days > 0:
+            groups.setdefault((asset, terrain), []).append(
+                math.log(sum(m2 for m2, _ in obs) / days)
+            )
+    ss = 0.0
+    dof = 0
+    teams = 0
+    for logs in groups.values():
+        if len(logs) < MIN_TEAMS_FOR_SPREAD:
+            continue
+        mu = sum(logs) / len(logs)
+        ss += sum((x - mu) ** 2 for x in logs)
+        dof += len(logs) - 1
+        teams += len(logs)
+    if dof == 0:
+        return DEFAULT_TEAM_SIGMA, 0
+    return round(math.sqrt(ss / dof), 6), teams
