@@ -192,12 +192,36 @@ def seed(store: Store, *, accounts: bool = True) -> dict[str, str]:
             {"hazard_id": IDS[k]["hazard"], "task_id": f"T-{k}", "activity_type": "CLEARANCE"},
             actor="seed",
         )
+    seed_plan(store)
     tokens: dict[str, str] = {}
     if accounts:
         for name, role, org in ACCOUNTS:
             users.add_user(store, name, role=role, organisation=org, password=PASSWORD)
             tokens[name] = users.create_token(store, name).token
     return tokens
+
+
+#: Teams of the seeded plan (one per class, home in ORG-A's district).
+PLAN_TEAMS = [
+    {"id": "SEED-NTS", "asset": "nts", "home": "UA0101"},
+    {"id": "SEED-TS", "asset": "ts", "home": "UA0101"},
+    {"id": "SEED-MANUAL", "asset": "manual", "home": "UA0101"},
+]
+
+
+def seed_plan(store: Store, plan_id: str = "P-SEED") -> None:
+    """A stored draft plan of the open hazards (id ``P-SEED``)."""
+    from mineaction.services import planning
+
+    inputs = planning.build_inputs(
+        store,
+        planning.load_programme(store),
+        planning.PlanOptions(bound=True, time_limit=0.5, bound_time=5),
+        teams_rows=PLAN_TEAMS,
+    )
+    result = planning.make_plan(inputs, planning.PlanOptions(bound=True, time_limit=0.5))
+    result.plan_id = plan_id
+    planning.save_plan(store, result, created_by="seed")
 
 
 __all__ = ["mapping", "seed"]

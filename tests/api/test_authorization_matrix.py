@@ -132,6 +132,28 @@ SAMPLES: dict[str, Sample] = {
     "PATCH /api/v1/tasks/{task_id}": item(
         "task_id", "T-A", "T-B", headers=IF_MATCH, body=lambda k: {"notes": "matrix"}
     ),
+    "GET /api/v1/plans": GLOBAL,
+    "POST /api/v1/plans": Sample(
+        "global",
+        body=lambda k: {
+            "time_limit": 0.2,
+            "bound": False,
+            "teams": [
+                {"id": "M1", "asset": "manual", "home": "UA0101"},
+                {"id": "N1", "asset": "nts", "home": "UA0101"},
+                {"id": "T1", "asset": "ts", "home": "UA0101"},
+            ],
+        },
+    ),
+    "GET /api/v1/plans/{plan_id}": Sample("global", {"plan_id": "P-SEED"}),
+    "GET /api/v1/plans/{plan_id}/tasks.geojson": Sample("global", {"plan_id": "P-SEED"}),
+    "GET /api/v1/plans/{plan_id}/tasks.csv": Sample("global", {"plan_id": "P-SEED"}),
+    "GET /api/v1/plans/{plan_id}/gantt": Sample("global", {"plan_id": "P-SEED"}),
+    "GET /api/v1/plans/{plan_id}/curves": Sample("global", {"plan_id": "P-SEED"}),
+    # the first allowed role accepts; later ones get 409 (already accepted): a domain answer
+    "POST /api/v1/plans/{plan_id}/accept": Sample("global", {"plan_id": "P-SEED"}),
+    "GET /api/v1/forecast": Sample("global", query_own={"samples": "2"}),
+    "GET /api/v1/calibration": GLOBAL,
 }
 
 PAGE = Sample("page")
@@ -160,6 +182,10 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "POST /import": Sample("page", form={"organisation": "ORG-A"}),
     "POST /import/confirm": Sample("page", form={"token": "expired"}),
     "GET /admin": PAGE,
+    "GET /plans": PAGE,
+    "GET /plans/{plan_id}": Sample("page", {"plan_id": "P-SEED"}),
+    "POST /plans/{plan_id}/accept": Sample("page", {"plan_id": "P-SEED"}),
+    "GET /forecast": PAGE,
     "GET /reports": PAGE,
     "GET /reports/file": Sample(
         "page", query_own={"name": "apmbc-article7", "period": "2024", "format": "html"}

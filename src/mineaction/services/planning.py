@@ -192,6 +192,8 @@ def _activity_record(row: Mapping[str, Any], assets: Sequence[str], terrain: str
 
 def load_programme(store: Store, as_of: date | None = None) -> ProgrammeData:
     """Approved data today (stored projection) or as it stood at the end of ``as_of``."""
+    if as_of is not None and not date(1900, 1, 1) <= as_of <= datetime.now(UTC).date():
+        raise ValidationError(f"as-of date {as_of} must be in the past (after 1900)", where="as_of")
     from mineaction.services.reporting import snapshot as sn
 
     with store.read() as conn:
@@ -490,6 +492,8 @@ def build_inputs(
     teams = _teams(data, cal, teams_rows, regions, notes)
     weights = _weights(store, data, options.weights, notes)
     start = options.start or (data.cut_off + timedelta(days=1))
+    if not date(1900, 1, 1) <= start <= date(2200, 1, 1):
+        raise ValidationError(f"plan start {start} must be between 1900 and 2200", where="start")
     ref = {
         Stage.NTS: cal.rate(AssetClass.NTS, "open"),
         Stage.TS: cal.rate(AssetClass.TS, "open"),

@@ -63,6 +63,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     """
     from mineaction.api import auth as api_auth
     from mineaction.api import hazards as api_hazards
+    from mineaction.api import plans as api_plans
     from mineaction.api import records as api_records
     from mineaction.api import reference as api_reference
     from mineaction.api import reports as api_reports
@@ -92,6 +93,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     app.include_router(api_reports.router)
     app.include_router(api_records.router)
     app.include_router(api_tasks.router)
+    app.include_router(api_plans.router)
     app.include_router(ogc_routes.router)
 
     @app.get("/healthz")
@@ -101,4 +103,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     from mineaction.web import pages
 
     pages.install(app)
+    from mineaction.web import plan_pages
+
+    app.include_router(plan_pages.router)
     return app

@@ -87,6 +87,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "accidents": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATIONS}),
     "import": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATOR_ENTRY, Role.OPERATOR_QC}),
     "admin": frozenset({Role.ADMIN}),
+    "plans": frozenset({Role.ADMIN, Role.IM_OFFICER, Role.OPERATIONS}),
 }
 
 

@@ -93,6 +93,10 @@ POLICY: dict[str, Access] = {
     "GET /admin": ADMIN_ONLY,
     "GET /reports": READERS,
     "GET /reports/file": READERS,
+    "GET /plans": NATIONAL,
+    "GET /plans/{plan_id}": NATIONAL,
+    "POST /plans/{plan_id}/accept": NATIONAL,
+    "GET /forecast": NATIONAL,
     # reference data
     "GET /api/v1/organisations": allow(SIGNED_IN),
     "POST /api/v1/organisations": APPROVERS,
@@ -128,6 +132,17 @@ POLICY: dict[str, Access] = {
     "POST /api/v1/tasks": PLANNERS,
     "GET /api/v1/tasks/{task_id}": READERS,
     "PATCH /api/v1/tasks/{task_id}": PLANNERS,
+    # plans, forecasts and calibration cover the whole programme: national roles
+    "GET /api/v1/plans": NATIONAL,
+    "POST /api/v1/plans": NATIONAL,
+    "GET /api/v1/plans/{plan_id}": NATIONAL,
+    "GET /api/v1/plans/{plan_id}/tasks.geojson": NATIONAL,
+    "GET /api/v1/plans/{plan_id}/tasks.csv": NATIONAL,
+    "GET /api/v1/plans/{plan_id}/gantt": NATIONAL,
+    "GET /api/v1/plans/{plan_id}/curves": NATIONAL,
+    "POST /api/v1/plans/{plan_id}/accept": NATIONAL,
+    "GET /api/v1/forecast": NATIONAL,
+    "GET /api/v1/calibration": NATIONAL,
     # OGC API - Features (mineaction.ogc): public views for everyone, the rest signed in
     "GET /ogc": EVERYONE,
     "GET /ogc/": EVERYONE,

@@ -179,6 +179,17 @@ def calendar_from_dict(data: Mapping[str, Any], base: Calendar, where: str) -> C
     >>> cal.weekly_rest, cal.closures[0].fraction
     ((5, 6), 0.0)
     """
+    if not isinstance(data, Mapping):
+        raise PlanningInputError("a calendar is a mapping of its keys", where=where)
+    try:
+        return _calendar_from_dict(data, base, where)
+    except (TypeError, ValueError, OverflowError) as exc:
+        if isinstance(exc, PlanningInputError):
+            raise
+        raise PlanningInputError(f"not a valid calendar: {exc}", where=where) from None
+
+
+def _calendar_from_dict(data: Mapping[str, Any], base: Calendar, where: str) -> Calendar:
     known = {"monthly_fraction", "weekly_rest", "holidays", "annual_holidays", "closures"}
     unknown = set(data) - known
     if unknown:
@@ -261,6 +272,9 @@ def calendars_from_dict(data: Mapping[str, Any] | None, where: str = "calendars"
         raise PlanningInputError(
             f"unknown keys {sorted(unknown)}: use default, regions, travel", where=where
         )
+    for key in ("default", "regions", "travel"):
+        if data.get(key) is not None and not isinstance(data[key], Mapping):
+            raise PlanningInputError(f"{key} must be a mapping", where=f"{where}.{key}")
     default = calendar_from_dict(data.get("default") or {}, DEFAULT_CALENDAR, f"{where}.default")
     regions = {
         str(name): calendar_from_dict(spec or {}, default, f"{where}.regions.{name}")
@@ -268,13 +282,25 @@ def calendars_from_dict(data: Mapping[str, Any] | None, where: str = "calendars"
     }
     travel = data.get("travel") or {}
     pairs: dict[tuple[str, str], float] = {}
-    for i, row in enumerate(travel.get("pairs") or []):
-        if not isinstance(row, Sequence) or len(row) != 3:
-            raise PlanningInputError(
-                "travel pairs are [REGION_A, REGION_B, DAYS]", where=f"{where}.travel.pairs[{i}]"
-            )
-        pairs[(str(row[0]), str(row[1]))] = float(row[2])
-    return CalendarConfig(default, regions, float(travel.get("default_days", 1.0)), pairs)
+    raw_pairs = travel.get("pairs") or []
+    if not isinstance(raw_pairs, list):
+        raise PlanningInputError("travel pairs is a list", where=f"{where}.travel.pairs")
+    try:
+        for i, row in enumerate(raw_pairs):
+            if not isinstance(row, Sequence) or len(row) != 3 or float(row[2]) < 0:
+                raise PlanningInputError(
+                    "travel pairs are [REGION_A, REGION_B, DAYS >= 0]",
+                    where=f"{where}.travel.pairs[{i}]",
+                )
+            pairs[(str(row[0]), str(row[1]))] = float(row[2])
+        default_days = float(travel.get("default_days", 1.0))
+    except (TypeError, ValueError) as exc:
+        raise PlanningInputError(
+            f"travel days must be numbers: {exc}", where=f"{where}.travel"
+        ) from None
+    if not 0 <= default_days <= 365:
+        raise PlanningInputError("travel default_days must be in [0, 365]", where=f"{where}.travel")
+    return CalendarConfig(default, regions, default_days, pairs)
 
 
 def teams_from_list(

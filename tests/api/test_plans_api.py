@@ -1,0 +1,68 @@
+"""Plans over HTTP: run, read (JSON, CSV, GeoJSON, charts), accept once, forecast, calibration."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Seeded
+from tests.api.seed import PLAN_TEAMS
+
+from mineaction.store.settings import set_setting
+
+
+def test_plan_run_read_accept_forecast(shared: Seeded) -> None:
+    c, acc = shared.client, shared.accounts
+    ops = acc.headers("ops")
+    r = c.post(
+        "/api/v1/plans",
+        headers=ops,
+        json={"time_limit": 0.5, "bound": True, "bound_time": 5, "teams": PLAN_TEAMS},
+    )
+    assert r.status_code == 201, r.text
+    meta = r.json()
+    pid = meta["plan_id"]
+    assert r.headers["Location"] == f"/api/v1/plans/{pid}"
+    assert meta["status"] == "draft" and meta["bound"] <= meta["objective"] * (1 + 1e-9)
+    assert pid in [p["plan_id"] for p in c.get("/api/v1/plans", headers=ops).json()]
+    full = c.get(f"/api/v1/plans/{pid}", headers=ops, params={"items": "true"}).json()
+    items = full["items"]
+    assert items and {i["team"] for i in items} <= {t["id"] for t in PLAN_TEAMS}
+    assert full["summary"]["calibration"]["stages"][0]["stage"] == "nts"
+    csv = c.get(f"/api/v1/plans/{pid}/tasks.csv", headers=ops)
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert len(csv.text.strip().splitlines()) == len(items) + 1
+    gj = c.get(f"/api/v1/plans/{pid}/tasks.geojson", headers=ops)
+    assert gj.headers["content-type"] == "application/geo+json"
+    assert len(gj.json()["features"]) == len(items)
+    png = c.get(f"/api/v1/plans/{pid}/gantt", headers=ops)
+    assert png.content[:4] == b"\x89PNG"
+    svg = c.get(f"/api/v1/plans/{pid}/curves", headers=ops, params={"format": "svg"})
+    assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
+    a = c.post(f"/api/v1/plans/{pid}/accept", headers=ops)
+    assert a.status_code == 200 and a.json()["tasks_created"] == len(items)
+    again = c.post(f"/api/v1/plans/{pid}/accept", headers=ops)
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    tasks = c.get("/api/v1/tasks", headers=ops, params={"limit": 1000}).json()["items"]
+    assert sum(1 for t in tasks if t["plan_id"] == pid) == len(items)
+    # the operator's roles may not plan
+    assert c.post(f"/api/v1/plans/{pid}/accept", headers=acc.headers("entry")).status_code == 403
+    assert c.get("/api/v1/plans", headers=acc.headers("viewer")).status_code == 403
+    # forecast from the database's teams
+    no_teams = c.get("/api/v1/forecast", headers=ops, params={"samples": 2})
+    assert no_teams.status_code == 400 and "no teams" in no_teams.json()["message"]
+    with shared.store.write() as conn:
+        set_setting(
+            conn,
+            "teams",
+            [{"code": t["id"], "kind": t["asset"], "organisation": "ORG-A"} for t in PLAN_TEAMS],
+        )
+    f = c.get(
+        "/api/v1/forecast",
+        headers=ops,
+        params={"samples": 5, "deadline": "2040-01-01", "marginal": "true"},
+    )
+    assert f.status_code == 200, f.text
+    fd = f.json()
+    prog = next(r for r in fd["regions"] if r["region"] == "programme")
+    assert prog["p10"] <= prog["p50"] <= prog["p90"] and 0 <= fd["p_deadline"] <= 1
+    assert {m["asset"] for m in fd["marginal"]} == {"nts", "ts", "manual"}
+    cal = c.get("/api/v1/calibration", headers=ops).json()
+    assert cal["min_hazards_per_stage"] == 10 and cal["min_reports_per_rate"] == 8

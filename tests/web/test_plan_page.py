@@ -1,0 +1,68 @@
+"""The plan pages in headless Chromium: list, a plan with its Gantt chart and curves, accept."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from liveserver import LiveServer
+from sample import PASSWORD
+from sqlalchemy import func, select
+
+from mineaction.services import planning as pl
+from mineaction.store import schema as s
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+TEAMS = [
+    {"id": "W-NTS", "asset": "nts"},
+    {"id": "W-TS", "asset": "ts"},
+    {"id": "W-MAN", "asset": "manual"},
+]
+
+
+def test_plan_page_shows_gantt_and_accepts_once(
+    chromium_browser: Browser, live_server: LiveServer
+) -> None:
+    result = pl.run_plan(
+        live_server.store, pl.PlanOptions(time_limit=0.5, bound=False), teams_rows=TEAMS
+    )
+    pid = result.plan_id
+    ctx = chromium_browser.new_context(viewport={"width": 1360, "height": 860}, locale="en-GB")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "im")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.click("nav.main-nav >> text=Plans")
+    page.wait_for_url("**/plans")
+    page.click(f"[data-testid=plans] >> text={pid}")
+    page.wait_for_url(f"**/plans/{pid}")
+    for img in ("gantt", "curves"):
+        loc = page.locator(f"[data-testid={img}]")
+        loc.scroll_into_view_if_needed()
+        page.wait_for_function(
+            f"document.querySelector('[data-testid={img}]').complete && "
+            f"document.querySelector('[data-testid={img}]').naturalWidth > 400"
+        )
+    assert page.locator("[data-testid=plan-status]").inner_text() == "draft"
+    assert page.locator("[data-testid=targets] tbody tr").count() >= 1
+    n_items = len(pl.get_plan(live_server.store, pid)["items"])
+    page.click("[data-testid=accept]")
+    page.wait_for_url(f"**/plans/{pid}?accepted=*")
+    assert f"{n_items} tasks created" in page.locator("[data-testid=accepted]").inner_text()
+    assert page.locator("[data-testid=plan-status]").inner_text() == "accepted"
+    assert page.locator("[data-testid=accept]").count() == 0  # no second accept
+    with live_server.store.read() as conn:
+        made = conn.execute(
+            select(func.count()).select_from(s.task).where(s.task.c.plan_id == pid)
+        ).scalar_one()
+    assert made == n_items
+    page.goto(live_server.url + f"/plans/{pid}?lang=ru")
+    assert page.locator("h1").inner_text().startswith("План")
+    assert page.locator("text=Диаграмма Ганта").count() >= 1
+    ctx.close()
+    assert not errors, errors
