@@ -11,6 +11,8 @@ from typing import Any
 
 import matplotlib
 
+from mineaction.core.cells import csv_cell
+
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates  # noqa: E402
@@ -116,7 +118,7 @@ def _csv(path: Path, rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> 
         w = csv.DictWriter(f, fieldnames=list(cols), extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow(r)
+            w.writerow({k: csv_cell(v) for k, v in r.items()})
 
 
 ITEM_COLS = (

@@ -27,6 +27,7 @@ import orjson
 import yaml
 from sqlalchemy import Connection, desc, func, insert, select, update
 
+from mineaction.core.cells import csv_cell
 from mineaction.core.planning import bounds as bd
 from mineaction.core.planning.calibration import (
     ActivityRecord,
@@ -849,7 +850,7 @@ def items_csv(items: Sequence[Mapping[str, Any]]) -> str:
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in items:
-        w.writerow(r)
+        w.writerow({k: csv_cell(v) for k, v in r.items()})
     return buf.getvalue()
 
 
