@@ -4,15 +4,20 @@ Side by side in the same run, on the same synthetic demo programme:
 
 - mineaction ``/ogc`` on PostGIS and on SQLite (``mineaction serve``, one process each);
 - tipg (Development Seed, PostGIS only) on the same PostGIS database;
-- pygeoapi with its GeoJSON provider on an export of the same hazards (it has no provider for
-  plain SQLite without SpatiaLite/GDAL bindings, which this machine lacks). pygeoapi must live
-  in its own virtualenv (``--pygeoapi-python``): its wheel installs a top-level ``tests``
-  package that shadows this project's tests.
+- pygeoapi on exports of the same hazards: its OGR provider on a GeoPackage (with GDAL's
+  spatial index; needs the GDAL Python bindings, e.g. a virtualenv made from Debian's
+  ``/usr/bin/python3 -m venv --system-site-packages`` with ``python3-gdal`` installed) and its
+  GeoJSON provider on a GeoJSON file. pygeoapi must live in its own virtualenv
+  (``--pygeoapi-python``): its wheel installs a top-level ``tests`` package that shadows this
+  project's tests, so it is not a dependency of this project.
 
 Each server runs as its own uvicorn process with one worker; the client sends requests from
-``--concurrency`` threads and prints requests/s and p50/p99 latency per server and query size.
+``--concurrency`` threads and prints requests/s, p50/p99 latency and the CPU time the server
+process used per request (read from /proc: the fair figure on a shared machine).
 
     python benchmarks/ogc.py --pg postgresql://postgres@127.0.0.1:54329/postgres --scale region
+    python benchmarks/ogc.py --scale national --sqlite-from /work/bench/national.db \
+        --servers sqlite,pygeoapi-gpkg
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -33,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import orjson
 import psycopg
 from psycopg import sql
 
@@ -53,8 +61,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def process(cmd: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    cmd: list[str], url: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process until ``url`` answers; stop it afterwards."""
     # a pipe nobody reads would fill up and block the server: log to a file
     log = tempfile.TemporaryFile()  # noqa: SIM115
@@ -72,13 +88,12 @@ def process(cmd: list[str], url: str, env: dict[str, str] | None = None) -> Iter
             except httpx.HTTPError:
                 pass
             if p.poll() is not None:
-                raise RuntimeError(
-                    f"{cmd[:3]} exited: {p.stderr.read().decode()[-2000:] if p.stderr else ''}"
-                )
+                log.seek(0)
+                raise RuntimeError(f"{cmd[:3]} exited: {log.read().decode()[-2000:]}")
             time.sleep(0.2)
         else:
             raise RuntimeError(f"{cmd[:3]} did not start")
-        yield
+        yield p
     finally:
         p.terminate()
         p.wait(timeout=30)
@@ -87,7 +102,7 @@ def process(cmd: list[str], url: str, env: dict[str, str] | None = None) -> Iter
 
 def load(url: str, scale: str) -> tuple[Store, str]:
     """Load the demo into ``url`` (once) and return the store and an admin token."""
-    store = open_store(url, create=True)
+    store = open_store(url, create=True)  # creates or upgrades the schema
     with store.read() as conn:
         n = conn.exec_driver_sql("SELECT count(*) FROM hazard").scalar()
     if not n:
@@ -106,14 +121,15 @@ def pick_bboxes(store: Store, target: int, n: int = 8) -> list[tuple[float, floa
         rows = conn.exec_driver_sql(
             "SELECT (minx+maxx)/2, (miny+maxy)/2 FROM hazard ORDER BY hazard_id"
         ).all()
-    pts = [(float(x), float(y)) for x, y in rows]
+    pts = np.array(rows, dtype=float)
     out = []
     step = max(1, len(pts) // n)
     for cx, cy in pts[::step][:n]:
+        dx, dy = np.abs(pts[:, 0] - cx), np.abs(pts[:, 1] - cy)
         lo, hi = 0.001, 3.0
         for _ in range(30):
             half = (lo + hi) / 2
-            k = sum(1 for x, y in pts if abs(x - cx) <= half and abs(y - cy) <= half * 0.65)
+            k = int(np.count_nonzero((dx <= half) & (dy <= half * 0.65)))
             if k < target:
                 lo = half
             else:
@@ -131,8 +147,9 @@ def run(
     headers: dict[str, str],
     requests: int,
     concurrency: int,
+    pid: int | None = None,
 ) -> dict[str, Any]:
-    """Send ``requests`` GETs from ``concurrency`` threads; return throughput and latencies."""
+    """Send ``requests`` GETs from ``concurrency`` threads; return throughput, latency, CPU."""
     latencies: list[float] = []
     counts: list[int] = []
     errors: list[str] = []
@@ -156,8 +173,12 @@ def run(
                         errors.append(f"{r.status_code} {r.text[:200]}")
                     else:
                         latencies.append(dt)
-                        counts.append(len(r.json()["features"]))
+                        # orjson: the client must not be the bottleneck on 2 shared cores
+                        counts.append(len(orjson.loads(r.content)["features"]))
 
+    with httpx.Client(headers=headers, timeout=120) as c:
+        c.get(make_url(bboxes[0]))  # warm up the server (first query, caches)
+    cpu0 = cpu_seconds(pid) if pid else float("nan")
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for th in threads:
@@ -165,6 +186,7 @@ def run(
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
+    cpu = (cpu_seconds(pid) - cpu0) if pid else float("nan")
     if errors:
         print(f"  {name}: {len(errors)} errors, e.g. {errors[0]}")
     lat = sorted(latencies)
@@ -175,6 +197,9 @@ def run(
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan"),
         "features": statistics.mean(counts) if counts else 0,
         "errors": len(errors),
+        # includes the warm-up request of each client thread
+        "server_cpu_ms": 1000 * cpu / (len(lat) + concurrency) if lat else float("nan"),
+        "wall_s": wall,
     }
 
 
@@ -191,6 +216,11 @@ def main() -> None:
     )
     ap.add_argument("--scale", default="region", choices=["small", "region", "national"])
     ap.add_argument(
+        "--sqlite-from",
+        help="copy this SQLite database (e.g. a national demo) instead of building the demo; "
+        "the original is never modified",
+    )
+    ap.add_argument(
         "--requests",
         type=int,
         default=200,
@@ -199,13 +229,14 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument(
         "--pygeoapi-python",
-        default="/tmp/pygeoapi-venv/bin/python",
-        help="Python of a virtualenv with pygeoapi and uvicorn installed",
+        default="/tmp/pygeoapi-gdal-venv/bin/python",
+        help="Python of a virtualenv with pygeoapi and uvicorn (and the GDAL bindings for "
+        "the GeoPackage provider)",
     )
     ap.add_argument(
         "--servers",
-        default="postgis,tipg,sqlite,pygeoapi",
-        help="comma-separated subset of postgis,tipg,sqlite,pygeoapi",
+        default="postgis,tipg,sqlite,pygeoapi-gpkg,pygeoapi-geojson",
+        help="comma-separated subset of postgis,tipg,sqlite,pygeoapi-gpkg,pygeoapi-geojson",
     )
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "mineaction-bench-ogc"))
     args = ap.parse_args()
@@ -213,12 +244,21 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     env = {"PYTHONPATH": str(ROOT / "src")}
+    servers = set(args.servers.split(","))
 
     print("preparing data ...")
-    sqlite_url = f"sqlite:///{work}/demo-{args.scale}.db"
+    sqlite_path = work / f"demo-{args.scale}.db"
+    if args.sqlite_from and not sqlite_path.exists():
+        t = time.perf_counter()
+        shutil.copyfile(args.sqlite_from, sqlite_path)
+        print(f"  copied {args.sqlite_from} in {time.perf_counter() - t:.0f} s")
+    sqlite_url = f"sqlite:///{sqlite_path}"
     s_store, s_token = load(sqlite_url, args.scale)
+    with s_store.read() as conn:
+        n_hazards = conn.exec_driver_sql("SELECT count(*) FROM hazard").scalar()
+    print(f"  {n_hazards:,} hazards")
     pg_store = pg_token = pg_db = None
-    if args.pg:
+    if args.pg and servers & {"postgis", "tipg"}:
         dbname = f"mineaction_bench_ogc_{args.scale}"
         with psycopg.connect(args.pg, autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (dbname,)).fetchone():
@@ -229,17 +269,24 @@ def main() -> None:
 
     results: list[dict[str, Any]] = []
 
-    def case(name: str, make_url: Any, headers: dict[str, str]) -> None:
+    def case(name: str, make_url: Any, headers: dict[str, str], pid: int) -> None:
         for size, boxes in sizes.items():
             n = args.requests if size == 100 else max(20, args.requests // 4)
             r = run(
-                name, make_url, boxes, headers=headers, requests=n, concurrency=args.concurrency
+                name,
+                make_url,
+                boxes,
+                headers=headers,
+                requests=n,
+                concurrency=args.concurrency,
+                pid=pid,
             )
             r["target"] = size
             results.append(r)
             print(
-                f"  {name:32} ~{size:>5} features: {r['rps']:7.1f} req/s  "
-                f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  (mean {r['features']:.0f} returned)"
+                f"  {name:30} ~{size:>5} features: {r['rps']:7.1f} req/s  "
+                f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
+                f"server CPU {r['server_cpu_ms']:7.1f} ms/req  (mean {r['features']:.0f} returned)"
             )
 
     def mineaction_server(db: str, token: str, label: str) -> None:
@@ -257,15 +304,19 @@ def main() -> None:
             "--log-level",
             "warning",
         ]
-        with process(cmd, base, env):
+        with process(cmd, base, env) as p:
             case(
                 label,
                 lambda b: f"{base}/collections/hazards/items?bbox={bb(b)}&limit=2000",
                 {"Authorization": f"Bearer {token}"},
+                p.pid,
             )
 
-    print(f"running ({args.concurrency} client threads; servers: one uvicorn process each) ...")
-    servers = set(args.servers.split(","))
+    load_avg = os.getloadavg()
+    print(
+        f"running ({args.concurrency} client threads; servers: one uvicorn process each; "
+        f"load average {load_avg[0]:.1f} on {os.cpu_count()} CPUs) ..."
+    )
     if pg_db and pg_token and "postgis" in servers:
         mineaction_server(pg_db, pg_token, "mineaction /ogc (PostGIS)")
     if pg_db and pg_token and "tipg" in servers:
@@ -290,7 +341,7 @@ def main() -> None:
                 "--log-level",
                 "warning",
             ]
-            with process(cmd, f"{base}/collections", tenv):
+            with process(cmd, f"{base}/collections", tenv) as p:
                 case(
                     "tipg (PostGIS)",
                     lambda b: (
@@ -298,66 +349,112 @@ def main() -> None:
                         f"&geom-column=geom&properties={PROPS}"
                     ),
                     {},
+                    p.pid,
                 )
         except ImportError:
             print("  tipg not installed: pip install tipg")
     if "sqlite" in servers:
         mineaction_server(sqlite_url, s_token, "mineaction /ogc (SQLite)")
-    if "pygeoapi" in servers:
-        pygeoapi_case(work, s_store, case, args.pygeoapi_python)
+    for provider in ("gpkg", "geojson"):
+        if f"pygeoapi-{provider}" in servers:
+            pygeoapi_case(work, s_store, case, args.pygeoapi_python, provider)
 
-    print("\nsummary (requests/s; higher is better)")
+    print("\nsummary (requests/s, higher is better; server CPU ms per request, lower is better)")
     by = {(r["server"], r["target"]): r for r in results}
     for size in sizes:
         line = [f"~{size} features:"]
         for r in results:
             if r["target"] == size:
-                line.append(f"{r['server']} {r['rps']:.1f}")
+                line.append(f"{r['server']} {r['rps']:.1f}/s {r['server_cpu_ms']:.1f} ms")
         print("  " + " | ".join(line))
-        pg = by.get(("mineaction /ogc (PostGIS)", size))
-        tipg_r = by.get(("tipg (PostGIS)", size))
-        if pg and tipg_r and tipg_r["rps"]:
-            print(f"    mineaction/tipg on PostGIS: {pg['rps'] / tipg_r['rps']:.2f}x")
-        sq = by.get(("mineaction /ogc (SQLite)", size))
-        pyg = by.get(("pygeoapi (GeoJSON export)", size))
-        if sq and pyg and pyg["rps"]:
-            print(f"    mineaction SQLite/pygeoapi: {sq['rps'] / pyg['rps']:.2f}x")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
+
+        def ratio(ours: str, theirs: str, label: str, size: int = size) -> None:
+            a, b = by.get((ours, size)), by.get((theirs, size))
+            if a and b and b["rps"] and a["server_cpu_ms"]:
+                print(
+                    f"    {label}: {a['rps'] / b['rps']:.2f}x requests/s, "
+                    f"{b['server_cpu_ms'] / a['server_cpu_ms']:.2f}x less server CPU per request"
+                )
+
+        ratio("mineaction /ogc (PostGIS)", "tipg (PostGIS)", "mineaction/tipg on PostGIS")
+        for prov in PYGEOAPI_LABELS.values():
+            ratio("mineaction /ogc (SQLite)", prov, f"mineaction SQLite / {prov}")
+    out = work / f"results-{args.scale}.json"
+    out.write_text(json.dumps({"load_average": load_avg, "results": results}, indent=2))
+    print(f"figures written to {out}")
 
 
-def pygeoapi_case(work: Path, store: Store, case: Any, python: str) -> None:
-    """Serve the hazards with pygeoapi (GeoJSON provider on an export) and measure it."""
-    if not Path(python).exists():
-        print(
-            f"  pygeoapi skipped: no {python} (python -m venv DIR; DIR/bin/pip install pygeoapi uvicorn)"
+PYGEOAPI_LABELS = {
+    "gpkg": "pygeoapi (OGR, GeoPackage)",
+    "geojson": "pygeoapi (GeoJSON file)",
+}
+
+
+def export_hazards(work: Path, store: Store, provider: str) -> Path:
+    """Write the hazards (id, main properties, polygon) to a GeoPackage or GeoJSON file."""
+    import geopandas as gpd
+    import shapely
+
+    path = work / ("hazards.gpkg" if provider == "gpkg" else "hazards.geojson")
+    if path.exists():
+        return path
+    cols = PROPS.split(",")
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(f"SELECT {PROPS}, geom FROM hazard ORDER BY hazard_id").all()
+    frame = gpd.GeoDataFrame(
+        {c: [r[i] for r in rows] for i, c in enumerate(cols)},
+        geometry=shapely.from_wkb([r[-1] for r in rows]),
+        crs="EPSG:4326",
+    )
+    if provider == "gpkg":
+        # spatial index; GeoPackage 1.3 for the older GDAL of the pygeoapi environment
+        frame.to_file(
+            path,
+            layer="hazards",
+            driver="GPKG",
+            engine="pyogrio",
+            dataset_options={"VERSION": "1.3"},
         )
-        return
-    from mineaction.core.geometry import to_geojson
-
-    geojson = work / "hazards.geojson"
-    if not geojson.exists():
-        with store.read() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT hazard_id, name, organisation, classification, status, location, "
-                "area_m2, remaining_m2 FROM hazard"
-            ).all()
-            from sqlalchemy import select
-
-            from mineaction.store import schema as s
-
-            geoms = dict(conn.execute(select(s.hazard.c.hazard_id, s.hazard.c.geom)).all())
+    else:
         feats = [
             {
                 "type": "Feature",
                 "id": r[0],
-                "geometry": to_geojson(geoms[r[0]]),
-                "properties": dict(zip(PROPS.split(","), r, strict=True)),
+                "geometry": shapely.geometry.mapping(g),
+                "properties": dict(zip(cols, r[:-1], strict=True)),
             }
-            for r in rows
+            for r, g in zip(rows, frame.geometry, strict=True)
         ]
-        geojson.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+        path.write_bytes(orjson.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+def pygeoapi_case(work: Path, store: Store, case: Any, python: str, provider: str) -> None:
+    """Serve the hazards with pygeoapi (OGR on a GeoPackage, or GeoJSON) and measure it."""
+    label = PYGEOAPI_LABELS[provider]
+    if not Path(python).exists():
+        print(
+            f"  {label} skipped: no {python} (/usr/bin/python3 -m venv --system-site-packages "
+            "DIR; DIR/bin/pip install pygeoapi uvicorn)"
+        )
+        return
+    data = export_hazards(work, store, provider)
+    if provider == "gpkg":
+        provider_yaml = f"""      - type: feature
+        name: OGR
+        data:
+          source_type: GPKG
+          source: {data}
+          source_capabilities: {{paging: true}}
+        id_field: hazard_id
+        layer: hazards"""
+    else:
+        provider_yaml = f"""      - type: feature
+        name: GeoJSON
+        data: {data}
+        id_field: hazard_id"""
     port = free_port()
-    cfg = work / "pygeoapi.yml"
+    cfg = work / f"pygeoapi-{provider}.yml"
     cfg.write_text(
         f"""server:
   bind: {{host: 127.0.0.1, port: {port}}}
@@ -381,13 +478,10 @@ resources:
     keywords: [hazards]
     extents: {{spatial: {{bbox: [-180, -90, 180, 90], crs: http://www.opengis.net/def/crs/OGC/1.3/CRS84}}}}
     providers:
-      - type: feature
-        name: GeoJSON
-        data: {geojson}
-        id_field: hazard_id
+{provider_yaml}
 """
     )
-    oas = work / "pygeoapi-openapi.yml"
+    oas = work / f"pygeoapi-{provider}-openapi.yml"
     env = {"PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
     subprocess.run(
         [
@@ -414,14 +508,15 @@ resources:
         "warning",
     ]
     try:
-        with process(cmd, f"{base}/collections", env):
+        with process(cmd, f"{base}/collections", env) as p:
             case(
-                "pygeoapi (GeoJSON export)",
+                label,
                 lambda b: f"{base}/collections/hazards/items?bbox={bb(b)}&limit=2000&f=json",
                 {},
+                p.pid,
             )
     except RuntimeError as exc:
-        print(f"  pygeoapi could not run: {str(exc)[:500]}")
+        print(f"  {label} could not run: {str(exc)[:500]}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ no personal data.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import shapely
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
@@ -22,8 +23,10 @@ from sqlalchemy import (
     Connection,
     LargeBinary,
     Table,
-    and_,
+    Text,
+    cast,
     func,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -53,10 +56,21 @@ class Query:
 
 @dataclass
 class Page:
-    """Features of one page and the number matched."""
+    """Features of one page (as dicts, or as GeoJSON text made by the database) and the count."""
 
     features: list[dict[str, Any]]
     matched: int
+    texts: list[str] | None = None
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Return the features as dicts (parsing the GeoJSON texts when that is what we have)."""
+        if self.texts is None:
+            return self.features
+        return [orjson.loads(t) for t in self.texts]
+
+    def __len__(self) -> int:
+        """Return the number of features on this page."""
+        return len(self.features) if self.texts is None else len(self.texts)
 
 
 @dataclass(frozen=True)
@@ -135,26 +149,40 @@ def _table_where(spec: TableSpec, scope: Scope, q: Query | None, dialect: str) -
     return where
 
 
-class GeoJSONText:
-    """GeoJSON geometry already serialised (by PostGIS or GEOS): written as is."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _geometry_texts(rows: list[Any], dialect: str) -> list[GeoJSONText | None]:
+def _geometry_texts(rows: Sequence[Any], dialect: str) -> list[str]:
+    """Return each row's geometry as GeoJSON text (``null`` when missing)."""
     if dialect == "postgresql":
-        return [GeoJSONText(r["_gj"]) if r["_gj"] is not None else None for r in rows]
-    geoms = shapely.from_wkb([r["_wkb"] for r in rows])
-    return [GeoJSONText(str(g)) if g is not None else None for g in shapely.to_geojson(geoms)]
+        return [r[1] if r[1] is not None else "null" for r in rows]
+    geoms = shapely.from_wkb([r[1] for r in rows])
+    return [str(g) if g is not None else "null" for g in shapely.to_geojson(geoms)]
 
 
 def _geom_expr(col: Any, dialect: str) -> Any:
     if dialect == "postgresql":
         return func.ST_AsGeoJSON(type_coerce(col, LargeBinary), 9).label("_gj")
     return type_coerce(col, LargeBinary).label("_wkb")
+
+
+def _json_object(dialect: str, pairs: list[tuple[str, Any]]) -> Any:
+    """A SQL JSON object of ``(key, expression)`` pairs (keys are our own identifiers)."""
+    fn = func.json_build_object if dialect == "postgresql" else func.json_object
+    args: list[Any] = []
+    for key, expr in pairs:
+        args += [literal_column(f"'{key}'"), expr]
+    return fn(*args)
+
+
+def _feature_sql(spec: TableSpec, dialect: str) -> Any:
+    """The database's JSON text of a feature without its geometry (added afterwards)."""
+    t = spec.resource.table
+    props = _json_object(dialect, [(p, t.c[p]) for p in spec.props])
+    feature = _json_object(
+        dialect,
+        [("type", literal_column("'Feature'")), ("id", t.c[spec.id_col]), ("properties", props)],
+    )
+    if dialect == "postgresql":
+        return cast(feature, Text).label("_f")
+    return feature.label("_f")
 
 
 def _feature(spec: TableSpec, row: Any) -> dict[str, Any]:
@@ -170,37 +198,29 @@ def table_reader(spec: TableSpec) -> Callable[[Connection, Scope, Query, str], P
     """Return the items reader of a table collection."""
     t = spec.resource.table
 
-    def fast(rows: list[Any], dialect: str) -> list[dict[str, Any]]:
-        texts = _geometry_texts(rows, dialect)
-        date_props = [p for p in spec.props if t.c[p].type.python_type in (date, datetime)]
-        out = []
-        for r, g in zip(rows, texts, strict=True):
-            props = {p: r[p] for p in spec.props}
-            for p in date_props:
-                if props[p] is not None:
-                    props[p] = props[p].isoformat()
-            out.append(
-                {"type": "Feature", "id": r[spec.id_col], "geometry": g, "properties": props}
-            )
-        return out
-
     def read(conn: Connection, scope: Scope, q: Query, dialect: str) -> Page:
         where = _table_where(spec, scope, q, dialect)
         python_bbox = q.bbox is not None and not spec.bbox_columns and dialect != "postgresql"
         if not python_bbox:
-            props = [t.c[c] for c in dict.fromkeys((spec.id_col, *spec.props))]
+            # the database writes each feature's JSON (properties, id) and its geometry
+            # (PostGIS: ST_AsGeoJSON; SQLite: WKB -> GEOS, vectorised): no per-feature dicts
             fsel = (
-                select(*props, _geom_expr(t.c[spec.geom_col], dialect))
-                .where(and_(*where))
+                select(_feature_sql(spec, dialect), _geom_expr(t.c[spec.geom_col], dialect))
+                .where(*where)
                 .order_by(t.c[spec.id_col])
             )
             matched = int(
-                conn.execute(select(func.count()).select_from(t).where(and_(*where))).scalar() or 0
+                conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0
             )
-            rows = conn.execute(fsel.limit(q.limit).offset(q.offset)).mappings().all()
-            return Page(fast(list(rows), dialect), matched)
+            rows = conn.execute(fsel.limit(q.limit).offset(q.offset)).all()
+            geoms = _geometry_texts(rows, dialect)
+            texts = [
+                _text(r[0])[:-1] + ',"geometry":' + g + "}"
+                for r, g in zip(rows, geoms, strict=True)
+            ]
+            return Page([], matched, texts)
         cols = [t.c[c] for c in dict.fromkeys((spec.id_col, *spec.props))] + [t.c[spec.geom_col]]
-        sel = select(*cols).where(and_(*where)).order_by(t.c[spec.id_col])
+        sel = select(*cols).where(*where).order_by(t.c[spec.id_col])
         assert q.bbox is not None
         env = box(*q.bbox)
         hits = [
@@ -212,6 +232,10 @@ def table_reader(spec: TableSpec) -> Callable[[Connection, Scope, Query, str], P
         return Page([_feature(spec, r) for r in page], len(hits))
 
     return read
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def table_getter(spec: TableSpec) -> Callable[[Connection, Scope, str], dict[str, Any] | None]:
@@ -227,7 +251,7 @@ def table_getter(spec: TableSpec) -> Callable[[Connection, Scope, str], dict[str
                 return None
         where = [*_table_where(spec, scope, None, ""), t.c[spec.id_col] == key]
         cols = [t.c[c] for c in dict.fromkeys((spec.id_col, *spec.props))] + [t.c[spec.geom_col]]
-        row = conn.execute(select(*cols).where(and_(*where))).mappings().first()
+        row = conn.execute(select(*cols).where(*where)).mappings().first()
         return None if row is None else _feature(spec, row)
 
     return get

@@ -26,7 +26,7 @@ from shapely.geometry import mapping, shape
 
 from mineaction.api.common import MAX_OFFSET
 from mineaction.errors import NotFoundError, PermissionDeniedError, ValidationError
-from mineaction.ogc.collections import COLLECTIONS, Collection, GeoJSONText, Query, extent
+from mineaction.ogc.collections import COLLECTIONS, Collection, Query, extent
 from mineaction.services.users import User
 from mineaction.web.auth import CurrentUser
 
@@ -57,15 +57,9 @@ ITEM_PARAMS = {"f", "crs"}
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, GeoJSONText):
-        return orjson.Fragment(obj.text)
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
 def _json(data: Any, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS),
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
         media_type=media_type,
         headers=headers,
     )
@@ -165,8 +159,6 @@ def _reproject(feature: dict[str, Any], crs: str) -> dict[str, Any]:
         return feature
     t = _transformer(CRS84, crs)
     obj = feature["geometry"]
-    if isinstance(obj, GeoJSONText):
-        obj = orjson.loads(obj.text)
     geom = shapely.transform(
         shape(obj),
         lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])),
@@ -545,7 +537,14 @@ def _items(c: Collection) -> Any:
         store = request.app.state.store
         with store.read() as conn:
             page = c.read(conn, user.scope, q, store.dialect)
-        feats = [_reproject(f, crs) for f in page.features] if crs != CRS84 else page.features
+        html = _wants_html(request)
+        n = len(page)
+        features: Any
+        if page.texts is not None and crs == CRS84 and not html:
+            # GeoJSON texts written by the database go out as they are
+            features = orjson.Fragment("[" + ",".join(page.texts) + "]")
+        else:
+            features = [_reproject(f, crs) for f in page.dicts()]
         b = f"{_base(request)}/collections/{c.id}/items"
         params = dict(request.query_params)
         params.pop("f", None)
@@ -559,7 +558,7 @@ def _items(c: Collection) -> Any:
             {"rel": "alternate", "type": "text/html", "href": url(f="html")},
             {"rel": "collection", "type": JSON, "href": f"{_base(request)}/collections/{c.id}"},
         ]
-        if offset + len(feats) < page.matched:
+        if offset + n < page.matched:
             links.append(
                 {"rel": "next", "type": GEOJSON, "href": url(offset=offset + limit, limit=limit)}
             )
@@ -572,13 +571,13 @@ def _items(c: Collection) -> Any:
                 }
             )
         headers = {"Content-Crs": f"<{crs}>"}
-        if _wants_html(request):
-            return _items_html(c, feats, page.matched, links, headers)
+        if html:
+            return _items_html(c, features, page.matched, links, headers)
         doc = {
             "type": "FeatureCollection",
-            "features": feats,
+            "features": features,
             "numberMatched": page.matched,
-            "numberReturned": len(feats),
+            "numberReturned": n,
             "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "links": links,
         }
