@@ -96,7 +96,11 @@ def process(
         yield p
     finally:
         p.terminate()
-        p.wait(timeout=30)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
         log.close()
 
 
@@ -148,6 +152,7 @@ def run(
     requests: int,
     concurrency: int,
     pid: int | None = None,
+    timeout: float = 120,
 ) -> dict[str, Any]:
     """Send ``requests`` GETs from ``concurrency`` threads; return throughput, latency, CPU."""
     latencies: list[float] = []
@@ -157,8 +162,13 @@ def run(
     todo = iter(range(requests))
 
     def worker() -> None:
-        with httpx.Client(headers=headers, timeout=120) as c:
-            c.get(make_url(bboxes[0]))  # warm up connection
+        with httpx.Client(headers=headers, timeout=timeout) as c:
+            try:
+                c.get(make_url(bboxes[0]))  # warm up connection
+            except httpx.HTTPError as exc:
+                with lock:
+                    errors.append(f"warm-up: {type(exc).__name__}")
+                return
             while True:
                 with lock:
                     i = next(todo, None)
@@ -166,7 +176,12 @@ def run(
                     return
                 url = make_url(bboxes[i % len(bboxes)])
                 t = time.perf_counter()
-                r = c.get(url)
+                try:
+                    r = c.get(url)
+                except httpx.HTTPError as exc:
+                    with lock:
+                        errors.append(f"{type(exc).__name__} after {time.perf_counter() - t:.0f} s")
+                    continue
                 dt = time.perf_counter() - t
                 with lock:
                     if r.status_code != 200:
@@ -176,7 +191,7 @@ def run(
                         # orjson: the client must not be the bottleneck on 2 shared cores
                         counts.append(len(orjson.loads(r.content)["features"]))
 
-    with httpx.Client(headers=headers, timeout=120) as c:
+    with httpx.Client(headers=headers, timeout=timeout) as c:
         c.get(make_url(bboxes[0]))  # warm up the server (first query, caches)
     cpu0 = cpu_seconds(pid) if pid else float("nan")
     t0 = time.perf_counter()
@@ -227,6 +242,7 @@ def main() -> None:
         help="requests per case (1,000-feature cases: a quarter)",
     )
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--timeout", type=float, default=120, help="seconds per request")
     ap.add_argument(
         "--pygeoapi-python",
         default="/tmp/pygeoapi-gdal-venv/bin/python",
@@ -280,6 +296,7 @@ def main() -> None:
                 requests=n,
                 concurrency=args.concurrency,
                 pid=pid,
+                timeout=args.timeout,
             )
             r["target"] = size
             results.append(r)

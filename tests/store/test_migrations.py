@@ -158,8 +158,42 @@ def seed_0001(conn: Connection, dialect: str) -> Expected:
     }
 
 
+def seed_0005(conn: Connection, dialect: str) -> Expected:
+    """Schema 0005: the 0001 ledger plus its projected hazard row (0006 indexes hazards)."""
+    expected = seed_0001(conn, dialect)
+    j, g = _json(dialect), _geom(dialect)
+    poly = shapely.box(35.2, 51.2, 35.204, 51.202)
+    conn.execute(
+        text(
+            "INSERT INTO hazard (hazard_id, organisation, classification, status, contamination, "
+            "area_m2, cancelled_m2, reduced_m2, cleared_m2, remaining_m2, expansion_m2, "
+            "eo_found, eo_total, report_count, flags, details, geom, minx, miny, maxx, maxy, "
+            f"version) VALUES ('MH1', 'FSD', 'SHA', 'open', {j.format('c')}, 61000, 0, 0, "
+            f"0, 61000, 0, {j.format('e')}, 0, 1, {j.format('f')}, {j.format('d')}, "
+            f"{g.format('g')}, 35.2, 51.2, 35.204, 51.202, 1)"
+        ),
+        {
+            "c": '["AP_MINE"]',
+            "e": "{}",
+            "f": "[]",
+            "d": "{}",
+            "g": shapely.to_wkb(shapely.set_srid(poly, 4326), include_srid=True)
+            if dialect == "postgresql"
+            else shapely.to_wkb(poly),
+        },
+    )
+    expected["SELECT hazard_id, minx, maxy FROM hazard"] = [("MH1", 35.2, 51.202)]
+    if dialect == "sqlite":
+        # 0006: the existing hazard is in the R*Tree (float32 box, rounded outwards)
+        expected[
+            "SELECT count(*) FROM hazard_rtree r JOIN hazard h ON h.rowid = r.id WHERE "
+            "r.minx <= h.minx AND r.maxx >= h.maxx AND r.miny <= h.miny AND r.maxy >= h.maxy"
+        ] = [(1,)]
+    return expected
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
-SEEDS: dict[str, Callable[[Connection, str], Expected]] = {"0001": seed_0001}
+SEEDS: dict[str, Callable[[Connection, str], Expected]] = {"0001": seed_0001, "0005": seed_0005}
 
 
 @pytest.mark.parametrize("revision", sorted(SEEDS))

@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     type_coerce,
 )
 
@@ -142,6 +143,15 @@ def _table_where(spec: TableSpec, scope: Scope, q: Query | None, dialect: str) -
         x0, y0, x1, y1 = q.bbox
         if spec.bbox_columns:
             where += [t.c.maxx >= x0, t.c.minx <= x1, t.c.maxy >= y0, t.c.miny <= y1]
+            if dialect == "sqlite" and t is s.hazard:
+                # the R*Tree finds the candidates (float32, rounded outwards); the exact
+                # comparisons above keep the answer identical
+                where.append(
+                    text(
+                        f"hazard.rowid IN (SELECT id FROM {s.HAZARD_RTREE} WHERE "
+                        "minx <= :rx1 AND maxx >= :rx0 AND miny <= :ry1 AND maxy >= :ry0)"
+                    ).bindparams(rx0=x0, ry0=y0, rx1=x1, ry1=y1)
+                )
         elif dialect == "postgresql":
             env = func.ST_MakeEnvelope(x0, y0, x1, y1, 4326)
             g = t.c[spec.geom_col]

@@ -260,6 +260,10 @@ Index(
     ),
 )
 
+#: SQLite only (migration 0006): ``hazard_rtree``, an R*Tree virtual table of hazard bounding
+#: boxes keyed by the hazard's rowid, maintained by triggers on ``hazard``.
+HAZARD_RTREE = "hazard_rtree"
+
 release_polygon = Table(
     "release_polygon",
     metadata,
