@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.api.seed import PASSWORD, Accounts
@@ -84,6 +85,52 @@ def test_login_is_rate_limited(client: TestClient, accounts: Accounts) -> None:
     # other users are not locked out
     ok = client.post("/api/v1/auth/login", json={"username": "ops", "password": PASSWORD})
     assert ok.status_code == 200
+
+
+def test_login_limits_are_shared_by_every_process(store: Store, accounts: Accounts) -> None:
+    """Two apps on one database (two workers, two servers) share the failed-login count."""
+    apps = [create_app(store.url), create_app(store.url)]
+    try:
+        with TestClient(apps[0]) as one, TestClient(apps[1]) as two:
+            for i in range(5):
+                c = (one, two)[i % 2]  # alternate between the workers
+                r = c.post("/api/v1/auth/login", json={"username": "im", "password": "wrong"})
+                assert r.status_code == 401
+            for c in (one, two):
+                r = c.post("/api/v1/auth/login", json={"username": "im", "password": PASSWORD})
+                assert r.status_code == 429, r.text
+            # a fresh worker started now (a restart) still refuses
+            with TestClient(create_app(store.url)) as three:
+                r = three.post("/api/v1/auth/login", json={"username": "im", "password": PASSWORD})
+                assert r.status_code == 429
+    finally:
+        for app in apps:
+            app.state.store.dispose()
+
+
+def test_login_limit_window_slides_and_success_resets(store: Store) -> None:
+    from mineaction.errors import TooManyRequestsError
+    from mineaction.web.auth import RateLimiter
+
+    now = [1_000_000.0]
+    a = RateLimiter(store, 3, 60, clock=lambda: now[0])
+    b = RateLimiter(store, 3, 60, clock=lambda: now[0])  # another process, same database
+    for _ in range(3):
+        a.check("user:x")
+        b.fail("user:x")
+        now[0] += 10
+    with pytest.raises(TooManyRequestsError) as exc:
+        a.check("user:x")
+    # the oldest failure (30 s ago) leaves the 60 s window in 31 s
+    assert exc.value.details == {"retry_after": 31}
+    a.check("user:y")  # other keys are not affected
+    now[0] += 31
+    b.check("user:x")  # the oldest failure left the window
+    a.fail("user:x")
+    with pytest.raises(TooManyRequestsError):
+        b.check("user:x")
+    a.reset("user:x")
+    b.check("user:x")
 
 
 def test_passwords_are_argon2_hashed(store: Store, accounts: Accounts) -> None:

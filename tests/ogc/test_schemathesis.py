@@ -57,6 +57,7 @@ def fuzz(schema: Any, headers: dict[str, str], examples: int) -> tuple[int, list
             count += 1
             response = case.call(headers=headers)  # noqa: B023 - run at once
             import os
+
             if os.environ.get("DBG"):
                 print("DBG", response.status_code, case.path_parameters, case.query)
             # OGC API - Features: invalid parameters are 400, never FastAPI's 422

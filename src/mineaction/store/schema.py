@@ -152,6 +152,17 @@ web_session = Table(
     Column("user_agent", String(300)),
 )
 Index("ix_web_session_user", web_session.c.username)
+
+#: Failed sign-ins (per user name and per remote address), shared by every server process and
+#: worker so that login rate limits hold across them; rows older than the window are pruned.
+login_failure = Table(
+    "login_failure",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Float, nullable=False),  # Unix time (seconds): comparable across processes
+)
+Index("ix_login_failure_key_at", login_failure.c.key, login_failure.c.at)
 # --- import: batches and the quarantine of records that failed validation -------------------
 
 import_batch = Table(

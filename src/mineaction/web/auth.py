@@ -24,7 +24,7 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -40,6 +40,7 @@ from mineaction.errors import (
 )
 from mineaction.services import users as svc
 from mineaction.services.users import ANONYMOUS, Session, User
+from mineaction.store import loginlimits
 from mineaction.store.engine import Store
 from mineaction.store.reports import audit_remote
 from mineaction.store.settings import get_setting, set_setting
@@ -76,42 +77,42 @@ def secret_key(store: Store) -> str:
 
 
 class RateLimiter:
-    """Count failures per key in a sliding window; refuse once a key has too many."""
+    """Count failures per key in a sliding window; refuse once a key has too many.
 
-    def __init__(self, limit: int, window_s: float) -> None:
+    The failures live in the database (table ``login_failure``), so every server process and
+    worker on the same database shares them: ``--workers 4`` does not give four times the
+    attempts. ``clock`` is wall-clock Unix time (comparable across processes).
+    """
+
+    def __init__(
+        self, store: Store, limit: int, window_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
         self.limit = limit
         self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, t: float) -> deque[float]:
-        q = self._hits.setdefault(key, deque())
-        while q and q[0] <= t - self.window_s:
-            q.popleft()
-        return q
+        self.clock = clock
 
     def check(self, key: str) -> None:
         """Raise :class:`TooManyRequestsError` when ``key`` has used up its failures."""
-        t = time.monotonic()
-        with self._lock:
-            q = self._recent(key, t)
-            if len(q) >= self.limit:
-                wait = int(q[0] + self.window_s - t) + 1
-                raise TooManyRequestsError(
-                    f"too many failed attempts: try again in {wait} s",
-                    details={"retry_after": wait},
-                )
+        t = self.clock()
+        with self.store.read() as conn:
+            count, oldest = loginlimits.failures_since(conn, key, t - self.window_s)
+        if count >= self.limit:
+            wait = int((oldest if oldest is not None else t) + self.window_s - t) + 1
+            raise TooManyRequestsError(
+                f"too many failed attempts: try again in {wait} s",
+                details={"retry_after": wait},
+            )
 
     def fail(self, key: str) -> None:
         """Record one failure for ``key``."""
-        t = time.monotonic()
-        with self._lock:
-            self._recent(key, t).append(t)
+        with self.store.write() as conn:
+            loginlimits.add_failure(conn, key, self.clock(), self.window_s)
 
     def reset(self, key: str) -> None:
         """Forget the failures of ``key`` (after a success)."""
-        with self._lock:
-            self._hits.pop(key, None)
+        with self.store.write() as conn:
+            loginlimits.clear_failures(conn, key)
 
 
 class Auth:
@@ -122,8 +123,8 @@ class Auth:
         self.signer = URLSafeTimedSerializer(secret_key(store), salt="mineaction-session")
         self.secure_cookies = secure_cookies
         #: failed logins per user name (5 per 15 min) and per remote address (30 per 15 min)
-        self.user_limiter = RateLimiter(5, 900)
-        self.remote_limiter = RateLimiter(30, 900)
+        self.user_limiter = RateLimiter(store, 5, 900)
+        self.remote_limiter = RateLimiter(store, 30, 900)
         self._tokens: dict[str, tuple[float, User]] = {}
         self._lock = threading.Lock()
 
@@ -260,8 +261,8 @@ async def current_user(request: Request) -> User:
     try:
         user, session, via = await run_in_threadpool(_credentials, request, auth)
     except AuthenticationError:
-        auth.remote_limiter.check(key)
-        auth.remote_limiter.fail(key)
+        await run_in_threadpool(auth.remote_limiter.check, key)
+        await run_in_threadpool(auth.remote_limiter.fail, key)
         raise
     request.state.user = user
     request.state.session = session
