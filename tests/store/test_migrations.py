@@ -158,8 +158,8 @@ def seed_0001(conn: Connection, dialect: str) -> Expected:
     }
 
 
-def seed_0005(conn: Connection, dialect: str) -> Expected:
-    """Schema 0005: the 0001 ledger plus its projected hazard row (0006 indexes hazards)."""
+def seed_0006(conn: Connection, dialect: str) -> Expected:
+    """Schema 0006: the 0001 ledger plus its projected hazard row (0007 indexes hazards)."""
     expected = seed_0001(conn, dialect)
     j, g = _json(dialect), _geom(dialect)
     poly = shapely.box(35.2, 51.2, 35.204, 51.202)
@@ -184,7 +184,7 @@ def seed_0005(conn: Connection, dialect: str) -> Expected:
     )
     expected["SELECT hazard_id, minx, maxy FROM hazard"] = [("MH1", 35.2, 51.202)]
     if dialect == "sqlite":
-        # 0006: the existing hazard is in the R*Tree (float32 box, rounded outwards)
+        # 0007: the existing hazard is in the R*Tree (float32 box, rounded outwards)
         expected[
             "SELECT count(*) FROM hazard_rtree r JOIN hazard h ON h.rowid = r.id WHERE "
             "r.minx <= h.minx AND r.maxx >= h.maxx AND r.miny <= h.miny AND r.maxy >= h.maxy"
@@ -193,7 +193,7 @@ def seed_0005(conn: Connection, dialect: str) -> Expected:
 
 
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
-SEEDS: dict[str, Callable[[Connection, str], Expected]] = {"0001": seed_0001, "0005": seed_0005}
+SEEDS: dict[str, Callable[[Connection, str], Expected]] = {"0001": seed_0001, "0006": seed_0006}
 
 
 @pytest.mark.parametrize("revision", sorted(SEEDS))

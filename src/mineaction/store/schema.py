@@ -271,7 +271,7 @@ Index(
     ),
 )
 
-#: SQLite only (migration 0006): ``hazard_rtree``, an R*Tree virtual table of hazard bounding
+#: SQLite only (migration 0007): ``hazard_rtree``, an R*Tree virtual table of hazard bounding
 #: boxes keyed by the hazard's rowid, maintained by triggers on ``hazard``.
 HAZARD_RTREE = "hazard_rtree"
 

@@ -3,16 +3,16 @@
 Bbox queries (OGC API items, map) on SQLite otherwise scan a one-dimensional index range
 (``minx <= ?``), which at national scale is most of the table. PostgreSQL needs nothing here.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
