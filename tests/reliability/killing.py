@@ -158,7 +158,22 @@ def consistency_problems(store: Store, *, audit: bool = True) -> list[str]:
                 0,
             ),
             "submit audit entries": (_count(conn, au, au.c.action == "submit"), reports),
-            "approve audit entries": (_count(conn, au, au.c.action == "approve"), approved),
+            # one audit entry per approval event (an unapproved report keeps both)
+            "approve audit entries": (
+                _count(conn, au, au.c.action == "approve"),
+                _count(conn, ev, ev.c.action == "approve"),
+            ),
+            "approve events of approved reports": (
+                _count(
+                    conn,
+                    ev,
+                    ev.c.action == "approve",
+                    select(r.c.report_id)
+                    .where(r.c.report_id == ev.c.report_id, r.c.state == "approved")
+                    .exists(),
+                ),
+                approved,
+            ),
             "approval numbers": (_count(conn, r, r.c.approval_seq.is_not(None)), approved),
         }
         releases = eo = activities = 0

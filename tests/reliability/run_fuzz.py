@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -52,18 +53,23 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     with tempfile.TemporaryDirectory(prefix="mineaction-fuzz-") as tmp:
         for kind in args.stores.split(","):
+            # The API fuzzers share the seeded two-organisation programme (ORG-A, ORG-B); the
+            # submission and import fuzzers need an open programme (organisation FSD is not
+            # registered there, so every case would stop at the organisation check).
+            api_plan = (
+                ("api", fuzzing.fuzz_api, args.api),
+                ("api_writes", fuzzing.fuzz_api_writes, args.api_writes),
+                ("ogc", fuzzing.fuzz_ogc, args.ogc),
+            )
+            data_plan = (
+                ("submit", fuzzing.fuzz_submit, args.submit),
+                ("import", fuzzing.fuzz_import, args.imports),
+            )
 
-            def run(url: str) -> dict[str, fuzzing.FuzzStats]:
+            def run(url: str, plan: Any) -> dict[str, fuzzing.FuzzStats]:
                 store = open_store(url, create=True)
                 try:
                     out: dict[str, fuzzing.FuzzStats] = {}
-                    plan = (
-                        ("api", fuzzing.fuzz_api, args.api),
-                        ("api_writes", fuzzing.fuzz_api_writes, args.api_writes),
-                        ("ogc", fuzzing.fuzz_ogc, args.ogc),
-                        ("submit", fuzzing.fuzz_submit, args.submit),
-                        ("import", fuzzing.fuzz_import, args.imports),
-                    )
                     for name, fuzzer, n in plan:
                         if n:
                             t0, c0 = time.perf_counter(), time.process_time()
@@ -76,14 +82,16 @@ def main(argv: list[str] | None = None) -> int:
                     store.dispose()
 
             if kind == "sqlite":
-                out = run(f"sqlite:///{tmp}/fuzz.db")
+                out = run(f"sqlite:///{tmp}/fuzz-api.db", api_plan)
+                out |= run(f"sqlite:///{tmp}/fuzz-data.db", data_plan)
             else:
                 pg_url = os.environ.get("MINEACTION_TEST_PG_URL")
                 if not pg_url:
                     print("MINEACTION_TEST_PG_URL is not set", file=sys.stderr)
                     return 2
                 with pg_databases(pg_url, ensure_template(pg_url)) as make:
-                    out = run(make())
+                    out = run(make(), api_plan)
+                    out |= run(make(), data_plan)
             results[kind] = {k: v.as_dict() for k, v in out.items()}
             print(f"\n== {kind}")
             print(
