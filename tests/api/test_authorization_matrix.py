@@ -186,6 +186,47 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "GET /plans/{plan_id}": Sample("page", {"plan_id": "P-SEED"}),
     "POST /plans/{plan_id}/accept": Sample("page", {"plan_id": "P-SEED"}),
     "GET /forecast": PAGE,
+    "GET /admin/users/new": PAGE,
+    "POST /admin/users": Sample(
+        "page", form={"username": "matrix.user", "role": "viewer", "password": PASSWORD}
+    ),
+    "GET /admin/users/{username}": Sample("page", {"username": "viewer"}),
+    "POST /admin/users/{username}": Sample(
+        "page", {"username": "viewer"}, form={"display_name": "V"}
+    ),
+    # an administrator cannot disable their own account (409)
+    "POST /admin/users/{username}/disable": Sample("page", {"username": "admin"}),
+    "POST /admin/users/{username}/enable": Sample("page", {"username": "viewer"}),
+    "POST /admin/users/{username}/password": Sample("page", {"username": "viewer"}),
+    "POST /admin/users/{username}/tokens": Sample(
+        "page", {"username": "viewer"}, form={"name": "matrix"}
+    ),
+    "POST /admin/users/{username}/tokens/revoke": Sample(
+        "page", {"username": "viewer"}, form={"token_id": "nope"}
+    ),
+    "GET /admin/organisations/new": PAGE,
+    "POST /admin/organisations": Sample("page", form={"code": "ORG-M", "name": "M"}),
+    "GET /admin/organisations/{code}": Sample("page", {"code": "ORG-A"}),
+    "POST /admin/organisations/{code}": Sample(
+        "page", {"code": "ORG-A"}, form={"name": "Organisation A", "kind": "operator"}
+    ),
+    "GET /admin/codes": PAGE,
+    "POST /admin/codes": Sample(
+        "page",
+        form={"list_name": "EOCategory", "code": "MX_1", "base_term": "AP_MINE", "label_en": "M"},
+    ),
+    "GET /admin/codes/{list_name}/{code}": Sample(
+        "page", {"list_name": "EOCategory", "code": "AP_MINE"}
+    ),
+    "POST /admin/codes/{list_name}/{code}": Sample(
+        "page", {"list_name": "EOCategory", "code": "AP_MINE"}, form={"label_ru": "ПП мина"}
+    ),
+    # base terms cannot be deactivated (409)
+    "POST /admin/codes/{list_name}/{code}/active": Sample(
+        "page", {"list_name": "EOCategory", "code": "AP_MINE"}, form={"active": "0"}
+    ),
+    "GET /profile": PAGE,
+    "POST /profile": Sample("page", form={"locale": "en"}),
     "GET /reports": PAGE,
     "GET /reports/file": Sample(
         "page", query_own={"name": "apmbc-article7", "period": "2024", "format": "html"}

@@ -192,8 +192,60 @@ def seed_0006(conn: Connection, dialect: str) -> Expected:
     return expected
 
 
+def _wkb(dialect: str, geom: Any) -> bytes:
+    if dialect == "postgresql":
+        return bytes(shapely.to_wkb(shapely.set_srid(geom, 4326), include_srid=True))
+    return bytes(shapely.to_wkb(geom))
+
+
+def seed_0008(conn: Connection, dialect: str) -> Expected:
+    """Schema 0008: the 0006 data plus an account, an EO find and an accident (no x/y yet)."""
+    expected = seed_0006(conn, dialect)
+    g = _geom(dialect)
+    at = _ts(dialect, "2024-05-01T10:00:00")
+    conn.execute(
+        text(
+            "INSERT INTO app_user (username, display_name, role, organisation, admin_area, "
+            "password_hash, disabled, created_at, updated_at, version) VALUES ('olga', 'Olga', "
+            "'viewer', 'FSD', NULL, NULL, false, :at, :at, 1)"
+        ),
+        {"at": at},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO eo_item (report_id, hazard_id, organisation, date, source, category, "
+            f"quantity, geom) VALUES ('M-CL-1', 'MH1', 'FSD', '2024-03-01', 'activity', "
+            f"'AP_MINE', 2, {g.format('g')})"
+        ),
+        {"g": _wkb(dialect, shapely.Point(35.201, 51.201))},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO accident (accident_id, report_id, organisation, date, device_category, "
+            "demining, killed, injured, geom) VALUES ('ACC-1', 'M-CL-1', 'FSD', '2024-03-02', "
+            f"'AP_MINE', false, 0, 1, {g.format('g')})"
+        ),
+        {"g": _wkb(dialect, shapely.Point(35.25, 51.25))},
+    )
+    expected.update(
+        {
+            "SELECT username, role, organisation, locale FROM app_user": [
+                ("olga", "viewer", "FSD", None)
+            ],
+            "SELECT category, quantity, x, y FROM eo_item": [("AP_MINE", 2, 35.201, 51.201)],
+            "SELECT accident_id, injured, x, y FROM accident": [("ACC-1", 1, 35.25, 51.25)],
+            "SELECT count(*) FROM code_term": [(0,)],
+        }
+    )
+    return expected
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
-SEEDS: dict[str, Callable[[Connection, str], Expected]] = {"0001": seed_0001, "0006": seed_0006}
+SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
+    "0001": seed_0001,
+    "0006": seed_0006,
+    "0008": seed_0008,
+}
 
 
 @pytest.mark.parametrize("revision", sorted(SEEDS))

@@ -161,8 +161,10 @@ def test_admin_page_lists_users_roles_and_code_lists(
     with TestClient(create_app(url)) as admin:
         admin.headers["Authorization"] = f"Bearer {users.create_token(store, 'root').token}"
         page = admin.get("/admin", headers={"accept": "text/html"})
+        codes = admin.get("/admin/codes", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "Irina Petrova" in page.text and "Operator QC" in page.text
-    assert "Anti-personnel mine" in page.text
+    assert "Explosive ordnance category" in page.text
+    assert "Anti-personnel mine" in codes.text
     # An IM officer is not an administrator.
     assert client.get("/admin", headers={"accept": "text/html"}).status_code == 403

@@ -236,3 +236,75 @@ def label(code: str) -> str:
     'XYZ'
     """
     return LABELS.get(str(code), str(code))
+
+
+#: Interface and label languages (the first is the default; labels in it are required).
+LANGUAGES: tuple[str, ...] = ("en", "ru")
+
+#: The code lists a country may extend (name -> the enum of its base terms).
+CODE_LISTS: dict[str, type[StrEnum]] = {
+    "HazardClassification": HazardClassification,
+    "HazardStatus": HazardStatus,
+    "ContaminationType": ContaminationType,
+    "EvidenceType": EvidenceType,
+    "ActivityType": ActivityType,
+    "ReleaseOutcome": ReleaseOutcome,
+    "EOCategory": EOCategory,
+    "EOCondition": EOCondition,
+    "DisposalMethod": DisposalMethod,
+}
+
+_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+
+
+def base_terms(list_name: str) -> list[str]:
+    """Return the base terms of a code list (``ValueError`` naming the lists if unknown).
+
+    >>> base_terms("ReleaseOutcome")
+    ['cancelled', 'reduced', 'cleared']
+    >>> base_terms("Colours")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown code list 'Colours': use one of HazardClassification, HazardStatus, ...
+    """
+    enum = CODE_LISTS.get(list_name)
+    if enum is None:
+        raise ValueError(f"unknown code list {list_name!r}: use one of {', '.join(CODE_LISTS)}")
+    return [m.value for m in enum]
+
+
+def is_base_term(list_name: str, code: str) -> bool:
+    """True when ``code`` is one of the base terms of ``list_name``.
+
+    >>> is_base_term("EOCategory", "AP_MINE"), is_base_term("EOCategory", "PFM_1")
+    (True, False)
+    """
+    return code in base_terms(list_name)
+
+
+def check_country_code(list_name: str, code: str, base_term: str) -> list[tuple[str, str]]:
+    """Return the problems of a new country code as (field, message); empty when it is fine.
+
+    A country code is 1-100 letters, digits, ``_``, ``-`` or ``.``, is not already a base term
+    and maps onto a base term of the same list (so national reports still aggregate).
+
+    >>> check_country_code("EOCategory", "PFM_1", "AP_MINE")
+    []
+    >>> check_country_code("EOCategory", "AP_MINE", "AP_MINE")
+    [('code', 'AP_MINE is already a base term of EOCategory')]
+    >>> check_country_code("EOCategory", "bad code", "MINE")
+    [('code', 'use only letters, digits, _, - and . (no spaces)'), ('base_term', 'MINE is not a base term of EOCategory')]
+    """
+    terms = base_terms(list_name)
+    problems: list[tuple[str, str]] = []
+    if not code:
+        problems.append(("code", "enter a code"))
+    elif len(code) > 100 or not set(code) <= _CODE_CHARS:
+        problems.append(("code", "use only letters, digits, _, - and . (no spaces)"))
+    elif code in terms:
+        problems.append(("code", f"{code} is already a base term of {list_name}"))
+    if base_term not in terms:
+        problems.append(
+            ("base_term", f"{base_term or 'nothing'} is not a base term of {list_name}")
+        )
+    return problems

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from mineaction.core.access import NEEDS_ORGANISATION, Role, Scope, parse_role, scope_for
 from mineaction.core.cells import csv_row
+from mineaction.core.codes import LANGUAGES
 from mineaction.errors import (
     AuthenticationError,
     ConflictError,
@@ -33,6 +34,7 @@ from mineaction.errors import (
 )
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
+from mineaction.store.reference import organisation_codes
 from mineaction.store.reports import audit, now
 
 _hasher = PasswordHasher()
@@ -52,6 +54,8 @@ class User:
     admin_area: str | None = None
     display_name: str | None = None
     version: int = 0
+    #: preferred interface language (None: the browser's Accept-Language)
+    locale: str | None = None
 
     @property
     def scope(self) -> Scope:
@@ -86,6 +90,7 @@ def _user(row: Any) -> User:
         admin_area=row["admin_area"],
         display_name=row["display_name"],
         version=int(row["version"]),
+        locale=row.get("locale"),
     )
 
 
@@ -108,6 +113,37 @@ def _sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def check_locale(locale: str | None) -> str | None:
+    """Return a preferred language (None: follow the browser) or raise :class:`ValidationError`."""
+    if locale in (None, ""):
+        return None
+    if locale not in LANGUAGES:
+        raise ValidationError(
+            f"unknown language {locale!r}: use one of {', '.join(LANGUAGES)}", where="locale"
+        )
+    return locale
+
+
+def _check_refs(conn: Connection, organisation: str | None, admin_area: str | None) -> None:
+    """Refuse an organisation or admin area that is not registered (when any are)."""
+    if organisation and organisation_codes(conn) and organisation not in organisation_codes(conn):
+        raise ValidationError(
+            f"organisation {organisation!r} is not registered: add it first or pick another",
+            where="organisation",
+        )
+    if admin_area:
+        loc = s.location
+        has_locations = conn.execute(select(loc.c.pcode).limit(1)).first() is not None
+        if (
+            has_locations
+            and not conn.execute(select(loc.c.pcode).where(loc.c.pcode == admin_area)).first()
+        ):
+            raise ValidationError(
+                f"no admin area with P-code {admin_area!r}: use a registered P-code",
+                where="admin_area",
+            )
+
+
 # --- users -----------------------------------------------------------------------------------
 
 
@@ -120,6 +156,7 @@ def add_user(
     organisation: str | None = None,
     admin_area: str | None = None,
     display_name: str | None = None,
+    locale: str | None = None,
     actor: str | None = None,
 ) -> User:
     """Create an account; operator roles need an organisation."""
@@ -134,10 +171,14 @@ def add_user(
     if r == Role.PUBLIC:
         raise ValidationError("'public' is the anonymous role; it cannot be given to an account")
     if r in NEEDS_ORGANISATION and not organisation:
-        raise ValidationError(f"a {r.value} user needs an organisation: add --org ORG")
+        raise ValidationError(
+            f"a user with role {r.value} needs an organisation", where="organisation"
+        )
     _check_password(password)
+    locale = check_locale(locale)
     at = now()
     with store.write() as conn:
+        _check_refs(conn, organisation, admin_area)
         if conn.execute(
             select(s.app_user.c.username).where(s.app_user.c.username == username)
         ).first():
@@ -154,6 +195,7 @@ def add_user(
                 created_at=at,
                 updated_at=at,
                 version=1,
+                locale=locale,
             )
         )
         audit(
@@ -162,9 +204,14 @@ def add_user(
             action="create",
             entity="user",
             entity_id=username,
-            details={"role": r.value, "organisation": organisation, "admin_area": admin_area},
+            details={
+                "role": r.value,
+                "organisation": organisation,
+                "admin_area": admin_area,
+                "locale": locale,
+            },
         )
-    return User(username, r, organisation or None, admin_area or None, display_name, 1)
+    return User(username, r, organisation or None, admin_area or None, display_name, 1, locale)
 
 
 def list_users(store: Store) -> list[dict[str, Any]]:
@@ -187,6 +234,7 @@ def _user_dict(r: Any) -> dict[str, Any]:
         "created_at": r["created_at"].isoformat() if r["created_at"] else None,
         "last_login_at": r["last_login_at"].isoformat() if r["last_login_at"] else None,
         "version": int(r["version"]),
+        "locale": r.get("locale"),
     }
 
 
@@ -211,8 +259,8 @@ def update_user(
     expected_version: int | None,
     actor: str | None = None,
 ) -> dict[str, Any]:
-    """Change role, organisation, admin area, display name or disabled; check the version."""
-    allowed = {"role", "organisation", "admin_area", "display_name", "disabled"}
+    """Change role, organisation, admin area, display name, language or disabled (versioned)."""
+    allowed = {"role", "organisation", "admin_area", "display_name", "disabled", "locale"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(
@@ -223,7 +271,12 @@ def update_user(
             if parse_role(changes["role"]) == Role.PUBLIC:
                 raise ValueError("'public' cannot be given to an account")
         except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(str(exc), where="role") from None
+    if "locale" in changes:
+        changes = {**changes, "locale": check_locale(changes["locale"])}
+    for key in ("organisation", "admin_area", "display_name"):
+        if key in changes and not changes[key]:
+            changes = {**changes, key: None}
     u = s.app_user
     with store.write() as conn:
         row = conn.execute(select(u).where(u.c.username == username)).mappings().first()
@@ -236,7 +289,10 @@ def update_user(
             )
         merged = {**dict(row), **changes}
         if Role(merged["role"]) in NEEDS_ORGANISATION and not merged["organisation"]:
-            raise ValidationError(f"a {merged['role']} user needs an organisation")
+            raise ValidationError(
+                f"a user with role {merged['role']} needs an organisation", where="organisation"
+            )
+        _check_refs(conn, changes.get("organisation"), changes.get("admin_area"))
         result = conn.execute(
             update(u)
             .where(u.c.username == username, u.c.version == row["version"])
@@ -255,7 +311,28 @@ def update_user(
 
 def disable_user(store: Store, username: str, *, actor: str | None = None) -> None:
     """Disable an account: its sessions end and its tokens stop working."""
+    if actor is not None and actor == username:
+        raise ConflictError("you cannot disable your own account: ask another administrator")
     update_user(store, username, {"disabled": True}, expected_version=None, actor=actor)
+
+
+def enable_user(store: Store, username: str, *, actor: str | None = None) -> None:
+    """Enable a disabled account again (its old sessions stay ended)."""
+    update_user(store, username, {"disabled": False}, expected_version=None, actor=actor)
+
+
+def set_locale(
+    store: Store, username: str, locale: str | None, *, actor: str | None = None
+) -> None:
+    """Set a user's preferred interface language (None: follow the browser)."""
+    update_user(store, username, {"locale": locale}, expected_version=None, actor=actor)
+
+
+def reset_password(store: Store, username: str, *, actor: str | None = None) -> str:
+    """Give a user a new generated password and return it (to be shown once, never stored)."""
+    password = generate_password()
+    set_password(store, username, password, actor=actor)
+    return password
 
 
 def set_password(store: Store, username: str, password: str, *, actor: str | None = None) -> None:

@@ -83,6 +83,19 @@ def _point(obj: Mapping[str, Any] | None) -> Any:
     return None if obj is None else shape(obj)
 
 
+def point_xy(geom: Any) -> tuple[float | None, float | None]:
+    """Return the centroid lon/lat of a geometry (None, None without one) for bbox filters.
+
+    >>> from shapely.geometry import Point
+    >>> point_xy(Point(35.1, 51.2)), point_xy(None)
+    ((35.1, 51.2), (None, None))
+    """
+    if geom is None or geom.is_empty:
+        return None, None
+    c = geom.centroid
+    return float(c.x), float(c.y)
+
+
 def derived_rows(e: LedgerEntry) -> RowsByTable:
     """Return the rows of the per-report derived tables for one approved report."""
     out: RowsByTable = defaultdict(list)
@@ -138,6 +151,8 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
         items = []
         source = ""
     for item in items:
+        point = _point(item.get("point"))
+        x, y = point_xy(point)
         out[s.eo_item].append(
             {
                 "report_id": e.report_id,
@@ -151,11 +166,15 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
                 "condition": item.get("condition"),
                 "disposal": item.get("disposal"),
                 "depth_cm": item.get("depth_cm"),
-                "geom": _point(item.get("point")),
+                "geom": point,
+                "x": x,
+                "y": y,
             }
         )
     if e.type == ReportType.ACCIDENT:
         victims = b.get("victims", [])
+        where = shape(b["point"])
+        ax, ay = point_xy(where)
         out[s.accident].append(
             {
                 "accident_id": b["accident_id"],
@@ -168,7 +187,9 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
                 "location": b.get("location"),
                 "killed": sum(1 for v in victims if v["status"] == "killed"),
                 "injured": sum(1 for v in victims if v["status"] == "injured"),
-                "geom": shape(b["point"]),
+                "geom": where,
+                "x": ax,
+                "y": ay,
             }
         )
         for v in victims:

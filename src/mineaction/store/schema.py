@@ -124,6 +124,8 @@ app_user = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True)),
     Column("version", Integer, nullable=False, default=1),
+    # interface language chosen by the user (None: the browser's Accept-Language)
+    Column("locale", String(10)),
 )
 
 api_token = Table(
@@ -163,6 +165,24 @@ login_failure = Table(
     Column("at", Float, nullable=False),  # Unix time (seconds): comparable across processes
 )
 Index("ix_login_failure_key_at", login_failure.c.key, login_failure.c.at)
+
+#: Country-specific code-list terms and display labels (the maXML "base term / display term"
+#: pattern): a country code maps onto a base term of :data:`mineaction.core.codes.CODE_LISTS`;
+#: a row whose code *is* the base term only overrides its labels. Base terms are never stored
+#: here as deletable rows: they live in the code and cannot be removed or deactivated.
+code_term = Table(
+    "code_term",
+    metadata,
+    Column("list_name", String(50), primary_key=True),
+    Column("code", String(100), primary_key=True),
+    Column("base_term", String(100), nullable=False),
+    Column("labels", JSONType, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
 # --- import: batches and the quarantine of records that failed validation -------------------
 
 import_batch = Table(
@@ -332,8 +352,12 @@ eo_item = Table(
     Column("disposal", String(30)),
     Column("depth_cm", Float),
     Column("geom", Geometry),
+    # centroid lon/lat of ``geom``, so that map views filter by bounding box in SQL
+    Column("x", Float),
+    Column("y", Float),
 )
 Index("ix_eo_report", eo_item.c.report_id)
+Index("ix_eo_xy", eo_item.c.x, eo_item.c.y)
 Index("ix_eo_hazard", eo_item.c.hazard_id)
 
 accident = Table(
@@ -350,8 +374,11 @@ accident = Table(
     Column("killed", Integer, nullable=False),
     Column("injured", Integer, nullable=False),
     Column("geom", Geometry, nullable=False),
+    Column("x", Float),
+    Column("y", Float),
 )
 Index("ix_accident_report", accident.c.report_id)
+Index("ix_accident_xy", accident.c.x, accident.c.y)
 
 # Victim personal data lives apart from the accident so that it can be protected.
 victim = Table(

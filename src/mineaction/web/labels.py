@@ -2,8 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from mineaction.core.codes import LANGUAGES
 from mineaction.core.codes import label as english_label
-from mineaction.web.i18n import N_, gettext
+from mineaction.web.i18n import N_, current_language, gettext
+
+#: Country display labels of the page being rendered: ``{lang: {code: label}}`` (code lists).
+_country: ContextVar[dict[str, dict[str, str]]] = ContextVar("mineaction_country_labels")
+
+
+@contextmanager
+def use_country_labels(labels: dict[str, dict[str, str]]) -> Iterator[None]:
+    """Show the country's code-list labels (from the database) inside the block."""
+    token = _country.set(labels)
+    try:
+        yield
+    finally:
+        _country.reset(token)
+
+
+def _country_label(code: str) -> str | None:
+    labels = _country.get({})
+    if not labels:
+        return None
+    return labels.get(current_language(), {}).get(code)
+
 
 #: Display label (msgid) of each base term shown in the interface.
 LABELS: dict[str, str] = {
@@ -87,8 +113,15 @@ def code_label(code: str | None, *, short: bool = False) -> str:
         return "–"
     if short and code in SHORT:
         return gettext(SHORT[code])
+    country = _country_label(str(code))
+    if country:
+        return country
     msgid = LABELS.get(str(code))
-    return gettext(msgid) if msgid else english_label(str(code))
+    if msgid:
+        return gettext(msgid)
+    # a country code without a label in this language: its label in the default language
+    default = _country.get({}).get(LANGUAGES[0], {}).get(str(code))
+    return default or english_label(str(code))
 
 
 #: Display names of the roles (mineaction.core.access.Role values).
@@ -126,3 +159,37 @@ def step_label(target: str | None, *, button: bool = False) -> str:
     """Return the name of a review step (or its button) in the current language."""
     table = STEP_BUTTONS if button else STEPS
     return gettext(table[target]) if target in table else (target or "–")
+
+
+#: Display names of the kinds of organisation (mineaction.services.organisations.KINDS).
+ORG_KINDS: dict[str, str] = {
+    "authority": N_("National authority"),
+    "operator": N_("Operator"),
+    "ngo": N_("NGO"),
+    "commercial": N_("Commercial company"),
+    "military": N_("Military"),
+    "qa": N_("Quality assurance body"),
+}
+
+#: Display names of the code lists (mineaction.core.codes.CODE_LISTS).
+CODE_LIST_NAMES: dict[str, str] = {
+    "HazardClassification": N_("Hazard classification"),
+    "HazardStatus": N_("Hazard status"),
+    "ContaminationType": N_("Contamination type"),
+    "EvidenceType": N_("Evidence type"),
+    "ActivityType": N_("Activity type"),
+    "ReleaseOutcome": N_("Land release outcome"),
+    "EOCategory": N_("Explosive ordnance category"),
+    "EOCondition": N_("Condition of EO"),
+    "DisposalMethod": N_("Disposal method"),
+}
+
+
+def org_kind_label(kind: str | None) -> str:
+    """Return the display name of a kind of organisation in the current language."""
+    return gettext(ORG_KINDS[kind]) if kind in ORG_KINDS else (kind or "–")
+
+
+def code_list_label(name: str) -> str:
+    """Return the display name of a code list in the current language."""
+    return gettext(CODE_LIST_NAMES[name]) if name in CODE_LIST_NAMES else name

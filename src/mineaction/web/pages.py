@@ -51,7 +51,7 @@ from mineaction.web.i18n import (
     ngettext,
     use_language,
 )
-from mineaction.web.labels import code_label, role_label, step_label
+from mineaction.web.labels import code_label, role_label, step_label, use_country_labels
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -143,10 +143,13 @@ def render(
     request: Request, template: str, user: Any, *, status_code: int = 200, **ctx: Any
 ) -> HTMLResponse:
     """Render a template in the user's language."""
+    from mineaction.services.codelists import display_labels
+
     lang = language(request, user)
     with _store(request).read() as conn:
         programme = get_setting(conn, "programme_name", None)
-    with use_language(lang):
+        country_labels = display_labels(conn)
+    with use_language(lang), use_country_labels(country_labels):
         html = env.get_template(template).render(
             request=request,
             user=user,
@@ -770,7 +773,10 @@ def _page_errors(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     """Add the pages, their access policy and the static files to ``app``."""
+    from mineaction.web import admin
+
     app.include_router(router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.login_path = "/login"
     _page_errors(app)
@@ -999,36 +1005,3 @@ def import_confirm(request: Request, user: CurrentUser, token: Annotated[str, Fo
     _UPLOADS.pop(token, None)
     orgs, forms = _import_choices(request, user)
     return render(request, "import.html", user, orgs=orgs, forms=forms, result=result, token=None)
-
-
-# --- admin ---------------------------------------------------------------------------------
-
-
-@router.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request, user: CurrentUser) -> Response:
-    """Users and roles, organisations, approval levels and code lists (an overview)."""
-    from mineaction.core import codes
-    from mineaction.services import review, users
-
-    store = _store(request)
-    with store.read() as conn:
-        orgs = list(conn.execute(select(s.organisation).order_by(s.organisation.c.code)).mappings())
-    code_lists = {
-        "HazardClassification": [c.value for c in codes.HazardClassification],
-        "HazardStatus": [c.value for c in codes.HazardStatus],
-        "ContaminationType": [c.value for c in codes.ContaminationType],
-        "EvidenceType": [c.value for c in codes.EvidenceType],
-        "ActivityType": [c.value for c in codes.ActivityType],
-        "ReleaseOutcome": [c.value for c in codes.ReleaseOutcome],
-        "EOCategory": [c.value for c in codes.EOCategory],
-        "DisposalMethod": [c.value for c in codes.DisposalMethod],
-    }
-    return render(
-        request,
-        "admin.html",
-        user,
-        users=users.list_users(store),
-        orgs=orgs,
-        levels=review.approval_levels(store),
-        code_lists=code_lists,
-    )
