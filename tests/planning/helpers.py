@@ -21,7 +21,7 @@ START = dt.date(2026, 3, 1)
 
 
 def tiny_problem(
-    seed: int, n_packages: int = 3, n_teams: int = 2, chains: bool = True
+    seed: int, n_packages: int = 3, n_teams: int = 2, chains: bool = True, ts_share: float = 0.4
 ) -> PlanningProblem:
     """Random tiny problem with regional calendars, closures, travel, chains and eligibility."""
     rng = np.random.default_rng(seed)
@@ -40,7 +40,7 @@ def tiny_problem(
     packages = []
     for j in range(n_packages):
         stage = Stage.CLEARANCE
-        if chains and rng.uniform() < 0.4:
+        if chains and rng.uniform() < ts_share:
             stage = Stage.TS
         packages.append(
             WorkPackage(

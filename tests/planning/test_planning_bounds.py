@@ -84,3 +84,32 @@ def test_bucket_edges_cover_horizon():
     assert bucket_edges(30, first=7, growth=0).tolist() == [0, 7, 14, 21, 28, 35]
     with pytest.raises(TypeError):
         bucket_edges()  # type: ignore[call-arg]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_packages=st.integers(2, 3),
+    n_teams=st.integers(1, 2),
+    growth=st.sampled_from([0.0, 0.3]),
+)
+def test_chain_completion_rows_stay_below_the_optimum(seed, n_packages, n_teams, growth):
+    """Stage chains everywhere: the chain rows tighten the LP but never pass the optimum."""
+    inst = compile_problem(tiny_problem(seed, n_packages, n_teams, ts_share=1.0))
+    if inst.n_ops > 6:
+        inst = compile_problem(tiny_problem(seed, 2, n_teams, ts_share=1.0))
+    best = brute_force(inst)
+    opt = best.objective()
+    horizon = float(best.end.max())
+    with_rows = lp_bound(inst, horizon, growth=growth)
+    without = lp_bound(inst, horizon, growth=growth, chain_completion=False)
+    tol = 1e-6 * max(1.0, opt)
+    assert with_rows.status == "optimal" and without.status == "optimal"
+    assert without.value <= with_rows.value + tol
+    assert with_rows.value <= opt + tol
+
+
+def test_chain_completion_rows_tighten_a_chained_instance():
+    inst = compile_problem(generate_problem(80, seed=5, chain_share=1.0))
+    horizon = float(list_schedule(inst, "wspt").end.max())
+    assert lp_bound(inst, horizon).value > lp_bound(inst, horizon, chain_completion=False).value

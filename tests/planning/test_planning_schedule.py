@@ -171,3 +171,36 @@ def test_horizon_objective_and_equity_floors():
     assert_feasible(eq.plan)
     assert eq.floors_met[regions[0]] == (eq.share_by_region[regions[0]] >= 0.3)
     assert eq.floors_met[regions[0]] or eq.rounds == 6
+
+
+def test_incremental_search_objective_matches_retimed_plan():
+    """The early exit of incremental evaluation (unchanged tail) keeps the exact objective."""
+    import random
+    import time
+
+    from mineaction.core.planning.schedule import dispatch_schedule, make_plan
+    from mineaction.core.planning.search import _eligibility, _moves, _State, adjacent_pass
+
+    inst = compile_problem(generate_problem(250, seed=6))
+    state = _State(dispatch_schedule(inst))
+    before = state.total
+    moves, _ = _moves(
+        state, _eligibility(inst), random.Random(3), float("inf"), 4000, 0.0, time.perf_counter
+    )
+    adjacent_pass(state)
+    retimed = make_plan(inst, state.seqs)
+    assert moves > 0 and state.total < before
+    assert state.total == pytest.approx(retimed.objective(), rel=1e-9)
+    assert np.allclose(np.asarray(state.en), retimed.end)
+    assert check_plan(retimed) == []
+
+
+@pytest.mark.parametrize("advantage", [0.0, 0.5, 1.0])
+def test_dispatch_variants_are_feasible(advantage):
+    from mineaction.core.planning.schedule import dispatch_schedule
+
+    inst = compile_problem(generate_problem(200, seed=8))
+    pkw = np.asarray([p.weight for p in inst.problem.packages])[inst.op_pkg]
+    got = dispatch_schedule(inst, priority=pkw * 2.0, advantage=advantage)
+    assert check_plan(got) == []
+    assert sorted(o for s in got.sequences for o in s) == list(range(inst.n_ops))

@@ -60,6 +60,8 @@ class _Relaxation:
     n_k: FloatArray
     work_cap: FloatArray  # (types, regions, T) n_k * W[g, t]
     any_cap: FloatArray  # (types, T) n_k * sum over days of the largest fraction of any region
+    time_coef: FloatArray  # (pairs, T+1) lower bound on completion if done in bucket t
+    inv_fstar: FloatArray  # (pairs,) 1 / largest workable fraction of the operation's region
 
 
 def bucket_edges(horizon: float, first: float = 7.0, growth: float = 0.04) -> FloatArray:
@@ -112,7 +114,8 @@ def _relaxation(inst: Instance, edges: FloatArray) -> _Relaxation:
     length = np.concatenate([np.diff(edges), [np.inf]])
     start_t = np.concatenate([first_ok[g], np.full((len(g), 1), edges[-1])], axis=1)
     start_t = np.maximum(start_t, rel[:, None])
-    cost = w[:, None] * (start_t + (pair_p / (2 * fstar[g]))[:, None])
+    time_coef = start_t + (pair_p / (2 * fstar[g]))[:, None]
+    cost = w[:, None] * time_coef
     allowed = np.concatenate([fmax[g] > 0, np.ones((len(g), 1), dtype=bool)], axis=1)
     inv_fmax = np.where(fmax[g] > 0, 1.0 / np.where(fmax[g] > 0, fmax[g], 1.0), 0.0)
     n_k = np.asarray([len(t) for t in inst.type_teams], dtype=np.float64)
@@ -121,7 +124,20 @@ def _relaxation(inst: Instance, edges: FloatArray) -> _Relaxation:
     any_cap = n_k[:, None] * (best_day[hi] - best_day[lo])[None, :]
     del n_t
     return _Relaxation(
-        pairs_o, pairs_k, pair_p, tau, length, cost, allowed, inv_fmax, g, n_k, work_cap, any_cap
+        pairs_o,
+        pairs_k,
+        pair_p,
+        tau,
+        length,
+        cost,
+        allowed,
+        inv_fmax,
+        g,
+        n_k,
+        work_cap,
+        any_cap,
+        time_coef,
+        1.0 / fstar[g],
     )
 
 
@@ -136,16 +152,21 @@ def lp_bound(
     growth: float = 0.04,
     time_limit: float = 600.0,
     threads: int = 2,
+    chain_completion: bool = True,
 ) -> Bound:
     """Time-indexed LP bound solved with HiGHS; ``horizon`` = a plan's makespan is enough.
 
     Any horizon gives a valid bound (the last bucket is open-ended); a longer one is tighter.
+    ``chain_completion`` adds the completion variables of stage chains
+    (:func:`_add_chain_completion`), which only tighten the bound.
     """
     t0 = time.perf_counter()
     edges = default_edges(inst, horizon, growth)
     rx = _relaxation(inst, edges)
     n_t = len(edges) - 1
-    status, value, _, n_cols = _solve_lp(inst, rx, n_t, None, 1.0, time_limit, threads)
+    status, value, _, n_cols = _solve_lp(
+        inst, rx, n_t, None, 1.0, time_limit, threads, chain_completion=chain_completion
+    )
     secs = time.perf_counter() - t0
     if status != "Optimal":
         lag = lagrangian_bound(inst, horizon, growth=growth, iterations=200)
@@ -163,6 +184,9 @@ def _solve_lp(
     scale: float,
     time_limit: float,
     threads: int,
+    primal_out: list[FloatArray] | None = None,
+    chain_completion: bool = True,
+    solver: str = "choose",
 ) -> tuple[str, float, tuple[FloatArray, FloatArray, FloatArray] | None, int]:
     """Build and solve the LP (on a subset of operations with capacities x ``scale``).
 
@@ -242,12 +266,19 @@ def _solve_lp(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", int(threads))
+    h.setOptionValue("solver", solver)
+    if solver == "ipm":
+        h.setOptionValue("run_crossover", "off")
     h.passModel(lp)
     _add_precedence(h, inst, rx, n_t, n_cols, op_row, keep)
+    if chain_completion:
+        _add_chain_completion(h, inst, rx, n_t, op_row, keep)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     value = float(h.getInfo().objective_function_value)
     duals = None
+    if status == "Optimal" and primal_out is not None:
+        primal_out.append(np.asarray(h.getSolution().col_value)[:n_cols].reshape(n_pairs, cols_per))
     if status == "Optimal":
         rd = -np.asarray(h.getSolution().row_dual)
         duals = (
@@ -317,6 +348,83 @@ def _add_precedence(
         len(lower),
         np.asarray(lower),
         np.asarray(upper),
+        len(index),
+        np.asarray(starts[:-1], dtype=np.int32),
+        np.asarray(index, dtype=np.int32),
+        np.asarray(value),
+    )
+
+
+def _add_chain_completion(
+    h: object,
+    inst: Instance,
+    rx: _Relaxation,
+    n_t: int,
+    op_row: IntArray,
+    keep: npt.NDArray[np.bool_],
+) -> None:
+    """Completion variables C_o for stage chains (non-preemptive successor stages).
+
+    For every operation o of a chain: C_o >= sum_{k,t} x (start_t + p_ok / (2 f*)) (the
+    mean-busy-time bound that is otherwise in the objective), and for o with previous stage
+    q: C_o >= C_q + sum_{k,t} x p_ok / f* (o starts after q ends and then needs at least
+    p_ok / f* days on its single team). The objective charges w_o C_o instead of the
+    bucket costs of o. Valid for every plan: with x integral on one type these are
+    exactly "completion >= mean busy time + half the duration" and "successor ends at
+    least its own duration after its predecessor", and both hold for fractional x as
+    convex combinations of the integral cases.
+    """
+    import highspy
+
+    assert isinstance(h, highspy.Highs)
+    kept_ops = rx.pair_op[keep]
+    chained = np.flatnonzero((inst.op_pred >= 0) | (inst.op_succ >= 0))
+    chained = chained[op_row[chained] >= 0]
+    succ = chained[inst.op_pred[chained] >= 0]
+    succ = succ[op_row[inst.op_pred[succ]] >= 0]
+    if succ.size == 0 or n_t == 0:
+        return
+    n_base = int(h.getNumCol())
+    cvar = {int(q): n_base + i for i, q in enumerate(chained.tolist())}
+    w = inst.op_weight[chained]
+    h.addVars(len(cvar), np.zeros(len(cvar)), np.full(len(cvar), highspy.kHighsInf))
+    h.changeColsCost(
+        len(cvar), np.asarray(list(cvar.values()), dtype=np.int32), np.asarray(w, np.float64)
+    )
+    first_pair = np.searchsorted(kept_ops, np.arange(inst.n_ops + 1))
+    cols_per = n_t + 1
+    time_coef = rx.time_coef[keep]
+    dur = (rx.pair_p * rx.inv_fstar)[keep]
+    # move the objective of weighted chained operations onto C_o
+    zero_cols: list[int] = []
+    starts: list[int] = [0]
+    index: list[int] = []
+    value: list[float] = []
+    for q in chained.tolist():
+        pairs = np.arange(int(first_pair[q]), int(first_pair[q + 1]))
+        cols = (pairs[:, None] * cols_per + np.arange(cols_per)[None, :]).ravel()
+        if inst.op_weight[q] > 0:
+            zero_cols.extend(cols.tolist())
+        index.append(cvar[q])
+        value.append(1.0)
+        index.extend(cols.tolist())
+        value.extend((-time_coef[pairs]).ravel().tolist())
+        starts.append(len(index))
+        pr = int(inst.op_pred[q])
+        if pr >= 0 and pr in cvar:
+            index.extend((cvar[q], cvar[pr]))
+            value.extend((1.0, -1.0))
+            index.extend(cols.tolist())
+            value.extend(np.repeat(-dur[pairs], cols_per).tolist())
+            starts.append(len(index))
+    if zero_cols:
+        zc = np.asarray(zero_cols, dtype=np.int32)
+        h.changeColsCost(len(zc), zc, np.zeros(len(zc)))
+    n_rows = len(starts) - 1
+    h.addRows(
+        n_rows,
+        np.zeros(n_rows),
+        np.full(n_rows, highspy.kHighsInf),
         len(index),
         np.asarray(starts[:-1], dtype=np.int32),
         np.asarray(index, dtype=np.int32),

@@ -53,9 +53,11 @@ def plan(
 
 
 def construct(inst: Instance, horizon_day: float | None = None) -> Plan:
-    """Best of calendar-aware dispatching and WSPT list scheduling (the search start)."""
+    """Best of calendar-aware dispatching (plain, and with comparative advantage) and WSPT
+    list scheduling (the search start)."""
     cands = [dispatch_schedule(inst)]
     if inst.n_ops <= 20_000:
+        cands.append(dispatch_schedule(inst, advantage=0.5))
         cands.append(list_schedule(inst, "wspt"))
     return min(cands, key=lambda p: objective_of(p, horizon_day))
 

@@ -254,13 +254,21 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
     return make_plan(inst, sequences, method=rule)
 
 
-def dispatch_schedule(inst: Instance, candidates: int | None = None) -> Plan:
+def dispatch_schedule(
+    inst: Instance,
+    candidates: int | None = None,
+    priority: FloatArray | None = None,
+    advantage: float = 0.0,
+) -> Plan:
     """Team-driven, calendar-aware dispatching: whenever a team is free, it takes the ready
     operation with the best weight / (its finish - now), i.e. WSPT with the real calendar
     and travel, so work in regions about to close (season, security) waits for better days.
 
     Only the ``candidates`` ready operations with the best static weight / processing ratio
     for the team's type are scored at each decision (keeps 10^5 packages fast).
+    ``priority`` replaces the per-operation weights used for decisions (default: the package
+    weight on every stage); ``advantage`` > 0 scales scores by (fastest type's days / this
+    type's days) ** advantage, so teams leave work that another asset class does much faster.
     """
     import heapq
 
@@ -271,6 +279,9 @@ def dispatch_schedule(inst: Instance, candidates: int | None = None) -> Plan:
     n_types = len(inst.type_teams)
     pk_w = np.asarray([p.weight for p in inst.problem.packages], dtype=np.float64)
     w = pk_w[inst.op_pkg]  # earlier stages carry the package weight too (they unlock it)
+    if priority is not None:
+        w = np.asarray(priority, dtype=np.float64)
+    p_best = np.where(np.isfinite(inst.type_p), inst.type_p, np.inf).min(axis=1)
     region = inst.op_region
     ready_at = np.full(n, np.inf)
     done = np.zeros(n, dtype=bool)
@@ -352,6 +363,8 @@ def dispatch_schedule(inst: Instance, candidates: int | None = None) -> Plan:
         fr = inst.frac[g, day]
         en = day + (base - inst.cum[g, day]) / np.where(fr > 0, fr, 1.0)
         score = w[cand] / np.maximum(en - t, 1e-9)
+        if advantage > 0:
+            score = score * (p_best[cand] / np.maximum(p, 1e-12)) ** advantage
         a = int(np.argmax(score))
         for j, item in enumerate(picked):
             if j != a:

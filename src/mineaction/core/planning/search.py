@@ -83,9 +83,15 @@ class _State:
         return True
 
     def suffix(
-        self, i: int, seq: list[int], k: int
+        self, i: int, seq: list[int], k: int, tail: int | None = None
     ) -> tuple[float, list[float], list[float]] | None:
-        """Cost and times of ``seq[k:]`` on team ``i`` (None if an earlier stage would slip)."""
+        """Cost and times of ``seq[k:]`` on team ``i`` (None if an earlier stage would slip).
+
+        ``tail``: from this position on, ``seq`` holds the team's current operations in their
+        current order; once one of them starts exactly when it does now, every later time
+        is unchanged, so the rest is costed from the current times (the returned time lists
+        then stop there).
+        """
         if k > 0:
             prev = seq[k - 1]
             t, loc = self.en[prev], self.reg[prev]
@@ -97,7 +103,10 @@ class _State:
         ee: list[float] = []
         cum_l, fr_l = self.inst._cum_lists()
         frozen, travel, rel, reg, pp = self.frozen, self.travel, self.rel, self.reg, self.p
-        for o in seq[k:]:
+        sync = len(seq) if tail is None else max(tail, k)
+        old_st, w, cap = self.st, self.w, self.cap
+        for j in range(k, len(seq)):
+            o = seq[j]
             g = reg[o]
             if o in frozen:
                 s = frozen[o]
@@ -105,6 +114,10 @@ class _State:
                 s = t + travel[loc][g]
                 if rel[o] > s:
                     s = rel[o]
+            if j >= sync and s == old_st[o]:
+                en = self.en
+                cost += sum(w[q] * (en[q] if en[q] < cap else cap) for q in seq[j:])
+                return cost, ss, ee
             p = pp[o][ty]
             # inlined Instance.finish (hot path); falls back when the horizon must grow
             cum, fr = cum_l[g], fr_l[g]
@@ -136,19 +149,27 @@ class _State:
     def commit(self, i: int, seq: list[int], k: int, ss: list[float], ee: list[float]) -> None:
         """Store a new queue and the times of its changed suffix."""
         self.seqs[i] = seq
-        for o, s, e in zip(seq[k:], ss, ee, strict=True):
+        for o, s, e in zip(seq[k:], ss, ee, strict=False):
             self.st[o] = s
             self.en[o] = e
             self.team[o] = i
 
     def try_pair(
-        self, a: int, seq_a: list[int], ka: int, b: int, seq_b: list[int], kb: int
+        self,
+        a: int,
+        seq_a: list[int],
+        ka: int,
+        b: int,
+        seq_b: list[int],
+        kb: int,
+        tail_a: int | None = None,
+        tail_b: int | None = None,
     ) -> bool:
         """Apply new queues for teams ``a`` and ``b`` if the objective improves."""
-        ra = self.suffix(a, seq_a, ka)
+        ra = self.suffix(a, seq_a, ka, tail_a)
         if ra is None:
             return False
-        rb = self.suffix(b, seq_b, kb)
+        rb = self.suffix(b, seq_b, kb, tail_b)
         if rb is None:
             return False
         old = self.old_cost(self.seqs[a], ka) + self.old_cost(self.seqs[b], kb)
@@ -159,9 +180,9 @@ class _State:
             return True
         return False
 
-    def try_single(self, a: int, seq_a: list[int], ka: int) -> bool:
+    def try_single(self, a: int, seq_a: list[int], ka: int, tail: int | None = None) -> bool:
         """Apply a new queue for team ``a`` if the objective improves."""
-        ra = self.suffix(a, seq_a, ka)
+        ra = self.suffix(a, seq_a, ka, tail)
         if ra is None:
             return False
         old = self.old_cost(self.seqs[a], ka)
@@ -202,7 +223,7 @@ def adjacent_pass(state: _State, teams: list[int] | None = None) -> int:
                 seq = state.seqs[i]
                 if seq[k] not in state.frozen and seq[k + 1] not in state.frozen:
                     new = seq[:k] + [seq[k + 1], seq[k]] + seq[k + 2 :]
-                    if state.try_single(i, new, k):
+                    if state.try_single(i, new, k, k + 2):
                         swaps += 1
                         improved = True
                 k += 1
@@ -274,7 +295,7 @@ def _moves(
             kb = state.wspt_position(o, a, new) if u < 0.5 else rng.randrange(len(new) + 1)
             kb = max(kb, sum(1 for q in new if q in state.frozen))
             new.insert(kb, o)
-            if new != seq_a and state.try_single(a, new, min(ia, kb)):
+            if new != seq_a and state.try_single(a, new, min(ia, kb), max(ia, kb) + 1):
                 moves += 1
             continue
         seq_b = state.seqs[b]
@@ -283,7 +304,7 @@ def _moves(
             new_b = list(seq_b)
             kb = state.wspt_position(o, b, new_b)
             new_b.insert(kb, o)
-            if state.try_pair(a, new_a, ia, b, new_b, kb):
+            if state.try_pair(a, new_a, ia, b, new_b, kb, ia, kb + 1):
                 moves += 1
         else:
             kb = rng.randrange(len(seq_b))
@@ -296,7 +317,7 @@ def _moves(
             new_b = list(seq_b)
             new_a[ia] = o2
             new_b[kb] = o
-            if state.try_pair(a, new_a, ia, b, new_b, kb):
+            if state.try_pair(a, new_a, ia, b, new_b, kb, ia + 1, kb + 1):
                 moves += 1
     return moves, tries
 
