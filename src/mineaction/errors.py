@@ -43,6 +43,16 @@ class GeometryError(ValidationError):
     code = "invalid_geometry"
 
 
+class UnsafeCoordinateError(GeometryError):
+    """A coordinate is NaN, infinite or absurdly large: the whole file is refused, not one record.
+
+    No survey tool writes such values; they come from corrupted or malicious files, so an
+    import stops and writes nothing instead of quarantining the record.
+    """
+
+    code = "unsafe_coordinates"
+
+
 class TransitionError(ValidationError):
     """A status change is not allowed by the hazard status rules."""
 

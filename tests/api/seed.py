@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from shapely.geometry import box, mapping
 from tests.factories import activity_report, hazard_report, rect
 
-from mineaction.services import ledger, tasks, users
+from mineaction.forms import synthetic as syn
+from mineaction.services import importing, ledger, tasks, users
 from mineaction.store.engine import Store
 from mineaction.store.reference import upsert_organisation
 from mineaction.store.schema import location
@@ -193,6 +195,8 @@ def seed(store: Store, *, accounts: bool = True) -> dict[str, str]:
             actor="seed",
         )
     seed_plan(store)
+    for n, k in enumerate(("A", "B")):
+        seed_imports(store, k, 10 * n)
     tokens: dict[str, str] = {}
     if accounts:
         for name, role, org in ACCOUNTS:
@@ -222,6 +226,40 @@ def seed_plan(store: Store, plan_id: str = "P-SEED") -> None:
     result = planning.make_plan(inputs, planning.PlanOptions(bound=True, time_limit=0.5))
     result.plan_id = plan_id
     planning.save_plan(store, result, created_by="seed")
+
+
+def eo_file(*seeds: int, bad: tuple[int, ...] = ()) -> bytes:
+    """A KoboToolbox JSON export of EO spot reports; ``bad`` ones have a negative quantity."""
+    subs = [syn.fill("ma_eo_spot", i) for i in seeds]
+    for i, sub in zip(seeds, subs, strict=True):
+        if i in bad:
+            sub.repeats["items"][0]["eo_quantity"] = "-3"
+    return orjson.dumps(syn.kobo_json(subs))
+
+
+def seed_imports(store: Store, k: str, base: int) -> None:
+    """An import with one rejected record (quarantine) and a checked dry run, per organisation.
+
+    Ids: import ``IMP-A`` / ``IMP-B``, dry run ``CHK-A`` / ``CHK-B``; quarantine record 1 is
+    ORG-A's, 2 is ORG-B's. Nothing is submitted, so report counts stay as they were.
+    """
+    org = str(IDS[k]["org"])
+    importing.import_bytes(
+        store,
+        eo_file(base + 1, bad=(base + 1,)),
+        f"eo-{k}.json",
+        organisation=org,
+        actor="seed",
+        batch_id=f"IMP-{k}",
+    )
+    importing.check_upload(
+        store,
+        eo_file(base + 2),
+        f"eo-check-{k}.json",
+        organisation=org,
+        actor="seed",
+        batch_id=f"CHK-{k}",
+    )
 
 
 __all__ = ["mapping", "seed"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from tests.api.conftest import Seeded
-from tests.api.seed import IDS, PASSWORD, ROLES, USER_OF_ROLE
+from tests.api.seed import IDS, PASSWORD, ROLES, USER_OF_ROLE, eo_file
 
 from mineaction.core.access import ORG_SCOPED, Role
 from mineaction.web.policy import POLICY, route_keys
@@ -49,6 +49,7 @@ class Sample:
     query_own: dict[str, str] = field(default_factory=dict)
     query_other: dict[str, str] = field(default_factory=dict)
     form: dict[str, str] | None = None
+    files: Callable[[str], Any] | None = None
 
 
 def item(param: str, a: str, b: str, **kw: Any) -> Sample:
@@ -109,6 +110,41 @@ SAMPLES: dict[str, Sample] = {
     ),
     "POST /api/v1/reports/{report_id}/unapprove": item(
         "report_id", "R-A-EO2", "R-B-EO2", headers=IF_MATCH, body=REASON
+    ),
+    "GET /api/v1/review/levels": GLOBAL,
+    "GET /api/v1/review/inbox": Sample(
+        "list", query_own={"all": "true"}, query_other={"all": "true", "organisation": "ORG-B"}
+    ),
+    "GET /api/v1/reports/{report_id}/review": item("report_id", "R-A-PEND-1", "R-B-PEND-1"),
+    "POST /api/v1/reports/{report_id}/review": item(
+        "report_id",
+        "R-A-PEND-1",
+        "R-B-PEND-1",
+        headers=IF_MATCH,
+        body=lambda k: {"decision": "reject", "reason": "matrix test"},
+    ),
+    "GET /api/v1/imports": LIST,
+    "POST /api/v1/imports": Sample(
+        "submit",
+        form=None,
+        files=lambda k: {
+            "file": (f"m-{k}.json", eo_file(90 + next(_n) % 5), "application/json"),
+            "organisation": (None, IDS[k]["org"]),
+            "dry_run": (None, "true"),
+        },
+    ),
+    "GET /api/v1/imports/{batch_id}": item("batch_id", "IMP-A", "IMP-B"),
+    "POST /api/v1/imports/{batch_id}/confirm": item("batch_id", "CHK-A", "CHK-B"),
+    "GET /api/v1/quarantine": LIST,
+    "GET /api/v1/quarantine/{record_id}": item("record_id", "1", "2"),
+    "POST /api/v1/quarantine/{record_id}/discard": item(
+        "record_id", "1", "2", headers=IF_MATCH, body=REASON
+    ),
+    "POST /api/v1/quarantine/{record_id}/resubmit": item(
+        "record_id", "1", "2", headers=IF_MATCH, body=lambda k: {"report": _eo_report(k)}
+    ),
+    "POST /api/v1/quarantine/{record_id}/accept-repair": item(
+        "record_id", "1", "2", headers=IF_MATCH
     ),
     "GET /api/v1/activities": LIST,
     "GET /api/v1/activities/{record_id}": item("record_id", "R-A-ACT", "R-B-ACT"),
@@ -287,6 +323,7 @@ def _call(shared: Seeded, key: str, role: str, side: str) -> Any:
     headers = {**shared.accounts.headers(USER_OF_ROLE[role]), **sample.headers}
     query = sample.query_own if side == "own" else sample.query_other
     body = sample.body(k) if sample.body else None
+    files = sample.files(k) if sample.files else None
     shared.client.cookies.clear()
     r = shared.client.request(
         method,
@@ -295,6 +332,7 @@ def _call(shared: Seeded, key: str, role: str, side: str) -> Any:
         params=query,
         json=body,
         data=sample.form,
+        files=files,
         follow_redirects=False,
     )
     shared.client.cookies.clear()

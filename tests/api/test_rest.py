@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import Seeded
 from tests.api.seed import Accounts, pending
 
-from mineaction.services import users
+from mineaction.services import review, users
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
 
@@ -107,6 +107,8 @@ def test_bad_parameters_are_400_in_the_error_shape(shared: Seeded) -> None:
 
 
 def test_submit_and_review_with_if_match(store: Store, seeded: Accounts) -> None:
+    # one-step approval configured: /approve is the final (and only) level
+    review.set_approval_levels(store, [], actor="admin")
     app = create_app(store.url)
     with TestClient(app) as c:
         entry, im = seeded.headers("entry"), seeded.headers("im")

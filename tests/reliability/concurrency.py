@@ -31,7 +31,7 @@ import httpx
 from tests.factories import hazard_report, rect
 from tests.reliability.killing import consistency_problems
 
-from mineaction.services import ledger, users
+from mineaction.services import ledger, review, users
 from mineaction.store import schema as s
 from mineaction.store.engine import Store, open_store
 
@@ -179,6 +179,8 @@ def _prepare(store: Store, tasks: int) -> dict[str, str]:
         org = "FSD" if role == "operator_entry" else None
         users.add_user(store, name, role=role, organisation=org, password="correct horse battery")
         tokens[name] = users.create_token(store, name).token
+    # one-step approval (no intermediate levels): the approvers give the final approval directly
+    review.set_approval_levels(store, [], actor="setup")
     ledger.submit(store, hazard_report("C-BASE", "CBASE"))
     ledger.approve(store, "C-BASE")
     for i in range(10):  # work for the approvers from the first second

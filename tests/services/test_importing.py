@@ -115,10 +115,12 @@ def test_bad_files_fail_clearly_and_change_nothing(store: Store) -> None:
         assert counts(store) == before, rel
 
 
-def test_enormous_coordinates_are_quarantined(store: Store) -> None:
-    result = imp(store, "bad/huge_coords.geojson", form="ma_eo_spot")
-    assert result.totals.rejected == 1 and result.totals.new == 0
-    assert "implausibly large" in result.records[0].problems[0]["message"]
+def test_enormous_coordinates_fail_the_whole_file(store: Store) -> None:
+    before = counts(store)
+    with pytest.raises(ValidationError) as info:
+        imp(store, "bad/huge_coords.geojson", form="ma_eo_spot")
+    assert "huge_coords.geojson, feature" in str(info.value) and "absurdly large" in str(info.value)
+    assert counts(store) == before  # more in tests/import/test_import_validation.py
 
 
 GIS_CASES = [

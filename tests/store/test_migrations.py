@@ -240,11 +240,54 @@ def seed_0008(conn: Connection, dialect: str) -> Expected:
     return expected
 
 
+def seed_0009(conn: Connection, dialect: str) -> Expected:
+    """Schema 0009: the ledger of 0001 plus an import batch and a quarantined record."""
+    expected = seed_0001(conn, dialect)
+    j = _json(dialect)
+    conn.execute(
+        text(
+            "INSERT INTO import_batch (batch_id, at, actor, organisation, filename, format, "
+            f"sha256, counts) VALUES ('B1', :at, 'alice', 'FSD', 'eo.json', 'kobo-json', "
+            f"'{'0' * 64}', {j.format('counts')})"
+        ),
+        {
+            "at": _ts(dialect, "2024-05-03T10:00:00"),
+            "counts": '{"ma_eo_spot": {"read": 2, "new": 1, "duplicate": 0, "rejected": 1}}',
+        },
+    )
+    conn.execute(
+        text(
+            "INSERT INTO quarantine (batch_id, at, organisation, filename, record, record_key, "
+            "source_key, form_id, field, message, problems, raw, resolved) VALUES ('B1', :at, "
+            "'FSD', 'eo.json', 'eo.json, submission 2', :key, 'uuid:2', 'ma_eo_spot', "
+            f"'items[0].eo_quantity', 'negative', {j.format('problems')}, {j.format('raw')}, "
+            ":resolved)"
+        ),
+        {
+            "at": _ts(dialect, "2024-05-03T10:00:00"),
+            "key": "k" * 64,
+            "problems": '[{"field": "items[0].eo_quantity", "message": "negative"}]',
+            "raw": '{"_uuid": "2"}',
+            "resolved": False,
+        },
+    )
+    return expected | {
+        "SELECT batch_id, organisation, filename, dry_run, status, result FROM import_batch": [
+            ("B1", "FSD", "eo.json", False, "imported", None)
+        ],
+        "SELECT batch_id, record, field, resolved, resolution, repairs, version FROM quarantine": [
+            ("B1", "eo.json, submission 2", "items[0].eo_quantity", False, None, None, 1)
+        ],
+        "SELECT count(*) FROM import_upload": [(0,)],
+    }
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
 SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0001": seed_0001,
     "0006": seed_0006,
     "0008": seed_0008,
+    "0009": seed_0009,
 }
 
 

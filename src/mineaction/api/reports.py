@@ -1,22 +1,26 @@
-"""``/api/v1/reports``: submit, list, show (with predicted effect) and review actions.
+"""``/api/v1/reports`` and ``/api/v1/review``: submit, list, show, and the review workflow.
 
-Review actions change the report's workflow state, which carries a version: they need
-``If-Match`` with the report's ETag (428 without, 412 when someone acted first).
+Reports climb the configured approval levels (default: operator QC ``verify`` -> operations
+``ops_approve`` -> IM officer ``approve``; ``mineaction review levels``). Review decisions change
+the report's workflow state, which carries a version: they need ``If-Match`` with the report's
+ETag (428 without, 412 when someone acted first; checked in the deciding transaction).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mineaction.api.common import COMMON, errors, etag, expected_version
 from mineaction.api.query import Resource, item_model, list_records, page_model, parse_sort
 from mineaction.core.access import ORG_SCOPED, Scope
-from mineaction.errors import NotFoundError, PermissionDeniedError
-from mineaction.services import ledger
+from mineaction.core.codes import ReportState
+from mineaction.errors import NotFoundError, PermissionDeniedError, ValidationError
+from mineaction.services import ledger, review
 from mineaction.store import reports as repo
 from mineaction.store import schema as s
 from mineaction.web.auth import CurrentUser
@@ -218,18 +222,6 @@ def show_report(report_id: str, request: Request, response: Response, user: Curr
     }
 
 
-def _check_version(row: Any, if_match: str | None) -> int | None:
-    """Return the version the client acts on (checked early, and again inside the write).
-
-    The early check answers 412 without taking the write lock; the service checks the version
-    again inside its write transaction, so a client that loses a race also gets 412 (never 409,
-    which is kept for acting on the *current* version of a report whose state forbids it).
-    """
-    version = expected_version(if_match)
-    ledger.check_version(row, version)
-    return version
-
-
 def _after(request: Request, response: Response, report_id: str) -> dict[str, Any]:
     with request.app.state.store.read() as conn:
         row = repo.get_report(conn, report_id)
@@ -249,11 +241,20 @@ def approve_report(
     user: CurrentUser,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
-    """Approve a pending report: the hazard's state is updated (needs If-Match)."""
-    row = _get(request, user, report_id)
-    version = _check_version(row, if_match)
-    ledger.approve(
-        request.app.state.store, report_id, actor=user.username, expected_version=version
+    """Final approval (needs If-Match): the hazard's state is updated.
+
+    Follows the configured approval levels: a report that still needs a lower level (operator
+    QC verification, operations approval) answers 409 naming its next step; use
+    ``POST /reports/{id}/review``. With no intermediate levels configured it is one step.
+    """
+    _get(request, user, report_id)
+    review.advance(
+        request.app.state.store,
+        report_id,
+        actor=user.username,
+        role=user.role.value,
+        expect=ReportState.APPROVED.value,
+        expected_version=expected_version(if_match),
     )
     return _after(request, response, report_id)
 
@@ -271,15 +272,15 @@ def reject_report(
     user: CurrentUser,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
-    """Reject a pending report with a reason (needs If-Match)."""
-    row = _get(request, user, report_id)
-    version = _check_version(row, if_match)
-    ledger.reject(
+    """Reject a pending report with a reason for the submitter (needs If-Match)."""
+    _get(request, user, report_id)
+    review.reject(
         request.app.state.store,
         report_id,
         reason=body.reason,
         actor=user.username,
-        expected_version=version,
+        role=user.role.value,
+        expected_version=expected_version(if_match),
     )
     return _after(request, response, report_id)
 
@@ -298,13 +299,260 @@ def unapprove_report(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Take an approved report out of the national picture, with a reason (needs If-Match)."""
-    row = _get(request, user, report_id)
-    version = _check_version(row, if_match)
-    ledger.unapprove(
+    _get(request, user, report_id)
+    review.unapprove(
         request.app.state.store,
         report_id,
         reason=body.reason,
         actor=user.username,
-        expected_version=version,
+        role=user.role.value,
+        expected_version=expected_version(if_match),
     )
     return _after(request, response, report_id)
+
+
+# --- the review workflow: levels, inbox, one report's review, per-level decisions -------------
+
+Decision = Literal["verify", "ops_approve", "approve", "reject"]
+#: The state each decision moves a report to.
+DECISION_STATE = {
+    "verify": ReportState.VERIFIED.value,
+    "ops_approve": ReportState.OPS_APPROVED.value,
+    "approve": ReportState.APPROVED.value,
+    "reject": ReportState.REJECTED.value,
+}
+Step = Literal["verified", "ops_approved", "approved"]
+
+
+class ReviewDecision(BaseModel):
+    """A reviewer's decision at the report's current level (``reason`` needed to reject)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class ReviewOutcome(BaseModel):
+    """The report after a review decision, with the step taken and (final) effect."""
+
+    report: ReportItem  # type: ignore[valid-type]
+    from_state: str
+    to_state: str
+    effect: dict[str, Any] | None = None
+
+
+class Level(BaseModel):
+    """One level of the approval chain: the state reached, the decision and who may take it."""
+
+    state: str
+    decision: str
+    roles: list[str]
+
+
+class Levels(BaseModel):
+    """The configured approval chain (``submitted`` -> ... -> ``approved``)."""
+
+    levels: list[Level]
+    reject_roles: list[str]
+    unapprove_roles: list[str]
+    my_steps: list[str]
+
+
+class QueueEntry(BaseModel):
+    """A pending report in the inbox with the step it needs next."""
+
+    report_id: str
+    type: str
+    organisation: str
+    hazard_id: str | None
+    date_of_information: str
+    state: str
+    next_step: str
+    warnings: int
+    supersedes: str | None
+    source: str | None
+
+
+class Inbox(BaseModel):
+    """A page of the review inbox, oldest first."""
+
+    items: list[QueueEntry]
+    total: int
+    limit: int
+    offset: int
+    steps: list[str]
+
+
+class ProposalOut(BaseModel):
+    """A reconciliation proposal: same submission, overlapping hazard, nearby EO, new hazard."""
+
+    kind: str
+    message: str
+    report_id: str | None = None
+    hazard_id: str | None = None
+    overlap_percent: float | None = None
+    distance_m: float | None = None
+    days_apart: int | None = None
+
+
+class ReviewDetail(BaseModel):
+    """Everything a reviewer needs: report, warnings, history, predicted effect, proposals."""
+
+    report: dict[str, Any]
+    history: list[Event]
+    next_step: str | None
+    effect: dict[str, Any] | None
+    proposals: list[ProposalOut]
+    decisions: list[str]
+    levels: list[str]
+
+
+def _role(user: Any) -> str:
+    return str(user.role.value)
+
+
+@router.get("/review/levels", response_model=Levels, responses=errors(*COMMON))
+def review_levels(request: Request, user: CurrentUser) -> Any:
+    """The approval chain as configured (``mineaction review levels``) and who acts at each."""
+    chain = review.approval_levels(request.app.state.store)
+    return {
+        "levels": [
+            {
+                "state": st,
+                "decision": review.LEVEL_ACTION[st],
+                "roles": sorted(review.LEVEL_ROLES[st]),
+            }
+            for st in chain
+        ],
+        "reject_roles": sorted(review.LEVEL_ROLES[ReportState.REJECTED.value]),
+        "unapprove_roles": sorted(review.LEVEL_ROLES[ReportState.UNAPPROVED.value]),
+        "my_steps": [st for st in review.steps_for(_role(user)) if st in chain],
+    }
+
+
+@router.get("/review/inbox", response_model=Inbox, responses=errors(*COMMON))
+def review_inbox(
+    request: Request,
+    user: CurrentUser,
+    step: Step | None = None,
+    organisation: Annotated[str | None, Query(max_length=100)] = None,
+    type: Literal["hazard", "activity", "eo", "accident", "eore", "qm", "handover"] | None = None,
+    all: Annotated[
+        bool, Query(description="Every pending report in scope, not only those for your level")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Any:
+    """Pending reports waiting for a step your role takes (oldest first); operators: own org."""
+    scoped = user.scope.organisation
+    if scoped is not None and organisation and organisation != scoped:
+        return {"items": [], "total": 0, "limit": limit, "offset": offset, "steps": []}
+    role = None if all else _role(user)
+    items, total = review.inbox(
+        request.app.state.store,
+        role=role,
+        step=step,
+        organisation=scoped or organisation or None,
+        type=type,
+        limit=limit,
+        offset=offset,
+    )
+    steps = review.steps_for(role)
+    return {
+        "items": [asdict(i) for i in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "steps": [st for st in steps if step is None or st == step],
+    }
+
+
+@router.get(
+    "/reports/{report_id}/review", response_model=ReviewDetail, responses=errors(*COMMON, 404)
+)
+def show_review(report_id: str, request: Request, response: Response, user: CurrentUser) -> Any:
+    """A report for review: warnings, history, what approving changes (m² released by
+    category, status, remaining area), reconciliation proposals and your possible decisions."""
+    row = _get(request, user, report_id)
+    rv = review.review(request.app.state.store, report_id)
+    role = _role(user)
+    decisions = []
+    if rv.next_step is not None:
+        if role in review.LEVEL_ROLES[rv.next_step]:
+            decisions.append(review.LEVEL_ACTION[rv.next_step])
+        if role in review.LEVEL_ROLES[ReportState.REJECTED.value]:
+            decisions.append("reject")
+    elif (
+        row["state"] == ReportState.APPROVED.value
+        and role in review.LEVEL_ROLES[ReportState.UNAPPROVED.value]
+    ):
+        decisions.append("unapprove")
+    response.headers["ETag"] = etag(int(row["version"]))
+    return {
+        "report": rv.report,
+        "history": rv.history,
+        "next_step": rv.next_step,
+        "effect": rv.effect,
+        "proposals": [asdict(p) for p in rv.proposals],
+        "decisions": decisions,
+        "levels": review.approval_levels(request.app.state.store),
+    }
+
+
+@router.post(
+    "/reports/{report_id}/review",
+    response_model=ReviewOutcome,
+    responses=errors(*COMMON, 404, 409, 412, 428),
+)
+def decide(
+    report_id: str,
+    body: ReviewDecision,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    """Take the decision of the report's current level (needs If-Match).
+
+    ``verify`` (operator QC), ``ops_approve`` (operations), ``approve`` (final, IM officer) move
+    the report one level up and must match its next step (409 otherwise: no level is
+    skipped); ``reject`` needs a ``reason``. Your role must hold the level (403 otherwise).
+    """
+    row = _get(request, user, report_id)
+    version = expected_version(if_match)
+    store = request.app.state.store
+    target = DECISION_STATE[body.decision]
+    if _role(user) not in review.LEVEL_ROLES[target]:
+        raise PermissionDeniedError(
+            f"role {_role(user)} cannot {body.decision} (moves a report to {target!r}; allowed: "
+            f"{', '.join(sorted(review.LEVEL_ROLES[target]))})"
+        )
+    if body.decision == "reject":
+        if not body.reason or not body.reason.strip():
+            raise ValidationError("a rejection needs a reason for the submitter", where="reason")
+        review.reject(
+            store,
+            report_id,
+            reason=body.reason,
+            actor=user.username,
+            role=_role(user),
+            expected_version=version,
+        )
+        effect = None
+    else:
+        step = review.advance(
+            store,
+            report_id,
+            actor=user.username,
+            role=_role(user),
+            expect=target,
+            expected_version=version,
+        )
+        effect = review.effect_summary(step.effect) if step.effect is not None else None
+    return {
+        "report": _after(request, response, report_id),
+        "from_state": row["state"],
+        "to_state": target,
+        "effect": effect,
+    }

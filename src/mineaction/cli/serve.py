@@ -17,14 +17,25 @@ from mineaction.cli._common import Context, pass_ctx
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="Server log level ('warning' and above turn off the per-request access log).",
 )
+@click.option(
+    "--max-upload-mb",
+    type=float,
+    default=None,
+    help="Largest upload (API imports and the web import page), in MB "
+    "[default: $MINEACTION_MAX_UPLOAD_MB or 50].",
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, log_level: str) -> None:
+def serve(ctx: Context, host: str, port: int, log_level: str, max_upload_mb: float | None) -> None:
     """Serve the web app, REST API (/api/v1) and OGC API (/ogc) on http://HOST:PORT."""
     import uvicorn
 
     from mineaction.web.app import create_app
+    from mineaction.web.limits import describe
 
     ctx.store()  # fail early with a clear message if the database is not ready
-    app = create_app(ctx.db_url)
-    click.echo(f"serving {ctx.db_url} on http://{host}:{port}  (Ctrl-C to stop)")
+    app = create_app(ctx.db_url, max_upload_mb=max_upload_mb)
+    click.echo(
+        f"serving {ctx.db_url} on http://{host}:{port}  (uploads up to "
+        f"{describe(app.state.max_upload_bytes)}; Ctrl-C to stop)"
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

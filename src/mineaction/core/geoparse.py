@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from mineaction.errors import GeometryError
+from mineaction.errors import GeometryError, UnsafeCoordinateError
 
 GeoKind = Literal["geopoint", "geotrace", "geoshape"]
 GEO_KINDS: tuple[str, ...] = ("geopoint", "geotrace", "geoshape")
@@ -25,6 +25,11 @@ GEO_KINDS: tuple[str, ...] = ("geopoint", "geotrace", "geoshape")
 #: Longest geo answer accepted (characters) and most vertices (ODK forms never come close).
 MAX_GEO_TEXT = 1_000_000
 MAX_POINTS = 20_000
+
+#: Largest magnitude of any coordinate in any CRS on Earth is ~6.1e7 (Gauss-Kruger eastings with
+#: the zone prefix); beyond this a value is corrupt or hostile and the whole file is refused.
+ABSURD_COORDINATE = 1e8
+_NOT_FINITE = {"nan", "inf", "infinity"}
 
 _SEP = re.compile(r";\s*")
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -48,13 +53,37 @@ class GeoAnswer:
         return max(vals) if vals else None
 
 
+def check_sane(value: float, what: str, where: str) -> float:
+    """Raise :class:`UnsafeCoordinateError` for NaN, infinity or an absurd magnitude.
+
+    >>> check_sane(35.2, "longitude", "p")
+    35.2
+    >>> check_sane(1e300, "longitude", "p")
+    Traceback (most recent call last):
+    ...
+    mineaction.errors.UnsafeCoordinateError: p: longitude 1e+300 is absurdly large ...
+    """
+    if not math.isfinite(value):
+        raise UnsafeCoordinateError(
+            f"{what} {value!r} is not a finite number (NaN or infinity): a corrupted or hostile "
+            "file; nothing was imported",
+            where=where,
+        )
+    if abs(value) > ABSURD_COORDINATE:
+        raise UnsafeCoordinateError(
+            f"{what} {value:.6g} is absurdly large (beyond {ABSURD_COORDINATE:.0e} in any CRS): "
+            "a corrupted or hostile file; nothing was imported",
+            where=where,
+        )
+    return value
+
+
 def _number(text: str, what: str, where: str) -> float:
+    if text.strip().lower().lstrip("+-") in _NOT_FINITE:
+        check_sane(float(text), what, where)
     if not _NUM.match(text):
         raise GeometryError(f"{what} {text[:40]!r} is not a number", where=where)
-    value = float(text)
-    if not math.isfinite(value):
-        raise GeometryError(f"{what} {text[:40]!r} is not finite", where=where)
-    return value
+    return check_sane(float(text), what, where)
 
 
 def _odk_point(text: str, where: str) -> tuple[list[float], float | None]:
@@ -160,9 +189,9 @@ def _walk(coords: Any, depth: int, where: str) -> list[Any]:
             raise GeometryError("a position must be [longitude, latitude(, altitude)]", where=where)
         out = []
         for v in coords:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise GeometryError(f"coordinate {v!r} is not a finite number", where=where)
-            out.append(float(v))
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise GeometryError(f"coordinate {v!r} is not a number", where=where)
+            out.append(check_sane(float(v), "coordinate", where))
         if abs(out[0]) > 180 or abs(out[1]) > 90:
             raise GeometryError(
                 f"position {out[:2]} is out of range (GeoJSON order is [longitude, latitude])",
@@ -337,8 +366,9 @@ def parse_gauss_kruger(
     (37.735, 51.534)
     """
     for v in (x, y):
-        if not isinstance(v, int | float) or not math.isfinite(v):
-            raise GeometryError(f"coordinate {v!r} is not a finite number", where=where)
+        if not isinstance(v, int | float):
+            raise GeometryError(f"coordinate {v!r} is not a number", where=where)
+        check_sane(float(v), "coordinate", where)
     if zone is None:
         zone = int(y // 1_000_000)
     if not (0 < x < 10_000_000) or int(y // 1_000_000) != zone:
@@ -361,8 +391,9 @@ def transform_xy(x: float, y: float, crs: str, *, where: str = "xy") -> tuple[fl
     (39.0, 50.012)
     """
     for v in (x, y):
-        if not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e8:
-            raise GeometryError(f"coordinate {v!r} is not a plausible finite number", where=where)
+        if not isinstance(v, int | float):
+            raise GeometryError(f"coordinate {v!r} is not a number", where=where)
+        check_sane(float(v), "coordinate", where)
     lon, lat = _to_wgs84(crs).transform(x, y)
     if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 180 or abs(lat) > 90:
         raise GeometryError(
@@ -392,7 +423,8 @@ def parse_position(text: str, *, where: str = "position") -> tuple[float, float]
         raise GeometryError("position text is too long", where=where)
     m = _LATLON.match(text)
     if m:
-        lat, lon = float(m.group(1)), float(m.group(2))
+        lat = check_sane(float(m.group(1)), "latitude", where)
+        lon = check_sane(float(m.group(2)), "longitude", where)
         if abs(lat) > 90 or abs(lon) > 180:
             raise GeometryError(f"{text!r} is out of range (latitude first)", where=where)
         return lon, lat

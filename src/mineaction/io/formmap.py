@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mineaction.core.geoparse import parse_geo_answer
-from mineaction.errors import ValidationError
+from mineaction.errors import UnsafeCoordinateError, ValidationError
 from mineaction.forms import Form
 from mineaction.io.submissions import Submission
 
@@ -79,6 +79,8 @@ class _Reader:
                 if worst is not None:
                     self.accuracy[field] = worst
                 return _two_d(ans.geometry)
+        except UnsafeCoordinateError:
+            raise  # NaN/inf/absurd coordinates: the whole file is refused
         except ValidationError as exc:
             self.bad(field, exc.message)
             return None

@@ -38,8 +38,15 @@ import yaml
 from shapely.geometry import mapping as shp_mapping
 
 from mineaction.core.geometry import normalise_crs, to_wgs84
-from mineaction.core.geoparse import parse_gauss_kruger, parse_mgrs, parse_position, transform_xy
-from mineaction.errors import GeometryError, ValidationError
+from mineaction.core.geoparse import (
+    ABSURD_COORDINATE,
+    check_sane,
+    parse_gauss_kruger,
+    parse_mgrs,
+    parse_position,
+    transform_xy,
+)
+from mineaction.errors import GeometryError, UnsafeCoordinateError, ValidationError
 from mineaction.forms import FORMS, Form
 from mineaction.io.safety import check_xml, open_zip, read_member
 from mineaction.io.submissions import Submission
@@ -193,16 +200,17 @@ def _geometry(
         geom = shapely.from_wkb(wkb)
         if geom is None or geom.is_empty:
             return None
-        coords = shapely.get_coordinates(geom)
-        if not np.isfinite(coords).all():
-            raise GeometryError("coordinates contain NaN or infinity")
-        if np.abs(coords).max() > 1e8:
-            raise GeometryError("coordinates are implausibly large")
+        coords = shapely.get_coordinates(geom, include_z=bool(shapely.has_z(geom)))
+        bad = coords[~np.isfinite(coords) | (np.abs(np.nan_to_num(coords)) > ABSURD_COORDINATE)]
+        if bad.size:
+            check_sane(float(bad[0]), "coordinate", f"{where}, geometry")
         geom = shapely.force_2d(to_wgs84(geom, crs))
         coords = shapely.get_coordinates(geom)
         if not np.isfinite(coords).all():
             raise GeometryError(f"coordinates cannot be transformed from {crs}")
         return dict(shp_mapping(geom))
+    except UnsafeCoordinateError:
+        raise  # the whole file is refused
     except GeometryError as exc:
         problems.append({"field": "geometry", "message": exc.message})
     except Exception as exc:  # shapely/GEOS raise several kinds on malformed WKB
@@ -384,6 +392,8 @@ def table_records(
         problems: list[dict[str, str]] = []
         try:
             point = _row_point(row, coords, crs, rwhere)
+        except UnsafeCoordinateError:
+            raise  # the whole file is refused
         except ValidationError as exc:
             problems.append({"field": "coordinates", "message": exc.message})
             point = None

@@ -12,16 +12,24 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
 
 from mineaction.core.reports import normalise_report, parse_report
-from mineaction.errors import MineActionError, ValidationError
+from mineaction.errors import (
+    ConflictError,
+    GeometryError,
+    MineActionError,
+    NotFoundError,
+    UnsafeCoordinateError,
+    ValidationError,
+)
 from mineaction.forms import FORMS, Form
-from mineaction.io.detect import read_any
+from mineaction.io.detect import FileRead, read_any
 from mineaction.io.formmap import to_report
 from mineaction.io.gis import load_mapping
 from mineaction.io.safety import MAX_FILE_BYTES
@@ -33,6 +41,8 @@ from mineaction.store.engine import Store
 from mineaction.store.settings import programme_area
 
 Progress = Callable[[int], None]
+#: A rejected record: its outcome, the submission, and the mapped report when a repair is offered.
+Rejected = tuple["RecordOutcome", Submission, dict[str, Any] | None]
 
 
 @dataclass
@@ -46,6 +56,8 @@ class RecordOutcome:
     supersedes: str | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: proposed repairs (never applied silently): field, reason, proposed GeoJSON geometry
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +189,20 @@ def _problems_of(exc: MineActionError) -> list[dict[str, str]]:
     return [{"field": exc.where or "", "message": exc.message}]
 
 
+def _repairs_of(exc: MineActionError) -> list[dict[str, Any]]:
+    """Return the repair an invalid polygon's error offers (make_valid), to show, not apply."""
+    d = exc.details
+    if isinstance(exc, GeometryError) and isinstance(d, dict) and d.get("repaired"):
+        return [
+            {
+                "field": exc.where or "",
+                "reason": str(d.get("reason", "")),
+                "proposed": orjson.loads(orjson.dumps(d["repaired"])),  # JSON-native
+            }
+        ]
+    return []
+
+
 def _unknown_form(sub: Submission) -> list[dict[str, str]]:
     text = (
         f"form {sub.form_id!r} is not one of ours ({', '.join(FORMS)})"
@@ -196,15 +222,20 @@ def _process(
     dry_run: bool,
     actor: str | None,
     progress: Progress | None,
-) -> tuple[list[RecordOutcome], list[tuple[RecordOutcome, Submission]]]:
+) -> tuple[list[RecordOutcome], list[Rejected]]:
     area = programme_area(conn)
     outcomes: list[RecordOutcome] = []
-    rejected: list[tuple[RecordOutcome, Submission]] = []
+    rejected: list[Rejected] = []
     valid: list[tuple[RecordOutcome, Submission, dict[str, Any]]] = []
 
-    def reject(out: RecordOutcome, sub: Submission, problems: list[dict[str, str]]) -> None:
+    def reject(
+        out: RecordOutcome,
+        sub: Submission,
+        problems: list[dict[str, str]],
+        document: dict[str, Any] | None = None,
+    ) -> None:
         out.status, out.problems = "rejected", problems
-        rejected.append((out, sub))
+        rejected.append((out, sub, document))
 
     # 1. map and validate every record (pure; no database)
     for sub in subs:
@@ -239,7 +270,12 @@ def _process(
             continue
         report_id = f"{organisation}:{sub.instance_id}"[:100]
         out.report_id = report_id
-        doc, problems = to_report(sub, the_form, organisation=organisation, report_id=report_id)
+        try:
+            doc, problems = to_report(sub, the_form, organisation=organisation, report_id=report_id)
+        except UnsafeCoordinateError as exc:
+            raise UnsafeCoordinateError(
+                exc.message, where=f"{sub.where}, {exc.where}" if exc.where else sub.where
+            ) from None
         if problems:
             reject(out, sub, problems)
             continue
@@ -248,7 +284,8 @@ def _process(
             payload, warnings = normalise_report(report, programme_area=area)
             payload = orjson.loads(orjson.dumps(payload))  # JSON-native (tuples -> lists)
         except MineActionError as exc:
-            reject(out, sub, _problems_of(exc))
+            out.repairs = _repairs_of(exc)
+            reject(out, sub, _problems_of(exc), doc if out.repairs else None)
             continue
         out.warnings = warnings
         valid.append((out, sub, payload))
@@ -330,7 +367,13 @@ def _process(
                         s.quarantine.c.resolved.is_(False),
                     )
                 )
-                .values(resolved=True)
+                .values(
+                    resolved=True,
+                    resolution="reimported",
+                    resolved_at=ledger.now(),
+                    resolved_by=actor,
+                    version=s.quarantine.c.version + 1,
+                )
             )
     return outcomes, rejected
 
@@ -340,18 +383,23 @@ def _quarantine(
     batch_id: str,
     organisation: str,
     filename: str,
-    rejected: list[tuple[RecordOutcome, Submission]],
+    rejected: list[Rejected],
 ) -> None:
     at = ledger.now()
     rows = []
-    keys = [_record_key(organisation, sub) for _, sub in rejected]
+    keys = [_record_key(organisation, sub) for _, sub, _ in rejected]
     known: set[str] = set()
     for chunk in _chunks(sorted(set(keys))):
+        # held already, or set aside by a reviewer (discarded, corrected, repaired): not again
         q = select(s.quarantine.c.record_key).where(
-            s.quarantine.c.record_key.in_(chunk), s.quarantine.c.resolved.is_(False)
+            s.quarantine.c.record_key.in_(chunk),
+            or_(
+                s.quarantine.c.resolved.is_(False),
+                s.quarantine.c.resolution.in_(["discarded", "resubmitted", "repaired"]),
+            ),
         )
         known |= {k for (k,) in conn.execute(q)}
-    for (out, sub), key in zip(rejected, keys, strict=True):
+    for (out, sub, document), key in zip(rejected, keys, strict=True):
         if key in known:
             continue
         known.add(key)
@@ -374,10 +422,118 @@ def _quarantine(
                 "problems": out.problems,
                 "raw": orjson.loads(orjson.dumps(sub.raw, default=str)),
                 "resolved": False,
+                "repairs": (
+                    orjson.loads(
+                        orjson.dumps(
+                            [
+                                {**r, "document": document, "system": sub.system}
+                                for r in out.repairs
+                            ],
+                            default=str,
+                        )
+                    )
+                    if out.repairs
+                    else None
+                ),
+                "version": 1,
             }
         )
     if rows:
         conn.execute(insert(s.quarantine), rows)
+
+
+def _read(
+    data: bytes,
+    filename: str,
+    organisation: str,
+    form: str | None,
+    mapping: dict[str, Any] | str | bytes | None,
+) -> tuple[FileRead, dict[str, Any] | None]:
+    if not organisation or len(organisation) > 100:
+        raise ValidationError("an import needs the organisation code (--org)")
+    if form is not None and form not in FORMS:
+        raise ValidationError(
+            f"unknown form {form!r}; known forms: {', '.join(FORMS)}", where="--form"
+        )
+    if isinstance(mapping, str | bytes):
+        mapping = load_mapping(mapping)
+    return read_any(data, filename, form=form, mapping=mapping), mapping
+
+
+def _run(
+    conn: Connection,
+    read: FileRead,
+    data: bytes,
+    filename: str,
+    *,
+    organisation: str,
+    form: str | None,
+    dry_run: bool,
+    actor: str | None,
+    progress: Progress | None,
+    batch_id: str | None = None,
+) -> ImportResult:
+    """Validate and (unless ``dry_run``) store one read file inside an open transaction."""
+    result = ImportResult(
+        batch_id=batch_id or uuid.uuid4().hex,
+        filename=filename,
+        format=read.format,
+        organisation=organisation,
+        dry_run=dry_run,
+    )
+    outcomes, rejected = _process(
+        conn,
+        read.records,
+        organisation=organisation,
+        form=form,
+        dry_run=dry_run,
+        actor=actor,
+        progress=progress,
+    )
+    result.records = outcomes
+    if read.format == "kobo-csv" and any(
+        r.form_id in FORMS and FORMS[r.form_id].repeats() for r in outcomes if r.form_id
+    ):
+        result.notes.append(
+            "KoboToolbox CSV exports leave out repeat groups: export as XLSX (or JSON) to "
+            "import released polygons, EO items, victims, evidence and non-conformities"
+        )
+    if not dry_run:
+        _quarantine(conn, result.batch_id, organisation, filename, rejected)
+        conn.execute(
+            insert(s.import_batch).values(
+                batch_id=result.batch_id,
+                at=ledger.now(),
+                actor=actor,
+                organisation=organisation,
+                filename=filename[:300],
+                format=read.format,
+                sha256=hashlib.sha256(data).hexdigest(),
+                counts={k: asdict(v) for k, v in result.per_form.items()},
+                dry_run=False,
+                status="imported",
+                form_id=form,
+                result=_stored_result(result),
+            )
+        )
+        ledger.audit(
+            conn,
+            actor=actor,
+            action="import",
+            entity="import_batch",
+            entity_id=result.batch_id,
+            details={"filename": filename[:300], "totals": asdict(result.totals)},
+        )
+    return result
+
+
+def _stored_result(result: ImportResult) -> dict[str, Any]:
+    """Return what an import record keeps of the result (notes and every record's outcome)."""
+    return orjson.loads(
+        orjson.dumps(
+            {"notes": result.notes, "records": [asdict(r) for r in result.records]}, default=str
+        )
+    )
 
 
 def import_bytes(
@@ -392,72 +548,268 @@ def import_bytes(
     actor: str | None = None,
     progress: Progress | None = None,
     on_read: Callable[[int], None] | None = None,
+    batch_id: str | None = None,
 ) -> ImportResult:
     """Import one file given as bytes (the API's multipart upload) and return the summary.
 
     Raises :class:`ValidationError` when the file as a whole cannot be read (truncated, wrong
-    format, unsafe): then nothing is written.
+    format, unsafe): then nothing is written. ``batch_id`` names the import record (default:
+    a new random id).
     """
-    if not organisation or len(organisation) > 100:
-        raise ValidationError("an import needs the organisation code (--org)")
-    if form is not None and form not in FORMS:
-        raise ValidationError(
-            f"unknown form {form!r}; known forms: {', '.join(FORMS)}", where="--form"
-        )
-    if isinstance(mapping, str | bytes):
-        mapping = load_mapping(mapping)
-    read = read_any(data, filename, form=form, mapping=mapping)
+    read, _ = _read(data, filename, organisation, form, mapping)
     if on_read:
         on_read(len(read.records))
-    result = ImportResult(
-        batch_id=uuid.uuid4().hex,
-        filename=filename,
-        format=read.format,
-        organisation=organisation,
-        dry_run=dry_run,
-    )
     ctx = store.read() if dry_run else store.write()
     with ctx as conn:
-        outcomes, rejected = _process(
+        return _run(
             conn,
-            read.records,
+            read,
+            data,
+            filename,
             organisation=organisation,
             form=form,
             dry_run=dry_run,
             actor=actor,
             progress=progress,
+            batch_id=batch_id,
         )
-        result.records = outcomes
-        if read.format == "kobo-csv" and any(
-            r.form_id in FORMS and FORMS[r.form_id].repeats() for r in outcomes if r.form_id
-        ):
-            result.notes.append(
-                "KoboToolbox CSV exports leave out repeat groups: export as XLSX (or JSON) to "
-                "import released polygons, EO items, victims, evidence and non-conformities"
-            )
-        if not dry_run:
-            _quarantine(conn, result.batch_id, organisation, filename, rejected)
-            conn.execute(
-                insert(s.import_batch).values(
-                    batch_id=result.batch_id,
-                    at=ledger.now(),
-                    actor=actor,
-                    organisation=organisation,
-                    filename=filename[:300],
-                    format=read.format,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    counts={k: asdict(v) for k, v in result.per_form.items()},
-                )
-            )
-            ledger.audit(
-                conn,
+
+
+#: How long a checked (dry-run) upload waits for confirmation.
+CHECK_KEEP_HOURS = 24
+
+
+def check_upload(
+    store: Store,
+    data: bytes,
+    filename: str,
+    *,
+    organisation: str,
+    form: str | None = None,
+    mapping: str | bytes | None = None,
+    actor: str | None = None,
+    keep_hours: float = CHECK_KEEP_HOURS,
+    batch_id: str | None = None,
+) -> ImportResult:
+    """Dry-run a file and keep it as a *checked* import record that can be confirmed later.
+
+    Nothing of the file's content is written (no reports, no quarantine): only the import
+    record with the dry run's result, and the uploaded bytes until :func:`confirm_import` or
+    expiry (``keep_hours``).
+    """
+    mapping_doc = load_mapping(mapping) if mapping else None
+    read, _ = _read(data, filename, organisation, form, mapping_doc)
+    with store.read() as conn:
+        result = _run(
+            conn,
+            read,
+            data,
+            filename,
+            organisation=organisation,
+            form=form,
+            dry_run=True,
+            actor=actor,
+            progress=None,
+            batch_id=batch_id,
+        )
+    now = ledger.now()
+    expires = now + timedelta(hours=keep_hours)
+    with store.write() as conn:
+        _expire_uploads(conn, now)
+        conn.execute(
+            insert(s.import_batch).values(
+                batch_id=result.batch_id,
+                at=now,
                 actor=actor,
-                action="import",
-                entity="import_batch",
-                entity_id=result.batch_id,
-                details={"filename": filename[:300], "totals": asdict(result.totals)},
+                organisation=organisation,
+                filename=filename[:300],
+                format=read.format,
+                sha256=hashlib.sha256(data).hexdigest(),
+                counts={k: asdict(v) for k, v in result.per_form.items()},
+                dry_run=True,
+                status="checked",
+                form_id=form,
+                result=_stored_result(result),
+                expires_at=expires,
             )
+        )
+        conn.execute(
+            insert(s.import_upload).values(
+                batch_id=result.batch_id, data=data, mapping=mapping_doc, expires_at=expires
+            )
+        )
+        ledger.audit(
+            conn,
+            actor=actor,
+            action="import_check",
+            entity="import_batch",
+            entity_id=result.batch_id,
+            details={"filename": filename[:300], "totals": asdict(result.totals)},
+        )
     return result
+
+
+def _expire_uploads(conn: Connection, now: datetime) -> None:
+    """Drop the bytes of dry runs nobody confirmed in time; their records say ``expired``."""
+    old = [
+        bid
+        for (bid,) in conn.execute(
+            select(s.import_upload.c.batch_id).where(s.import_upload.c.expires_at < now)
+        )
+    ]
+    for chunk in _chunks(old):
+        conn.execute(delete(s.import_upload).where(s.import_upload.c.batch_id.in_(chunk)))
+        conn.execute(
+            update(s.import_batch)
+            .where(s.import_batch.c.batch_id.in_(chunk), s.import_batch.c.status == "checked")
+            .values(status="expired")
+        )
+
+
+def confirm_import(
+    store: Store,
+    batch_id: str,
+    *,
+    actor: str | None = None,
+    organisation: str | None = None,
+) -> ImportResult:
+    """Import the file of a checked dry run (as a new import record) and mark it confirmed.
+
+    The file is validated again against the database as it is now, so the result may differ
+    from the dry run's (e.g. records imported meanwhile are duplicates). ``organisation``
+    limits the records the caller may confirm (operators: their own).
+    """
+    with store.write() as conn:
+        row = _batch_row(conn, batch_id, organisation)
+        if row["status"] != "checked":
+            state = {
+                "imported": "is an import, not a dry run",
+                "confirmed": f"was already confirmed as import {row['confirmed_as']}",
+                "expired": "has expired: upload the file again",
+            }.get(row["status"], f"is {row['status']}")
+            raise ConflictError(f"import {batch_id} {state}")
+        upload = (
+            conn.execute(select(s.import_upload).where(s.import_upload.c.batch_id == batch_id))
+            .mappings()
+            .first()
+        )
+        now = ledger.now()
+        expires = upload["expires_at"] if upload is not None else None
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        if upload is None or (expires is not None and expires < now):
+            raise ConflictError(f"import {batch_id} has expired: upload the file again")
+        data = bytes(upload["data"])
+        read, _ = _read(
+            data, row["filename"], row["organisation"], row["form_id"], upload["mapping"]
+        )
+        result = _run(
+            conn,
+            read,
+            data,
+            row["filename"],
+            organisation=row["organisation"],
+            form=row["form_id"],
+            dry_run=False,
+            actor=actor,
+            progress=None,
+        )
+        conn.execute(delete(s.import_upload).where(s.import_upload.c.batch_id == batch_id))
+        conn.execute(
+            update(s.import_batch)
+            .where(s.import_batch.c.batch_id == batch_id)
+            .values(status="confirmed", confirmed_as=result.batch_id)
+        )
+        ledger.audit(
+            conn,
+            actor=actor,
+            action="import_confirm",
+            entity="import_batch",
+            entity_id=batch_id,
+            details={"import": result.batch_id},
+        )
+    return result
+
+
+def _batch_row(conn: Connection, batch_id: str, organisation: str | None) -> RowMapping:
+    q = select(s.import_batch).where(s.import_batch.c.batch_id == batch_id)
+    row = conn.execute(q).mappings().first()
+    if row is None or (organisation is not None and row["organisation"] != organisation):
+        raise NotFoundError(f"no import with id {batch_id!r}")
+    return row
+
+
+def import_record(
+    store: Store, batch_id: str, *, organisation: str | None = None
+) -> dict[str, Any]:
+    """Return one import record: who, when, file, counts per form and every record's outcome."""
+    with store.read() as conn:
+        row = _batch_row(conn, batch_id, organisation)
+        n_quarantined = conn.execute(
+            select(func.count())
+            .select_from(s.quarantine)
+            .where(s.quarantine.c.batch_id == batch_id)
+        ).scalar_one()
+    return _record_dict(row, full=True) | {"quarantined": int(n_quarantined)}
+
+
+def _totals(counts: dict[str, Any]) -> dict[str, int]:
+    out = {"read": 0, "new": 0, "duplicate": 0, "rejected": 0}
+    for c in (counts or {}).values():
+        for k in out:
+            out[k] += int(c.get(k, 0))
+    return out
+
+
+def _record_dict(row: RowMapping, *, full: bool) -> dict[str, Any]:
+    stored = row["result"] or {}
+    out: dict[str, Any] = {
+        "batch_id": row["batch_id"],
+        "at": row["at"].isoformat(),
+        "actor": row["actor"],
+        "organisation": row["organisation"],
+        "filename": row["filename"],
+        "format": row["format"],
+        "form": row["form_id"],
+        "sha256": row["sha256"],
+        "dry_run": bool(row["dry_run"]),
+        "status": row["status"],
+        "confirmed_as": row["confirmed_as"],
+        "expires_at": row["expires_at"].isoformat() if row["expires_at"] else None,
+        "totals": _totals(row["counts"]),
+        "per_form": row["counts"] or {},
+    }
+    if full:
+        out["notes"] = list(stored.get("notes") or [])
+        out["records"] = list(stored.get("records") or [])
+    return out
+
+
+def list_imports(
+    store: Store,
+    *,
+    organisation: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Return import records (newest first, without per-record outcomes) and their total."""
+    b = s.import_batch
+    conds = []
+    if organisation:
+        conds.append(b.c.organisation == organisation)
+    if status:
+        conds.append(b.c.status == status)
+    with store.read() as conn:
+        total = conn.execute(select(func.count()).select_from(b).where(*conds)).scalar_one()
+        rows = conn.execute(
+            select(b)
+            .where(*conds)
+            .order_by(b.c.at.desc(), b.c.batch_id)
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+        return [_record_dict(r, full=False) for r in rows], int(total)
 
 
 def import_path(store: Store, path: Path, **kwargs: Any) -> ImportResult:

@@ -18,7 +18,7 @@ from typing import Any
 
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, RowMapping, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, and_, func, or_, select
 
 from mineaction.core.codes import ReportState
 from mineaction.core.geometry import geodesic_area_m2, geodesic_distance_m
@@ -286,21 +286,81 @@ def queue(
     with store.read() as conn:
         levels = _levels(conn)
         rows = list(conn.execute(q).mappings())
-    return [
-        QueueItem(
-            report_id=row["report_id"],
-            type=row["type"],
-            organisation=row["organisation"],
-            hazard_id=row["hazard_id"],
-            date_of_information=row["date_of_information"].isoformat(),
-            state=row["state"],
-            next_step=next_state(levels, row["state"]) or "",
-            warnings=len(row["warnings"] or []),
-            supersedes=row["supersedes"],
-            source=row["source_system"],
+    return [_queue_item(levels, row) for row in rows]
+
+
+def steps_for(role: str | None) -> list[str]:
+    """Return the review steps (target states) a role may take, in chain order.
+
+    >>> steps_for("operator_qc")
+    ['verified']
+    >>> steps_for("im_officer")
+    ['verified', 'ops_approved', 'approved']
+    """
+    order = [*INTERMEDIATE, ReportState.APPROVED.value]
+    return [st for st in order if role is None or role in LEVEL_ROLES[st]]
+
+
+def states_waiting_for(levels: list[str], steps: list[str]) -> list[str]:
+    """Return the pending states whose next step is one of ``steps`` under ``levels``.
+
+    >>> states_waiting_for(["verified", "ops_approved"], ["ops_approved"])
+    ['verified']
+    >>> states_waiting_for([], ["approved"])
+    ['submitted', 'verified', 'ops_approved']
+    """
+    return [st for st in ledger.PENDING_STATES if next_state(levels, st) in steps]
+
+
+def inbox(
+    store: Store,
+    *,
+    role: str | None = None,
+    step: str | None = None,
+    organisation: str | None = None,
+    type: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[QueueItem], int]:
+    """Return pending reports waiting for a step the role may take (oldest first) and the total.
+
+    ``step`` narrows to one step (``verified``, ``ops_approved``, ``approved``); ``role`` None
+    means every pending report.
+    """
+    r = s.report
+    with store.read() as conn:
+        levels = _levels(conn)
+        steps = steps_for(role) if role is not None else [*levels, ReportState.APPROVED.value]
+        if step is not None:
+            steps = [st for st in steps if st == step]
+        states = states_waiting_for(levels, steps)
+        conds: list[ColumnElement[bool]] = [r.c.state.in_(states)]
+        if organisation:
+            conds.append(r.c.organisation == organisation)
+        if type:
+            conds.append(r.c.type == type)
+        total = conn.execute(select(func.count()).select_from(r).where(*conds)).scalar_one()
+        rows = list(
+            conn.execute(
+                select(r).where(*conds).order_by(r.c.seq).limit(limit).offset(offset)
+            ).mappings()
         )
-        for row in rows
-    ]
+    return [_queue_item(levels, row) for row in rows], int(total)
+
+
+def _queue_item(levels: list[str], row: RowMapping) -> QueueItem:
+    return QueueItem(
+        report_id=row["report_id"],
+        type=row["type"],
+        organisation=row["organisation"],
+        hazard_id=row["hazard_id"],
+        date_of_information=row["date_of_information"].isoformat(),
+        state=row["state"],
+        next_step=next_state(levels, row["state"]) or "",
+        warnings=len(row["warnings"] or []),
+        supersedes=row["supersedes"],
+        source=row["source_system"],
+    )
 
 
 @dataclass

@@ -15,10 +15,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    false,
 )
 
 from mineaction.store.types import Geometry, JSONType
@@ -196,6 +198,13 @@ import_batch = Table(
     Column("format", String(30), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("counts", JSONType, nullable=False),
+    # API imports (0010): dry runs are kept ("checked") until confirmed or expired
+    Column("dry_run", Boolean, nullable=False, default=False, server_default=false()),
+    Column("status", String(20), nullable=False, default="imported", server_default="imported"),
+    Column("form_id", String(50)),
+    Column("result", JSONType),
+    Column("confirmed_as", String(40)),
+    Column("expires_at", DateTime(timezone=True)),
 )
 Index("ix_import_batch_org", import_batch.c.organisation, import_batch.c.at)
 
@@ -216,8 +225,27 @@ quarantine = Table(
     Column("problems", JSONType, nullable=False),
     Column("raw", JSONType),
     Column("resolved", Boolean, nullable=False, default=False),
+    # 0010: proposed repairs (never applied silently) and how the record was resolved
+    Column("repairs", JSONType),
+    Column("resolution", String(20)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", String(100)),
+    Column("resolution_note", Text),
+    Column("report_id", String(100)),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
 )
 Index("ix_quarantine_batch", quarantine.c.batch_id)
+Index("ix_quarantine_form", quarantine.c.form_id, quarantine.c.id)
+
+#: The bytes of a dry-run upload, kept until it is confirmed or expires (0010).
+import_upload = Table(
+    "import_upload",
+    metadata,
+    Column("batch_id", String(40), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("mapping", JSONType),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
 Index("ix_quarantine_key", quarantine.c.record_key)
 Index("ix_quarantine_source", quarantine.c.organisation, quarantine.c.source_key)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import get_setting
-from mineaction.web import errors, observability
+from mineaction.web import errors, limits, observability
 from mineaction.web.auth import Auth, current_user
 from mineaction.web.policy import POLICY
 
@@ -54,16 +54,24 @@ def programme_figures(store: Store) -> dict[str, float | int | str]:
     }
 
 
-def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None) -> FastAPI:
+def create_app(
+    db_url: str | None = None,
+    *,
+    secure_cookies: bool | None = None,
+    max_upload_mb: float | None = None,
+) -> FastAPI:
     """Build the application for the database at ``db_url``.
 
     Every route goes through :func:`mineaction.web.auth.current_user`, which enforces the
     access policy (:data:`mineaction.web.policy.POLICY`). ``secure_cookies`` forces the
     ``Secure`` flag on session cookies (default: only when the request came over HTTPS).
+    ``max_upload_mb`` is the upload size limit (default ``$MINEACTION_MAX_UPLOAD_MB`` or 50 MB).
     """
     from mineaction.api import auth as api_auth
     from mineaction.api import hazards as api_hazards
+    from mineaction.api import imports as api_imports
     from mineaction.api import plans as api_plans
+    from mineaction.api import quarantine as api_quarantine
     from mineaction.api import records as api_records
     from mineaction.api import reference as api_reference
     from mineaction.api import reports as api_reports
@@ -71,6 +79,7 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     from mineaction.api import users as api_users
     from mineaction.ogc import routes as ogc_routes
 
+    max_upload = limits.max_upload_bytes(max_upload_mb)
     store = Store(db_url)
     app = FastAPI(
         title="mineaction",
@@ -85,12 +94,15 @@ def create_app(db_url: str | None = None, *, secure_cookies: bool | None = None)
     app.state.policy = POLICY
     app.state.login_path = None  # set by the web pages to redirect browsers to a login form
     errors.install(app)
+    limits.install(app, max_upload)
     observability.install(app, store)
     app.include_router(api_auth.router)
     app.include_router(api_users.router)
     app.include_router(api_reference.router)
     app.include_router(api_hazards.router)
     app.include_router(api_reports.router)
+    app.include_router(api_imports.router)
+    app.include_router(api_quarantine.router)
     app.include_router(api_records.router)
     app.include_router(api_tasks.router)
     app.include_router(api_plans.router)

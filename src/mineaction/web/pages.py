@@ -52,6 +52,7 @@ from mineaction.web.i18n import (
     use_language,
 )
 from mineaction.web.labels import code_label, role_label, step_label, use_country_labels
+from mineaction.web.limits import UploadTooLargeError
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -875,7 +876,6 @@ def report_file(
 
 # --- import --------------------------------------------------------------------------------
 
-MAX_UPLOAD = 50 * 1024 * 1024
 UPLOAD_TTL_S = 3600.0
 
 
@@ -907,6 +907,14 @@ def _import_choices(request: Request, user: Any) -> tuple[list[str], list[tuple[
                 for r in conn.execute(select(s.organisation.c.code).order_by(s.organisation.c.code))
             ]
     return orgs, [(k, f.title) for k, f in FORMS.items()]
+
+
+def max_upload(request: Request) -> int:
+    """Return the upload limit in bytes (the same setting as the API's, see web/limits.py)."""
+    from mineaction.web.limits import max_upload_bytes
+
+    limit = getattr(request.app.state, "max_upload_bytes", None)
+    return int(limit) if limit else max_upload_bytes()
 
 
 @router.get("/import", response_class=HTMLResponse)
@@ -948,9 +956,10 @@ async def import_upload(
     filename = file.filename or "upload"
     try:
         org = _check_org(user, organisation)
-        data = await file.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            raise ValidationError("the file is larger than 50 MB: split it", where=filename)
+        limit = max_upload(request)
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise UploadTooLargeError(limit, where=filename)
         if not data:
             raise ValidationError("the file is empty", where=filename)
         result = await run_in_threadpool(

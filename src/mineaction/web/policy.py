@@ -49,6 +49,8 @@ APPROVERS = allow(A, IM)
 PERSONAL = allow(A, IM, scoped=True)
 PLANNERS = allow(A, IM, OPS, scoped=True)
 ADMIN_ONLY = allow(A)
+IMPORT_READERS = allow(A, IM, OPS, ENTRY, QC, scoped=True)
+REVIEW_ROLES = allow(A, IM, OPS, QC, scoped=True)
 
 POLICY: dict[str, Access] = {
     # service and documentation
@@ -136,6 +138,22 @@ POLICY: dict[str, Access] = {
     "POST /api/v1/reports/{report_id}/approve": allow(A, IM, scoped=True),
     "POST /api/v1/reports/{report_id}/reject": REVIEWERS,
     "POST /api/v1/reports/{report_id}/unapprove": allow(A, IM, scoped=True),
+    # the review workflow: the service checks each level's decision against the role
+    "GET /api/v1/review/levels": allow(SIGNED_IN),
+    "GET /api/v1/review/inbox": REVIEW_ROLES,
+    "GET /api/v1/reports/{report_id}/review": REVIEW_ROLES,
+    "POST /api/v1/reports/{report_id}/review": REVIEW_ROLES,
+    # imports (multipart upload, dry run and confirmation); operators for their organisation
+    "GET /api/v1/imports": IMPORT_READERS,
+    "POST /api/v1/imports": SUBMITTERS,
+    "GET /api/v1/imports/{batch_id}": IMPORT_READERS,
+    "POST /api/v1/imports/{batch_id}/confirm": SUBMITTERS,
+    # the quarantine (raw records may hold personal data: no operations/viewer access)
+    "GET /api/v1/quarantine": SUBMITTERS,
+    "GET /api/v1/quarantine/{record_id}": SUBMITTERS,
+    "POST /api/v1/quarantine/{record_id}/discard": SUBMITTERS,
+    "POST /api/v1/quarantine/{record_id}/resubmit": SUBMITTERS,
+    "POST /api/v1/quarantine/{record_id}/accept-repair": SUBMITTERS,
     # records derived from approved reports
     "GET /api/v1/activities": READERS,
     "GET /api/v1/activities/{record_id}": READERS,
