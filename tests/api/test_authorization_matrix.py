@@ -135,7 +135,11 @@ SAMPLES: dict[str, Sample] = {
     ),
     "GET /api/v1/imports/{batch_id}": item("batch_id", "IMP-A", "IMP-B"),
     "POST /api/v1/imports/{batch_id}/confirm": item("batch_id", "CHK-A", "CHK-B"),
-    "GET /api/v1/quarantine": LIST,
+    "GET /api/v1/quarantine": Sample(
+        "list",
+        query_own={"status": "all"},
+        query_other={"status": "all", "organisation": "ORG-B"},
+    ),
     "GET /api/v1/quarantine/{record_id}": item("record_id", "1", "2"),
     "POST /api/v1/quarantine/{record_id}/discard": item(
         "record_id", "1", "2", headers=IF_MATCH, body=REASON

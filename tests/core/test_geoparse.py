@@ -17,7 +17,7 @@ from mineaction.core.geoparse import (
     parse_position,
     transform_xy,
 )
-from mineaction.errors import GeometryError, ValidationError
+from mineaction.errors import GeometryError, UnsafeCoordinateError, ValidationError
 
 
 def test_central_unit_test_examples() -> None:
@@ -55,8 +55,8 @@ def test_separators_and_unclosed_shape() -> None:
     [
         ("", "geopoint", "empty"),
         ("50", "geopoint", "latitude longitude"),
-        ("nan 36", "geopoint", "not a number"),
-        ("1e400 36", "geopoint", "not finite"),
+        ("nan 36", "geopoint", "not a finite number"),
+        ("1e400 36", "geopoint", "not a finite number"),
         ("95 36", "geopoint", "out of range"),
         ("50 36;51 36", "geopoint", "one point"),
         ("50 36", "geotrace", "at least 2"),
@@ -83,8 +83,10 @@ def test_geojson_from_central_with_accuracy() -> None:
         parse_geo_answer({"type": "Point", "coordinates": [36, 50]}, "geoshape")
     with pytest.raises(GeometryError, match="finite"):
         parse_geo_answer({"type": "Point", "coordinates": [float("nan"), 50]}, "geopoint")
-    with pytest.raises(GeometryError, match="out of range"):
+    with pytest.raises(UnsafeCoordinateError, match="absurdly large"):
         parse_geo_answer({"type": "Point", "coordinates": [1e300, 50]}, "geopoint")
+    with pytest.raises(GeometryError, match="out of range"):
+        parse_geo_answer({"type": "Point", "coordinates": [200.5, 50]}, "geopoint")
 
 
 def test_mgrs() -> None:

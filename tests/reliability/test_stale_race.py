@@ -113,6 +113,8 @@ def test_threads_racing_on_one_version_one_wins_the_rest_412(store: Store, round
 
 def test_api_clients_racing_with_the_same_etag_get_one_200_and_412s(store: Store) -> None:
     """Over HTTP: 6 clients read the same ETag and approve at once; never 409, never 5xx."""
+    # POST .../approve is the final level: configure one-step approval (the API follows levels)
+    review.set_approval_levels(store, [], actor="setup")
     ids = _submit(store, 4, prefix="A")
     users.add_user(store, "im", role="im_officer", password="correct horse battery")
     auth = {"Authorization": f"Bearer {users.create_token(store, 'im').token}"}
