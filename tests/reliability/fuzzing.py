@@ -400,6 +400,25 @@ def _write_docs() -> list[dict[str, Any]]:
     return docs
 
 
+PENDING = ("submitted", "verified", "ops_approved")
+#: Review decisions of ``POST /api/v1/reports/{id}/review`` and the roles that hold each level.
+LEVEL_DECISIONS = ("verify", "ops_approve", "approve", "reject")
+LEVEL_DECISION_ROLES = {
+    "verify": {"operator_qc", "im_officer", "admin"},
+    "ops_approve": {"operations", "im_officer", "admin"},
+    "approve": {"im_officer", "admin"},
+    "reject": {"operator_qc", "operations", "im_officer", "admin"},
+}
+ROLE_OF = {
+    "admin": "admin",
+    "im": "im_officer",
+    "ops": "operations",
+    "entry": "operator_entry",
+    "qc": "operator_qc",
+    "viewer": "viewer",
+}
+
+
 def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzStats:
     """Authenticated writes over HTTP: submissions (mutated reports, as an operator and an IM
     officer), review actions (approve, reject, unapprove) and task edits with right, stale,
@@ -423,6 +442,10 @@ def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzSta
     task_ids = ["T-A", "T-B"]
     writers = ("entry", "im")
     reviewers = ("im", "admin", "qc", "ops", "entry", "viewer")
+    review_route = (
+        "/api/v1/reports/{report_id}/review" in client.get("/openapi.json").json()["paths"]
+    )
+    levels: list[dict[str, str]] = [{}]  # next decision by state, for the levels in force
 
     def check(label: str, r: Any, allowed: set[int], must: int | None = None) -> None:
         stats.cases += 1
@@ -470,6 +493,20 @@ def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzSta
             stats.crashes.append(f"case {r}: {type(exc).__name__}: {str(exc)[:300]}")
 
     def one_case(r: int, value: Any, depth: int) -> None:
+        if review_route and stats.cases in (0, cases // 2):
+            # first half: the three-level chain; second half: one step (reports are left at
+            # levels no longer configured, which must still move on)
+            from mineaction.services import review
+
+            three = stats.cases == 0
+            review.set_approval_levels(
+                store, ["verified", "ops_approved"] if three else [], actor="fuzz"
+            )
+            levels.append(
+                {"submitted": "verify", "verified": "ops_approve", "ops_approved": "approve"}
+                if three
+                else {"submitted": "approve", "verified": "approve", "ops_approved": "approve"}
+            )
         rng = random.Random(seed_value * 7919 + r)
         what = rng.random()
         if what < 0.4:  # submit
@@ -495,34 +532,60 @@ def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzSta
                 stats.partial_writes.append(f"submit refused ({resp.status_code}) but wrote")
             return
         if what < 0.9:  # a review action on a known report
-            rid = rng.choice(report_ids[-40:] if rng.random() < 0.8 else report_ids)
-            got = client.get(f"/api/v1/reports/{rid}", headers=accounts.headers("admin"))
-            if got.status_code != 200:
-                stats.crashes.append(f"read {rid}: {got.status_code} {got.text[:200]}")
-                return
+            for _try in range(4):  # mostly a pending report: decisions on those move things
+                rid = rng.choice(report_ids[-40:] if rng.random() < 0.8 else report_ids)
+                got = client.get(f"/api/v1/reports/{rid}", headers=accounts.headers("admin"))
+                if got.status_code != 200:
+                    stats.crashes.append(f"read {rid}: {got.status_code} {got.text[:200]}")
+                    return
+                if got.json()["report"]["state"] in PENDING or rng.random() < 0.2:
+                    break
             version = int(got.headers["ETag"].strip('"'))
-            who = rng.choice(reviewers)
-            action = rng.choice(("approve", "approve", "reject", "unapprove"))
+            who = "im" if rng.random() < 0.5 else rng.choice(reviewers)
+            actions = ["approve", "approve", "approve", "reject", "unapprove"]
+            actions += ["review"] * (5 if review_route else 0)  # the per-level decisions
+            action = rng.choice(actions)
             header, kind = if_match(rng, version, value)
             headers = accounts.headers(who)
             if header is not None:
                 headers["If-Match"] = header
             body: Any = None
-            if action != "approve":
-                body = (
-                    {"reason": rng.choice([*NASTY[:6], "check the polygon"])}
-                    if rng.random() < 0.8
-                    else value
-                )
+            reason = rng.choice([*NASTY[:6], "check the polygon", "check the polygon"])
+            if action == "review":
+                decision = rng.choice(LEVEL_DECISIONS)
+                if rng.random() < 0.75:  # mostly the report's real next step
+                    decision = levels[-1].get(got.json()["report"]["state"], decision)
+                body = {"decision": decision}
+                if decision == "reject" or rng.random() < 0.2:
+                    body["reason"] = reason
+                if rng.random() < 0.15:
+                    body = _mutate(body, rng, value)
+            elif action != "approve":
+                body = {"reason": reason} if rng.random() < 0.8 else value
             resp = client.post(
                 f"/api/v1/reports/{rid}/{action}",
                 content=None if body is None else _json(body),
                 headers=_ct(headers),
             )
-            may_act = who in ("im", "admin")
-            valid_body = action == "approve" or (
-                isinstance(body, dict) and isinstance(body.get("reason"), str)
-            )
+            if action == "review":
+                may_act = (
+                    isinstance(body, dict)
+                    and body.get("decision") in LEVEL_DECISIONS
+                    and ROLE_OF[who] in LEVEL_DECISION_ROLES[body["decision"]]
+                    and who in ("im", "admin")  # others are scoped: ORG-B reports are 404
+                )
+                reason_given = body.get("reason") if isinstance(body, dict) else None
+                valid_body = (
+                    may_act
+                    and set(body) <= {"decision", "reason"}
+                    and (reason_given is None or isinstance(reason_given, str))
+                    and (body.get("decision") != "reject" or str(reason_given or "").strip() != "")
+                )
+            else:
+                may_act = who in ("im", "admin")
+                valid_body = action == "approve" or (
+                    isinstance(body, dict) and isinstance(body.get("reason"), str)
+                )
             must = None
             if may_act and valid_body and kind == "stale":
                 must = 412
