@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import mapping
+from sqlalchemy import update
 
 from mineaction.cli import cli
 from mineaction.core import priority as pr
@@ -19,6 +20,7 @@ from mineaction.errors import NotFoundError, ValidationError
 from mineaction.services import ledger
 from mineaction.services import prioritise as svc
 from mineaction.services import reference as ref
+from mineaction.store import schema as s
 from mineaction.store.engine import Store
 
 from .helpers import line, point, square
@@ -67,6 +69,18 @@ def _approve(store: Store, doc: dict[str, Any]) -> None:
     ledger.approve(store, doc["report_id"])
 
 
+def _backdate(store: Store, day: str, report_ids: tuple[str, ...] | None = None) -> None:
+    """Move approval events to ``day`` (as if the reports had been approved then), so that a
+    past --as-of date, which replays the ledger, sees them."""
+    at = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    ev = s.report_event.c
+    q = update(s.report_event).values(at=at)
+    if report_ids is not None:
+        q = q.where(ev.report_id.in_(report_ids))
+    with store.write() as conn:
+        conn.execute(q)
+
+
 def _programme(store: Store) -> None:
     _approve(
         store,
@@ -85,6 +99,7 @@ def _programme(store: Store) -> None:
     )
     _approve(store, _hazard("R3", "H3", square(0, 2_000, 60), location="UA5901"))
     _approve(store, _accident("R4", "A1", point(350, 0), "2025-12-01", 1, 1))
+    _backdate(store, "2026-01-01")
     ref.load_layer(
         store,
         "settlements",
@@ -218,3 +233,17 @@ def test_cli_prioritise_explain_and_export(sqlite_store: Store, tmp_path: Path) 
         cli, ["--db", url, "prioritise", "--preset", "lis", "--out", str(tmp_path / "x.txt")]
     )
     assert bad.exit_code != 0
+
+
+def test_as_of_replays_the_ledger(store: Store) -> None:
+    _programme(store)
+    _approve(store, _hazard("R5", "H5", square(5_000, 0, 80), location="UA5901"))
+    _approve(store, _accident("R6", "A2", point(5_050, 0), "2026-07-15", 1, 0))
+    _backdate(store, "2026-08-01", ("R5", "R6"))
+    cfg = svc.load_config(preset="lis")
+    then = svc.prioritise(store, cfg, as_of=AS_OF, save=False)
+    now = svc.prioritise(store, cfg, save=False)
+    # H5 and the accident near it were approved after the cut-off: not in the picture then
+    assert list(then.hazard_ids) == ["H1", "H2", "H3"]
+    assert "H5" in list(now.hazard_ids)
+    assert then.data_cutoff == AS_OF and then.data_hash != now.data_hash

@@ -27,7 +27,8 @@ from mineaction.services import prioritise as svc
 @click.option(
     "--as-of",
     "as_of",
-    help="Data cut-off date YYYY-MM-DD for recent casualties (default: today).",
+    help="Data cut-off YYYY-MM-DD (default: today): hazards and accidents as the approved "
+    "ledger stood at the end of that day (replayed), recent casualties counted back from it.",
 )
 @click.option("--explain", "explain_id", metavar="HAZARD_ID", help="Explain this hazard's score.")
 @click.option(

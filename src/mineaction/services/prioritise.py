@@ -585,6 +585,68 @@ def read_hazards(conn: Connection, scope: str | None = None) -> HazardSet:
     )
 
 
+def read_as_of(
+    conn: Connection, as_of: date, scope: str | None = None
+) -> tuple[HazardSet, AccidentSet, int]:
+    """Open hazards and accidents as the approved ledger stood at the end of ``as_of``.
+
+    Returns the hazards, the accidents dated up to ``as_of`` and the number of approved
+    reports replayed (in place of the ledger position).
+    """
+    from mineaction.services.reporting import snapshot as sn
+
+    snap = sn.load(conn, sn.end_of_day(as_of))
+    states = [
+        h
+        for h in snap.hazards_at(as_of).values()
+        if h.status.value in OPEN_STATUSES and h.areas.remaining_m2 > 0
+    ]
+    if scope:
+        states = [
+            h for h in states if h.organisation == scope or (h.location or "").startswith(scope)
+        ]
+        if not states:
+            raise ValidationError(
+                f"scope {scope!r} matches no open hazard as of {as_of} (give an organisation "
+                "code or a location P-code prefix)",
+                where="--scope",
+            )
+    states.sort(key=lambda h: h.hazard_id)
+    geoms = np.array(
+        [h.parts.remaining if h.parts.remaining is not None else h.polygon for h in states],
+        dtype=object,
+    )
+
+    def _total(b: Any) -> float:
+        if not isinstance(b, Mapping):
+            return 0.0
+        return float(sum(float(b.get(k) or 0) for k in ("women", "men", "girls", "boys")))
+
+    hazards = HazardSet(
+        ids=np.array([h.hazard_id for h in states], dtype=object),
+        geoms=geoms,
+        classification=np.array([h.classification.value for h in states], dtype=object),
+        remaining_m2=np.array([h.areas.remaining_m2 for h in states], dtype=float),
+        contamination=[list(h.contamination or []) for h in states],
+        evidence=[list(h.evidence or []) for h in states],
+        blockages=np.array([len(set(h.blockages or [])) for h in states], dtype=float),
+        beneficiaries=np.array([_total(h.beneficiaries) for h in states], dtype=float),
+        eo_total=np.array([h.eo_total for h in states], dtype=np.int64),
+        versions=np.array([h.report_count for h in states], dtype=np.int64),
+    )
+    rows = sorted(
+        (r for r in snap.records(s.accident) if r["date"] <= as_of),
+        key=lambda r: str(r["accident_id"]),
+    )
+    accidents = AccidentSet(
+        geoms=np.array([r["geom"] for r in rows], dtype=object),
+        dates=np.array([np.datetime64(r["date"], "D") for r in rows], dtype="datetime64[D]"),
+        casualties=np.array([r["killed"] + r["injured"] for r in rows], dtype=float),
+        hazard_ids=np.array([r["hazard_id"] for r in rows], dtype=object),
+    )
+    return hazards, accidents, len(snap.entries)
+
+
 def read_accidents(conn: Connection, as_of: date) -> AccidentSet:
     """Read the accidents dated on or before ``as_of``."""
     a = s.accident
@@ -809,20 +871,29 @@ def prioritise(
 ) -> RunResult:
     """Score the open hazards (in ``scope``) against the reference layers; store the run.
 
-    ``as_of`` is the data cut-off for accidents (default: today, UTC). ``on_total`` is called
+    ``as_of`` is the data cut-off (default: today, UTC): before today, hazards and accidents
+    come from the ledger replayed as of the end of that day (reports approved by then and
+    dated up to it), not from today's projection; today or later, today's projection with the
+    casualty window counted back from ``as_of``. Reference layers are today's. ``on_total`` is called
     with the number of hazards before scoring starts (to size a progress bar).
     """
-    cutoff = as_of or datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    cutoff = as_of or today
     p = config.parameters
     margin = max(
         float(p["people_far_m"]), float(p["blocking_distance_m"]), float(p["accident_radius_m"])
     )
     with store.read() as conn:
-        hazards = read_hazards(conn, scope)
+        if cutoff < today:
+            # the ledger as it stood then: hazards and accidents from the reports approved by
+            # the end of that day and dated up to it (like the reports' --as-of)
+            hazards, accidents, ledger_seq = read_as_of(conn, cutoff, scope)
+        else:
+            hazards = read_hazards(conn, scope)
+            accidents = read_accidents(conn, cutoff)
+            ledger_seq = conn.execute(select(func.max(s.report.c.approval_seq))).scalar_one()
         bbox = _bbox_of(hazards.geoms, margin) if scope else None
         layers = {name: read_layer(conn, name, bbox) for name in LAYERS}
-        accidents = read_accidents(conn, cutoff)
-        ledger_seq = conn.execute(select(func.max(s.report.c.approval_seq))).scalar_one()
         reference = _reference_state(conn)
     if on_total is not None:
         on_total(len(hazards))
