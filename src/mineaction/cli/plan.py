@@ -251,6 +251,13 @@ def _show_plan(p: dict[str, Any], top: int) -> None:
     type=click.Path(file_okay=False),
     help="Write plan.csv, teams/*.csv, gantt.png/svg, curves.png, annual_targets.csv, calibration.json.",
 )
+@click.option(
+    "--utilisation/--no-utilisation",
+    default=True,
+    show_default=True,
+    help="Scale rates by the share of workable time teams spent on reported land release "
+    "in the last 12 months (classes with at least 8 reports).",
+)
 @click.option("--no-save", is_flag=True, help="Do not store the plan in the database.")
 @click.option("--top", type=int, default=15, show_default=True, help="Assignments to show.")
 @pass_ctx
@@ -269,6 +276,7 @@ def run_cmd(
     horizon_years: float | None,
     weights: str,
     out: str | None,
+    utilisation: bool,
     no_save: bool,
     top: int,
 ) -> None:
@@ -289,6 +297,7 @@ def run_cmd(
         horizon_years=horizon_years,
         weights=weights,
         scope=scope,
+        utilisation=utilisation,
     )
     store = ctx.store()
     with _steps("planning") as step:

@@ -33,9 +33,11 @@ from mineaction.core.planning.calibration import (
     ActivityRecord,
     Calibration,
     HazardOutcome,
+    Utilisation,
     asset_of,
     calibrate,
     terrain_of,
+    utilisation,
 )
 from mineaction.core.planning.check import check_plan
 from mineaction.core.planning.forecast import (
@@ -186,7 +188,7 @@ def _activity_record(row: Mapping[str, Any], assets: Sequence[str], terrain: str
         terrain=terrain,
         team_days=row.get("team_days"),
         released_m2=released,
-        end=row.get("end_date"),
+        end=row.get("end_date") or row.get("date_of_information"),
         team=row.get("team"),
     )
 
@@ -379,6 +381,7 @@ class PlanOptions:
     horizon_years: float | None = None  # objective: weighted benefit by the horizon
     weights: str = "priority"  # "priority" (latest prioritisation run) or "equal"
     scope: str | None = None  # region (admin P-code prefix) or organisation
+    utilisation: bool = True  # scale rates by the utilisation history shows (when fitted)
 
 
 def _teams(
@@ -492,6 +495,18 @@ def build_inputs(
     regions = sorted({h.region for h in hazards} | set(cal_cfg.regions))
     teams = _teams(data, cal, teams_rows, regions, notes)
     weights = _weights(store, data, options.weights, notes)
+    util = _utilisation(data, teams, cal_cfg)
+    if options.utilisation:
+        teams = [
+            dataclasses.replace(t, rates={k: v * util[t.asset].value for k, v in t.rates.items()})
+            for t in teams
+        ]
+        for u in util.values():
+            if u.fitted:
+                notes.append(
+                    f"{u.asset.value} rates x {u.value:.2f}: utilisation over the last 12 months "
+                    f"({u.team_days:,.0f} reported team-days of {u.capacity_team_days:,.0f} workable)"
+                )
     start = options.start or (data.cut_off + timedelta(days=1))
     if not date(1900, 1, 1) <= start <= date(2200, 1, 1):
         raise ValidationError(f"plan start {start} must be between 1900 and 2200", where="start")
@@ -574,12 +589,36 @@ def build_inputs(
         "calendars": calendars if calendars is not None else "default (demo) calendar",
         "calibration": cal.as_dict(),
         "weights": options.weights,
+        "utilisation": {
+            u.asset.value: {
+                "value": u.value,
+                "reports": u.reports,
+                "team_days": round(u.team_days, 1),
+                "capacity_team_days": round(u.capacity_team_days, 1),
+                "source": "fitted" if u.fitted else "default",
+                "applied": options.utilisation,
+            }
+            for u in util.values()
+        },
         "frozen": [dataclasses.asdict(f) for f in frozen],
     }
     digest = hashlib.sha256(
         orjson.dumps(config, option=orjson.OPT_SORT_KEYS, default=str)
     ).hexdigest()
     return Inputs(problem, cal, data, config, digest, notes, task_of_package)
+
+
+def _utilisation(
+    data: ProgrammeData, teams: Sequence[Team], cal: CalendarConfig
+) -> dict[AssetClass, Utilisation]:
+    """Utilisation per asset class over the 12 months before the cut-off (default calendar)."""
+    end = data.cut_off
+    begin = end - timedelta(days=364)
+    workable = float(cal.default.fractions(begin, 365).sum())
+    counts: dict[AssetClass, int] = {}
+    for t in teams:
+        counts[t.asset] = counts.get(t.asset, 0) + 1
+    return utilisation(data.activities, counts, workable, begin, end)
 
 
 # --- running and storing -------------------------------------------------------------------
@@ -612,6 +651,7 @@ class PlanResult:
             "notes": self.inputs.notes + list(self.plan.notes),
             "environmental_record": self.plan.environmental_record(),
             "calibration": self.inputs.calibration.as_dict(),
+            "utilisation": self.inputs.config["utilisation"],
             "config": self.inputs.config,
             "hazards": len({p.hazard_id for p in pk}),
             "area_m2": round(sum(p.area_m2 for p in pk), 1),

@@ -411,3 +411,63 @@ def _team_spread(
     if dof == 0:
         return DEFAULT_TEAM_SIGMA, 0
     return round(math.sqrt(ss / dof), 6), teams
+
+
+#: Activity reports of a class in the window needed before its utilisation is fitted.
+MIN_REPORTS_FOR_UTILISATION = 8
+#: Lowest utilisation applied (a class that history shows almost idle still plans in years,
+#: not centuries; the fitted value is reported as it is).
+MIN_UTILISATION = 0.05
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    """Share of the teams' workable time that history shows spent on reported land release."""
+
+    asset: AssetClass
+    value: float
+    reports: int
+    team_days: float
+    capacity_team_days: float
+    fitted: bool
+
+
+def utilisation(
+    activities: Iterable[ActivityRecord],
+    team_counts: Mapping[AssetClass, int],
+    workable_days: float,
+    start: date,
+    end: date,
+    *,
+    min_reports: int = MIN_REPORTS_FOR_UTILISATION,
+) -> dict[AssetClass, Utilisation]:
+    """Reported team-days in [start, end] / (teams x workable days), per class, in [0.05, 1].
+
+    Teams are not on land release every workable day (mobilisation, QM, stand-downs, no
+    tasking); scaling rates by this share makes elapsed times match the programme's record.
+    Classes with fewer than ``min_reports`` reports in the window keep 1.0 (not fitted).
+
+    >>> acts = [ActivityRecord(f"R{i}", "H", "NTS", AssetClass.NTS, "open", 5.0, 1.0, date(2025, 6, 1))
+    ...         for i in range(10)]
+    >>> u = utilisation(acts, {AssetClass.NTS: 2}, 100.0, date(2025, 1, 1), date(2025, 12, 31))
+    >>> u[AssetClass.NTS].value, u[AssetClass.NTS].fitted
+    (0.25, True)
+    """
+    days: dict[AssetClass, float] = {}
+    count: dict[AssetClass, int] = {}
+    for a in activities:
+        if a.asset is None or not a.team_days or a.end is None or not start <= a.end <= end:
+            continue
+        days[a.asset] = days.get(a.asset, 0.0) + float(a.team_days)
+        count[a.asset] = count.get(a.asset, 0) + 1
+    out: dict[AssetClass, Utilisation] = {}
+    for asset, n in team_counts.items():
+        cap = n * workable_days
+        k = count.get(asset, 0)
+        d = days.get(asset, 0.0)
+        if k >= min_reports and cap > 0 and d > 0:
+            value = round(min(1.0, max(MIN_UTILISATION, d / cap)), 6)
+            out[asset] = Utilisation(asset, value, k, d, cap, True)
+        else:
+            out[asset] = Utilisation(asset, 1.0, k, d, cap, False)
+    return out
