@@ -34,6 +34,7 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
                     {"id": "D1", "asset": "mdd", "home": "SYN-KRS-04", "rates": {"open": 900}},
                     {"id": "T1", "asset": "ts", "home": "SYN-KRS-04"},
                     {"id": "N1", "asset": "nts", "home": "SYN-KRS-04"},
+                    {"id": "X1", "asset": "mechanical", "home": "SYN-KRS-04"},
                 ]
             }
         )
@@ -49,6 +50,7 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
             }
         )
     )
+    run(db, "prioritise", "--preset", "lis")  # flags hazards near water / in protected areas
     outdir = tmp_path / "out"
     out = run(
         db,
@@ -76,7 +78,12 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
     ):
         assert (outdir / name).stat().st_size > 100, name
     assert (outdir / "gantt.png").read_bytes()[:4] == b"\x89PNG"
-    assert sorted(p.stem for p in (outdir / "teams").iterdir()) == ["D1", "M1", "N1", "T1"]
+    assert sorted(p.stem for p in (outdir / "teams").iterdir()) == ["D1", "M1", "N1", "T1", "X1"]
+    summary = json.loads((outdir / "summary.json").read_text())
+    excluded = {e.split("/")[0] for e in summary["environmental_record"]}
+    assert excluded, "the demo has a hazard near water: the rule must be recorded"
+    x1 = (outdir / "teams" / "X1.csv").read_text()
+    assert not any(h in x1 for h in excluded)  # no mechanical asset there
     assert plan_id in run(db, "plan", "list")
     shown = json.loads(run(db, "plan", "show", plan_id, "--format", "json"))
     assert shown["status"] == "draft" and {i["team"] for i in shown["items"]} <= {
@@ -84,6 +91,7 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
         "D1",
         "T1",
         "N1",
+        "X1",
     }
     assert "accepted:" in run(db, "plan", "accept", plan_id)
     err = CliRunner().invoke(cli, ["--db", db, "plan", "accept", plan_id])

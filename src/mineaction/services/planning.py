@@ -451,6 +451,24 @@ def _weights(store: Store, data: ProgrammeData, how: str, notes: list[str]) -> d
     return {h.hazard_id: max(scores.get(h.hazard_id, low), 1e-6) for h in data.open_hazards()}
 
 
+def _environment(store: Store, notes: list[str]) -> dict[str, tuple[bool, bool]]:
+    """(protected area, near water) per hazard from the latest prioritisation run's criteria."""
+    from mineaction.services.prioritise import latest_scores
+
+    out = {}
+    for r in latest_scores(store):
+        c = r.get("criteria") or {}
+        flags = (bool(c.get("protected_area")), bool(c.get("near_water")))
+        if any(flags):
+            out[str(r["hazard_id"])] = flags
+    if out:
+        notes.append(
+            f"environmental rules (IMAS 07.13): {len(out)} hazard(s) in a protected area or near "
+            "water (latest prioritisation run): no mechanical assets there"
+        )
+    return out
+
+
 @dataclass
 class Inputs:
     """A planning problem with how it was built."""
@@ -495,6 +513,7 @@ def build_inputs(
     regions = sorted({h.region for h in hazards} | set(cal_cfg.regions))
     teams = _teams(data, cal, teams_rows, regions, notes)
     weights = _weights(store, data, options.weights, notes)
+    env = _environment(store, notes)
     util = _utilisation(data, teams, cal_cfg)
     if options.utilisation:
         teams = [
@@ -535,6 +554,7 @@ def build_inputs(
             h.terrain,
             w,
             first_stage_of(h.classification, h.activity_types),
+            *env.get(h.hazard_id, (False, False)),
         )
         for t in wip.get(h.hazard_id, []):
             stage = ACTIVITY_STAGE.get(str(t["activity_type"]).upper())
@@ -550,7 +570,18 @@ def build_inputs(
             pid = str(t["package_id"] or f"{h.hazard_id}/WIP-{t['task_id']}")
             share = area / h.remaining_m2
             packages.append(
-                WorkPackage(pid, h.hazard_id, h.region, area, h.terrain, w * share, stage, release)
+                WorkPackage(
+                    pid,
+                    h.hazard_id,
+                    h.region,
+                    area,
+                    h.terrain,
+                    w * share,
+                    stage,
+                    release,
+                    protected_area=work.protected_area,
+                    near_water=work.near_water,
+                )
             )
             frozen.append(FrozenWork(pid, stage, str(t["team"]), 0.0))
             task_of_package[pid] = str(t["task_id"])
