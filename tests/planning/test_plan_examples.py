@@ -1,0 +1,48 @@
+"""The example teams and calendars files in docs/examples parse into planning inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mineaction.core.planning.model import AssetClass, PlanningInputError
+from mineaction.core.planning.packages import calendars_from_dict, teams_from_list
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def test_example_files_parse() -> None:
+    teams = teams_from_list(
+        yaml.safe_load((EXAMPLES / "plan-teams.yaml").read_text())["teams"],
+        {AssetClass.DOGS: {"open": 1500.0}},
+        "SYN-KRS-04",
+    )
+    assert [t.asset for t in teams].count(AssetClass.MANUAL) == 2
+    dogs = next(t for t in teams if t.asset is AssetClass.DOGS)
+    assert dogs.rates == {"open": 900.0, "vegetated": 600.0, "steep": 0.0}
+    cfg = calendars_from_dict(yaml.safe_load((EXAMPLES / "plan-calendars.yaml").read_text()))
+    cal = cfg.regions["SYN-KRS-04"]
+    f = cal.fractions(dt.date(2027, 3, 30), 4)  # Tue 30 Mar .. Fri 2 Apr 2027
+    assert f.tolist() == [0.0, 0.0, 0.5, 0.5]
+    assert cfg.travel_days == {("SYN-KRS-03", "SYN-KRS-04"): 2.0}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"default": {"monthly_fraction": [1] * 11}}, "12 values"),
+        ({"regions": {"R": {"closures": [{"start": "2027-01-01"}]}}}, "start and end"),
+        ({"travel": {"pairs": [["A", "B"]]}}, "travel pairs"),
+        ({"default": {"weekly_rest": [7]}}, "weekly_rest"),
+        ({"holidays": []}, "unknown keys"),
+        ({"regions": ["R"]}, "must be a mapping"),
+        ({"default": {"monthly_fraction": ["x"] * 12}}, "not a valid calendar"),
+    ],
+)
+def test_bad_calendars_say_where(data: dict, message: str) -> None:
+    with pytest.raises(PlanningInputError, match=message) as exc:
+        calendars_from_dict(data)
+    assert exc.value.where and exc.value.where.startswith("calendars")
