@@ -510,8 +510,9 @@ def build_inputs(
     if not hazards:
         raise ValidationError("no open hazard with remaining area to plan", where="hazards")
     cal_cfg: CalendarConfig = calendars_from_dict(calendars)
-    regions = sorted({h.region for h in hazards} | set(cal_cfg.regions))
-    teams = _teams(data, cal, teams_rows, regions, notes)
+    known = sorted({h.region for h in data.hazards} | set(cal_cfg.regions))
+    teams = _teams(data, cal, teams_rows, known, notes)
+    regions = sorted({h.region for h in hazards} | {t.home_region for t in teams})
     weights = _weights(store, data, options.weights, notes)
     env = _environment(store, notes)
     util = _utilisation(data, teams, cal_cfg)
@@ -642,13 +643,30 @@ def build_inputs(
 def _utilisation(
     data: ProgrammeData, teams: Sequence[Team], cal: CalendarConfig
 ) -> dict[AssetClass, Utilisation]:
-    """Utilisation per asset class over the 12 months before the cut-off (default calendar)."""
+    """Utilisation per asset class over the 12 months before the cut-off (default calendar).
+
+    The denominator is the programme's team roster (database setting ``teams``), or, without
+    one, the teams that reported in the window: the history belongs to those teams, whatever
+    teams this plan uses.
+    """
+    from mineaction.core.planning.packages import ASSET_NAMES
+
     end = data.cut_off
     begin = end - timedelta(days=364)
     workable = float(cal.default.fractions(begin, 365).sum())
     counts: dict[AssetClass, int] = {}
+    for row in data.teams_setting:
+        asset = ASSET_NAMES.get(str(row.get("kind", "")).lower())
+        if asset is not None:
+            counts[asset] = counts.get(asset, 0) + 1
+    if not counts:
+        seen: dict[AssetClass, set[str]] = {}
+        for a in data.activities:
+            if a.asset is not None and a.team and a.end is not None and begin <= a.end <= end:
+                seen.setdefault(a.asset, set()).add(a.team)
+        counts = {k: len(v) for k, v in seen.items()}
     for t in teams:
-        counts[t.asset] = counts.get(t.asset, 0) + 1
+        counts.setdefault(t.asset, 0)
     return utilisation(data.activities, counts, workable, begin, end)
 
 
