@@ -46,20 +46,31 @@ def main(argv: list[str] | None = None) -> int:
         "--api-writes", type=int, default=5000, help="authenticated write requests (submit, review)"
     )
     ap.add_argument("--ogc", type=int, default=2000, help="OGC API - Features requests")
+    ap.add_argument("--uploads", type=int, default=500, help="hostile and damaged uploads")
+    ap.add_argument(
+        "--api-paths", default="", help="comma-separated path prefixes: fuzz only those operations"
+    )
+    ap.add_argument("--key-suffix", default="", help="appended to every fuzzer's name")
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     results = {}
     failed = False
+    api_paths = tuple(p for p in args.api_paths.split(",") if p)
+
+    def api_fuzzer(store: Any, n: int) -> fuzzing.FuzzStats:
+        return fuzzing.fuzz_api(store, n, paths=api_paths)
+
     with tempfile.TemporaryDirectory(prefix="mineaction-fuzz-") as tmp:
         for kind in args.stores.split(","):
             # The API fuzzers share the seeded two-organisation programme (ORG-A, ORG-B); the
             # submission and import fuzzers need an open programme (organisation FSD is not
             # registered there, so every case would stop at the organisation check).
             api_plan = (
-                ("api", fuzzing.fuzz_api, args.api),
+                ("api", api_fuzzer, args.api),
                 ("api_writes", fuzzing.fuzz_api_writes, args.api_writes),
                 ("ogc", fuzzing.fuzz_ogc, args.ogc),
+                ("uploads", fuzzing.fuzz_uploads, args.uploads),
             )
             data_plan = (
                 ("submit", fuzzing.fuzz_submit, args.submit),
@@ -73,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                     for name, fuzzer, n in plan:
                         if n:
                             t0, c0 = time.perf_counter(), time.process_time()
+                            name = name + args.key_suffix
                             out[name] = fuzzer(store, n)
                             out[name].wall = time.perf_counter() - t0
                             out[name].cpu = time.process_time() - c0
