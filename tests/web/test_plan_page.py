@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from liveserver import LiveServer
@@ -22,7 +23,7 @@ TEAMS = [
 
 
 def test_plan_page_shows_gantt_and_accepts_once(
-    chromium_browser: Browser, live_server: LiveServer
+    chromium_browser: Browser, live_server: LiveServer, screenshot_dir: Path | None
 ) -> None:
     result = pl.run_plan(
         live_server.store, pl.PlanOptions(time_limit=0.5, bound=False), teams_rows=TEAMS
@@ -50,6 +51,9 @@ def test_plan_page_shows_gantt_and_accepts_once(
         )
     assert page.locator("[data-testid=plan-status]").inner_text() == "draft"
     assert page.locator("[data-testid=targets] tbody tr").count() >= 1
+    if screenshot_dir is not None:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(screenshot_dir / "plan.png"), full_page=False)
     n_items = len(pl.get_plan(live_server.store, pid)["items"])
     page.click("[data-testid=accept]")
     page.wait_for_url(f"**/plans/{pid}?accepted=*")
