@@ -123,6 +123,13 @@ SAMPLES: dict[str, Sample] = {
         headers=IF_MATCH,
         body=lambda k: {"decision": "reject", "reason": "matrix test"},
     ),
+    "POST /api/v1/reports/{report_id}/reconcile": item(
+        "report_id",
+        "R-A-PEND-1",
+        "R-B-PEND-1",
+        headers=IF_MATCH,
+        body=lambda k: {"hazard_id": IDS[k]["hazard"]},
+    ),
     "GET /api/v1/imports": LIST,
     "POST /api/v1/imports": Sample(
         "submit",

@@ -38,6 +38,21 @@ def test_openapi_document_lists_every_api_route(shared: Seeded) -> None:
         "/api/v1/tasks/{task_id}",
     ):
         assert p in paths
+    for p in (
+        "/api/v1/imports",
+        "/api/v1/imports/{batch_id}/confirm",
+        "/api/v1/quarantine/{record_id}/accept-repair",
+        "/api/v1/review/inbox",
+        "/api/v1/reports/{report_id}/review",
+    ):
+        assert p in paths, p
+    upload = paths["/api/v1/imports"]["post"]
+    assert (
+        "413" in upload["responses"] and "multipart/form-data" in upload["requestBody"]["content"]
+    )
+    assert {"409", "412", "428"} <= set(
+        paths["/api/v1/reports/{report_id}/review"]["post"]["responses"]
+    )
     patch = paths["/api/v1/tasks/{task_id}"]["patch"]
     assert {"412", "428"} <= set(patch["responses"])
     assert "application/geo+json" in paths["/api/v1/hazards"]["get"]["responses"]["200"]["content"]

@@ -167,3 +167,29 @@ def test_racing_decisions_on_one_version_one_wins_the_other_412(
             t.join()
         assert sorted(codes) == [200, 412], codes
     app.state.store.dispose()
+
+
+def test_reconcile_attaches_to_an_existing_hazard(
+    store: Store, seeded: Accounts, api: TestClient
+) -> None:
+    qc = seeded.headers("qc")
+    proposals = api.get(f"{URL}/review", headers=qc).json()["proposals"]
+    assert proposals[0]["kind"] == "new_hazard"
+    stale = api.post(
+        f"{URL}/reconcile", json={"hazard_id": "HA"}, headers={**qc, "If-Match": '"9"'}
+    )
+    assert stale.status_code == 412
+    no_tag = api.post(f"{URL}/reconcile", json={"hazard_id": "HA"}, headers=qc)
+    assert no_tag.status_code == 428
+    r = api.post(f"{URL}/reconcile", json={"hazard_id": "HA"}, headers={**qc, "If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["new_report_id"] == "R-A-PEND-1.HA" and body["report"]["hazard_id"] == "HA"
+    old = api.get(URL, headers=qc).json()["report"]
+    assert old["state"] == "superseded"
+    ops = api.post(
+        f"/api/v1/reports/{body['new_report_id']}/reconcile",
+        json={"hazard_id": "HA"},
+        headers={**seeded.headers("ops"), "If-Match": "*"},
+    )
+    assert ops.status_code == 403

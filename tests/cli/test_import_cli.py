@@ -71,3 +71,42 @@ def test_forms_export(tmp_path: Path) -> None:
     written = sorted(p.name for p in (tmp_path / "forms").iterdir())
     assert "ma_hazard.xlsx" in written and len(written) == 7
     assert "ma_activity" in CliRunner().invoke(cli, ["forms", "list"]).output
+
+
+BOWTIE = "51.2 35.2 0 0;51.21 35.21 0 0;51.2 35.21 0 0;51.21 35.2 0 0;51.2 35.2 0 0"
+
+
+def test_quarantine_show_repair_discard_resubmit(db: str, tmp_path: Path) -> None:
+    from mineaction.forms import synthetic as syn
+
+    hazard = syn.fill("ma_hazard", 61)
+    hazard.answers["polygon"] = BOWTIE
+    eo = syn.fill("ma_eo_spot", 62)
+    eo.repeats["items"][0]["eo_quantity"] = "-1"
+    eo2 = syn.fill("ma_eo_spot", 63)
+    eo2.repeats["items"][0]["eo_quantity"] = "-2"
+    path = tmp_path / "mixed.json"
+    path.write_bytes(orjson.dumps(syn.kobo_json([hazard, eo, eo2])))
+    run(db, "import", str(path), "--org", "FSD")
+    listed = orjson.loads(run(db, "quarantine", "list", "--format", "json"))
+    assert len(listed) == 3
+    rows = {r["form_id"] + str(r["record"][-1]): r["id"] for r in listed}
+    hid = next(r["id"] for r in listed if r["form_id"] == "ma_hazard")
+    eids = sorted(r["id"] for r in listed if r["form_id"] == "ma_eo_spot")
+    assert rows and "repair proposed" in run(db, "quarantine", "list", "--form", "ma_hazard")
+    shown = run(db, "quarantine", "show", str(hid))
+    assert "Self-intersection" in shown and "proposed repair of hazard.polygon" in shown
+    out = run(db, "quarantine", "accept-repair", str(hid), "--by", "qc")
+    assert "report FSD:" in out and "submitted for review" in out
+    assert "discarded" in run(db, "quarantine", "discard", str(eids[0]), "--reason", "test")
+    doc = tmp_path / "fixed.json"
+    doc.write_text(
+        '{"report_id": "FSD-EO-FIX", "type": "eo", "organisation": "FSD", '
+        '"date_of_information": "2026-04-07", "eo": {"items": [{"category": "UXO", "quantity": 1}]}}'
+    )
+    assert "FSD-EO-FIX (new)" in run(db, "quarantine", "resubmit", str(eids[1]), str(doc))
+    assert orjson.loads(run(db, "quarantine", "list", "--format", "json")) == []
+    resolved = orjson.loads(run(db, "quarantine", "list", "--all", "--format", "json"))
+    assert {r["resolution"] for r in resolved} == {"repaired", "discarded", "resubmitted"}
+    detail = orjson.loads(run(db, "quarantine", "show", str(hid), "--format", "json"))
+    assert detail["repairs"][0]["proposed"]["type"] == "MultiPolygon"

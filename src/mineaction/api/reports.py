@@ -556,3 +556,55 @@ def decide(
         "to_state": target,
         "effect": effect,
     }
+
+
+class ReconcileBody(BaseModel):
+    """The existing hazard the report should update or link to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hazard_id: str = Field(min_length=1, max_length=100)
+
+
+class Reconciled(BaseModel):
+    """The original (now superseded) and the copy naming the hazard, at the same level."""
+
+    report_id: str
+    new_report_id: str
+    hazard_id: str
+    report: ReportItem  # type: ignore[valid-type]
+
+
+@router.post(
+    "/reports/{report_id}/reconcile",
+    response_model=Reconciled,
+    responses=errors(*COMMON, 404, 409, 412, 428),
+)
+def reconcile(
+    report_id: str,
+    body: ReconcileBody,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    """Act on a proposal: attach a pending report to an existing hazard (needs If-Match).
+
+    The report is never edited: a copy naming the hazard is submitted with ``supersedes``
+    at the same review level, and the original is marked superseded.
+    """
+    _get(request, user, report_id)
+    new_id = review.reconcile(
+        request.app.state.store,
+        report_id,
+        hazard_id=body.hazard_id,
+        actor=user.username,
+        role=_role(user),
+        expected_version=expected_version(if_match),
+    )
+    return {
+        "report_id": report_id,
+        "new_report_id": new_id,
+        "hazard_id": body.hazard_id,
+        "report": _after(request, response, new_id),
+    }

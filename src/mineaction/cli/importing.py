@@ -10,6 +10,7 @@ from mineaction.cli._common import Context, echo_json, echo_table, pass_ctx
 from mineaction.errors import ValidationError
 from mineaction.forms import FORMS, export
 from mineaction.services import importing
+from mineaction.services import quarantine as qsvc
 
 
 @click.command("import")
@@ -136,6 +137,7 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.option("--org", "organisation", default=None)
 @click.option("--batch", "batch_id", default=None)
+@click.option("--form", "form_id", default=None, help="Only records of this form.")
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved records.")
 @click.option("--limit", default=100, show_default=True)
 @click.option(
@@ -146,18 +148,20 @@ def quarantine_list(
     ctx: Context,
     organisation: str | None,
     batch_id: str | None,
+    form_id: str | None,
     include_resolved: bool,
     limit: int,
     fmt: str,
 ) -> None:
-    """List quarantined records, newest first."""
+    """List quarantined records, newest first (`quarantine show ID` for every reason)."""
     if limit < 1:
         raise ValidationError("--limit must be at least 1")
-    rows = importing.list_quarantine(
+    rows, _total = qsvc.list_records(
         ctx.store(),
         organisation=organisation,
         batch_id=batch_id,
-        include_resolved=include_resolved,
+        form_id=form_id,
+        status="all" if include_resolved else "open",
         limit=limit,
     )
     if fmt == "json":
@@ -169,6 +173,81 @@ def quarantine_list(
         )
         return
     echo_table(
-        [(r["id"], r["organisation"], r["form_id"], r["record"], r["message"][:120]) for r in rows],
-        ["id", "org", "form", "record", "problems"],
+        [
+            (
+                r["id"],
+                r["organisation"],
+                r["form_id"],
+                r["record"],
+                r["resolution"] or ("repair proposed" if r["repair_proposed"] else ""),
+                r["message"][:120],
+            )
+            for r in rows
+        ],
+        ["id", "org", "form", "record", "state", "problems"],
     )
+
+
+@quarantine.command("show")
+@click.argument("record_id", type=int)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_ctx
+def quarantine_show(ctx: Context, record_id: int, fmt: str) -> None:
+    """Show one quarantined record: every reason, the raw record and any proposed repair."""
+    rec = qsvc.get_record(ctx.store(), record_id)
+    if fmt == "json":
+        echo_json(rec)
+        return
+    state = f"resolved ({rec['resolution']})" if rec["resolved"] else "open"
+    click.echo(f"{rec['id']}: {rec['record']} [{rec['form_id'] or '-'}] from {rec['organisation']}")
+    click.echo(f"import {rec['batch_id']} at {rec['at'][:16]}, {state}, version {rec['version']}")
+    for p in rec["problems"]:
+        click.echo(f"  - {p['field'] + ': ' if p['field'] else ''}{p['message']}")
+    for r in rec["repairs"]:
+        click.echo(
+            f"  proposed repair of {r['field']} ({r['reason']}): "
+            f"{r['proposed']['type']}; accept it with `mineaction quarantine accept-repair "
+            f"{rec['id']}`"
+        )
+    if rec["resolution_note"]:
+        click.echo(f"  note: {rec['resolution_note']}")
+
+
+@quarantine.command("discard")
+@click.argument("record_id", type=int)
+@click.option("--reason", required=True, help="Why the record is set aside.")
+@click.option("--by", "actor", default=None)
+@pass_ctx
+def quarantine_discard(ctx: Context, record_id: int, reason: str, actor: str | None) -> None:
+    """Set a quarantined record aside for good, with a reason (kept, marked discarded)."""
+    qsvc.discard(ctx.store(), record_id, reason=reason, actor=actor)
+    click.echo(f"{record_id}: discarded")
+
+
+@quarantine.command("accept-repair")
+@click.argument("record_id", type=int)
+@click.option("--by", "actor", default=None)
+@pass_ctx
+def quarantine_accept_repair(ctx: Context, record_id: int, actor: str | None) -> None:
+    """Submit a record with its proposed repaired geometry (accepted explicitly; for review)."""
+    result = qsvc.accept_repair(ctx.store(), record_id, actor=actor)
+    click.echo(f"{record_id}: repaired; report {result.report_id} submitted for review")
+
+
+@quarantine.command("resubmit")
+@click.argument("record_id", type=int)
+@click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "actor", default=None)
+@pass_ctx
+def quarantine_resubmit(ctx: Context, record_id: int, document: Path, actor: str | None) -> None:
+    """Submit a corrected report document (JSON) in place of a quarantined record."""
+    import orjson
+
+    try:
+        doc = orjson.loads(document.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"not valid JSON ({exc})", where=document.name) from None
+    result = qsvc.resubmit(ctx.store(), record_id, doc, actor=actor)
+    click.echo(f"{record_id}: resubmitted as report {result.report_id} ({result.status})")

@@ -643,6 +643,7 @@ def reconcile(
     hazard_id: str,
     actor: str | None = None,
     role: str | None = None,
+    expected_version: int | None = None,
 ) -> str:
     """Attach a pending report to an existing hazard (update or link) instead of its own.
 
@@ -653,6 +654,7 @@ def reconcile(
     _check_role(role, ReportState.VERIFIED.value)
     with store.write() as conn:
         row = repo.get_report(conn, report_id)
+        ledger.check_version(row, expected_version)
         if row["state"] not in ledger.PENDING_STATES:
             raise ConflictError(f"report {report_id} is {row['state']}; only pending reports")
         payload = dict(row["payload"])

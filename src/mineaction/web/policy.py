@@ -143,6 +143,7 @@ POLICY: dict[str, Access] = {
     "GET /api/v1/review/inbox": REVIEW_ROLES,
     "GET /api/v1/reports/{report_id}/review": REVIEW_ROLES,
     "POST /api/v1/reports/{report_id}/review": REVIEW_ROLES,
+    "POST /api/v1/reports/{report_id}/reconcile": REVIEWERS,
     # imports (multipart upload, dry run and confirmation); operators for their organisation
     "GET /api/v1/imports": IMPORT_READERS,
     "POST /api/v1/imports": SUBMITTERS,
