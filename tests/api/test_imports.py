@@ -301,3 +301,28 @@ def test_bad_limit_settings_are_clear(monkeypatch: pytest.MonkeyPatch) -> None:
     assert max_upload_bytes(1) == 1024 * 1024  # the serve option wins over the environment
     with pytest.raises(ValidationError, match="at most 512 MB"):
         max_upload_bytes(100_000)
+
+
+def test_gis_file_with_a_mapping_checked_then_confirmed(
+    store: Store, seeded: Accounts, api: TestClient
+) -> None:
+    gpkg = (FIX / "gis/foreign_pulkovo.gpkg").read_bytes()
+    mapping = (FIX / "gis/foreign_pulkovo.yaml").read_bytes()  # has a date default
+    r = api.post(
+        "/api/v1/imports",
+        files={"file": ("minefields.gpkg", gpkg), "mapping": ("m.yaml", mapping)},
+        data={"organisation": "ORG-A", "dry_run": "true"},
+        headers=seeded.headers("im"),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["totals"]["new"] == 2 and r.json()["format"] == "gpkg"
+    ok = api.post(f"{r.headers['Location']}/confirm", headers=seeded.headers("im"))
+    assert ok.status_code == 201 and ok.json()["totals"]["new"] == 2  # the kept mapping applied
+    bomb = b"form: ma_hazard\nx: &a [1, 1]\ny: [*a, *a]\n"
+    refused = api.post(
+        "/api/v1/imports",
+        files={"file": ("minefields.gpkg", gpkg), "mapping": ("bomb.yaml", bomb)},
+        data={"organisation": "ORG-A"},
+        headers=seeded.headers("im"),
+    )
+    assert refused.status_code == 400 and "aliases" in refused.json()["message"]

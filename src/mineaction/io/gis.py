@@ -73,6 +73,20 @@ _MAPPING_KEYS = {
 }
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses anchors/aliases (no "billion laughs" in a mapping)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Refuse an alias; compose everything else as the safe loader does."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem=f"aliases (*{event.anchor}) are not allowed in a column mapping",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def load_mapping(text: str | bytes, where: str = "mapping") -> dict[str, Any]:
     """Parse and check a YAML column mapping.
 
@@ -80,7 +94,7 @@ def load_mapping(text: str | bytes, where: str = "mapping") -> dict[str, Any]:
     {'hazard_id': 'HAZ_NO'}
     """
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise ValidationError(f"not valid YAML: {exc}", where=where) from None
     if not isinstance(doc, dict):

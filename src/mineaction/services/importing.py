@@ -597,7 +597,13 @@ def check_upload(
     record with the dry run's result, and the uploaded bytes until :func:`confirm_import` or
     expiry (``keep_hours``).
     """
-    mapping_doc = load_mapping(mapping) if mapping else None
+    mapping_text = None
+    if mapping:
+        try:
+            mapping_text = mapping.decode("utf-8") if isinstance(mapping, bytes) else mapping
+        except UnicodeDecodeError:
+            raise ValidationError("the column mapping is not UTF-8 text", where="mapping") from None
+    mapping_doc = load_mapping(mapping_text) if mapping_text else None
     read, _ = _read(data, filename, organisation, form, mapping_doc)
     with store.read() as conn:
         result = _run(
@@ -635,7 +641,10 @@ def check_upload(
         )
         conn.execute(
             insert(s.import_upload).values(
-                batch_id=result.batch_id, data=data, mapping=mapping_doc, expires_at=expires
+                batch_id=result.batch_id,
+                data=data,
+                mapping={"yaml": mapping_text} if mapping_text else None,
+                expires_at=expires,
             )
         )
         ledger.audit(
@@ -701,7 +710,7 @@ def confirm_import(
             raise ConflictError(f"import {batch_id} has expired: upload the file again")
         data = bytes(upload["data"])
         read, _ = _read(
-            data, row["filename"], row["organisation"], row["form_id"], upload["mapping"]
+            data, row["filename"], row["organisation"], row["form_id"], _kept_mapping(upload)
         )
         result = _run(
             conn,
@@ -729,6 +738,14 @@ def confirm_import(
             details={"import": result.batch_id},
         )
     return result
+
+
+def _kept_mapping(upload: RowMapping) -> str | dict[str, Any] | None:
+    """Return the column mapping kept with a checked upload (its YAML text)."""
+    kept = upload["mapping"]
+    if isinstance(kept, dict) and isinstance(kept.get("yaml"), str):
+        return str(kept["yaml"])
+    return kept if isinstance(kept, dict) else None
 
 
 def _batch_row(conn: Connection, batch_id: str, organisation: str | None) -> RowMapping:
