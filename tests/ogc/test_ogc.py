@@ -77,6 +77,10 @@ def test_items_paging_links_and_counts(shared: Seeded) -> None:
     assert "next" not in {ln["rel"] for ln in last["links"]}
     clamped = get(shared, "/collections/eo/items", limit=1_000_000).json()
     assert clamped["numberReturned"] == 6
+    # numberMatched is the full count on every page: full, short last, past the end
+    for offset, returned in ((0, 4), (4, 2), (5, 1), (6, 0), (50, 0)):
+        page = get(shared, "/collections/eo/items", limit=4, offset=offset).json()
+        assert (page["numberMatched"], page["numberReturned"]) == (6, returned), offset
 
 
 def test_bbox_datetime_and_property_filters(shared: Seeded) -> None:

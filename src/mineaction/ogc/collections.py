@@ -219,10 +219,13 @@ def table_reader(spec: TableSpec) -> Callable[[Connection, Scope, Query, str], P
                 .where(*where)
                 .order_by(t.c[spec.id_col])
             )
-            matched = int(
-                conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0
-            )
             rows = conn.execute(fsel.limit(q.limit).offset(q.offset)).all()
+            if len(rows) < q.limit and (rows or q.offset == 0):
+                matched = q.offset + len(rows)  # the last page: no need to count
+            else:
+                matched = int(
+                    conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0
+                )
             geoms = _geometry_texts(rows, dialect)
             texts = [
                 _text(r[0])[:-1] + ',"geometry":' + g + "}"
