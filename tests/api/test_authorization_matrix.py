@@ -214,6 +214,7 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "GET /map": PAGE,
     "GET /map/hazards.json": Sample("page", query_own={**BBOX, "zoom": "12"}),
     "GET /map/finds.json": Sample("page", query_own=BBOX),
+    "GET /map/activities.json": Sample("page", query_own={**BBOX, "zoom": "12"}),
     "GET /map/basemap.json": PAGE,
     "GET /hazards": PAGE,
     "GET /hazards/{hazard_id}": item("hazard_id", "HA", "HB"),

@@ -77,7 +77,6 @@ def test_admin_creates_a_user_who_signs_in_to_a_russian_interface(
     page.click("[data-testid=save-user]")
     secret = page.input_value("[data-testid=secret]")
     assert len(secret) >= 16
-    shot(page, screenshot_dir, "admin-user-created")
     page.click("text=Back to the user")
     page.wait_for_url(base + "/admin/users/olga")
     assert page.input_value("#f-locale") == "ru"

@@ -409,17 +409,90 @@ def _polygons(
     return {"type": "FeatureCollection", "mode": "polygons", "count": count, "features": feats}
 
 
-def _points_in_bbox(geoms: list[Any], bbox: Sequence[float]) -> np.ndarray:
-    arr = np.array(geoms, dtype=object)
-    if not len(arr):
-        return np.zeros(0, dtype=bool)
-    mask = ~shapely.is_missing(arr)
-    x = np.full(len(arr), np.nan)
-    y = np.full(len(arr), np.nan)
-    x[mask] = shapely.get_x(shapely.centroid(arr[mask]))
-    y[mask] = shapely.get_y(shapely.centroid(arr[mask]))
-    with np.errstate(invalid="ignore"):
-        return mask & (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])
+#: Above this many EO finds (or activities) in view, they are grouped into clusters.
+MAX_OVERLAY_POINTS = 3000
+#: Activities are drawn as their released polygons from this zoom level on.
+ACTIVITY_POLYGON_ZOOM = POLYGON_ZOOM
+
+
+@dataclass(frozen=True)
+class OverlayFilter:
+    """Filters of the map's overlays (EO finds, accidents, activities)."""
+
+    organisation: str | None = None
+    location: str | None = None
+    since: date | None = None
+    until: date | None = None
+    activity_type: str | None = None
+
+
+def _in_location(table: Any, prefix: str) -> ColumnElement[bool]:
+    """Records in an admin area: by their own P-code, else by their hazard's."""
+    if "location" in table.c:
+        return table.c.location.startswith(prefix)
+    return table.c.hazard_id.in_(
+        select(s.hazard.c.hazard_id).where(s.hazard.c.location.startswith(prefix))
+    )
+
+
+def _point_where(
+    table: Any,
+    bbox: Sequence[float],
+    filters: OverlayFilter,
+    scope: Scope,
+) -> list[ColumnElement[bool]]:
+    """SQL conditions for point records (``x``/``y`` columns) in a view, filtered and scoped."""
+    x0, y0, x1, y1 = bbox
+    conds: list[ColumnElement[bool]] = [
+        table.c.x >= x0,
+        table.c.x <= x1,
+        table.c.y >= y0,
+        table.c.y <= y1,
+        scope.where(table),
+    ]
+    if filters.organisation:
+        conds.append(table.c.organisation == filters.organisation)
+    if filters.location:
+        conds.append(_in_location(table, filters.location))
+    if filters.since:
+        conds.append(table.c.date >= filters.since)
+    if filters.until:
+        conds.append(table.c.date <= filters.until)
+    return conds
+
+
+def _sql_clusters(
+    conn: Connection,
+    x: Any,
+    y: Any,
+    where: Sequence[ColumnElement[bool]],
+    bbox: Sequence[float],
+    px: float,
+    weight: Any,
+    join: Any = None,
+) -> list[dict[str, Any]]:
+    """Group the rows matching ``where`` into screen cells in SQL: count, centre and a sum."""
+    from sqlalchemy import Integer, cast
+
+    cell = px * CLUSTER_PX
+    x0, y0 = bbox[0] - cell, bbox[1] - cell
+    gx = cast(func.floor((x - x0) / cell), Integer).label("gx")
+    gy = cast(func.floor((y - y0) / cell), Integer).label("gy")
+    q = select(gx, gy, func.count(), func.avg(x), func.avg(y), func.sum(weight))
+    if join is not None:
+        q = q.select_from(join)
+    rows = conn.execute(q.where(*where).group_by(gx, gy)).all()
+    return [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(float(cx), 5), round(float(cy), 5)],
+            },
+            "properties": {"n": int(n), "sum": round(float(total or 0))},
+        }
+        for _gx, _gy, n, cx, cy, total in rows
+    ]
 
 
 def finds_in_view(
@@ -427,74 +500,254 @@ def finds_in_view(
     bbox: Sequence[float],
     *,
     accidents: bool,
+    zoom: float = DETAIL_ZOOM,
+    filters: OverlayFilter | None = None,
     scope: Scope = NATIONAL,
-    limit: int = 5000,
+    limit: int = MAX_OVERLAY_POINTS,
 ) -> dict[str, Any]:
-    """Return EO finds (and accidents, for roles allowed to see them) inside the view as points."""
+    """Return EO finds (and accidents, for roles allowed to see them) of a map view.
+
+    Filtered in SQL on the finds' point coordinates (indexed) and the filters; zoomed out, or
+    with more than ``limit`` finds in view, they come back as clusters (count and quantity per
+    screen cell) computed in SQL, so a national view costs one grouped query.
+    """
+    filters = filters or OverlayFilter()
+    px = degrees_per_pixel(zoom)
     feats: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    modes: dict[str, str] = {}
+    tables: list[tuple[str, Any]] = [("eo", s.eo_item)]
+    if accidents:
+        tables.append(("accident", s.accident))
     with store.read() as conn:
-        eo = s.eo_item
-        rows = conn.execute(
-            select(
-                eo.c.id, eo.c.category, eo.c.quantity, eo.c.date, eo.c.hazard_id, eo.c.geom
-            ).where(scope.where(eo), eo.c.geom.is_not(None))
-        ).all()
-        keep = _points_in_bbox([r.geom for r in rows], bbox)
-        for r, k in zip(rows, keep, strict=True):
-            if k and len(feats) < limit:
-                c = r.geom.centroid
-                feats.append(
+        for kind, t in tables:
+            where = _point_where(t, bbox, filters, scope)
+            weight = t.c.quantity if kind == "eo" else t.c.killed + t.c.injured
+            # zoomed out: one grouped query (its counts add up to the total); else count first
+            n = -1
+            if zoom >= DETAIL_ZOOM:
+                n = int(
+                    conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0
+                )
+            if n < 0 or n > limit:
+                cells = _sql_clusters(conn, t.c.x, t.c.y, where, bbox, px, weight)
+                counts[kind] = sum(f["properties"]["n"] for f in cells)
+                modes[kind] = "clusters"
+                for f in cells:
+                    f["properties"]["kind"] = f"{kind}-cluster"
+                feats += cells
+                continue
+            counts[kind] = n
+            modes[kind] = "points"
+            if kind == "eo":
+                rows = conn.execute(
+                    select(
+                        t.c.id,
+                        t.c.category,
+                        t.c.quantity,
+                        t.c.date,
+                        t.c.hazard_id,
+                        t.c.organisation,
+                        t.c.x,
+                        t.c.y,
+                    ).where(*where)
+                ).all()
+                feats += [
                     {
                         "type": "Feature",
                         "geometry": {
                             "type": "Point",
-                            "coordinates": [round(c.x, 6), round(c.y, 6)],
+                            "coordinates": [round(r.x, 6), round(r.y, 6)],
                         },
                         "properties": {
                             "kind": "eo",
+                            "id": r.id,
                             "cat": r.category,
                             "q": r.quantity,
                             "date": r.date.isoformat(),
+                            "org": r.organisation,
                             "hazard": r.hazard_id,
                         },
                     }
-                )
-        if accidents:
-            a = s.accident
-            acc_rows = conn.execute(
-                select(
-                    a.c.accident_id,
-                    a.c.date,
-                    a.c.device_category,
-                    a.c.killed,
-                    a.c.injured,
-                    a.c.hazard_id,
-                    a.c.geom,
-                ).where(scope.where(a))
-            ).all()
-            keep = _points_in_bbox([r.geom for r in acc_rows], bbox)
-            for ra, k in zip(acc_rows, keep, strict=True):
-                if k:
-                    c = ra.geom.centroid
-                    feats.append(
-                        {
-                            "type": "Feature",
-                            "geometry": {
-                                "type": "Point",
-                                "coordinates": [round(c.x, 6), round(c.y, 6)],
-                            },
-                            "properties": {
-                                "kind": "accident",
-                                "id": ra.accident_id,
-                                "cat": ra.device_category,
-                                "killed": ra.killed,
-                                "injured": ra.injured,
-                                "date": ra.date.isoformat(),
-                                "hazard": ra.hazard_id,
-                            },
-                        }
-                    )
-    return {"type": "FeatureCollection", "count": len(feats), "features": feats}
+                    for r in rows
+                ]
+            else:
+                acc_rows = conn.execute(
+                    select(
+                        t.c.accident_id,
+                        t.c.date,
+                        t.c.device_category,
+                        t.c.killed,
+                        t.c.injured,
+                        t.c.hazard_id,
+                        t.c.organisation,
+                        t.c.x,
+                        t.c.y,
+                    ).where(*where)
+                ).all()
+                feats += [
+                    {
+                        "type": "Feature",
+                        "geometry": {
+                            "type": "Point",
+                            "coordinates": [round(r.x, 6), round(r.y, 6)],
+                        },
+                        "properties": {
+                            "kind": "accident",
+                            "id": r.accident_id,
+                            "cat": r.device_category,
+                            "killed": r.killed,
+                            "injured": r.injured,
+                            "date": r.date.isoformat(),
+                            "org": r.organisation,
+                            "hazard": r.hazard_id,
+                        },
+                    }
+                    for r in acc_rows
+                ]
+    return {
+        "type": "FeatureCollection",
+        "count": sum(counts.values()),
+        "counts": counts,
+        "modes": modes,
+        "features": feats,
+    }
+
+
+def _activity_where(
+    bbox: Sequence[float], filters: OverlayFilter, scope: Scope
+) -> list[ColumnElement[bool]]:
+    """SQL conditions for activities in a view: by their hazard's bounding box (indexed)."""
+    a, h = s.activity, s.hazard
+    x0, y0, x1, y1 = bbox
+    conds: list[ColumnElement[bool]] = [
+        h.c.maxx >= x0,
+        h.c.minx <= x1,
+        h.c.maxy >= y0,
+        h.c.miny <= y1,
+    ]
+    if scope.organisation:
+        conds.append(a.c.organisation == scope.organisation)
+    if scope.location:
+        conds.append(h.c.location.startswith(scope.location))
+    if filters.organisation:
+        conds.append(a.c.organisation == filters.organisation)
+    if filters.location:
+        conds.append(h.c.location.startswith(filters.location))
+    if filters.activity_type:
+        conds.append(a.c.activity_type == filters.activity_type)
+    if filters.until:
+        conds.append(a.c.start_date <= filters.until)
+    if filters.since:
+        conds.append(func.coalesce(a.c.end_date, a.c.date_of_information) >= filters.since)
+    return conds
+
+
+def activities_in_view(
+    store: Store,
+    bbox: Sequence[float],
+    zoom: float,
+    *,
+    filters: OverlayFilter | None = None,
+    scope: Scope = NATIONAL,
+    limit: int = MAX_OVERLAY_POINTS,
+) -> dict[str, Any]:
+    """Return the activities (NTS, TS, clearance, BAC, EOD) of a map view.
+
+    Activities are found by their hazard's bounding box and filtered in SQL. Zoomed out they
+    come back as clusters, in between as points (at the centre of the work, else of the
+    hazard), up close as the simplified polygons each one released (the hazard's centre when it
+    released nothing, e.g. EOD or a progress report).
+    """
+    filters = filters or OverlayFilter()
+    a, h = s.activity, s.hazard
+    join = a.join(h, h.c.hazard_id == a.c.hazard_id)
+    where = _activity_where(bbox, filters, scope)
+    px = degrees_per_pixel(zoom)
+    digits = max(4, min(7, int(math.ceil(-math.log10(px))) + 1))
+    cx = (h.c.minx + h.c.maxx) / 2
+    cy = (h.c.miny + h.c.maxy) / 2
+    with store.read() as conn:
+        count = -1
+        if zoom >= DETAIL_ZOOM:
+            count = int(
+                conn.execute(select(func.count()).select_from(join).where(*where)).scalar() or 0
+            )
+        if count < 0 or count > limit:
+            feats = _sql_clusters(
+                conn,
+                cx,
+                cy,
+                where,
+                bbox,
+                px,
+                a.c.cancelled_m2 + a.c.reduced_m2 + a.c.cleared_m2,
+                join=join,
+            )
+            for f in feats:
+                f["properties"]["kind"] = "activity-cluster"
+            return {
+                "type": "FeatureCollection",
+                "mode": "clusters",
+                "count": sum(f["properties"]["n"] for f in feats),
+                "features": feats,
+            }
+        rows = conn.execute(
+            select(
+                a.c.report_id,
+                a.c.hazard_id,
+                a.c.organisation,
+                a.c.activity_type,
+                a.c.stage,
+                a.c.start_date,
+                a.c.end_date,
+                a.c.date_of_information,
+                (a.c.cancelled_m2 + a.c.reduced_m2 + a.c.cleared_m2).label("m2"),
+                cx.label("cx"),
+                cy.label("cy"),
+            )
+            .select_from(join)
+            .where(*where)
+            .order_by(a.c.start_date)
+        ).all()
+        polygons: dict[str, list[BaseGeometry]] = {}
+        if rows and zoom >= ACTIVITY_POLYGON_ZOOM:
+            rp = s.release_polygon
+            ids = [r.report_id for r in rows]
+            for i in range(0, len(ids), 500):
+                for rid, geom in conn.execute(
+                    select(rp.c.report_id, rp.c.geom).where(rp.c.report_id.in_(ids[i : i + 500]))
+                ):
+                    polygons.setdefault(rid, []).append(geom)
+    tol = px * 0.75
+    feats = []
+    for r in rows:
+        geo = None
+        parts = polygons.get(r.report_id)
+        if parts:
+            geo = _simplify(shapely.union_all(parts), tol, digits)
+        if geo is None:
+            geo = {"type": "Point", "coordinates": [round(r.cx, digits), round(r.cy, digits)]}
+        feats.append(
+            {
+                "type": "Feature",
+                "id": r.report_id,
+                "geometry": geo,
+                "properties": {
+                    "kind": "activity",
+                    "id": r.report_id,
+                    "type": r.activity_type,
+                    "stage": r.stage,
+                    "org": r.organisation,
+                    "hazard": r.hazard_id,
+                    "start": r.start_date.isoformat(),
+                    "end": (r.end_date or r.date_of_information).isoformat(),
+                    "m2": round(float(r.m2)),
+                },
+            }
+        )
+    mode = "polygons" if zoom >= ACTIVITY_POLYGON_ZOOM else "points"
+    return {"type": "FeatureCollection", "mode": mode, "count": count, "features": feats}
 
 
 def full_geojson(store: Store) -> dict[str, Any]:

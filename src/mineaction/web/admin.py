@@ -24,10 +24,10 @@ from mineaction.services import codelists, organisations, users
 from mineaction.store import schema as s
 from mineaction.web.i18n import LANGUAGES
 from mineaction.web.labels import code_list_label, org_kind_label
-from mineaction.web.pages import LANG_COOKIE, CurrentUser, _store, env, render
+from mineaction.web.pages import LANG_COOKIE, CurrentUser, _store, at_render, env, render
 
 router = APIRouter(include_in_schema=False)
-env.filters.update(orgkind=org_kind_label, codelist=code_list_label)
+env.filters.update(orgkind=at_render(org_kind_label), codelist=at_render(code_list_label))
 
 #: Roles an administrator may give (the anonymous ``public`` is not an account).
 ACCOUNT_ROLES = [r.value for r in Role if r != Role.PUBLIC]

@@ -20,6 +20,14 @@ COLOURS = {
     "EOD_SPOT": "#8e44ad",
     "remaining": "#c0392b",
 }
+#: Map colours of the activity types (survey blue to clearance green, EOD purple).
+ACTIVITY_COLOURS = {
+    "NTS": "#2f80ed",
+    "TS": "#d4a017",
+    "CLEARANCE": "#1e8449",
+    "BAC": "#17a2a2",
+    "EOD": "#7d3c98",
+}
 
 
 def nice_max(value: float) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,10 +18,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from sqlalchemy import select
 
 from mineaction.core.access import Role
+from mineaction.core.codes import ActivityType
 from mineaction.core.geometry import BBox, to_geojson
 from mineaction.errors import (
     ConflictError,
@@ -66,18 +68,37 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-env.filters.update(
-    area=fmt_area,
-    m2=fmt_m2,
-    num=fmt_number,
-    date=fmt_date,
-    label=code_label,
-    short=lambda c: code_label(c, short=True),
-    role=role_label,
-    step=step_label,
-    step_button=lambda s: step_label(s, button=True),
+
+
+def at_render(fn: Callable[..., str]) -> Callable[..., str]:
+    """Make a filter run at render time, in the page's language (never folded at compile time)."""
+
+    @pass_context
+    def filt(_ctx: Any, value: Any, *args: Any, **kw: Any) -> str:
+        return fn(value, *args, **kw)
+
+    filt.__doc__ = fn.__doc__
+    return filt
+
+
+_FILTERS: dict[str, Callable[..., str]] = {
+    "area": fmt_area,
+    "m2": fmt_m2,
+    "num": fmt_number,
+    "date": fmt_date,
+    "label": code_label,
+    "short": lambda c: code_label(c, short=True),
+    "role": role_label,
+    "step": step_label,
+    "step_button": lambda s: step_label(s, button=True),
+}
+env.filters.update({name: at_render(fn) for name, fn in _FILTERS.items()})
+env.globals.update(
+    COLOURS=charts.COLOURS,
+    LANGUAGES=LANGUAGES,
+    ACTIVITY_TYPES=[a.value for a in ActivityType],
+    ACTIVITY_COLOURS=charts.ACTIVITY_COLOURS,
 )
-env.globals.update(COLOURS=charts.COLOURS, LANGUAGES=LANGUAGES)
 
 router = APIRouter(include_in_schema=False)
 
@@ -282,6 +303,7 @@ def map_page(request: Request, user: CurrentUser) -> Response:
         "polygonZoom": mapdata.POLYGON_ZOOM,
         "detailZoom": mapdata.DETAIL_ZOOM,
         "colours": charts.COLOURS,
+        "activityColours": charts.ACTIVITY_COLOURS,
     }
     return render(
         request,
@@ -337,11 +359,64 @@ def map_hazards(
     return _json(data)
 
 
+def _overlay_filter(
+    org: str | None,
+    location: str | None,
+    since: str | None,
+    until: str | None,
+    activity_type: str | None = None,
+) -> mapdata.OverlayFilter:
+    return mapdata.OverlayFilter(
+        organisation=org or None,
+        location=location or None,
+        since=_date(since, "since"),
+        until=_date(until, "until"),
+        activity_type=activity_type or None,
+    )
+
+
 @router.get("/map/finds.json")
-def map_finds(request: Request, bbox: str, user: CurrentUser) -> Response:
-    """EO finds and (for permitted roles) accidents inside a map view."""
+def map_finds(
+    request: Request,
+    user: CurrentUser,
+    bbox: Annotated[str, Query(description="min_lon,min_lat,max_lon,max_lat")],
+    zoom: Annotated[float, Query(ge=0, le=24)] = mapdata.DETAIL_ZOOM,
+    org: str | None = None,
+    location: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Response:
+    """EO finds and (for permitted roles) accidents of a map view: points, or clusters."""
     data = mapdata.finds_in_view(
-        _store(request), _bbox(bbox), accidents=may(user, "accidents"), scope=user_scope(user)
+        _store(request),
+        _bbox(bbox),
+        accidents=may(user, "accidents"),
+        zoom=zoom,
+        filters=_overlay_filter(org, location, since, until),
+        scope=user_scope(user),
+    )
+    return _json(data)
+
+
+@router.get("/map/activities.json")
+def map_activities(
+    request: Request,
+    user: CurrentUser,
+    bbox: Annotated[str, Query(description="min_lon,min_lat,max_lon,max_lat")],
+    zoom: Annotated[float, Query(ge=0, le=24)],
+    atype: str | None = None,
+    org: str | None = None,
+    location: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> Response:
+    """Activities (NTS, TS, clearance ...) of a map view: clusters, points or work polygons."""
+    data = mapdata.activities_in_view(
+        _store(request),
+        _bbox(bbox),
+        zoom,
+        filters=_overlay_filter(org, location, since, until, atype),
+        scope=user_scope(user),
     )
     return _json(data)
 

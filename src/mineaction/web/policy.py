@@ -81,6 +81,7 @@ POLICY: dict[str, Access] = {
     "GET /map": READERS,
     "GET /map/hazards.json": READERS,
     "GET /map/finds.json": READERS,
+    "GET /map/activities.json": READERS,
     "GET /map/basemap.json": READERS,
     "GET /hazards": READERS,
     "GET /hazards/{hazard_id}": READERS,

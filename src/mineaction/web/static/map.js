@@ -70,7 +70,7 @@
   var finds = L.layerGroup().addTo(map);
   var statusEl = document.getElementById("map-status");
   var form = document.getElementById("map-filters");
-  var controller = null, findsController = null;
+  var controller = null, findsController = null, activitiesController = null;
 
   function hazardStyle(p) {
     var col = C[p.cls] || "#555";
@@ -101,13 +101,14 @@
     el.setAttribute("aria-busy", "true");
     statusEl.textContent = t.loading;
     if (!document.getElementById("l-hazards").checked) {
-      hazards.clearLayers(); done(0, "off"); return;
+      hazards.clearLayers(); done(0, "off"); loadFinds(); loadActivities(); return;
     }
     fetch("/map/hazards.json?" + params().toString(), { signal: controller.signal, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(draw)
       .catch(function (e) { if (e.name !== "AbortError") { statusEl.textContent = t.failed; el.setAttribute("aria-busy", "false"); } });
     loadFinds();
+    loadActivities();
   }
   function draw(data) {
     hazards.clearLayers();
@@ -164,28 +165,96 @@
     }
   }
 
-  // --- EO finds and accidents -------------------------------------------------------------
+  // --- overlays: EO finds, accidents, activities (points, or server-side clusters) ----------
+  var activities = L.layerGroup().addTo(map);
+  // own panes, so that finds are drawn above activities and activities above hazards
+  map.createPane("activities").style.zIndex = 420;
+  map.createPane("finds").style.zIndex = 440;
+  var AC = cfg.activityColours || {};
+  function overlayParams() {
+    var q = params();
+    ["status", "class"].forEach(function (k) { q.delete(k); });
+    return q;
+  }
+  function clusterMarker(f, cls, label) {
+    var p = f.properties, c = f.geometry.coordinates;
+    var size = Math.round(18 + 7 * Math.log10(p.n + 1));
+    var m = L.marker([c[1], c[0]], {
+      icon: L.divIcon({ className: "cluster " + cls, iconSize: [size, size], html: "<span>" + numFmt(p.n, 0) + "</span>" }),
+      title: fmt(label, p.n) + " · " + t.zoomIn, keyboard: true,
+    });
+    m.on("click", function () { map.setView(m.getLatLng(), Math.min(map.getZoom() + 2, 18)); });
+    return m;
+  }
+  function findPopup(p) {
+    var acc = p.kind === "accident";
+    return acc
+      ? "<div class=\"popup\"><strong>" + esc(t.accident) + " " + esc(p.id) + "</strong><br>" + esc(p.date) + " · " + esc(p.cat) +
+        "<br>" + p.killed + " " + esc(t.killed) + ", " + p.injured + " " + esc(t.injured) +
+        (p.hazard ? "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "\">" + esc(p.hazard) + " →</a>" : "") + "</div>"
+      : "<div class=\"popup\"><strong>" + esc(t.eoFind) + "</strong><br>" + esc(p.date) + " · " + esc(p.cat) + " × " + p.q +
+        "<br>" + esc(t.organisation) + ": " + esc(p.org) +
+        (p.hazard ? "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "\">" + esc(p.hazard) + " →</a>" : "") + "</div>";
+  }
   function loadFinds() {
-    finds.clearLayers();
-    if (!document.getElementById("l-finds").checked || map.getZoom() < cfg.detailZoom) return;
     if (findsController) findsController.abort();
+    if (!document.getElementById("l-finds").checked) { finds.clearLayers(); el.dataset.finds = ""; return; }
     findsController = new AbortController();
-    var b = map.getBounds();
-    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); }).join(",");
-    fetch("/map/finds.json?bbox=" + bbox, { signal: findsController.signal, credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+    fetch("/map/finds.json?" + overlayParams().toString(), { signal: findsController.signal, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
+        finds.clearLayers();
         data.features.forEach(function (f) {
-          var p = f.properties, c = f.geometry.coordinates, acc = p.kind === "accident";
+          var p = f.properties, c = f.geometry.coordinates;
+          if (p.kind === "eo-cluster") { finds.addLayer(clusterMarker(f, "eo", t.nFinds)); return; }
+          if (p.kind === "accident-cluster") { finds.addLayer(clusterMarker(f, "accident", t.nAccidents)); return; }
+          var acc = p.kind === "accident";
           var m = L.circleMarker([c[1], c[0]], { radius: acc ? 7 : 4, color: acc ? "#111" : "#5b2c6f", weight: acc ? 2 : 1,
-                                                 fillColor: acc ? "#fff200" : "#9b59b6", fillOpacity: 0.9 });
-          m.bindPopup(acc
-            ? "<strong>" + esc(t.accident) + " " + esc(p.id) + "</strong><br>" + esc(p.date) + " · " + esc(p.cat) +
-              "<br>" + p.killed + " " + esc(t.killed) + ", " + p.injured + " " + esc(t.injured)
-            : "<strong>" + esc(t.eoFind) + "</strong><br>" + esc(p.date) + " · " + esc(p.cat) + " × " + p.q +
-              (p.hazard ? "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "\">" + esc(p.hazard) + " →</a>" : ""));
+                                                 fillColor: acc ? "#fff200" : "#9b59b6", fillOpacity: 0.9, pane: "finds" });
+          m.bindPopup(function () { return findPopup(p); });
           finds.addLayer(m);
         });
+        el.dataset.finds = String(data.count);
+        el.dataset.findsDrawn = String(data.features.length);
+        el.dataset.findsMode = (data.modes && data.modes.eo) || "";
+      }).catch(function () {});
+  }
+  function activityPopup(p) {
+    return "<div class=\"popup\"><strong>" + esc(t.types[p.type] || p.type) + "</strong> · " + esc(t.stages[p.stage] || p.stage) +
+      "<br>" + esc(t.report) + ": " + esc(p.id) +
+      "<br>" + esc(t.organisation) + ": " + esc(p.org) +
+      "<br>" + esc(t.dates) + ": " + esc(p.start) + " – " + esc(p.end) +
+      (p.m2 > 0 ? "<br>" + esc(t.released) + ": " + area(p.m2) : "") +
+      "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "#report-" + encodeURIComponent(p.id) + "\">" +
+      esc(t.openReport) + " →</a></div>";
+  }
+  function loadActivities() {
+    if (activitiesController) activitiesController.abort();
+    if (!document.getElementById("l-activities").checked) { activities.clearLayers(); el.dataset.activities = ""; return; }
+    activitiesController = new AbortController();
+    fetch("/map/activities.json?" + overlayParams().toString(), { signal: activitiesController.signal, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        activities.clearLayers();
+        if (data.mode === "clusters") {
+          data.features.forEach(function (f) { activities.addLayer(clusterMarker(f, "act", t.nActivities)); });
+        } else {
+          activities.addLayer(L.geoJSON(data, {
+            pane: "activities",
+            style: function (f) { var col = AC[f.properties.type] || "#333";
+              return { color: col, weight: 2, fillColor: col, fillOpacity: 0.25, dashArray: "5 3" }; },
+            pointToLayer: function (f, latlng) {
+              var col = AC[f.properties.type] || "#333";
+              return L.marker(latlng, { icon: L.divIcon({ className: "act-marker", iconSize: [12, 12],
+                html: "<span style=\"background:" + col + "\"></span>" }), keyboard: true,
+                title: (t.types[f.properties.type] || f.properties.type) + " " + f.properties.id });
+            },
+            onEachFeature: function (f, layer) { layer.bindPopup(function () { return activityPopup(f.properties); }); },
+          }));
+        }
+        el.dataset.activities = String(data.count);
+        el.dataset.activitiesDrawn = String(data.features.length);
+        el.dataset.activitiesMode = data.mode;
       }).catch(function () {});
   }
 
