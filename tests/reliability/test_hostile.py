@@ -128,3 +128,18 @@ def test_huge_paging_offset_is_refused_not_a_crash(sqlite_store: Store) -> None:
             r = client.get(path, params={"offset": 2**70}, headers=auth)
             assert r.status_code in (400, 422), (path, r.status_code, r.text[:200])
             assert r.json().get("message") or r.json().get("description"), (path, r.text)
+
+
+def test_huge_integer_ids_are_refused_not_a_crash(sqlite_store: Store) -> None:
+    """Found by the long API fuzz run: GET /api/v1/quarantine/<40 digits> was a 500 on SQLite."""
+    users.add_user(sqlite_store, "admin", role="admin", password="correct horse battery")
+    auth = {"Authorization": f"Bearer {users.create_token(sqlite_store, 'admin').token}"}
+    huge = 2945156802604706858573054402359197696
+    with TestClient(create_app(sqlite_store.url)) as client:
+        r = client.get(f"/api/v1/quarantine/{huge}", headers=auth)
+        assert r.status_code == 400 and r.json()["message"], (r.status_code, r.text[:200])
+        for action in ("discard", "resubmit", "accept-repair"):
+            r = client.post(
+                f"/api/v1/quarantine/{huge}/{action}", json={}, headers={**auth, "If-Match": '"1"'}
+            )
+            assert r.status_code == 400, (action, r.status_code, r.text[:200])
