@@ -32,9 +32,12 @@ def test_users_add_list_disable_and_tokens(store: Store) -> None:
         "--role",
         "viewer",
         "--password-stdin",
+        "--language",
+        "ru",
         input="a-long-secret-1\n",
     )
-    assert users.authenticate_password(store, "bo", "a-long-secret-1").role.value == "viewer"
+    bo = users.authenticate_password(store, "bo", "a-long-secret-1")
+    assert bo.role.value == "viewer" and bo.locale == "ru"
     listing = run(store, "users", "list")
     assert "ana" in listing and "operator_entry" in listing
     token = run(store, "tokens", "create", "ana").strip().splitlines()[-1]

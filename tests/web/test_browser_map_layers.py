@@ -71,6 +71,37 @@ def test_activities_and_finds_with_popups_and_filters(
     )
     nts = int(data(page, "activities"))
     assert 0 < nts < everything
+    # an EO find's popup: category and date in words of the page's language
+    page.wait_for_function("Number(document.querySelector('#map').dataset.finds) > 0")
+    page.evaluate(
+        """() => { let found = null;
+          window.mineactionMap.eachLayer(l => { if (!found && l.options && l.options.pane === 'finds'
+                                 && l.getPopup && l.getPopup()) found = l; });
+          found.openPopup(); }"""
+    )
+    find = page.locator(".leaflet-popup-content")
+    find.wait_for()
+    text = find.inner_text()
+    assert "Anti-personnel mine" in text or "Unexploded ordnance" in text, text
+    assert any(
+        m in text
+        for m in (
+            "Jan",
+            "Feb",
+            "Mar",
+            "Apr",
+            "May",
+            "Jun",
+            "Jul",
+            "Aug",
+            "Sep",
+            "Oct",
+            "Nov",
+            "Dec",
+        )
+    ), text
+    page.keyboard.press("Escape")
+    page.evaluate("window.mineactionMap.closePopup()")
     # an activity's popup links to its report on the hazard page
     page.evaluate(
         """() => { const map = window.mineactionMap; let found = null;

@@ -9,6 +9,7 @@ import click
 
 from mineaction.cli._common import Context, echo_json, echo_table, pass_ctx
 from mineaction.core.access import Role
+from mineaction.core.codes import LANGUAGES
 from mineaction.errors import ValidationError
 from mineaction.services import users as svc
 
@@ -27,6 +28,12 @@ def users() -> None:
 @click.option("--area", "admin_area", help="Limit to an admin area (location P-code prefix).")
 @click.option("--display-name", help="Full name shown in the web pages.")
 @click.option(
+    "--language",
+    "locale",
+    type=click.Choice(list(LANGUAGES)),
+    help="Interface language of the web pages (default: the browser's).",
+)
+@click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (one line)."
 )
 @pass_ctx
@@ -37,6 +44,7 @@ def add(
     organisation: str | None,
     admin_area: str | None,
     display_name: str | None,
+    locale: str | None,
     password_stdin: bool,
 ) -> None:
     """Create user NAME; prints a generated password unless --password-stdin is given."""
@@ -54,6 +62,7 @@ def add(
         organisation=organisation,
         admin_area=admin_area,
         display_name=display_name,
+        locale=locale,
         actor="cli",
     )
     scope = user.scope

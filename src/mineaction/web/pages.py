@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from sqlalchemy import select
 
 from mineaction.core.access import Role
-from mineaction.core.codes import ActivityType
+from mineaction.core.codes import ActivityType, EOCategory
 from mineaction.core.geometry import BBox, to_geojson
 from mineaction.errors import (
     ConflictError,
@@ -97,6 +97,7 @@ env.globals.update(
     COLOURS=charts.COLOURS,
     LANGUAGES=LANGUAGES,
     ACTIVITY_TYPES=[a.value for a in ActivityType],
+    EO_CATEGORIES=[c.value for c in EOCategory],
     ACTIVITY_COLOURS=charts.ACTIVITY_COLOURS,
 )
 

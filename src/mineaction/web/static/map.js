@@ -20,6 +20,11 @@
     });
   }
   function fmt(template, n) { return template.replace("{n}", numFmt(n, 0)); }
+  var dayFmt = new Intl.DateTimeFormat(t.lang, { year: "numeric", month: "short", day: "numeric" });
+  function day(iso) {  // a date of the records (YYYY-MM-DD) in the page's language
+    var d = new Date(String(iso) + "T00:00:00");
+    return isNaN(d) ? String(iso || "") : dayFmt.format(d);
+  }
 
   var el = document.getElementById("map");
   var map = L.map(el, { preferCanvas: true, zoomControl: true, minZoom: 3, maxZoom: 19 });
@@ -189,10 +194,10 @@
   function findPopup(p) {
     var acc = p.kind === "accident";
     return acc
-      ? "<div class=\"popup\"><strong>" + esc(t.accident) + " " + esc(p.id) + "</strong><br>" + esc(p.date) + " · " + esc(p.cat) +
+      ? "<div class=\"popup\"><strong>" + esc(t.accident) + " " + esc(p.id) + "</strong><br>" + esc(day(p.date)) + " · " + esc(t.categories[p.cat] || p.cat) +
         "<br>" + p.killed + " " + esc(t.killed) + ", " + p.injured + " " + esc(t.injured) +
         (p.hazard ? "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "\">" + esc(p.hazard) + " →</a>" : "") + "</div>"
-      : "<div class=\"popup\"><strong>" + esc(t.eoFind) + "</strong><br>" + esc(p.date) + " · " + esc(p.cat) + " × " + p.q +
+      : "<div class=\"popup\"><strong>" + esc(t.eoFind) + "</strong><br>" + esc(day(p.date)) + " · " + esc(t.categories[p.cat] || p.cat) + " × " + p.q +
         "<br>" + esc(t.organisation) + ": " + esc(p.org) +
         (p.hazard ? "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "\">" + esc(p.hazard) + " →</a>" : "") + "</div>";
   }
@@ -223,7 +228,7 @@
     return "<div class=\"popup\"><strong>" + esc(t.types[p.type] || p.type) + "</strong> · " + esc(t.stages[p.stage] || p.stage) +
       "<br>" + esc(t.report) + ": " + esc(p.id) +
       "<br>" + esc(t.organisation) + ": " + esc(p.org) +
-      "<br>" + esc(t.dates) + ": " + esc(p.start) + " – " + esc(p.end) +
+      "<br>" + esc(t.dates) + ": " + esc(day(p.start)) + " – " + esc(day(p.end)) +
       (p.m2 > 0 ? "<br>" + esc(t.released) + ": " + area(p.m2) : "") +
       "<br><a href=\"/hazards/" + encodeURIComponent(p.hazard) + "#report-" + encodeURIComponent(p.id) + "\">" +
       esc(t.openReport) + " →</a></div>";
