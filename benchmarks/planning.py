@@ -72,6 +72,12 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
         from mineaction.core.planning.cpsat import cpsat_plan
 
         timed("cpsat", lambda: cpsat_plan(inst, time_limit=args.cpsat_limit, hint=start))
+    out["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    if n > args.bound_max:
+        out["bound"] = {"value": float("nan"), "method": "not run", "s": 0.0, "cpu": 0.0}
+        out["bound"].update(buckets=0, columns=0)  # type: ignore[attr-defined]
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
     horizon = float(ours.end.max())
     pairs = int((inst.type_p < float("inf")).sum())
     t, c = time.perf_counter(), time.process_time()
@@ -175,6 +181,9 @@ def main() -> None:
     ap.add_argument("--growth", type=float, default=0.04)
     ap.add_argument("--warm-sample", type=int, default=1500)
     ap.add_argument("--skip-greedy-above", type=int, default=50_000)
+    ap.add_argument(
+        "--bound-max", type=int, default=50_000, help="no bound above this many packages"
+    )
     ap.add_argument("--sanity", action="store_true", help="classic identical-teams suite")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, default=None, help="also write results as JSON")
@@ -190,8 +199,9 @@ def main() -> None:
     for n in args.sizes:
         cmd = [sys.executable, __file__, "--child", str(n)]
         for key, value in vars(args).items():
-            if key not in ("sizes", "child", "json"):
-                cmd += ["--" + key.replace("_", "-"), str(value)]
+            if key in ("sizes", "child", "json") or isinstance(value, bool):
+                continue
+            cmd += ["--" + key.replace("_", "-"), str(value)]
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])

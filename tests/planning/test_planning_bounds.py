@@ -113,3 +113,38 @@ def test_chain_completion_rows_tighten_a_chained_instance():
     inst = compile_problem(generate_problem(80, seed=5, chain_share=1.0))
     horizon = float(list_schedule(inst, "wspt").end.max())
     assert lp_bound(inst, horizon).value > lp_bound(inst, horizon, chain_completion=False).value
+
+
+def test_calendar_tails_match_closed_forms():
+    """Constant calendar: C - M >= p/2 and duration p; a weekly rest day lengthens both."""
+    import datetime as dt
+
+    from mineaction.core.planning.bounds import calendar_tails
+    from mineaction.core.planning.model import Calendar
+
+    def one(cal):
+        pb = PlanningProblem(
+            (WorkPackage("p", "h", "R", 3200.0, "open"),),  # 8 manual team-days
+            (Team("t", AssetClass.MANUAL, "R"),),
+            start=dt.date(2026, 1, 1),
+            calendars={} if cal is None else {"R": cal},
+        )
+        inst = compile_problem(pb)
+        return calendar_tails(inst, np.zeros(1, dtype=np.int64), np.array([8.0]))
+
+    tail, dur = one(None)
+    assert tail[0] == pytest.approx(4.0) and dur[0] == pytest.approx(8.0)
+    tail, dur = one(Calendar(weekly_rest=(6,)))
+    assert dur[0] == pytest.approx(9.0)  # any 9 consecutive days hold at most 8 workable
+    assert tail[0] > 4.0
+    # the exact plan (one team, one package) is never below the LP bound
+    pb_inst = compile_problem(
+        PlanningProblem(
+            (WorkPackage("p", "h", "R", 3200.0, "open", 2.0),),
+            (Team("t", AssetClass.MANUAL, "R"),),
+            start=dt.date(2026, 1, 1),
+            calendars={"R": Calendar(weekly_rest=(6,))},
+        )
+    )
+    exact = brute_force(pb_inst).objective()
+    assert lp_bound(pb_inst, 20.0).value <= exact + 1e-9

@@ -61,7 +61,7 @@ class _Relaxation:
     work_cap: FloatArray  # (types, regions, T) n_k * W[g, t]
     any_cap: FloatArray  # (types, T) n_k * sum over days of the largest fraction of any region
     time_coef: FloatArray  # (pairs, T+1) lower bound on completion if done in bucket t
-    inv_fstar: FloatArray  # (pairs,) 1 / largest workable fraction of the operation's region
+    pair_dur: FloatArray  # (pairs,) fewest days the operation can take on one team
 
 
 def bucket_edges(horizon: float, first: float = 7.0, growth: float = 0.04) -> FloatArray:
@@ -104,7 +104,6 @@ def _relaxation(inst: Instance, edges: FloatArray) -> _Relaxation:
         blk = frac[:, a:b] > 0
         idx = np.where(blk.any(axis=1), blk.argmax(axis=1), b - a)
         first_ok[:, t] = a + idx
-    fstar = np.maximum(frac.max(axis=1), 1e-9)
     pairs_o, pairs_k = np.nonzero(np.isfinite(inst.type_p))
     pair_p = inst.type_p[pairs_o, pairs_k]
     g = inst.op_region[pairs_o]
@@ -114,7 +113,8 @@ def _relaxation(inst: Instance, edges: FloatArray) -> _Relaxation:
     length = np.concatenate([np.diff(edges), [np.inf]])
     start_t = np.concatenate([first_ok[g], np.full((len(g), 1), edges[-1])], axis=1)
     start_t = np.maximum(start_t, rel[:, None])
-    time_coef = start_t + (pair_p / (2 * fstar[g]))[:, None]
+    tail, dur = calendar_tails(inst, pairs_o, pair_p)
+    time_coef = start_t + tail[:, None]
     cost = w[:, None] * time_coef
     allowed = np.concatenate([fmax[g] > 0, np.ones((len(g), 1), dtype=bool)], axis=1)
     inv_fmax = np.where(fmax[g] > 0, 1.0 / np.where(fmax[g] > 0, fmax[g], 1.0), 0.0)
@@ -137,8 +137,90 @@ def _relaxation(inst: Instance, edges: FloatArray) -> _Relaxation:
         work_cap,
         any_cap,
         time_coef,
-        1.0 / fstar[g],
+        dur,
     )
+
+
+def work_window_profile(
+    inst: Instance, region: int, need: float, cap_days: int = 3 * 365
+) -> tuple[FloatArray, float]:
+    """Most workable days in any window of L = 0, 1, ... days in a region, and its top fraction.
+
+    Computed on the region's *recurring* calendar (monthly fractions, weekly rest days, annual
+    holidays) over a 28-year cycle, on which closures and dated holidays can only remove
+    work, so phi(L) bounds the work any team can do in any L consecutive days, at any date.
+    The profile stops once it reaches ``need`` workable days (or ``cap_days``).
+
+    >>> from mineaction.core.planning.model import (AssetClass, Calendar, PlanningProblem,
+    ...     Team, WorkPackage)
+    >>> from mineaction.core.planning.instance import compile_problem
+    >>> pb = PlanningProblem((WorkPackage("p", "h", "r", 800.0, "open"),),
+    ...     (Team("t", AssetClass.MANUAL, "r"),), calendars={"r": Calendar(weekly_rest=(6,))})
+    >>> phi, top = work_window_profile(compile_problem(pb), 0, 8.0)
+    >>> phi.tolist(), top
+    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 6.0, 7.0, 8.0], 1.0)
+    """
+    from mineaction.core.planning.model import Calendar
+
+    pb = inst.problem
+    cal = pb.calendars.get(inst.regions[region])
+    if cal is None:
+        n = int(np.ceil(need)) + 1
+        return np.arange(n + 1, dtype=np.float64), 1.0
+    clean = Calendar(
+        monthly_fraction=cal.monthly_fraction,
+        weekly_rest=cal.weekly_rest,
+        annual_holidays=cal.annual_holidays,
+    )
+    cycle = 28 * 365 + 7
+    fr = clean.fractions(pb.start, cycle + cap_days + 1)
+    top = float(fr.max())
+    if top <= 0:
+        return np.zeros(1), 0.0
+    cum = np.concatenate([[0.0], np.cumsum(fr)])
+    phi = [0.0]
+    length = 0
+    while phi[-1] < need and length < cap_days:
+        length += 1
+        phi.append(float((cum[length : length + cycle] - cum[:cycle]).max()))
+    return np.asarray(phi), top
+
+
+def calendar_tails(
+    inst: Instance, pairs_o: IntArray, pair_p: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per (operation, type): lower bounds on C - M (completion minus mean busy time) and on
+    the duration C - S of one team doing ``pair_p`` workable days without interruption.
+
+    With phi the window profile of the region (:func:`work_window_profile`), doing r
+    workable days takes at least tau(r) = n + (r - phi(n)) / f* days, where phi(n) < r <=
+    phi(n + 1) (a window of n + d days holds at most phi(n) + f* d workable days). The
+    remaining work after unit u needs tau(p - u) days, so C - M = (1/p) int (C - t(u)) du
+    >= (1/p) int_0^p tau(r) dr, computed exactly (tau is piecewise linear). Both are at
+    least the p / (2 f*) and p / f* of a constant calendar.
+    """
+    tail = np.empty(len(pair_p))
+    dur = np.empty(len(pair_p))
+    g_of = inst.op_region[pairs_o]
+    for g in np.unique(g_of).tolist():
+        m = g_of == g
+        p = pair_p[m]
+        phi, top = work_window_profile(inst, int(g), float(p.max(initial=0.0)))
+        if top <= 0:
+            tail[m] = np.inf
+            dur[m] = np.inf
+            continue
+        inc = np.diff(phi)
+        n_idx = np.arange(len(inc), dtype=np.float64)
+        seg = n_idx * inc + inc * inc / (2 * top)  # integral of tau over (phi(n), phi(n+1)]
+        integ = np.concatenate([[0.0], np.cumsum(seg)])  # integral up to phi(n)
+        n = np.searchsorted(phi, p, side="left") - 1  # largest n with phi(n) < p
+        n = np.clip(n, 0, len(phi) - 1)
+        d = p - phi[n]
+        total = integ[n] + n * d + d * d / (2 * top)
+        tail[m] = np.where(p > 0, total / np.where(p > 0, p, 1.0), 0.0)
+        dur[m] = np.where(p > 0, n + d / top, 0.0)
+    return tail, dur
 
 
 def default_edges(inst: Instance, horizon: float, growth: float = 0.04) -> FloatArray:
@@ -394,7 +476,7 @@ def _add_chain_completion(
     first_pair = np.searchsorted(kept_ops, np.arange(inst.n_ops + 1))
     cols_per = n_t + 1
     time_coef = rx.time_coef[keep]
-    dur = (rx.pair_p * rx.inv_fstar)[keep]
+    dur = rx.pair_dur[keep]
     # move the objective of weighted chained operations onto C_o
     zero_cols: list[int] = []
     starts: list[int] = [0]
