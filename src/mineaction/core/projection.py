@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -26,7 +27,15 @@ from mineaction.core.codes import (
     ReleaseOutcome,
     ReportType,
 )
-from mineaction.core.geometry import approx_area_m2, geodesic_area_m2, shape_fast
+from mineaction.core.geometry import (
+    approx_area_m2,
+    approx_areas_m2,
+    geodesic_area_m2,
+    geodesic_areas_m2,
+    points_fast,
+    shape_fast,
+    shapes_fast,
+)
 from mineaction.core.landrelease import (
     LandRelease,
     ReleaseAreas,
@@ -55,6 +64,8 @@ class LedgerEntry:
     date_of_information: date
     approval_seq: int
     payload: Mapping[str, Any]
+    #: Geometries and areas built ahead for many entries at once (see :func:`prepare_entries`).
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def body(self) -> Mapping[str, Any]:
@@ -275,15 +286,21 @@ def _apply_hazard(state: HazardState | None, e: LedgerEntry, notes: list[str]) -
                 "the first report of a hazard must include its polygon",
                 where=f"report {e.report_id}, hazard.polygon",
             )
+        polygon = e.prepared.get("polygon")
         state = HazardState(
-            hazard_id=b["hazard_id"], organisation=e.organisation, polygon=shape_fast(b["polygon"])
+            hazard_id=b["hazard_id"],
+            organisation=e.organisation,
+            polygon=shape_fast(b["polygon"]) if polygon is None else polygon,
         )
+        state._hazard_m2 = e.prepared.get("polygon_m2")
         state.first_date = e.date_of_information
         notes.append(f"new hazard, {state.hazard_area_m2:,.0f} m²")
     elif "polygon" in b:
         before = state.hazard_area_m2
-        state.polygon = shape_fast(b["polygon"])
+        polygon = e.prepared.get("polygon")
+        state.polygon = shape_fast(b["polygon"]) if polygon is None else polygon
         state.invalidate(boundary=True)
+        state._hazard_m2 = e.prepared.get("polygon_m2")
         notes.append(
             f"boundary changed (baseline change): {before:,.0f} m² -> "
             f"{state.hazard_area_m2:,.0f} m²"
@@ -361,8 +378,11 @@ def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> Non
     activity = ActivityType(b["activity_type"])
     if activity.value not in state.activity_types:
         state.activity_types.append(activity.value)
-    polygons = [shape_fast(rel["polygon"]) for rel in b.get("releases", [])]
-    areas = [approx_area_m2(p) for p in polygons]
+    if "releases" in e.prepared:
+        polygons, areas = e.prepared["releases"], e.prepared["releases_approx_m2"]
+    else:
+        polygons = [shape_fast(rel["polygon"]) for rel in b.get("releases", [])]
+        areas = [approx_area_m2(p) for p in polygons]
     for rel, poly in zip(b.get("releases", []), polygons, strict=True):
         state.release.add(ReleaseOutcome(rel["outcome"]), poly)
     state.released_upper_m2 += sum(areas)
@@ -400,6 +420,63 @@ def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> Non
             notes.append(msg)
             if activity in (ActivityType.CLEARANCE, ActivityType.BAC):
                 state.flags.append(f"{e.report_id}: {msg}")
+
+
+def prepare_entries(entries: list[LedgerEntry]) -> None:
+    """Build the geometries (and their areas) of many entries at once, vectorised.
+
+    Fills ``entry.prepared``: ``polygon`` and ``polygon_m2`` of hazard reports with a polygon;
+    ``releases``, ``releases_approx_m2`` and ``releases_m2`` of activity reports; ``eo_points``
+    (one per EO item, None without a point) of activity and EO reports. The fold and the
+    derived rows then use them instead of building geometries one by one; the values are the
+    same as one by one, bit for bit.
+    """
+    hazards: list[LedgerEntry] = []
+    releases: list[tuple[LedgerEntry, int]] = []
+    rel_objs: list[Any] = []
+    points: list[tuple[LedgerEntry, int]] = []
+    point_objs: list[Any] = []
+    for e in entries:
+        t = e.type
+        if t == ReportType.HAZARD:
+            if "polygon" in e.body:
+                hazards.append(e)
+            continue
+        if t == ReportType.ACTIVITY:
+            rels = e.body.get("releases", [])
+            releases.append((e, len(rels)))
+            rel_objs.extend(r["polygon"] for r in rels)
+            items = e.body.get("eo_items", [])
+        elif t == ReportType.EO:
+            items = e.body.get("items", [])
+        else:
+            continue
+        with_point = [it["point"] for it in items if it.get("point") is not None]
+        points.append((e, len(items)))
+        point_objs.extend(with_point)
+    if hazards:
+        polys = shapes_fast([e.body["polygon"] for e in hazards])
+        areas = geodesic_areas_m2(np.asarray(polys, dtype=object)).tolist()
+        for e, g, a in zip(hazards, polys, areas, strict=True):
+            e.prepared["polygon"] = g
+            e.prepared["polygon_m2"] = a
+    if releases:
+        geoms = shapes_fast(rel_objs)
+        approx = approx_areas_m2(geoms)
+        exact = geodesic_areas_m2(np.asarray(geoms, dtype=object)).tolist() if geoms else []
+        i = 0
+        for e, n in releases:
+            e.prepared["releases"] = geoms[i : i + n]
+            e.prepared["releases_approx_m2"] = approx[i : i + n]
+            e.prepared["releases_m2"] = exact[i : i + n]
+            i += n
+    if points:
+        built = iter(points_fast(point_objs))
+        for e, _n in points:
+            items = e.body.get("items" if e.type == ReportType.EO else "eo_items", [])
+            e.prepared["eo_points"] = [
+                next(built) if it.get("point") is not None else None for it in items
+            ]
 
 
 def fold(state: HazardState | None, e: LedgerEntry) -> HazardState:

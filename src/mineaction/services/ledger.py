@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,6 +21,7 @@ from mineaction.core.projection import (
     Step,
     apply,
     fold,
+    prepare_entries,
     project,
 )
 from mineaction.core.reports import normalise_report, parse_report
@@ -32,6 +35,7 @@ from mineaction.errors import (
 from mineaction.store import projections as proj
 from mineaction.store import reports as ledger
 from mineaction.store import schema as s
+from mineaction.store.bulkwrite import insert_many
 from mineaction.store.engine import Store
 from mineaction.store.reference import organisation_codes
 from mineaction.store.settings import programme_area
@@ -420,6 +424,43 @@ def project_all(
             progress(len(group))
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a full rebuild.
+
+    A recompute allocates millions of short-lived, acyclic objects (parsed payloads,
+    geometries, rows); the collector would scan the live ones over and over for nothing.
+    Reference counting still frees everything as it goes.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def prepared_chunks(
+    entries: Iterable[tuple[str | None, LedgerEntry]], *, hazards: int = 2000
+) -> Iterator[tuple[str | None, LedgerEntry]]:
+    """Pass entries through, building geometries ahead for ``hazards`` whole hazards at a time."""
+    chunk: list[tuple[str | None, LedgerEntry]] = []
+    groups = 0
+    last: object = object()
+    for hid, entry in entries:
+        if hid != last:
+            groups += 1
+            last = hid
+            if groups > hazards:
+                prepare_entries([e for _, e in chunk])
+                yield from chunk
+                chunk, groups = [], 1
+        chunk.append((hid, entry))
+    prepare_entries([e for _, e in chunk])
+    yield from chunk
+
+
 def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
     """Compute the pieces and their areas of many hazards at once, then their table rows."""
     for state, parts in zip(
@@ -449,9 +490,8 @@ def recompute_in(
     proj.clear_derived(conn)
     states: list[HazardState] = []
     rows: proj.RowsByTable = {}
-    for _hid, state, group, error in project_all(
-        ledger.iter_approved(reader if reader is not None else conn), progress=progress
-    ):
+    source = ledger.iter_approved_raw(reader if reader is not None else conn)
+    for _hid, state, group, error in project_all(prepared_chunks(source), progress=progress):
         result.reports += len(group)
         if error:
             result.errors.append(error)
@@ -461,12 +501,12 @@ def recompute_in(
         for e in group:
             proj.merge_rows(rows, proj.derived_rows(e).items())
         if len(states) >= batch:
-            conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
-            proj.insert_rows(conn, rows)
+            insert_many(conn, s.hazard, _rows_with_batch_areas(states))
+            proj.insert_rows(conn, rows, bulk=True)
             states, rows = [], {}
     if states:
-        conn.execute(s.hazard.insert(), _rows_with_batch_areas(states))
-    proj.insert_rows(conn, rows)
+        insert_many(conn, s.hazard, _rows_with_batch_areas(states))
+    proj.insert_rows(conn, rows, bulk=True)
     ledger.audit(
         conn,
         actor=None,
@@ -482,7 +522,7 @@ def recompute(
     store: Store, *, progress: Progress | None = None, batch: int = 2000
 ) -> RecomputeResult:
     """Rebuild every derived table from the approved reports, in one transaction."""
-    with store.write() as conn, store.read() as rconn:
+    with _no_cyclic_gc(), store.write() as conn, store.read() as rconn:
         return recompute_in(conn, reader=rconn, progress=progress, batch=batch)
 
 
@@ -510,7 +550,7 @@ def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
     """Recompute every hazard in memory and report any difference from what is stored."""
     result = RecomputeResult()
     cols = [s.hazard.c[c] for c in ("hazard_id", *_CHECK_FIELDS, *_AREA_FIELDS)]
-    with store.read() as conn:
+    with _no_cyclic_gc(), store.read() as conn:
         stored = {r["hazard_id"]: r for r in conn.execute(select(*cols)).mappings()}
         seen: set[str] = set()
         pending: list[HazardState] = []
@@ -524,7 +564,8 @@ def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
                     continue
                 _compare_row(hid, fresh, row, result.differences)
 
-        for hid, state, group, error in project_all(ledger.iter_approved(conn), progress=progress):
+        source = prepared_chunks(ledger.iter_approved_raw(conn))
+        for hid, state, group, error in project_all(source, progress=progress):
             result.reports += len(group)
             if error:
                 result.errors.append(error)

@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from mineaction.core.codes import ReportState, ReportType
@@ -296,3 +297,62 @@ def audit(
             remote=remote if remote is not None else audit_remote.get(),
         )
     )
+
+
+_RAW_APPROVED = (
+    "SELECT report_id, type, organisation, date_of_information, approval_seq, {payload}, "
+    "hazard_id FROM report WHERE state = 'approved'{where} "
+    "ORDER BY hazard_id, date_of_information, approval_seq"
+)
+
+
+def iter_approved_raw(
+    conn: Connection, *, hazards: tuple[str | None, str | None] | None = None
+) -> Iterator[tuple[str | None, LedgerEntry]]:
+    """Yield the same as :func:`iter_approved` (no filters), read through the driver.
+
+    The full recompute reads every approved report: going straight to the driver (payload
+    parsed with orjson, no SQLAlchemy result processing) halves the cost of reading. With
+    ``hazards=(after, upto)`` only hazards with ``after < hazard_id <= upto`` are read (either
+    bound may be None: open), and reports without a hazard only when ``after`` is None.
+    """
+    pg = conn.dialect.name == "postgresql"
+    mark = "%s" if pg else "?"
+    where, params = "", []
+    if hazards is not None:
+        after, upto = hazards
+        parts = []
+        if after is not None:
+            parts.append(f"hazard_id > {mark}")
+            params.append(after)
+        if upto is not None:
+            parts.append(f"hazard_id <= {mark}")
+            params.append(upto)
+        if parts:
+            cond = " AND ".join(parts)
+            where = f" AND ({cond} OR hazard_id IS NULL)" if after is None else f" AND {cond}"
+    sql = _RAW_APPROVED.format(payload="payload::text" if pg else "payload", where=where)
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor(name="mineaction_recompute") if pg else raw.cursor()
+    loads = orjson.loads
+    types = {t.value: t for t in ReportType}
+    try:
+        cur.execute(sql, params)
+        while True:
+            rows = cur.fetchmany(5000)
+            if not rows:
+                break
+            for rid, rtype, org, doi, seq, payload, hid in rows:
+                yield (
+                    hid,
+                    LedgerEntry(
+                        report_id=rid,
+                        type=types[rtype],
+                        organisation=org,
+                        date_of_information=doi if pg else date.fromisoformat(doi),
+                        approval_seq=int(seq or 0),
+                        payload=loads(payload),
+                    ),
+                )
+    finally:
+        cur.close()
