@@ -474,19 +474,14 @@ def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
     return [proj.hazard_row(st) for st in states]
 
 
-def recompute_in(
+def _rebuild(
     conn: Connection,
-    *,
-    reader: Connection | None = None,
-    progress: Progress | None = None,
-    batch: int = 2000,
-) -> RecomputeResult:
-    """Rebuild every derived table inside an open write transaction (see :func:`recompute`).
-
-    ``reader`` is the connection the ledger is streamed from (default: ``conn`` itself, so
-    that reports written earlier in the same transaction are seen).
-    """
-    result = RecomputeResult()
+    reader: Connection | None,
+    progress: Progress | None,
+    batch: int,
+    result: RecomputeResult,
+) -> None:
+    """Clear the derived tables and refill them from the ledger, batch by batch."""
     proj.clear_derived(conn)
     states: list[HazardState] = []
     rows: proj.RowsByTable = {}
@@ -507,6 +502,23 @@ def recompute_in(
     if states:
         insert_many(conn, s.hazard, _rows_with_batch_areas(states))
     proj.insert_rows(conn, rows, bulk=True)
+
+
+def recompute_in(
+    conn: Connection,
+    *,
+    reader: Connection | None = None,
+    progress: Progress | None = None,
+    batch: int = 2000,
+) -> RecomputeResult:
+    """Rebuild every derived table inside an open write transaction (see :func:`recompute`).
+
+    ``reader`` is the connection the ledger is streamed from (default: ``conn`` itself, so
+    that reports written earlier in the same transaction are seen).
+    """
+    result = RecomputeResult()
+    with proj.indexes_set_aside(conn):
+        _rebuild(conn, reader, progress, batch, result)
     ledger.audit(
         conn,
         actor=None,

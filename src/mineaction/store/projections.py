@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -293,6 +294,31 @@ def delete_rows_for_report(conn: Connection, report_id: str) -> None:
     """Delete every derived row that came from one report."""
     for table in reversed(_PER_REPORT):
         conn.execute(delete(table).where(table.c.report_id == report_id))
+
+
+@contextmanager
+def indexes_set_aside(conn: Connection) -> Iterator[None]:
+    """On SQLite, drop the derived tables' secondary indexes for a full rebuild, then rebuild them.
+
+    Building an index once over the finished table is much cheaper than keeping it up to date
+    row by row. Everything happens inside the caller's write transaction, so an interrupted
+    rebuild leaves the indexes (and the rows) as they were; WAL readers keep seeing the old
+    state until the commit. PostgreSQL keeps its indexes: dropping one there would lock the
+    table against readers for the whole rebuild.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    names = ", ".join(f"'{t.name}'" for t in s.DERIVED_TABLES)
+    indexes = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({names}) ORDER BY name"
+    ).all()
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _name, sql in indexes:
+        conn.exec_driver_sql(sql)
 
 
 def clear_derived(conn: Connection) -> None:
