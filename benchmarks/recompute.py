@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -372,6 +373,7 @@ def ensure_demo(url: str, scale: str) -> None:
             [sys.executable, "-m", "mineaction", "--db", url, "demo", "--scale", scale],
             check=True,
             cwd=HERE.parent,
+            env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")},  # this checkout's code
         )
         print(f"  demo loaded in {time.perf_counter() - t0:.0f} s")
 
