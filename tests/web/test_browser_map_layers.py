@@ -56,12 +56,12 @@ def test_activities_and_finds_with_popups_and_filters(
     page, errors = open_map(chromium_browser, base, "im")
     page.check("#l-activities")
     page.check("#l-finds")
-    page.evaluate("void window.mineactionMap.setView([51.125, 35.27], 13)")
+    page.evaluate("void window.mineactionMap.setView([51.125, 35.27], 13, {animate: false})")
     page.wait_for_function("document.querySelector('#map').dataset.activitiesMode === 'polygons'")
     page.wait_for_function("Number(document.querySelector('#map').dataset.activities) > 0")
     page.wait_for_function("Number(document.querySelector('#map').dataset.finds) > 0")
     # the activities of the whole area, then only the non-technical surveys
-    page.evaluate("void window.mineactionMap.setView([51.2, 35.4], 11)")
+    page.evaluate("void window.mineactionMap.setView([51.2, 35.4], 11, {animate: false})")
     page.wait_for_function("document.querySelector('#map').dataset.activitiesMode === 'points'")
     page.wait_for_timeout(400)
     everything = int(data(page, "activities"))
@@ -102,6 +102,7 @@ def test_activities_and_finds_with_popups_and_filters(
     ), text
     page.keyboard.press("Escape")
     page.evaluate("window.mineactionMap.closePopup()")
+    page.wait_for_function("document.querySelectorAll('.leaflet-popup').length === 0")
     # an activity's popup links to its report on the hazard page
     page.evaluate(
         """() => { const map = window.mineactionMap; let found = null;
@@ -149,7 +150,7 @@ def test_dense_activity_and_eo_layers_stay_grouped_and_responsive(
     if screenshot_dir is not None:
         page.screenshot(path=str(screenshot_dir / "map-overlays-clusters.png"))
     # a district up close: finds as points, activities as their work areas; never all of them
-    page.evaluate("void window.mineactionMap.setView([51.2, 35.35], 13)")
+    page.evaluate("void window.mineactionMap.setView([51.2, 35.35], 13, {animate: false})")
     page.wait_for_function("document.querySelector('#map').dataset.activitiesMode === 'polygons'")
     page.wait_for_function("document.querySelector('#map').dataset.findsMode === 'points'")
     drawn = int(data(page, "finds-drawn"))
