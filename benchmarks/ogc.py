@@ -16,7 +16,7 @@ Each server runs as its own uvicorn process with one worker; the client sends re
 process used per request (read from /proc: the fair figure on a shared machine).
 
     python benchmarks/ogc.py --pg postgresql://postgres@127.0.0.1:54329/postgres --scale region
-    python benchmarks/ogc.py --scale national --sqlite-from /work/bench/national.db \
+    python benchmarks/ogc.py --scale national --sqlite-from benchmarks/out/national.db \
         --servers sqlite,pygeoapi-gpkg
 """
 
