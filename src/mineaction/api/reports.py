@@ -8,6 +8,7 @@ ETag (428 without, 412 when someone acted first; checked in the deciding transac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -222,6 +223,28 @@ def show_report(report_id: str, request: Request, response: Response, user: Curr
     }
 
 
+def _act(
+    action: Callable[..., Any],
+    request: Request,
+    response: Response,
+    user: Any,
+    report_id: str,
+    if_match: str | None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Run one review action on a report the caller can see; answer its new summary and ETag."""
+    _get(request, user, report_id)
+    action(
+        request.app.state.store,
+        report_id,
+        actor=user.username,
+        role=user.role.value,
+        expected_version=expected_version(if_match),
+        **kwargs,
+    )
+    return _after(request, response, report_id)
+
+
 def _after(request: Request, response: Response, report_id: str) -> dict[str, Any]:
     with request.app.state.store.read() as conn:
         row = repo.get_report(conn, report_id)
@@ -247,16 +270,15 @@ def approve_report(
     QC verification, operations approval) answers 409 naming its next step; use
     ``POST /reports/{id}/review``. With no intermediate levels configured it is one step.
     """
-    _get(request, user, report_id)
-    review.advance(
-        request.app.state.store,
+    return _act(
+        review.advance,
+        request,
+        response,
+        user,
         report_id,
-        actor=user.username,
-        role=user.role.value,
+        if_match,
         expect=ReportState.APPROVED.value,
-        expected_version=expected_version(if_match),
     )
-    return _after(request, response, report_id)
 
 
 @router.post(
@@ -273,16 +295,7 @@ def reject_report(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Reject a pending report with a reason for the submitter (needs If-Match)."""
-    _get(request, user, report_id)
-    review.reject(
-        request.app.state.store,
-        report_id,
-        reason=body.reason,
-        actor=user.username,
-        role=user.role.value,
-        expected_version=expected_version(if_match),
-    )
-    return _after(request, response, report_id)
+    return _act(review.reject, request, response, user, report_id, if_match, reason=body.reason)
 
 
 @router.post(
@@ -299,16 +312,7 @@ def unapprove_report(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Take an approved report out of the national picture, with a reason (needs If-Match)."""
-    _get(request, user, report_id)
-    review.unapprove(
-        request.app.state.store,
-        report_id,
-        reason=body.reason,
-        actor=user.username,
-        role=user.role.value,
-        expected_version=expected_version(if_match),
-    )
-    return _after(request, response, report_id)
+    return _act(review.unapprove, request, response, user, report_id, if_match, reason=body.reason)
 
 
 # --- the review workflow: levels, inbox, one report's review, per-level decisions -------------
