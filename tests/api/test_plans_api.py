@@ -66,3 +66,22 @@ def test_plan_run_read_accept_forecast(shared: Seeded) -> None:
     assert {m["asset"] for m in fd["marginal"]} == {"nts", "ts", "manual"}
     cal = c.get("/api/v1/calibration", headers=ops).json()
     assert cal["min_hazards_per_stage"] == 10 and cal["min_reports_per_rate"] == 8
+
+
+def test_plan_run_with_team_availability(shared: Seeded) -> None:
+    c, ops = shared.client, shared.accounts.headers("ops")
+    away = dict(PLAN_TEAMS[2]) | {
+        "availability": {"closures": [{"start": "2000-01-01", "end": "2100-01-01"}]}
+    }
+    teams = [*PLAN_TEAMS, {"id": "SEED-MANUAL-2", "asset": "manual", "home": "UA0101"}]
+    teams[2] = away
+    body = {"time_limit": 0.2, "bound": False, "teams": teams}
+    r = c.post("/api/v1/plans", headers=ops, json=body)
+    assert r.status_code == 201, r.text
+    items = c.get(f"/api/v1/plans/{r.json()['plan_id']}", headers=ops, params={"items": "true"})
+    worked = {i["team"] for i in items.json()["items"]}
+    assert "SEED-MANUAL-2" in worked and "SEED-MANUAL" not in worked  # on leave for ever
+    teams[2] = dict(PLAN_TEAMS[2]) | {"availability": {"rotation": {"days_on": 0, "days_off": 1}}}
+    bad = c.post("/api/v1/plans", headers=ops, json=body)
+    assert bad.status_code == 400, bad.text
+    assert "teams[2].availability.rotation" in bad.text

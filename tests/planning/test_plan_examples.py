@@ -20,7 +20,13 @@ def test_example_files_parse() -> None:
         {AssetClass.DOGS: {"open": 1500.0}},
         "SYN-KRS-04",
     )
-    assert [t.asset for t in teams].count(AssetClass.MANUAL) == 2
+    assert [t.asset for t in teams].count(AssetClass.MANUAL) == 3
+    own = next(t for t in teams if t.availability is not None)
+    # rotation 24 on / 6 off from 2 Nov 2026; annual leave 20 Dec - 10 Jan; half in March
+    f = own.availability.fractions(dt.date(2026, 11, 25), 3)  # days 24, 25 (off), 26 (off)
+    assert f.tolist() == [1.0, 0.0, 0.0]
+    assert own.availability.fractions(dt.date(2027, 1, 1), 1).tolist() == [0.0]
+    assert own.availability.fractions(dt.date(2027, 3, 2), 1).tolist() == [0.5]
     dogs = next(t for t in teams if t.asset is AssetClass.DOGS)
     assert dogs.rates == {"open": 900.0, "vegetated": 600.0, "steep": 0.0}
     cfg = calendars_from_dict(yaml.safe_load((EXAMPLES / "plan-calendars.yaml").read_text()))

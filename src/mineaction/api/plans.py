@@ -21,7 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["planning"])
 
 
 class TeamIn(BaseModel):
-    """A team: id, asset class, home region (P-code), optional rates by terrain."""
+    """A team: id, asset class, home region (P-code), optional rates by terrain and own
+    availability calendar (leave, rotation, stand-downs; the calendar keys of docs)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +30,7 @@ class TeamIn(BaseModel):
     asset: Literal["manual", "dogs", "mdd", "mechanical", "ts", "nts"]
     home: str | None = Field(default=None, max_length=100)
     rates: dict[str, Annotated[float, Field(ge=0, le=1_000_000)]] | None = None
+    availability: dict[str, Any] | None = None
 
 
 class PlanIn(BaseModel):

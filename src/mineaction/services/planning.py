@@ -419,7 +419,10 @@ def _teams(
             continue
         org_area = by_org.get(str(t.get("organisation")), {})
         home = max(org_area, key=lambda k: org_area[k]) if org_area else default_home
-        rows.append({"id": t.get("code"), "asset": kind, "home": home})
+        row = {"id": t.get("code"), "asset": kind, "home": home}
+        if t.get("availability") is not None:
+            row["availability"] = t["availability"]
+        rows.append(row)
     for kind, n in sorted(skipped.items()):
         notes.append(f"{n} {kind.upper()} team(s) left out: no planning asset class for {kind}")
     if not rows:
@@ -615,6 +618,7 @@ def build_inputs(
                 "asset": t.asset.value,
                 "home": t.home_region,
                 "rates": dict(sorted(t.rates.items())),
+                "availability": dataclasses.asdict(t.availability) if t.availability else None,
             }
             for t in teams
         ],

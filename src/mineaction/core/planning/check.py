@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from mineaction.core.planning.instance import FloatArray
+from mineaction.core.planning.model import Calendar
 from mineaction.core.planning.schedule import Plan
 
 
@@ -19,7 +20,8 @@ def check_plan(plan: Plan, tol: float = 1e-6) -> list[str]:
 
     Checks: each stage planned exactly once; team may do the stage (stage, rate > 0,
     environmental rules); no overlap and room for travel on each team; the work fits the
-    region's workable time exactly; stage precedence; frozen work kept in place.
+    region's workable time (times the team's own availability) exactly; stage precedence;
+    frozen work kept in place.
     """
     inst = plan.instance
     pb = inst.problem
@@ -32,14 +34,17 @@ def check_plan(plan: Plan, tol: float = 1e-6) -> list[str]:
     for bad in np.flatnonzero(seen != 1).tolist():
         out.append(f"operation {bad} planned {int(seen[bad])} times")
     horizon = int(math.ceil(float(np.nanmax(plan.end, initial=0.0)))) + 2
-    cums: dict[str, FloatArray] = {}
+    cums: dict[tuple[str, Calendar | None], FloatArray] = {}
 
-    def workable(region: str, a: float, b: float) -> float:
-        if region not in cums:
+    def workable(region: str, a: float, b: float, avail: Calendar | None) -> float:
+        key = (region, avail)
+        if key not in cums:
             cal = pb.calendars.get(region)
             fr = cal.fractions(pb.start, horizon) if cal else np.ones(horizon)
-            cums[region] = np.concatenate([[0.0], np.cumsum(fr)])
-        c = cums[region]
+            if avail is not None:  # the team's own availability (leave, rotation, stand-down)
+                fr = fr * avail.fractions(pb.start, horizon)
+            cums[key] = np.concatenate([[0.0], np.cumsum(fr)])
+        c = cums[key]
 
         def at(t: float) -> float:
             d = int(math.floor(t))
@@ -74,7 +79,7 @@ def check_plan(plan: Plan, tol: float = 1e-6) -> list[str]:
             if s < -tol or e < s - tol:
                 out.append(f"{label}: bad interval [{s}, {e}]")
             need = float(inst.op_area[o]) / rate
-            got = workable(pk.region, s, e)
+            got = workable(pk.region, s, e, team.availability)
             if abs(got - need) > 1e-6 * max(1.0, need) + tol:
                 out.append(
                     f"{label}: {got:.4f} workable days in [{s:.3f}, {e:.3f}], needs {need:.4f}"

@@ -5,6 +5,11 @@ operation's predecessor is the previous stage of the same package. Teams with th
 class, stages and rates form a *team type*. Time is continuous in days from the plan start:
 day ``d`` is the interval [d, d+1) and a region's calendar gives the workable fraction of it, so
 a team with rate r does ``r * fraction`` m2 in a full day of that region.
+
+Teams may have their own availability calendar (leave, rotations, stand-downs): then a day's
+workable fraction for that team is region fraction x team fraction. Calendars are compiled as
+*rows*: row ``c * len(regions) + g`` is region ``g`` seen by the teams of calendar ``c``
+(calendar 0 = always available, so rows ``0 .. len(regions) - 1`` are the regions themselves).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy.typing as npt
 
 from mineaction.core.planning.model import (
     AssetClass,
+    Calendar,
     PlanningInputError,
     PlanningProblem,
     Stage,
@@ -51,10 +57,14 @@ class Instance:
     travel: FloatArray  # (regions, regions) days
     frozen_team: dict[int, int]
     frozen_start: dict[int, float]
-    frac: FloatArray  # (regions, horizon) workable fraction per day
-    cum: FloatArray  # (regions, horizon + 1) cumulative workable days
+    frac: FloatArray  # (regions, horizon) workable fraction per day (view of all_frac)
+    cum: FloatArray  # (regions, horizon + 1) cumulative workable days (view of all_cum)
     env_restricted: tuple[int, ...]  # packages where the environmental rules excluded a team type
     env_exempted: tuple[int, ...]  # sensitive packages with a recorded exemption
+    team_cals: tuple[Calendar | None, ...] = (None,)  # distinct team availabilities, 0 = none
+    type_cal: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    all_frac: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    all_cum: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     _lists: tuple[list[list[float]], list[list[float]]] | None = field(
         default=None, init=False, repr=False
     )
@@ -68,6 +78,31 @@ class Instance:
     def n_teams(self) -> int:
         """Number of teams."""
         return int(self.team_type.shape[0])
+
+    @property
+    def has_team_calendars(self) -> bool:
+        """Whether some team has its own availability calendar."""
+        return len(self.team_cals) > 1
+
+    def row(self, region: int, team: int) -> int:
+        """Calendar row of ``region`` as seen by ``team`` (its availability included)."""
+        return int(self.type_cal[self.team_type[team]]) * len(self.regions) + region
+
+    def next_available(self, team: int, t: float) -> float:
+        """First time >= ``t`` at which ``team``'s own availability is not zero (``t`` if the
+        team has no availability calendar)."""
+        c = int(self.type_cal[self.team_type[team]])
+        if c == 0:
+            return t
+        d = int(t)
+        g = len(self.regions)
+        while True:
+            self.ensure_horizon(d + 66)
+            own = self.all_frac[c * g : (c + 1) * g, d : d + 64].max(axis=0) > 0
+            hit = np.flatnonzero(own)
+            if hit.size:
+                return t if hit[0] == 0 else float(d + hit[0])
+            d += 64
 
     @property
     def horizon(self) -> int:
@@ -97,21 +132,29 @@ class Instance:
             raise PlanningInputError(
                 "plan would exceed 200 years: check calendars (a region closed for ever?) and rates"
             )
-        self.frac, self.cum = _calendar_arrays(self.problem, self.regions, new_h)
+        self._set_calendars(_calendar_arrays(self.problem, self.regions, new_h, self.team_cals))
+
+    def _set_calendars(self, arrays: tuple[FloatArray, FloatArray]) -> None:
+        g = len(self.regions)
+        self.all_frac, self.all_cum = arrays
+        self.frac, self.cum = self.all_frac[:g], self.all_cum[:g]
         self._lists = None
 
     def workable(self, region: int, start: float, end: float) -> float:
-        """Workable (full-fraction) days in region between two times."""
+        """Workable (full-fraction) days in a region (or calendar row) between two times."""
         return self.cumulative(region, end) - self.cumulative(region, start)
 
     def cumulative(self, region: int, t: float) -> float:
-        """Workable days in a region from day 0 to time ``t``."""
+        """Workable days in a region (or calendar row) from day 0 to time ``t``."""
         self.ensure_horizon(t + 1)
         d = int(t)
-        return float(self.cum[region, d] + self.frac[region, d] * (t - d))
+        return float(self.all_cum[region, d] + self.all_frac[region, d] * (t - d))
 
     def finish(self, region: int, start: float, p: float) -> float:
         """Earliest time at which ``p`` workable days, begun at ``start``, are done.
+
+        ``region`` is a region index or a calendar row (:meth:`row`) for a team with its own
+        availability.
 
         >>> from mineaction.core.planning.model import Calendar, PlanningProblem, Team, WorkPackage
         >>> import datetime as dt
@@ -138,10 +181,10 @@ class Instance:
         return day + (target - cum[day]) / fr[day]
 
     def finish_many(self, region: int, start: FloatArray, p: FloatArray) -> FloatArray:
-        """Vectorised :meth:`finish` for one region."""
+        """Vectorised :meth:`finish` for one region (or calendar row)."""
         need = float(start.max(initial=0.0)) + 2
         self.ensure_horizon(need)
-        cum, fr = self.cum[region], self.frac[region]
+        cum, fr = self.all_cum[region], self.all_frac[region]
         d = start.astype(np.int64)
         target = cum[d] + fr[d] * (start - d) + p
         top = float(target.max(initial=0.0))
@@ -155,19 +198,27 @@ class Instance:
 
     def _cum_lists(self) -> tuple[list[list[float]], list[list[float]]]:
         if self._lists is None:
-            self._lists = (self.cum.tolist(), self.frac.tolist())
+            self._lists = (self.all_cum.tolist(), self.all_frac.tolist())
         return self._lists
 
 
 def _calendar_arrays(
-    problem: PlanningProblem, regions: tuple[str, ...], days: int
+    problem: PlanningProblem,
+    regions: tuple[str, ...],
+    days: int,
+    team_cals: tuple[Calendar | None, ...] = (None,),
 ) -> tuple[FloatArray, FloatArray]:
-    frac = np.ones((len(regions), days), dtype=np.float64)
+    g_n = len(regions)
+    frac = np.ones((g_n * len(team_cals), days), dtype=np.float64)
     for g, name in enumerate(regions):
         cal = problem.calendars.get(name)
         if cal is not None:
             frac[g] = cal.fractions(problem.start, days)
-    cum = np.zeros((len(regions), days + 1), dtype=np.float64)
+    for c, tc in enumerate(team_cals):
+        if c == 0 or tc is None:
+            continue
+        frac[c * g_n : (c + 1) * g_n] = frac[:g_n] * tc.fractions(problem.start, days)[None, :]
+    cum = np.zeros((frac.shape[0], days + 1), dtype=np.float64)
     np.cumsum(frac, axis=1, out=cum[:, 1:])
     return frac, cum
 
@@ -217,21 +268,28 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
     team_type: list[int] = []
     type_members: list[list[int]] = []
     type_teams_obj = []
+    cal_ix: dict[Calendar, int] = {}
+    type_cal: list[int] = []
     for i, t in enumerate(problem.teams):
         if t.id in tix:
             raise PlanningInputError(f"team id {t.id!r} appears twice; ids must be unique")
         if t.home_region not in rix:
             raise PlanningInputError(f"team {t.id!r}: unknown home region {t.home_region!r}")
         tix[t.id] = i
+        c = 0
+        if t.availability is not None:
+            c = cal_ix.setdefault(t.availability, len(cal_ix) + 1)
         sig = (
             t.asset,
             tuple(t.can_do(stage) for stage in Stage),
             tuple(t.rate(tr) for tr in terrains),
+            c,
         )
         if sig not in sig_ix:
             sig_ix[sig] = len(type_members)
             type_members.append([])
             type_teams_obj.append(t)
+            type_cal.append(c)
         k = sig_ix[sig]
         team_type.append(k)
         type_members[k].append(i)
@@ -295,8 +353,9 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
             travel[a, b] = problem.travel(regions[a], regions[b])
     if horizon_days is None:
         horizon_days = 4 * 365
-    frac, cum = _calendar_arrays(problem, regions, horizon_days)
-    return Instance(
+    team_cals: tuple[Calendar | None, ...] = (None, *cal_ix)
+    all_frac, all_cum = _calendar_arrays(problem, regions, horizon_days, team_cals)
+    inst = Instance(
         problem=problem,
         regions=regions,
         op_pkg=np.asarray(op_pkg, dtype=np.int64),
@@ -316,8 +375,12 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
         travel=travel,
         frozen_team=frozen_team,
         frozen_start=frozen_start,
-        frac=frac,
-        cum=cum,
+        frac=all_frac[:g],
+        cum=all_cum[:g],
         env_restricted=tuple(sorted(restricted)),
         env_exempted=exempted,
+        team_cals=team_cals,
+        type_cal=np.asarray(type_cal, dtype=np.int64),
     )
+    inst._set_calendars((all_frac, all_cum))
+    return inst

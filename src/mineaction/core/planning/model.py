@@ -151,6 +151,9 @@ class Team:
     home_region: str
     rates: Mapping[str, float] = field(default_factory=dict)
     stages: frozenset[Stage] | None = None  # None: ASSET_STAGES[asset]
+    #: the team's own availability (leave, rotations, stand-downs) on top of the region
+    #: calendars: the workable fraction of a day is region fraction x team fraction
+    availability: Calendar | None = None
 
     def rate(self, terrain: str) -> float:
         """Rate in m2/team-day on a terrain class; falls back to the documented defaults."""
@@ -181,6 +184,9 @@ class Calendar:
     >>> cal = Calendar(monthly_fraction=(0.0,) + (1.0,) * 11, weekly_rest=(6,))
     >>> cal.fractions(dt.date(2025, 1, 30), 4).tolist()  # Jan 30 Thu .. Feb 2 Sun
     [0.0, 0.0, 1.0, 0.0]
+    >>> Calendar(rotation=(2, 1), rotation_start=dt.date(2025, 1, 1)).fractions(
+    ...     dt.date(2025, 1, 1), 6).tolist()  # two days on, one off
+    [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
     """
 
     monthly_fraction: tuple[float, ...] = (1.0,) * 12
@@ -188,11 +194,17 @@ class Calendar:
     holidays: tuple[dt.date, ...] = ()
     annual_holidays: tuple[tuple[int, int], ...] = ()  # (month, day) every year
     closures: tuple[Closure, ...] = ()
+    rotation: tuple[int, ...] = ()  # (days on, days off), e.g. (20, 10) for a team rotation
+    rotation_start: dt.date | None = None  # first day "on" of the rotation cycle
 
     def fractions(self, start: dt.date, days: int) -> npt.NDArray[np.float64]:
         """Workable fraction in [0, 1] of each of ``days`` days from ``start``."""
         if len(self.monthly_fraction) != 12:
             raise PlanningInputError("Calendar.monthly_fraction needs 12 values (Jan..Dec)")
+        if self.rotation and (
+            len(self.rotation) != 2 or min(self.rotation) < 0 or self.rotation[0] < 1
+        ):
+            raise PlanningInputError("Calendar.rotation is (days on >= 1, days off >= 0)")
         d0 = np.datetime64(start, "D")
         dates = d0 + np.arange(days)
         months = dates.astype("datetime64[M]").astype(np.int64) % 12
@@ -207,6 +219,11 @@ class Calendar:
         if self.annual_holidays:
             md = (months + 1) * 100 + (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
             out[np.isin(md, [m * 100 + d for m, d in self.annual_holidays])] = 0.0
+        if self.rotation:
+            on, off = self.rotation
+            first = np.datetime64(self.rotation_start or start, "D")
+            phase = (dates - first).astype(np.int64) % (on + off)
+            out[phase >= on] = 0.0
         for c in self.closures:
             a = max(0, int((np.datetime64(c.start, "D") - d0).astype(np.int64)))
             b = min(days, int((np.datetime64(c.end, "D") - d0).astype(np.int64)) + 1)

@@ -8,6 +8,7 @@ priority weight is shared among its packages in proportion to area.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -191,6 +192,7 @@ def calendar_from_dict(data: Mapping[str, Any], base: Calendar, where: str) -> C
 
 def _calendar_from_dict(data: Mapping[str, Any], base: Calendar, where: str) -> Calendar:
     known = {"monthly_fraction", "weekly_rest", "holidays", "annual_holidays", "closures"}
+    known |= {"rotation"}
     unknown = set(data) - known
     if unknown:
         raise PlanningInputError(
@@ -204,23 +206,21 @@ def _calendar_from_dict(data: Mapping[str, Any], base: Calendar, where: str) -> 
                 "monthly_fraction needs 12 values in [0, 1] (Jan..Dec)",
                 where=f"{where}.monthly_fraction",
             )
-        out = Calendar(mf, out.weekly_rest, out.holidays, out.annual_holidays, out.closures)
+        out = dataclasses.replace(out, monthly_fraction=mf)
     if "weekly_rest" in data:
         wr = tuple(int(x) for x in data["weekly_rest"])
         if any(not 0 <= x <= 6 for x in wr):
             raise PlanningInputError("weekly_rest days are 0 (Monday) .. 6 (Sunday)", where=where)
-        out = Calendar(out.monthly_fraction, wr, out.holidays, out.annual_holidays, out.closures)
+        out = dataclasses.replace(out, weekly_rest=wr)
     if "holidays" in data:
         hol = tuple(_date(x, f"{where}.holidays[{i}]") for i, x in enumerate(data["holidays"]))
-        out = Calendar(
-            out.monthly_fraction, out.weekly_rest, hol, out.annual_holidays, out.closures
-        )
+        out = dataclasses.replace(out, holidays=hol)
     if "annual_holidays" in data:
         ah = tuple(
             _month_day(x, f"{where}.annual_holidays[{i}]")
             for i, x in enumerate(data["annual_holidays"])
         )
-        out = Calendar(out.monthly_fraction, out.weekly_rest, out.holidays, ah, out.closures)
+        out = dataclasses.replace(out, annual_holidays=ah)
     if "closures" in data:
         cl = []
         for i, c in enumerate(data["closures"] or []):
@@ -234,9 +234,21 @@ def _calendar_from_dict(data: Mapping[str, Any], base: Calendar, where: str) -> 
             if not 0 <= frac <= 1:
                 raise PlanningInputError("closure fraction must be in [0, 1]", where=w)
             cl.append(Closure(a, b, frac, str(c.get("reason", "security"))))
-        out = Calendar(
-            out.monthly_fraction, out.weekly_rest, out.holidays, out.annual_holidays, tuple(cl)
-        )
+        out = dataclasses.replace(out, closures=tuple(cl))
+    if "rotation" in data:
+        rot = data["rotation"]
+        w = f"{where}.rotation"
+        if not isinstance(rot, Mapping) or "days_on" not in rot or "days_off" not in rot:
+            raise PlanningInputError(
+                "rotation is a mapping {days_on: N, days_off: N, start: DATE}", where=w
+            )
+        on, off = int(rot["days_on"]), int(rot["days_off"])
+        if on < 1 or off < 0 or on + off > 366:
+            raise PlanningInputError(
+                "rotation needs days_on >= 1, days_off >= 0, days_on + days_off <= 366", where=w
+            )
+        first = _date(rot["start"], f"{w}.start") if rot.get("start") is not None else None
+        out = dataclasses.replace(out, rotation=(on, off), rotation_start=first)
     return out
 
 
@@ -309,14 +321,24 @@ def teams_from_list(
     default_home: str,
     where: str = "teams",
 ) -> list[Team]:
-    """Teams from a list of mappings: id, asset, home (region), optional rates by terrain.
+    """Teams from a list of mappings: id, asset, home (region), optional rates by terrain and
+    optional ``availability`` (the team's own calendar: leave, rotations, stand-downs).
 
     Rates not given come from ``rates`` (calibrated or default) for the team's class.
+    ``availability`` takes the calendar keys (``monthly_fraction``, ``weekly_rest``,
+    ``holidays``, ``annual_holidays``, ``closures``, ``rotation``) on top of an always
+    available team; the region calendars still apply (a day's fraction is the product).
 
     >>> t = teams_from_list([{"id": "M1", "asset": "manual", "rates": {"open": 300}}],
     ...                     {AssetClass.MANUAL: {"open": 250.0, "steep": 100.0}}, "R")
     >>> t[0].rates, t[0].home_region
     ({'open': 300.0, 'steep': 100.0}, 'R')
+    >>> t = teams_from_list([{"id": "M2", "asset": "manual", "availability": {
+    ...     "rotation": {"days_on": 20, "days_off": 10, "start": "2027-01-01"},
+    ...     "closures": [{"start": "2027-03-01", "end": "2027-03-14", "reason": "leave"}]}}],
+    ...     {}, "R")
+    >>> t[0].availability.rotation, t[0].availability.closures[0].reason
+    ((20, 10), 'leave')
     """
     out: list[Team] = []
     seen: set[str] = set()
@@ -339,5 +361,10 @@ def teams_from_list(
             if float(v) < 0:
                 raise PlanningInputError(f"rate on {k} must be >= 0", where=f"{w}.rates")
             merged[str(k)] = float(v)
-        out.append(Team(tid, asset, str(row.get("home") or default_home), merged))
+        avail = None
+        if row.get("availability") is not None:
+            avail = calendar_from_dict(row["availability"], Calendar(), f"{w}.availability")
+        out.append(
+            Team(tid, asset, str(row.get("home") or default_home), merged, availability=avail)
+        )
     return out

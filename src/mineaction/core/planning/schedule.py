@@ -120,6 +120,7 @@ def timeline(
     pred = inst.op_pred.tolist()
     region = inst.op_region.tolist()
     ttype = inst.team_type.tolist()
+    offset = (inst.type_cal[inst.team_type] * len(inst.regions)).tolist()  # calendar rows
     travel = inst.travel.tolist()
     rel = release.tolist() if release is not None else None
     done = bytearray(n)
@@ -151,7 +152,7 @@ def timeline(
                     s = end_l[pr]
                 if rel is not None and rel[o] > s:
                     s = rel[o]
-            e = inst.finish(g, s, float(inst.type_p[o, ttype[i]]))
+            e = inst.finish(offset[i] + g, s, float(inst.type_p[o, ttype[i]]))
             start[o] = s
             end[o] = e
             end_l[o] = e
@@ -206,11 +207,12 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
         i = inst.frozen_team[o]
         s = inst.frozen_start[o]
         g = int(inst.op_region[o])
-        end[o] = inst.finish(g, s, inst.p(o, i))
+        end[o] = inst.finish(inst.row(g, i), s, inst.p(o, i))
         sequences[i].append(o)
         free[i] = max(free[i], end[o])
         loc[i] = g
     frozen = set(frozen_ops)
+    n_regions = len(inst.regions)
     first_op = np.zeros(len(inst.problem.packages), dtype=np.int64)
     chain_len = np.bincount(inst.op_pkg, minlength=len(first_op))
     first_op[:] = inst.pkg_last_op - chain_len + 1
@@ -226,14 +228,15 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
             for k in eligible_types[o]:
                 teams = inst.type_teams[k]
                 st = np.maximum(free[teams] + inst.travel[loc[teams], g], rel)
+                row = int(inst.type_cal[k]) * n_regions + g
                 if rule == "static":
                     a = int(np.argmin(st))
-                    en = inst.finish(g, float(st[a]), float(inst.type_p[o, k]))
+                    en = inst.finish(row, float(st[a]), float(inst.type_p[o, k]))
                     cand = (float(st[a]), en, int(teams[a]))
                     if cand < best:
                         best = cand
                 else:
-                    ens = inst.finish_many(g, st, np.full(st.shape, inst.type_p[o, k]))
+                    ens = inst.finish_many(row, st, np.full(st.shape, inst.type_p[o, k]))
                     a = int(np.argmin(ens))
                     cand = (float(ens[a]), float(st[a]), int(teams[a]))
                     if cand < best:
@@ -305,7 +308,7 @@ def dispatch_schedule(
     for o in sorted(inst.frozen_team, key=lambda q: inst.frozen_start[q]):
         i = inst.frozen_team[o]
         g0 = int(region[o])
-        e = inst.finish(g0, inst.frozen_start[o], inst.p(o, i))
+        e = inst.finish(inst.row(g0, i), inst.frozen_start[o], inst.p(o, i))
         sequences[i].append(o)
         done[o] = True
         free[i] = max(free[i], e)
@@ -317,16 +320,26 @@ def dispatch_schedule(
         if pr < 0:
             make_ready(o, 0.0)
         elif done[pr]:
+            i0 = inst.frozen_team[pr]
             make_ready(
                 o,
-                inst.finish(
-                    int(region[pr]), inst.frozen_start[pr], inst.p(pr, inst.frozen_team[pr])
-                ),
+                inst.finish(inst.row(int(region[pr]), i0), inst.frozen_start[pr], inst.p(pr, i0)),
             )
     remaining = n - int(done.sum())
-    big = float(inst.cum.max()) + 1.0
+    n_regions = len(inst.regions)
+    flat_cache: list[tuple[int, FloatArray, float]] = []
+
+    def flat_rows() -> tuple[FloatArray, float]:
+        """All calendar rows' cumulative days in one sorted array (row r offset by r x big)."""
+        if not flat_cache or flat_cache[0][0] != inst.horizon:
+            big = float(inst.all_cum.max()) + 1.0
+            rows = np.arange(inst.all_cum.shape[0], dtype=np.float64)
+            flat = (inst.all_cum + (rows * big)[:, None]).ravel()
+            flat_cache[:] = [(inst.horizon, flat, big)]
+        return flat_cache[0][1], flat_cache[0][2]
+
     for i in range(m):
-        heapq.heappush(heap, (float(free[i]), i))
+        heapq.heappush(heap, (inst.next_available(i, float(free[i])), i))
     while remaining > 0 and heap:
         t, i = heapq.heappop(heap)
         k = int(inst.team_type[i])
@@ -341,27 +354,27 @@ def dispatch_schedule(
             continue
         cand = np.asarray([o for _, o in picked], dtype=np.int64)
         g = region[cand]
+        rw = g + int(inst.type_cal[k]) * n_regions  # calendar rows of this team
         st = np.maximum(free[i] + inst.travel[loc[i], g], ready_at[cand])
         p = inst.type_p[cand, k]
         need = float(st.max()) + float(p.max()) * 8 + 400
         if need >= inst.horizon:
             inst.ensure_horizon(need)
-            big = float(inst.cum.max()) + 1.0
+        all_cum, all_frac = inst.all_cum, inst.all_frac
         d = st.astype(np.int64)
-        base = inst.cum[g, d] + inst.frac[g, d] * (st - d) + p
-        if float(base.max()) > float(inst.cum[:, -1].min()):
+        base = all_cum[rw, d] + all_frac[rw, d] * (st - d) + p
+        if float(base.max()) > float(all_cum[rw, -1].min()):
             inst.ensure_horizon(inst.horizon * 2)
-            big = float(inst.cum.max()) + 1.0
             for item in picked:
                 heapq.heappush(pool, item)
             heapq.heappush(heap, (t, i))
             continue
-        width = inst.cum.shape[1]
-        flat = (inst.cum + (np.arange(len(inst.regions)) * big)[:, None]).ravel()
-        kk = np.searchsorted(flat, base + g * big, side="left") - g * width
+        width = all_cum.shape[1]
+        flat, big = flat_rows()
+        kk = np.searchsorted(flat, base + rw * big, side="left") - rw * width
         day = np.maximum(kk - 1, 0)
-        fr = inst.frac[g, day]
-        en = day + (base - inst.cum[g, day]) / np.where(fr > 0, fr, 1.0)
+        fr = all_frac[rw, day]
+        en = day + (base - all_cum[rw, day]) / np.where(fr > 0, fr, 1.0)
         score = w[cand] / np.maximum(en - t, 1e-9)
         if advantage > 0:
             score = score * (p_best[cand] / np.maximum(p, 1e-12)) ** advantage
@@ -370,7 +383,7 @@ def dispatch_schedule(
             if j != a:
                 heapq.heappush(pool, item)
         o = int(cand[a])
-        e = inst.finish(int(g[a]), float(st[a]), float(p[a]))
+        e = inst.finish(int(rw[a]), float(st[a]), float(p[a]))
         sequences[i].append(o)
         done[o] = True
         remaining -= 1
@@ -379,7 +392,7 @@ def dispatch_schedule(
         sc = int(inst.op_succ[o])
         if sc >= 0:
             make_ready(sc, e)
-        heapq.heappush(heap, (e, i))
+        heapq.heappush(heap, (inst.next_available(i, e), i))
     if remaining > 0:
         missing = np.flatnonzero(~done)[:1]
         pk = inst.problem.packages[int(inst.op_pkg[missing[0]])]
