@@ -282,12 +282,21 @@ def seed_0009(conn: Connection, dialect: str) -> Expected:
     }
 
 
+def seed_0010(conn: Connection, dialect: str) -> Expected:
+    """Schema 0010: the 0006 hazard row, without its GeoJSON text (0011 writes it)."""
+    expected = seed_0006(conn, dialect)
+    poly = shapely.box(35.2, 51.2, 35.204, 51.202)
+    expected["SELECT hazard_id, geom_geojson FROM hazard"] = [("MH1", shapely.to_geojson(poly))]
+    return expected
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
 SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0001": seed_0001,
     "0006": seed_0006,
     "0008": seed_0008,
     "0009": seed_0009,
+    "0010": seed_0010,
 }
 
 

@@ -358,6 +358,18 @@ def to_geojson(geom: BaseGeometry | None) -> dict[str, Any] | None:
     return dict(mapping(geom))
 
 
+def geojson_texts(geoms: Iterable[BaseGeometry | None]) -> list[str | None]:
+    """Return each geometry as compact GeoJSON text (None for None), in one vectorised call.
+
+    The text the OGC API serves for hazards; stored next to the geometry (``geom_geojson``).
+
+    >>> geojson_texts([Point(35.25, 51.5), None])
+    ['{"type":"Point","coordinates":[35.25,51.5]}', None]
+    """
+    out = shapely.to_geojson(np.asarray(list(geoms), dtype=object))
+    return [None if t is None else str(t) for t in out]
+
+
 @dataclass
 class GeometryCheck:
     """The outcome of entry checks: the accepted geometry and any warnings."""

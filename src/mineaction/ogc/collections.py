@@ -24,9 +24,11 @@ from sqlalchemy import (
     LargeBinary,
     Table,
     Text,
+    case,
     cast,
     func,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -116,6 +118,8 @@ class TableSpec:
     bbox_columns: bool = False
     where: tuple[Callable[[Table], ColumnElement[bool]], ...] = ()
     int_id: bool = False
+    #: a column with ``geom_col`` as GeoJSON text written with the row (NULL: not made)
+    geojson_col: str | None = None
 
 
 def _table_where(spec: TableSpec, scope: Scope, q: Query | None, dialect: str) -> list[Any]:
@@ -160,17 +164,34 @@ def _table_where(spec: TableSpec, scope: Scope, q: Query | None, dialect: str) -
 
 
 def _geometry_texts(rows: Sequence[Any], dialect: str) -> list[str]:
-    """Return each row's geometry as GeoJSON text (``null`` when missing)."""
-    if dialect == "postgresql":
-        return [r[1] if r[1] is not None else "null" for r in rows]
-    geoms = shapely.from_wkb([r[1] for r in rows])
-    return [str(g) if g is not None else "null" for g in shapely.to_geojson(geoms)]
+    """Return each row's geometry as GeoJSON text (``null`` when missing).
+
+    Rows are ``(feature, geojson_text, wkb)``: the stored or database-made text when there is
+    one, else the WKB (SQLite), converted here in one vectorised call.
+    """
+    texts: list[str | None] = [r[1] for r in rows]
+    if dialect != "postgresql":
+        todo = [i for i, r in enumerate(rows) if r[1] is None and r[2] is not None]
+        if todo:
+            geoms = shapely.from_wkb([rows[i][2] for i in todo])
+            for i, g in zip(todo, shapely.to_geojson(geoms), strict=True):
+                texts[i] = str(g) if g is not None else None
+    return [t if t is not None else "null" for t in texts]
 
 
-def _geom_expr(col: Any, dialect: str) -> Any:
+def _geom_exprs(spec: TableSpec, dialect: str) -> list[Any]:
+    """The geometry columns of an items query: GeoJSON text, and WKB where that is missing."""
+    t = spec.resource.table
+    col = t.c[spec.geom_col]
+    wkb = type_coerce(col, LargeBinary)
+    stored = t.c[spec.geojson_col] if spec.geojson_col else None
     if dialect == "postgresql":
-        return func.ST_AsGeoJSON(type_coerce(col, LargeBinary), 9).label("_gj")
-    return type_coerce(col, LargeBinary).label("_wkb")
+        made = func.ST_AsGeoJSON(wkb, 9)
+        gj = made if stored is None else func.coalesce(stored, made)
+        return [gj.label("_gj"), null().label("_wkb")]
+    if stored is None:
+        return [null().label("_gj"), wkb.label("_wkb")]
+    return [stored.label("_gj"), case((stored.is_(None), wkb)).label("_wkb")]
 
 
 def _json_object(dialect: str, pairs: list[tuple[str, Any]]) -> Any:
@@ -180,6 +201,18 @@ def _json_object(dialect: str, pairs: list[tuple[str, Any]]) -> Any:
     for key, expr in pairs:
         args += [literal_column(f"'{key}'"), expr]
     return fn(*args)
+
+
+_ITEM_COLUMNS: dict[tuple[int, str], list[Any]] = {}
+
+
+def _item_columns(spec: TableSpec, dialect: str) -> list[Any]:
+    """The columns of an items query (built once per collection and dialect)."""
+    key = (id(spec), dialect)
+    cols = _ITEM_COLUMNS.get(key)
+    if cols is None:
+        cols = _ITEM_COLUMNS[key] = [_feature_sql(spec, dialect), *_geom_exprs(spec, dialect)]
+    return cols
 
 
 def _feature_sql(spec: TableSpec, dialect: str) -> Any:
@@ -214,11 +247,7 @@ def table_reader(spec: TableSpec) -> Callable[[Connection, Scope, Query, str], P
         if not python_bbox:
             # the database writes each feature's JSON (properties, id) and its geometry
             # (PostGIS: ST_AsGeoJSON; SQLite: WKB -> GEOS, vectorised): no per-feature dicts
-            fsel = (
-                select(_feature_sql(spec, dialect), _geom_expr(t.c[spec.geom_col], dialect))
-                .where(*where)
-                .order_by(t.c[spec.id_col])
-            )
+            fsel = select(*_item_columns(spec, dialect)).where(*where).order_by(t.c[spec.id_col])
             rows = conn.execute(fsel.limit(q.limit).offset(q.offset)).all()
             if len(rows) < q.limit and (rows or q.offset == 0):
                 matched = q.offset + len(rows)  # the last page: no need to count
@@ -289,7 +318,15 @@ HAZARD_PROPS = (
 )
 
 _HAZ_RES = _Res("hazards", s.hazard, "hazard_id", location_col="location")
-HAZARDS = TableSpec(_HAZ_RES, "geom", "hazard_id", HAZARD_PROPS, "last_date", bbox_columns=True)
+HAZARDS = TableSpec(
+    _HAZ_RES,
+    "geom",
+    "hazard_id",
+    HAZARD_PROPS,
+    "last_date",
+    bbox_columns=True,
+    geojson_col="geom_geojson",
+)
 REMAINING = TableSpec(
     _HAZ_RES,
     "remaining_geom",

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from mineaction.core.codes import ReportState, ReportType
+from mineaction.core.geometry import geojson_texts
 from mineaction.core.landrelease import areas_batch, parts_batch
 from mineaction.core.projection import (
     HAZARD_REPORT_TYPES,
@@ -471,7 +472,8 @@ def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
         states, areas_batch([(st.parts, st.polygon) for st in states]), strict=True
     ):
         state.set_areas(areas)
-    return [proj.hazard_row(st) for st in states]
+    texts = geojson_texts([st.polygon for st in states])  # the OGC API's text, one call
+    return [proj.hazard_row(st, t) for st, t in zip(states, texts, strict=True)]
 
 
 def _rebuild(

@@ -12,7 +12,7 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, RowMapping, Table, delete, func, insert, select
 
 from mineaction.core.codes import ReportType
-from mineaction.core.geometry import geodesic_area_m2
+from mineaction.core.geometry import geodesic_area_m2, geojson_texts
 from mineaction.core.projection import HazardState, LedgerEntry
 from mineaction.errors import NotFoundError
 from mineaction.store import schema as s
@@ -21,8 +21,12 @@ from mineaction.store.bulkwrite import insert_many
 RowsByTable = dict[Table, list[dict[str, Any]]]
 
 
-def hazard_row(state: HazardState) -> dict[str, Any]:
-    """Return the ``hazard`` table row for a projected state."""
+def hazard_row(state: HazardState, geom_geojson: str | None = None) -> dict[str, Any]:
+    """Return the ``hazard`` table row for a projected state.
+
+    ``geom_geojson`` is the polygon's GeoJSON text when the caller made it already (in one
+    vectorised call for a batch, :func:`mineaction.core.geometry.geojson_texts`).
+    """
     a = state.areas
     p = state.parts
     x0, y0, x1, y1 = state.polygon.bounds
@@ -60,6 +64,9 @@ def hazard_row(state: HazardState) -> dict[str, Any]:
             "status_reason": state.status_reason,
         },
         "geom": state.polygon,
+        "geom_geojson": geom_geojson
+        if geom_geojson is not None
+        else geojson_texts([state.polygon])[0],
         "remaining_geom": p.remaining,
         "cancelled_geom": p.cancelled,
         "reduced_geom": p.reduced,

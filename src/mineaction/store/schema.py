@@ -291,6 +291,9 @@ hazard = Table(
     Column("maxx", Float, nullable=False),
     Column("maxy", Float, nullable=False),
     Column("version", Integer, nullable=False),
+    # ``geom`` as GeoJSON text, written with the row (OGC API items need no conversion);
+    # NULL means "not made": readers convert ``geom`` then (migration 0011)
+    Column("geom_geojson", Text),
 )
 Index("ix_hazard_status", hazard.c.status, hazard.c.classification)
 Index("ix_hazard_bbox", hazard.c.minx, hazard.c.maxx, hazard.c.miny, hazard.c.maxy)
