@@ -27,6 +27,8 @@ from mineaction.cli._common import Context, pass_ctx
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, log_level: str, max_upload_mb: float | None) -> None:
     """Serve the web app, REST API (/api/v1) and OGC API (/ogc) on http://HOST:PORT."""
+    import logging
+
     import uvicorn
 
     from mineaction.web.app import create_app
@@ -34,6 +36,8 @@ def serve(ctx: Context, host: str, port: int, log_level: str, max_upload_mb: flo
 
     ctx.store()  # fail early with a clear message if the database is not ready
     app = create_app(ctx.db_url, max_upload_mb=max_upload_mb)
+    # our loggers follow --log-level too: at 'warning' no access log line is even formatted
+    logging.getLogger("mineaction").setLevel(log_level.upper())
     click.echo(
         f"serving {ctx.db_url} on http://{host}:{port}  (uploads up to "
         f"{describe(app.state.max_upload_bytes)}; Ctrl-C to stop)"

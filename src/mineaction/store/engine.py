@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from mineaction.errors import StoreError
 
@@ -40,6 +40,22 @@ def _dumps(obj: Any) -> str:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _sqlite_pool(url: str, pooled: bool) -> dict[str, Any]:
+    """Return the engine's pool arguments for a SQLite URL.
+
+    >>> _sqlite_pool("sqlite:///x.db", False)["poolclass"].__name__
+    'NullPool'
+    >>> sorted(_sqlite_pool("sqlite:///x.db", True))
+    ['max_overflow', 'pool_size', 'poolclass']
+    """
+    if ":memory:" in url:
+        return {}
+    if not pooled:
+        return {"poolclass": NullPool}
+    # as many connections as threads ask for (no waiting on the pool); 8 stay open
+    return {"poolclass": QueuePool, "pool_size": 8, "max_overflow": -1}
+
+
 def _normalise_url(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -49,7 +65,16 @@ def _normalise_url(url: str) -> str:
 class Store:
     """A mineaction database: SQLite file (embedded) or PostgreSQL + PostGIS (server mode)."""
 
-    def __init__(self, url: str | None = None, *, check_schema: bool = True) -> None:
+    def __init__(
+        self, url: str | None = None, *, check_schema: bool = True, pooled: bool = False
+    ) -> None:
+        """Open ``url``; ``pooled`` keeps SQLite connections open between transactions.
+
+        A long-running server passes ``pooled=True``: opening a SQLite connection (and its
+        pragmas) and closing it (the last connection of a WAL database checkpoints and removes
+        the WAL file) cost a few ms per request. Short-lived commands keep the default, which
+        leaves no connection open between transactions (files can be replaced or removed).
+        """
         self.url = url or default_url()
         #: write transactions of this process waiting for the writer lock, and running
         self.writes_waiting = 0
@@ -63,7 +88,7 @@ class Store:
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
                 connect_args={"timeout": 60, "isolation_level": None, "check_same_thread": False},
-                poolclass=NullPool if ":memory:" not in full else None,
+                **_sqlite_pool(full, pooled),
             )
             self._setup_sqlite()
         elif full.startswith("postgresql"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import func, select
 
@@ -80,8 +83,15 @@ def create_app(
     from mineaction.ogc import routes as ogc_routes
 
     max_upload = limits.max_upload_bytes(max_upload_mb)
-    store = Store(db_url)
+    store = Store(db_url, pooled=True)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.dispose()  # close the pooled connections when the server stops
+
     app = FastAPI(
+        lifespan=lifespan,
         title="mineaction",
         version="0.1.0",
         description="Information management for humanitarian mine action: REST API "
@@ -96,6 +106,8 @@ def create_app(
     errors.install(app)
     limits.install(app, max_upload)
     observability.install(app, store)
+    # first: routes are matched in order, and GIS clients page through items at high rates
+    app.include_router(ogc_routes.router)
     app.include_router(api_auth.router)
     app.include_router(api_users.router)
     app.include_router(api_reference.router)
@@ -106,7 +118,6 @@ def create_app(
     app.include_router(api_records.router)
     app.include_router(api_tasks.router)
     app.include_router(api_plans.router)
-    app.include_router(ogc_routes.router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

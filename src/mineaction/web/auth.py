@@ -130,14 +130,21 @@ class Auth:
 
     # --- tokens ---------------------------------------------------------------------------
 
+    def cached_user(self, token: str, username: str | None) -> User | None:
+        """Return the owner of a token looked up less than a few seconds ago, else None."""
+        with self._lock:
+            hit = self._tokens.get(f"{username or ''}\0{token}")
+        if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS:
+            return hit[1]
+        return None
+
     def user_for_token(self, token: str, username: str | None) -> User:
         """Return the owner of a token (cached for a few seconds)."""
         key = f"{username or ''}\0{token}"
         t = time.monotonic()
-        with self._lock:
-            hit = self._tokens.get(key)
-        if hit is not None and t - hit[0] < TOKEN_CACHE_SECONDS:
-            return hit[1]
+        hit = self.cached_user(token, username)
+        if hit is not None:
+            return hit
         user = svc.authenticate_token(self.store, token, username=username)
         with self._lock:
             if len(self._tokens) > 10_000:
@@ -205,6 +212,30 @@ def _credentials(request: Request, auth: Auth) -> tuple[User, Session | None, st
     return ANONYMOUS, None, "anonymous"
 
 
+def _cached_credentials(request: Request, auth: Auth) -> tuple[User, str] | None:
+    """Return the caller of a token header already in the token cache (no database, no thread).
+
+    None when there is no token header, it is malformed or not cached: :func:`_credentials`
+    decides then (in a worker thread, as it may read the database).
+    """
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    user: User | None = None
+    if scheme == "bearer":
+        user, via = auth.cached_user(value.strip(), None), "token"
+    elif scheme == "basic":
+        try:
+            raw = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        name, sep, token = raw.partition(":")
+        user, via = (auth.cached_user(token, name) if sep else None), "basic"
+    return None if user is None else (user, via)
+
+
 def route_key(request: Request) -> str | None:
     """Return ``"METHOD /path/{param}"`` of the matched route (the policy key)."""
     route = request.scope.get("route")
@@ -258,8 +289,12 @@ async def current_user(request: Request) -> User:
     audit_remote.set(remote)
     access = policy_for(request)
     key = f"remote:{remote}"
+    known = _cached_credentials(request, auth)
     try:
-        user, session, via = await run_in_threadpool(_credentials, request, auth)
+        if known is not None:
+            (user, via), session = known, None
+        else:
+            user, session, via = await run_in_threadpool(_credentials, request, auth)
     except AuthenticationError:
         await run_in_threadpool(auth.remote_limiter.check, key)
         await run_in_threadpool(auth.remote_limiter.fail, key)

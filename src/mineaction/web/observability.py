@@ -22,15 +22,16 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
@@ -238,10 +239,89 @@ def readiness(store: Store) -> tuple[bool, dict[str, Any]]:
     return True, details
 
 
-def _route_of(request: Request) -> str:
-    route = request.scope.get("route")
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "(unmatched)"
+
+
+class Observe:
+    """ASGI middleware: request ID, latency metrics and the access log of every HTTP request.
+
+    Plain ASGI (not Starlette's ``BaseHTTPMiddleware``, which runs each request through extra
+    tasks and memory streams): its cost per request is a few dictionary operations, and the
+    access log line is only built when the ``mineaction.access`` logger would write it.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_requests: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request (other ASGI events pass through untouched)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = ""
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                given = value.decode("latin-1")
+                break
+        rid = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid
+        rid_header = (b"x-request-id", rid.encode())
+        t0 = time.perf_counter()
+        status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, rid_header]}
+            await send(message)
+
+        metrics = self.metrics
+        with metrics._lock:
+            metrics.in_flight += 1
+        try:
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:  # answered and logged here, with the request ID
+                if started:
+                    raise
+                from mineaction.web.errors import unexpected_error
+
+                response = await unexpected_error(Request(scope), exc)
+                await response(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - t0
+            with metrics._lock:
+                metrics.in_flight -= 1
+            route = _route_of(scope)
+            method = scope["method"]
+            metrics.observe(method, route, status, elapsed)
+            if self.log_requests and access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": rid,
+                            "method": method,
+                            "path": scope["path"],
+                            "route": route,
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 2),
+                            "remote": client[0] if client else None,
+                        }
+                    },
+                )
+            request_id.reset(token)
 
 
 def install(app: FastAPI, store: Store, *, log_requests: bool = True) -> Metrics:
@@ -250,50 +330,7 @@ def install(app: FastAPI, store: Store, *, log_requests: bool = True) -> Metrics
     app.state.metrics = metrics
     configure_logging()
 
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("x-request-id", "")
-        rid = given if _SANE_ID.match(given) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        request.state.request_id = rid
-        t0 = time.perf_counter()
-        status = 500
-        with metrics._lock:
-            metrics.in_flight += 1
-        try:
-            try:
-                response = await call_next(request)
-            except Exception as exc:  # answered and logged here, with the request ID
-                from mineaction.web.errors import unexpected_error
-
-                response = await unexpected_error(request, exc)
-            status = response.status_code
-            response.headers["X-Request-ID"] = rid
-            return response
-        finally:
-            elapsed = time.perf_counter() - t0
-            with metrics._lock:
-                metrics.in_flight -= 1
-            route = _route_of(request)
-            metrics.observe(request.method, route, status, elapsed)
-            if log_requests:
-                access_log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "request_id": rid,
-                            "method": request.method,
-                            "path": request.url.path,
-                            "route": route,
-                            "status": status,
-                            "duration_ms": round(elapsed * 1000, 2),
-                            "remote": request.client.host if request.client else None,
-                        }
-                    },
-                )
-            request_id.reset(token)
+    app.add_middleware(Observe, metrics=metrics, log_requests=log_requests)
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
