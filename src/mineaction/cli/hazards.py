@@ -249,17 +249,28 @@ def _delta(v: float) -> str:
     is_flag=True,
     help="Rebuild in memory and report differences from what is stored (exit 1 if any).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per CPU for a large ledger, 1 for a small one).",
+)
 @pass_ctx
-def recompute(ctx: Context, check: bool) -> None:
-    """Rebuild every hazard's state from the approved reports."""
+def recompute(ctx: Context, check: bool, jobs: int | None) -> None:
+    """Rebuild every hazard's state from the approved reports.
+
+    The whole rebuild is one transaction (an interrupted recompute changes nothing); rows
+    that already hold what the ledger gives are left as they are, the rest is rewritten.
+    """
     store = ctx.store()
     with store.read() as conn:
         total = repo.count_by_state(conn).get("approved", 0)
     with progress_bar(total, "checking" if check else "recomputing") as advance:
         result = (
-            ledger.check(store, progress=advance)
+            ledger.check(store, progress=advance, jobs=jobs)
             if check
-            else ledger.recompute(store, progress=advance)
+            else ledger.recompute(store, progress=advance, jobs=jobs)
         )
     for err in result.errors:
         click.echo(f"error: {err}", err=True)
@@ -273,6 +284,9 @@ def recompute(ctx: Context, check: bool) -> None:
             sys.exit(1)
         click.echo(f"ok: {result.hazards} hazards match their {result.reports} approved reports")
     else:
-        click.echo(f"recomputed {result.hazards} hazards from {result.reports} approved reports")
+        click.echo(
+            f"recomputed {result.hazards} hazards from {result.reports} approved reports "
+            f"({result.rows_inserted} derived rows rewritten)"
+        )
     if result.errors:
         sys.exit(1)

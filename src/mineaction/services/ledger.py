@@ -386,6 +386,9 @@ class RecomputeResult:
     reports: int = 0
     errors: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    #: derived rows deleted and inserted (a recompute writes only rows that differ)
+    rows_deleted: int = 0
+    rows_inserted: int = 0
 
 
 def project_all(
@@ -426,7 +429,7 @@ def project_all(
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector during a full rebuild.
 
     A recompute allocates millions of short-lived, acyclic objects (parsed payloads,
@@ -462,7 +465,7 @@ def prepared_chunks(
     yield from chunk
 
 
-def _rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
+def rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
     """Compute the pieces and their areas of many hazards at once, then their table rows."""
     for state, parts in zip(
         states, parts_batch([(st.release, st.polygon) for st in states]), strict=True
@@ -498,11 +501,11 @@ def _rebuild(
         for e in group:
             proj.merge_rows(rows, proj.derived_rows(e).items())
         if len(states) >= batch:
-            insert_many(conn, s.hazard, _rows_with_batch_areas(states))
+            insert_many(conn, s.hazard, rows_with_batch_areas(states))
             proj.insert_rows(conn, rows, bulk=True)
             states, rows = [], {}
     if states:
-        insert_many(conn, s.hazard, _rows_with_batch_areas(states))
+        insert_many(conn, s.hazard, rows_with_batch_areas(states))
     proj.insert_rows(conn, rows, bulk=True)
 
 
@@ -533,15 +536,22 @@ def recompute_in(
 
 
 def recompute(
-    store: Store, *, progress: Progress | None = None, batch: int = 2000
+    store: Store, *, progress: Progress | None = None, jobs: int | None = None
 ) -> RecomputeResult:
-    """Rebuild every derived table from the approved reports, in one transaction."""
-    with _no_cyclic_gc(), store.write() as conn, store.read() as rconn:
-        return recompute_in(conn, reader=rconn, progress=progress, batch=batch)
+    """Rebuild every derived table from the approved reports, in one transaction.
+
+    The ledger is recomputed in shards by ``jobs`` processes (``None``: as many as there are
+    CPUs for a large ledger, one for a small one) and only rows that differ from the stored
+    ones are written: the result is the same as rewriting every derived table
+    (:mod:`mineaction.services.rebuild`).
+    """
+    from mineaction.services import rebuild
+
+    return rebuild.recompute(store, progress=progress, jobs=jobs)
 
 
-_CHECK_FIELDS = ("classification", "status", "organisation", "report_count", "eo_total")
-_AREA_FIELDS = (
+CHECK_FIELDS = ("classification", "status", "organisation", "report_count", "eo_total")
+AREA_FIELDS = (
     "area_m2",
     "cancelled_m2",
     "reduced_m2",
@@ -551,32 +561,45 @@ _AREA_FIELDS = (
 )
 
 
-def _compare_row(hid: str, fresh: Mapping[str, Any], row: RowMapping, out: list[str]) -> None:
-    for f in _CHECK_FIELDS:
+def compare_row(hid: str, fresh: Mapping[str, Any], row: Mapping[Any, Any], out: list[str]) -> None:
+    """Append to ``out`` every field of a stored hazard row that differs from the ledger."""
+    for f in CHECK_FIELDS:
         if fresh[f] != row[f]:
             out.append(f"hazard {hid}: {f} is {row[f]!r}, ledger says {fresh[f]!r}")
-    for f in _AREA_FIELDS:
+    for f in AREA_FIELDS:
         if abs(fresh[f] - row[f]) > max(0.01, 1e-9 * abs(fresh[f])):
             out.append(f"hazard {hid}: {f} is {row[f]:.2f}, ledger says {fresh[f]:.2f}")
 
 
-def check(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
-    """Recompute every hazard in memory and report any difference from what is stored."""
+def check(
+    store: Store, *, progress: Progress | None = None, jobs: int | None = None
+) -> RecomputeResult:
+    """Recompute every hazard in memory and report any difference from what is stored.
+
+    In shards, by ``jobs`` processes (``None``: automatic; see :func:`recompute`).
+    """
+    from mineaction.services import rebuild
+
+    return rebuild.check(store, progress=progress, jobs=jobs)
+
+
+def check_serial(store: Store, *, progress: Progress | None = None) -> RecomputeResult:
+    """Recompute every hazard in memory, in one pass, and report differences (reference)."""
     result = RecomputeResult()
-    cols = [s.hazard.c[c] for c in ("hazard_id", *_CHECK_FIELDS, *_AREA_FIELDS)]
-    with _no_cyclic_gc(), store.read() as conn:
+    cols = [s.hazard.c[c] for c in ("hazard_id", *CHECK_FIELDS, *AREA_FIELDS)]
+    with no_cyclic_gc(), store.read() as conn:
         stored = {r["hazard_id"]: r for r in conn.execute(select(*cols)).mappings()}
         seen: set[str] = set()
         pending: list[HazardState] = []
 
         def compare(states: list[HazardState]) -> None:
-            for fresh in _rows_with_batch_areas(states):
+            for fresh in rows_with_batch_areas(states):
                 hid = fresh["hazard_id"]
                 row = stored.get(hid)
                 if row is None:
                     result.differences.append(f"hazard {hid}: missing from the stored projection")
                     continue
-                _compare_row(hid, fresh, row, result.differences)
+                compare_row(hid, fresh, row, result.differences)
 
         source = prepared_chunks(ledger.iter_approved_raw(conn))
         for hid, state, group, error in project_all(source, progress=progress):

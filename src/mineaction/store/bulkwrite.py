@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import JSON, Boolean, Column, Connection, Date, Table
+from sqlalchemy import JSON, Boolean, Column, Connection, Date, Dialect, Table
 from sqlalchemy.exc import DBAPIError
 
 from mineaction.store.types import Geometry
@@ -51,14 +51,14 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _encode_column(col: Column[Any], values: list[Any], conn: Connection) -> list[Any]:
-    name = conn.dialect.name
+def _encode_column(col: Column[Any], values: list[Any], dialect: Dialect) -> list[Any]:
+    name = dialect.name
     if isinstance(col.type, Geometry):
         return encode_geometries(values, name)
     if name == "postgresql":
         # COPY text format: JSON as its text (None is JSON null, as SQLAlchemy's JSON type
         # stores it); everything else is adapted by psycopg itself.
-        if isinstance(col.type.dialect_impl(conn.dialect), JSON):
+        if isinstance(col.type.dialect_impl(dialect), JSON):
             return [_dumps(v) for v in values]
         if isinstance(col.type, Boolean):
             return [None if v is None else bool(v) for v in values]
@@ -66,14 +66,21 @@ def _encode_column(col: Column[Any], values: list[Any], conn: Connection) -> lis
     if type(col.type) is Date:
         # what SQLAlchemy's SQLite DATE stores ("%Y-%m-%d"), without its per-value formatting
         return [None if v is None else v.isoformat() for v in values]
-    proc = col.type._cached_bind_processor(conn.dialect)
+    proc = col.type._cached_bind_processor(dialect)
     return values if proc is None else [proc(v) for v in values]
 
 
-def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many rows (all with the same keys, in the same order) into ``table``."""
+def encode_rows(
+    dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Return the column names and the rows as the driver binds them (see :func:`insert_many`).
+
+    Every row must have the same keys in the same order. The values are what the database
+    stores (WKB, JSON text, ISO dates on SQLite), so that rows encoded here can be written
+    later by :func:`write_encoded` or compared with what is stored.
+    """
     if not rows:
-        return
+        return [], []
     keys = list(rows[0])
     for r in rows:
         if list(r) != keys:
@@ -83,14 +90,22 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         raise ValueError(f"{table.name}: unknown columns {unknown}")
     cols = [table.columns[k] for k in keys]
     values = zip(*(r.values() for r in rows), strict=True)
-    columns = [_encode_column(c, list(v), conn) for c, v in zip(cols, values, strict=True)]
-    data = list(zip(*columns, strict=True))
-    names = ", ".join(f'"{c.name}"' for c in cols)
+    columns = [_encode_column(c, list(v), dialect) for c, v in zip(cols, values, strict=True)]
+    return keys, list(zip(*columns, strict=True))
+
+
+def write_encoded(
+    conn: Connection, table: Table, keys: Sequence[str], data: Sequence[Sequence[Any]]
+) -> None:
+    """Write rows encoded by :func:`encode_rows` through the driver (executemany or COPY)."""
+    if not data:
+        return
+    names = ", ".join(f'"{table.columns[k].name}"' for k in keys)
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         sql = f'COPY "{table.name}" ({names}) FROM STDIN'
     else:
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in cols)})'
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in keys)})'
     try:
         if conn.dialect.name == "postgresql":
             with raw.cursor() as cur, cur.copy(sql) as copy:
@@ -105,3 +120,9 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     except conn.dialect.loaded_dbapi.Error as exc:
         # the same exception classes as SQLAlchemy's own execute (IntegrityError, ...)
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows (all with the same keys, in the same order) into ``table``."""
+    keys, data = encode_rows(conn.dialect, table, rows)
+    write_encoded(conn, table, keys, data)

@@ -307,30 +307,34 @@ _RAW_APPROVED = (
 
 
 def iter_approved_raw(
-    conn: Connection, *, hazards: tuple[str | None, str | None] | None = None
+    conn: Connection,
+    *,
+    hazards: tuple[str | None, str | None] | None = None,
+    no_hazard: tuple[str | None, str | None] | None = None,
 ) -> Iterator[tuple[str | None, LedgerEntry]]:
     """Yield the same as :func:`iter_approved` (no filters), read through the driver.
 
     The full recompute reads every approved report: going straight to the driver (payload
     parsed with orjson, no SQLAlchemy result processing) halves the cost of reading. With
-    ``hazards=(after, upto)`` only hazards with ``after < hazard_id <= upto`` are read (either
-    bound may be None: open), and reports without a hazard only when ``after`` is None.
+    ``hazards=(after, upto)`` only reports of hazards with ``after < hazard_id <= upto`` are
+    read (either bound may be None: open; reports without a hazard never); with
+    ``no_hazard=(after, upto)`` only reports without a hazard and with
+    ``after < report_id <= upto``. These are the shards of a parallel recompute.
     """
     pg = conn.dialect.name == "postgresql"
     mark = "%s" if pg else "?"
     where, params = "", []
-    if hazards is not None:
-        after, upto = hazards
-        parts = []
+    if hazards is not None or no_hazard is not None:
+        column = "hazard_id" if no_hazard is None else "report_id"
+        after, upto = hazards if hazards is not None else no_hazard  # type: ignore[misc]
+        parts = ["hazard_id IS NOT NULL" if no_hazard is None else "hazard_id IS NULL"]
         if after is not None:
-            parts.append(f"hazard_id > {mark}")
+            parts.append(f"{column} > {mark}")
             params.append(after)
         if upto is not None:
-            parts.append(f"hazard_id <= {mark}")
+            parts.append(f"{column} <= {mark}")
             params.append(upto)
-        if parts:
-            cond = " AND ".join(parts)
-            where = f" AND ({cond} OR hazard_id IS NULL)" if after is None else f" AND {cond}"
+        where = " AND " + " AND ".join(parts)
     sql = _RAW_APPROVED.format(payload="payload::text" if pg else "payload", where=where)
     raw: Any = conn.connection.driver_connection
     cur = raw.cursor(name="mineaction_recompute") if pg else raw.cursor()

@@ -1,0 +1,415 @@
+"""Full recompute and check in shards, in parallel worker processes, writing only differences.
+
+The ledger is split into shards (:mod:`mineaction.store.shards`: ranges of hazard ids, and
+ranges of report ids among reports without a hazard). For each shard a worker folds the
+approved reports into hazard states exactly as the one-process rebuild does, builds every
+derived row, encodes it as the database stores it and compares it with the stored row; only
+rows that differ, are missing or are stale are sent back. The parent process holds the write
+transaction from the start to the end: it takes the writer lock first (so the ledger cannot
+change), workers read the same committed state (SQLite: WAL readers while the parent holds
+the lock; PostgreSQL: the parent's exported snapshot), and the parent deletes and inserts
+the differences as shard results arrive. The result is row for row what clearing the derived
+tables and rewriting them gives (surrogate ``id`` values of unchanged rows are kept), and an
+interrupted recompute rolls back to the state before it.
+
+``jobs=1`` runs the same shards one after the other in the calling process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.util
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+from mineaction.core.projection import HazardState
+from mineaction.errors import ValidationError
+from mineaction.services import ledger
+from mineaction.store import projections as proj
+from mineaction.store import reports as ledger_store
+from mineaction.store import schema as s
+from mineaction.store import shards as sh
+from mineaction.store.bulkwrite import encode_rows, write_encoded
+from mineaction.store.engine import Store
+
+Progress = Callable[[int], None]
+
+#: With ``jobs=None`` (auto) a ledger smaller than this is recomputed in one process:
+#: starting worker processes (about a second each) would cost more than it saves.
+AUTO_MIN_REPORTS = 20_000
+#: About this many approved reports per shard (a task for one worker; a step of the progress bar).
+REPORTS_PER_SHARD = 10_000
+#: Most worker processes ``jobs=None`` starts.
+AUTO_MAX_JOBS = 8
+#: Tables whose rows have their own natural key (accident, victim, session, inspection id):
+#: their inserts wait until every shard's deletes are done, so that a key moving from one
+#: report to another cannot collide with its stale row.
+_DEFERRED = frozenset({"accident", "victim", "eore_session", "qm_inspection"})
+_TABLES: dict[str, Table] = {t.name: t for t in (s.hazard, *sh.PER_REPORT)}
+
+
+def available_cpus() -> int:
+    """Return the number of CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_jobs(jobs: int | None, reports: int) -> int:
+    """Return the number of processes to use: ``jobs``, or automatic with ``None``.
+
+    >>> resolve_jobs(3, 10), resolve_jobs(None, 100)
+    (3, 1)
+    """
+    if jobs is not None:
+        if jobs < 1:
+            raise ValidationError(f"--jobs must be 1 or more, not {jobs}")
+        return jobs
+    if reports < AUTO_MIN_REPORTS:
+        return 1
+    return max(1, min(available_cpus(), AUTO_MAX_JOBS))
+
+
+@dataclass
+class TableChange:
+    """Rows of one table to delete (by key) and to insert (encoded), from one shard."""
+
+    table: str
+    column: str
+    deletes: list[str]
+    keys: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass
+class ShardResult:
+    """What one shard found: counts, rule errors, and differences or changes."""
+
+    index: int
+    reports: int = 0
+    hazards: int = 0
+    errors: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    changes: list[TableChange] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+# --- one shard ------------------------------------------------------------------------------
+
+
+def _encoded(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Encode rows in the canonical column order of ``table`` (all columns but ``id``)."""
+    cols = sh.compare_columns(table)
+    if rows and list(rows[0]) != cols:
+        rows = [{k: r[k] for k in cols} for r in rows]
+    return encode_rows(conn.dialect, table, rows)[1]
+
+
+def _diff_hazards(
+    conn: Connection, shard: sh.Shard, fresh_rows: list[dict[str, Any]], out: ShardResult
+) -> None:
+    cols = sh.compare_columns(s.hazard)
+    key = sh.comparable(conn, s.hazard, cols)
+    stored = {row[0]: key(row) for row in sh.stored_hazards(conn, shard, cols)}
+    deletes: list[str] = []
+    inserts: list[tuple[Any, ...]] = []
+    for row in _encoded(conn, s.hazard, fresh_rows):
+        old = stored.pop(row[0], None)
+        if old is None:
+            inserts.append(row)
+        elif old != key(row):
+            deletes.append(row[0])
+            inserts.append(row)
+    deletes.extend(stored)  # stored hazards that have no approved report (or broke a rule)
+    if deletes or inserts:
+        out.changes.append(TableChange("hazard", "hazard_id", deletes, cols, inserts))
+
+
+def _grouped(rows: Sequence[tuple[Any, ...]], at: int) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        out.setdefault(row[at], []).append(row)
+    return out
+
+
+def _diff_table(
+    conn: Connection,
+    table: Table,
+    fresh_rows: list[dict[str, Any]],
+    reports: dict[str, list[str]],
+    out: ShardResult,
+) -> None:
+    cols = sh.compare_columns(table)
+    at = cols.index("report_id")
+    key = sh.comparable(conn, table, cols)
+    ids = [rid for t in sh.SOURCE_TYPES[table.name] for rid in reports.get(t, [])]
+    stored_list = sh.stored_rows(conn, table, cols, ids)
+    out.seen[table.name] = len(stored_list)
+    stored = _grouped(stored_list, at)
+    fresh = _grouped(_encoded(conn, table, fresh_rows), at)
+    if "id" not in table.columns:
+        # no insertion order to keep: compare as sets, ordered by primary key
+        pk = [cols.index(c.name) for c in table.primary_key.columns]
+
+        def order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+            return sorted(rows, key=lambda r: tuple(str(r[i]) for i in pk))
+
+        stored = {k: order(v) for k, v in stored.items()}
+        fresh = {k: order(v) for k, v in fresh.items()}
+    deletes: list[str] = []
+    inserts: list[tuple[Any, ...]] = []
+    for rid, rows in fresh.items():
+        old = stored.pop(rid, None)
+        if old is not None:
+            if len(old) == len(rows) and all(
+                key(a) == key(b) for a, b in zip(old, rows, strict=True)
+            ):
+                continue
+            deletes.append(rid)
+        inserts.extend(rows)
+    deletes.extend(stored)  # rows of reports that are not (or no longer) approved
+    if deletes or inserts:
+        out.changes.append(TableChange(table.name, "report_id", deletes, cols, inserts))
+
+
+def _check_hazards(
+    conn: Connection, shard: sh.Shard, fresh_rows: list[dict[str, Any]], out: ShardResult
+) -> None:
+    cols = ["hazard_id", *ledger.CHECK_FIELDS, *ledger.AREA_FIELDS]
+    stored = {
+        row[0]: dict(zip(cols, row, strict=True)) for row in sh.stored_hazards(conn, shard, cols)
+    }
+    for fresh in fresh_rows:
+        hid = fresh["hazard_id"]
+        row = stored.pop(hid, None)
+        if row is None:
+            out.differences.append(f"hazard {hid}: missing from the stored projection")
+            continue
+        ledger.compare_row(hid, fresh, row, out.differences)
+    out.stale.extend(stored)
+
+
+def run_shard(conn: Connection, shard: sh.Shard, mode: str) -> ShardResult:
+    """Recompute one shard from the ledger on ``conn`` and compare it with what is stored.
+
+    ``mode`` is ``"recompute"`` (the result carries the rows to delete and insert) or
+    ``"check"`` (the result carries the differences ``recompute --check`` reports).
+    """
+    out = ShardResult(shard.index)
+    rebuild = mode == "recompute"
+    states: list[HazardState] = []
+    rows: proj.RowsByTable = {}
+    source = ledger.prepared_chunks(ledger_store.iter_approved_raw(conn, **shard.ledger_filter()))
+    for hid, state, group, error in ledger.project_all(source):
+        out.reports += len(group)
+        if error:
+            out.errors.append(error)
+        if state is not None and hid is not None:
+            out.hazards += 1
+            states.append(state)
+        if rebuild:
+            for e in group:
+                proj.merge_rows(rows, proj.derived_rows(e).items())
+    hazard_rows: list[dict[str, Any]] = []
+    for i in range(0, len(states), 2000):
+        hazard_rows.extend(ledger.rows_with_batch_areas(states[i : i + 2000]))
+    if not rebuild:
+        _check_hazards(conn, shard, hazard_rows, out)
+        return out
+    _diff_hazards(conn, shard, hazard_rows, out)
+    reports = sh.shard_reports(conn, shard)
+    for table in sh.PER_REPORT:
+        _diff_table(conn, table, rows.get(table, []), reports, out)
+    return out
+
+
+# --- worker processes -----------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the parent dies (e.g. a recompute killed by -9)."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: workers end on EOF
+        pass
+
+
+def _init_worker(url: str, snapshot: str | None, parent: int) -> None:
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    import gc
+
+    gc.disable()  # as in the parent: millions of acyclic short-lived objects
+    store = Store(url, check_schema=False)
+    _worker["store"] = store
+    if snapshot is not None:
+        conn = store.engine.connect()
+        sh.use_snapshot(conn, snapshot)
+        _worker["conn"] = conn
+        multiprocessing.util.Finalize(None, conn.close, exitpriority=10)
+
+
+def _run_in_worker(task: tuple[sh.Shard, str]) -> ShardResult:
+    shard, mode = task
+    conn = _worker.get("conn")
+    if conn is not None:
+        return run_shard(conn, shard, mode)
+    with _worker["store"].read() as rconn:
+        return run_shard(rconn, shard, mode)
+
+
+@contextmanager
+def _results(
+    store: Store,
+    conn: Connection,
+    shards: list[sh.Shard],
+    mode: str,
+    jobs: int,
+    snapshot: str | None,
+) -> Iterator[Iterator[ShardResult]]:
+    """Yield an iterator of shard results (in completion order) from ``jobs`` processes."""
+    if jobs == 1:
+        yield (run_shard(conn, shard, mode) for shard in shards)
+        return
+    # spawn, not fork: a forked child must not inherit the parent's open database connections
+    ctx = multiprocessing.get_context("spawn")
+    # biggest shards first, so that no process is left with a big one at the end
+    tasks = [(shard, mode) for shard in sorted(shards, key=lambda x: -x.reports)]
+    pool = ProcessPoolExecutor(
+        min(jobs, len(tasks)),
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(store.url, snapshot, os.getpid()),
+    )
+    try:
+        futures = [pool.submit(_run_in_worker, task) for task in tasks]
+        yield (f.result() for f in as_completed(futures))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the use cases --------------------------------------------------------------------------
+
+
+def _apply(conn: Connection, change: TableChange) -> None:
+    table = _TABLES[change.table]
+    if change.deletes:
+        sh.delete_keys(conn, table, change.column, change.deletes)
+    if change.rows and change.table not in _DEFERRED:
+        write_encoded(conn, table, change.keys, change.rows)
+
+
+def recompute(
+    store: Store,
+    *,
+    progress: Progress | None = None,
+    jobs: int | None = None,
+    reports_per_shard: int = REPORTS_PER_SHARD,
+) -> ledger.RecomputeResult:
+    """Rebuild every derived table from the approved reports, writing only what differs.
+
+    One write transaction; ``jobs`` worker processes (``None``: automatic).
+    """
+    result = ledger.RecomputeResult()
+    with ledger.no_cyclic_gc(), store.write() as conn:
+        snapshot = sh.export_snapshot(conn)
+        shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard)
+        n = resolve_jobs(jobs, sum(x.reports for x in shards))
+        counts = sh.row_counts(conn)
+        seen = dict.fromkeys(counts, 0)
+        deferred: list[TableChange] = []
+        done: list[ShardResult] = []
+        with _results(store, conn, shards, "recompute", n, snapshot) as results:
+            for res in results:
+                for change in res.changes:
+                    _apply(conn, change)
+                    result.rows_deleted += len(change.deletes)
+                    result.rows_inserted += len(change.rows)
+                    if change.rows and change.table in _DEFERRED:
+                        deferred.append(change)
+                for name, k in res.seen.items():
+                    seen[name] += k
+                res.changes = []
+                done.append(res)
+                if progress:
+                    progress(res.reports)
+        for table in sh.PER_REPORT:
+            if seen[table.name] != counts[table.name]:
+                # rows no report accounts for (only possible by editing the database)
+                sh.delete_unmatched(conn, table)
+        for table in sh.PER_REPORT:
+            for change in deferred:
+                if change.table == table.name:
+                    write_encoded(conn, table, change.keys, change.rows)
+        for res in sorted(done, key=lambda r: r.index):
+            result.reports += res.reports
+            result.hazards += res.hazards
+            result.errors.extend(res.errors)
+        ledger_store.audit(
+            conn,
+            actor=None,
+            action="recompute",
+            entity="ledger",
+            entity_id=None,
+            details={"hazards": result.hazards, "reports": result.reports},
+        )
+    return result
+
+
+def check(
+    store: Store,
+    *,
+    progress: Progress | None = None,
+    jobs: int | None = None,
+    reports_per_shard: int = REPORTS_PER_SHARD,
+) -> ledger.RecomputeResult:
+    """Recompute every hazard and report any difference from what is stored (no writes).
+
+    With more than one process the ledger must not change while the workers read it: on
+    PostgreSQL they share the parent's snapshot; on SQLite the parent holds the writer lock
+    for the duration of the check (readers are not blocked).
+    """
+    result = ledger.RecomputeResult()
+    with store.read() as rconn:
+        n = resolve_jobs(jobs, ledger_store.count_by_state(rconn).get("approved", 0))
+    opener = store.read if n == 1 or store.dialect == "postgresql" else store.write
+    with ledger.no_cyclic_gc(), opener() as conn:
+        snapshot = None
+        if store.dialect == "postgresql" and n > 1:
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            snapshot = sh.export_snapshot(conn)
+        shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard)
+        done: list[ShardResult] = []
+        with _results(store, conn, shards, "check", n, snapshot) as results:
+            for res in results:
+                done.append(res)
+                if progress:
+                    progress(res.reports)
+    stale: list[str] = []
+    for res in sorted(done, key=lambda r: r.index):
+        result.reports += res.reports
+        result.hazards += res.hazards
+        result.errors.extend(res.errors)
+        result.differences.extend(res.differences)
+        stale.extend(res.stale)
+    for hid in sorted(stale):
+        result.differences.append(f"hazard {hid}: stored but has no approved reports")
+    return result

@@ -1,0 +1,284 @@
+"""Shards of the ledger for a parallel recompute, and the stored derived rows of one shard.
+
+A full recompute is split into shards: ranges of hazard ids (every report of those hazards)
+and ranges of report ids among the reports without a hazard (EORE sessions, spot EO reports).
+Each shard can be recomputed on its own connection; its stored derived rows are read here
+exactly as the database holds them (driver values: WKB or hex EWKB, JSON text, ISO dates on
+SQLite) so that they can be compared with freshly encoded rows
+(:func:`mineaction.store.bulkwrite.encode_rows`) and only the differences written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Connection, Float, Table, delete, func, select
+
+from mineaction.core.codes import ReportType
+from mineaction.store import schema as s
+from mineaction.store.types import Geometry
+
+#: Report types whose approved reports give rows in each per-report derived table (must match
+#: :func:`mineaction.store.projections.derived_rows`; tests/store/test_shards.py checks it).
+SOURCE_TYPES: dict[str, tuple[str, ...]] = {
+    "release_polygon": (ReportType.ACTIVITY.value,),
+    "activity": (ReportType.ACTIVITY.value,),
+    "eo_item": (ReportType.ACTIVITY.value, ReportType.EO.value),
+    "accident": (ReportType.ACCIDENT.value,),
+    "victim": (ReportType.ACCIDENT.value,),
+    "eore_session": (ReportType.EORE.value,),
+    "qm_inspection": (ReportType.QM.value,),
+    "handover": (ReportType.HANDOVER.value,),
+}
+
+#: Per-report derived tables, parents before children (the order rows are inserted in).
+PER_REPORT: tuple[Table, ...] = (
+    s.release_polygon,
+    s.activity,
+    s.eo_item,
+    s.accident,
+    s.victim,
+    s.eore_session,
+    s.qm_inspection,
+    s.handover,
+)
+
+_SNAPSHOT = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A part of the ledger: hazards ``after < hazard_id <= upto``, or reports without a hazard.
+
+    For ``no_hazard`` shards the bounds are report ids. ``None`` is an open bound.
+    """
+
+    index: int
+    after: str | None
+    upto: str | None
+    no_hazard: bool = False
+    reports: int = 0
+
+    def ledger_filter(self) -> dict[str, tuple[str | None, str | None]]:
+        """Return the keyword arguments of :func:`~mineaction.store.reports.iter_approved_raw`."""
+        bounds = (self.after, self.upto)
+        return {"no_hazard": bounds} if self.no_hazard else {"hazards": bounds}
+
+
+def _cut(
+    keys: Sequence[tuple[str, int]], per_shard: int, no_hazard: bool, start: int
+) -> list[Shard]:
+    """Cut ordered ``(key, reports)`` into consecutive ranges of about ``per_shard`` reports."""
+    shards: list[Shard] = []
+    after: str | None = None
+    n = 0
+    for i, (key, count) in enumerate(keys):
+        n += count
+        if n >= per_shard and i < len(keys) - 1:
+            shards.append(Shard(start + len(shards), after, key, no_hazard, n))
+            after, n = key, 0
+    shards.append(Shard(start + len(shards), after, None, no_hazard, n))
+    return shards
+
+
+def plan_shards(conn: Connection, *, reports_per_shard: int = 10_000) -> list[Shard]:
+    """Split the approved ledger into shards of about ``reports_per_shard`` reports.
+
+    Together the shards cover every possible hazard id and every report without a hazard
+    (the first and last bounds are open), so that stale stored rows are found too. The
+    shards without a hazard come first.
+    """
+    r = s.report.c
+    approved = r.state == "approved"
+    by_hazard = [
+        (str(h), int(n))
+        for h, n in conn.execute(
+            select(r.hazard_id, func.count())
+            .where(approved, r.hazard_id.isnot(None))
+            .group_by(r.hazard_id)
+            .order_by(r.hazard_id)
+        )
+    ]
+    loose = [
+        (str(rid), 1)
+        for (rid,) in conn.execute(
+            select(r.report_id).where(approved, r.hazard_id.is_(None)).order_by(r.report_id)
+        )
+    ]
+    first = _cut(loose, reports_per_shard, True, 0)
+    return first + _cut(by_hazard, reports_per_shard, False, len(first))
+
+
+def _bounds(column: str, shard: Shard, mark: str) -> tuple[str, list[str]]:
+    parts, params = [], []
+    if shard.after is not None:
+        parts.append(f"{column} > {mark}")
+        params.append(shard.after)
+    if shard.upto is not None:
+        parts.append(f"{column} <= {mark}")
+        params.append(shard.upto)
+    return " AND ".join(parts) or "1 = 1", params
+
+
+def _execute(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        cur.execute(sql, list(params))
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
+def shard_reports(conn: Connection, shard: Shard) -> dict[str, list[str]]:
+    """Return ``{type: [report_id, ...]}`` of every report of the shard, in any state."""
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    if shard.no_hazard:
+        cond, params = _bounds("report_id", shard, mark)
+        sql = f"SELECT report_id, type FROM report WHERE hazard_id IS NULL AND {cond}"
+    else:
+        cond, params = _bounds("hazard_id", shard, mark)
+        sql = f"SELECT report_id, type FROM report WHERE hazard_id IS NOT NULL AND {cond}"
+    out: dict[str, list[str]] = {}
+    for rid, rtype in _execute(conn, sql, params):
+        out.setdefault(rtype, []).append(rid)
+    return out
+
+
+def compare_columns(table: Table) -> list[str]:
+    """Return the columns a derived row is compared on: all but a surrogate ``id``."""
+    return [c.name for c in table.columns if c.name != "id"]
+
+
+def _select_list(conn: Connection, table: Table, cols: Sequence[str]) -> str:
+    pg = conn.dialect.name == "postgresql"
+    out = []
+    for name in cols:
+        col = table.columns[name]
+        if pg and isinstance(col.type.dialect_impl(conn.dialect), JSON):
+            out.append(f'"{name}"::text')
+        else:
+            out.append(f'"{name}"')
+    return ", ".join(out)
+
+
+def stored_hazards(conn: Connection, shard: Shard, cols: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Return the stored ``hazard`` rows of a hazard shard (``cols``, driver values)."""
+    if shard.no_hazard:
+        return []
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    cond, params = _bounds("hazard_id", shard, mark)
+    sql = f"SELECT {_select_list(conn, s.hazard, cols)} FROM hazard WHERE {cond}"
+    return _execute(conn, sql, params)
+
+
+def stored_rows(
+    conn: Connection, table: Table, cols: Sequence[str], report_ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Return the stored rows of ``table`` that came from ``report_ids`` (``cols``, in order).
+
+    Rows of one report come in the order they were inserted (``id``) or by primary key.
+    """
+    if not report_ids:
+        return []
+    order = (
+        "report_id, id"
+        if "id" in table.columns
+        else "report_id, " + ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+    )
+    select_list = _select_list(conn, table, cols)
+    if conn.dialect.name == "postgresql":
+        sql = f'SELECT {select_list} FROM "{table.name}" WHERE report_id = ANY(%s) ORDER BY {order}'
+        return _execute(conn, sql, [list(report_ids)])
+    sql = (
+        f'SELECT {select_list} FROM "{table.name}" '
+        f"WHERE report_id IN (SELECT value FROM json_each(?)) ORDER BY {order}"
+    )
+    return _execute(conn, sql, [orjson.dumps(list(report_ids)).decode()])
+
+
+def comparable(conn: Connection, table: Table, cols: Sequence[str]) -> Callable[[Any], Any]:
+    """Return a function mapping a row (driver values) to a value equal only for equal rows.
+
+    On SQLite the driver values are compared as they are (SQLite keeps no sign of a zero
+    REAL and converts by column affinity exactly as it would on writing). On PostgreSQL JSON
+    (jsonb, read as text) is compared by its canonical form and a float ``-0.0`` is told
+    apart from ``0.0``, which ``float8`` keeps.
+    """
+    if conn.dialect.name != "postgresql":
+        return tuple
+    json_at = [
+        i
+        for i, n in enumerate(cols)
+        if isinstance(table.columns[n].type.dialect_impl(conn.dialect), JSON)
+    ]
+    float_at = [i for i, n in enumerate(cols) if isinstance(table.columns[n].type, Float)]
+    loads, dumps, sort = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
+
+    def key(row: Any) -> Any:
+        out = list(row)
+        for i in json_at:
+            if out[i] is not None:
+                out[i] = dumps(loads(out[i]), option=sort)
+        for i in float_at:
+            v = out[i]
+            if v == 0.0 and v is not None and math.copysign(1.0, v) < 0:
+                out[i] = "-0.0"
+        return tuple(out)
+
+    return key
+
+
+def geometry_columns(table: Table) -> list[str]:
+    """Return the names of the geometry columns of ``table``."""
+    return [c.name for c in table.columns if isinstance(c.type, Geometry)]
+
+
+def export_snapshot(conn: Connection) -> str | None:
+    """On PostgreSQL, export the transaction's snapshot for other connections to share."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar())
+
+
+def use_snapshot(conn: Connection, snapshot: str) -> None:
+    """Make ``conn``'s new transaction see exactly the exporting transaction's snapshot."""
+    if not _SNAPSHOT.match(snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    import psycopg
+
+    raw: Any = conn.connection.driver_connection
+    if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raw.rollback()
+    raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    raw.read_only = True
+    # psycopg opens the transaction (BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY) first
+    raw.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+
+
+def row_counts(conn: Connection) -> dict[str, int]:
+    """Return the number of rows of every per-report derived table."""
+    return {
+        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+        for t in PER_REPORT
+    }
+
+
+def delete_keys(conn: Connection, table: Table, column: str, keys: Iterable[str]) -> None:
+    """Delete the rows of ``table`` whose ``column`` is one of ``keys``."""
+    ids = list(keys)
+    col = table.c[column]
+    for i in range(0, len(ids), 500):
+        conn.execute(delete(table).where(col.in_(ids[i : i + 500])))
+
+
+def delete_unmatched(conn: Connection, table: Table) -> None:
+    """Delete rows of ``table`` that no report of a type producing them accounts for."""
+    r = s.report.c
+    sources = select(r.report_id).where(r.type.in_(SOURCE_TYPES[table.name]))
+    conn.execute(delete(table).where(table.c.report_id.not_in(sources)))

@@ -1,0 +1,225 @@
+"""Sharded, parallel recompute and check: the same result as rewriting every derived table."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+import shapely
+from sqlalchemy import delete, func, insert, select, text, update
+
+from mineaction.errors import ValidationError
+from mineaction.services import ledger, rebuild
+from mineaction.services.demo import build_demo
+from mineaction.store import projections as proj
+from mineaction.store import reports as ledger_store
+from mineaction.store import schema as s
+from mineaction.store import shards as sh
+from mineaction.store.engine import Store
+
+#: small shards, so that the small demo (about 50 hazards) is cut into many of them
+PER_SHARD = 40
+
+
+def _content(store: Store) -> dict[str, Counter[tuple[Any, ...]]]:
+    """Every derived table as a multiset of rows (without surrogate ids), geometries as WKB."""
+    out: dict[str, Counter[tuple[Any, ...]]] = {}
+    with store.read() as conn:
+        for table in s.DERIVED_TABLES:
+            cols = [c for c in table.columns if c.name != "id"]
+            rows = Counter()
+            for r in conn.execute(select(*cols)):
+                rows[
+                    tuple(
+                        shapely.to_wkb(v, include_srid=False)
+                        if isinstance(v, shapely.Geometry)
+                        else repr(v)
+                        for v in r
+                    )
+                ] += 1
+            out[table.name] = rows
+    return out
+
+
+def _full_rewrite(store: Store) -> None:
+    """The reference: clear every derived table and write it again in one process."""
+    with store.write() as conn, store.read() as reader:
+        ledger.recompute_in(conn, reader=reader)
+
+
+def _tamper(store: Store) -> None:
+    """Damage every derived table in a different way (only possible by editing the database)."""
+    with store.write() as conn:
+        hz = [r[0] for r in conn.execute(select(s.hazard.c.hazard_id).order_by("hazard_id"))]
+        conn.execute(delete(s.hazard).where(s.hazard.c.hazard_id.in_(hz[:3])))
+        conn.execute(
+            update(s.hazard)
+            .where(s.hazard.c.hazard_id.in_(hz[10:12]))
+            .values(remaining_m2=s.hazard.c.remaining_m2 + 1, details={"x": -0.0})
+        )
+        conn.execute(
+            update(s.hazard)
+            .where(s.hazard.c.hazard_id == hz[20])
+            .values(geom=shapely.box(35, 51, 35.01, 51.01))
+        )
+        stale = dict(
+            conn.execute(select(s.hazard).where(s.hazard.c.hazard_id == hz[30])).one()._mapping
+        )
+        conn.execute(insert(s.hazard).values({**stale, "hazard_id": "ZZ-STALE"}))
+        rel = [r[0] for r in conn.execute(select(s.release_polygon.c.id).order_by("id"))]
+        conn.execute(delete(s.release_polygon).where(s.release_polygon.c.id.in_(rel[:2])))
+        conn.execute(
+            update(s.release_polygon).where(s.release_polygon.c.id == rel[5]).values(polygon_m2=1)
+        )
+        orphan = dict(
+            conn.execute(select(s.release_polygon).where(s.release_polygon.c.id == rel[6]))
+            .one()
+            ._mapping
+        )
+        del orphan["id"]
+        conn.execute(insert(s.release_polygon).values({**orphan, "report_id": "NO-SUCH-REPORT"}))
+        conn.execute(
+            update(s.activity).values(team="tampered").where(s.activity.c.stage == "completion")
+        )
+        conn.execute(delete(s.eore_session).where(s.eore_session.c.women > 5))
+        conn.execute(update(s.eo_item).values(quantity=s.eo_item.c.quantity + 1))
+        conn.execute(delete(s.handover))
+        conn.execute(update(s.qm_inspection).values(nonconformities=[{"x": 1}]))
+        conn.execute(update(s.victim).values(age=None))
+
+
+@pytest.fixture
+def demo_store(store: Store) -> Store:
+    build_demo(store, seed=1, scale="small")
+    return store
+
+
+def test_shards_cover_the_ledger_in_order(demo_store: Store) -> None:
+    with demo_store.read() as conn:
+        shards = sh.plan_shards(conn, reports_per_shard=PER_SHARD)
+        everything = [e.report_id for _h, e in ledger_store.iter_approved_raw(conn)]
+        parts = [
+            e.report_id
+            for shard in shards
+            for _h, e in ledger_store.iter_approved_raw(conn, **shard.ledger_filter())
+        ]
+    assert len(shards) > 5
+    assert [x.index for x in shards] == list(range(len(shards)))
+    assert sorted(parts) == sorted(everything) and len(parts) == len(everything)
+    assert sum(x.reports for x in shards) == len(everything)
+    # open bounds at both ends, so that stale rows anywhere are found
+    hazard_shards = [x for x in shards if not x.no_hazard]
+    assert hazard_shards[0].after is None and hazard_shards[-1].upto is None
+    assert all(a.upto == b.after for a, b in zip(hazard_shards, hazard_shards[1:], strict=False))
+
+
+def test_source_types_match_the_derived_rows(demo_store: Store) -> None:
+    with demo_store.read() as conn:
+        entries = [e for _h, e in ledger_store.iter_approved_raw(conn)]
+    produced: dict[str, set[str]] = {}
+    for e in entries:
+        for table, rows in proj.derived_rows(e).items():
+            if rows:
+                produced.setdefault(table.name, set()).add(e.type.value)
+    assert set(produced) == set(sh.SOURCE_TYPES)
+    for name, types in produced.items():
+        assert types <= set(sh.SOURCE_TYPES[name]), name
+    assert [t.name for t in sh.PER_REPORT] == [t.name for t in proj._PER_REPORT]
+
+
+def test_unchanged_projection_writes_nothing(demo_store: Store) -> None:
+    before = _content(demo_store)
+    result = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert result.rows_inserted == 0 and result.rows_deleted == 0
+    assert result.hazards == len(before["hazard"]) and not result.errors
+    assert _content(demo_store) == before
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_recompute_equals_full_rewrite_after_tampering(demo_store: Store, jobs: int) -> None:
+    _full_rewrite(demo_store)
+    expected = _content(demo_store)
+    _tamper(demo_store)
+    assert _content(demo_store) != expected
+    serial = ledger.check_serial(demo_store)
+    parallel = rebuild.check(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
+    assert parallel.differences == serial.differences and serial.differences
+    assert (parallel.hazards, parallel.reports) == (serial.hazards, serial.reports)
+    progress: list[int] = []
+    result = rebuild.recompute(
+        demo_store, jobs=jobs, reports_per_shard=PER_SHARD, progress=progress.append
+    )
+    assert sum(progress) == result.reports == serial.reports
+    assert 0 < result.rows_inserted < sum(len(v) for v in expected.values())
+    assert _content(demo_store) == expected
+    assert rebuild.check(demo_store, jobs=1).differences == []
+    again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert again.rows_inserted == 0 and again.rows_deleted == 0
+
+
+def test_recompute_fills_empty_derived_tables(demo_store: Store) -> None:
+    expected = _content(demo_store)
+    with demo_store.write() as conn:
+        proj.clear_derived(conn)
+    result = rebuild.recompute(demo_store, jobs=2, reports_per_shard=PER_SHARD)
+    assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
+    assert _content(demo_store) == expected
+    if demo_store.dialect == "sqlite":
+        with demo_store.read() as conn:
+            n = conn.execute(text("SELECT count(*) FROM hazard_rtree")).scalar()
+        assert n == len(expected["hazard"])
+
+
+def test_interrupted_recompute_leaves_the_database_as_it_was(
+    demo_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tamper(demo_store)
+    before = _content(demo_store)
+    with demo_store.read() as conn:
+        audits = conn.execute(select(func.count()).select_from(s.audit_log)).scalar()
+    calls = {"n": 0}
+    real = rebuild.run_shard
+
+    def failing(conn: Any, shard: sh.Shard, mode: str) -> rebuild.ShardResult:
+        calls["n"] += 1
+        if calls["n"] == 4:  # after three shards' changes were written
+            raise RuntimeError("interrupted")
+        return real(conn, shard, mode)
+
+    monkeypatch.setattr(rebuild, "run_shard", failing)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert _content(demo_store) == before
+    with demo_store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(s.audit_log)).scalar() == audits
+
+
+def test_jobs_are_resolved_and_validated() -> None:
+    assert rebuild.resolve_jobs(None, rebuild.AUTO_MIN_REPORTS - 1) == 1
+    assert rebuild.resolve_jobs(None, 10**6) == min(rebuild.available_cpus(), rebuild.AUTO_MAX_JOBS)
+    assert rebuild.resolve_jobs(5, 1) == 5
+    with pytest.raises(ValidationError, match="--jobs"):
+        rebuild.resolve_jobs(0, 1)
+
+
+def test_comparable_tells_negative_zero_and_json_forms_apart(store: Store) -> None:
+    cols = sh.compare_columns(s.hazard)
+    with store.read() as conn:
+        key = sh.comparable(conn, s.hazard, cols)
+    row = [None] * len(cols)
+    a, b = list(row), list(row)
+    a[cols.index("remaining_m2")], b[cols.index("remaining_m2")] = 0.0, -0.0
+    if store.dialect == "postgresql":
+        assert key(a) != key(b)  # float8 keeps the sign of zero
+        a[cols.index("remaining_m2")] = -0.0
+        a[cols.index("details")], b[cols.index("details")] = '{"b": 1, "a": 2}', '{"a":2,"b":1}'
+        assert key(a) == key(b)  # jsonb: the same value
+    else:
+        assert key(a) == key(b)  # SQLite stores 0.0 for both
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    assert doctest.testmod(rebuild).failed == 0
