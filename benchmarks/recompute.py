@@ -67,44 +67,72 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_figures() -> dict[str, float]:
+    """Return CPU seconds and the largest peak memory (MB) of this process's ended children."""
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"children_cpu": ch.ru_utime + ch.ru_stime, "children_peak_mb": ch.ru_maxrss / 1024}
+
+
 # --- measurements (each run in a child process) -----------------------------------------------
 
 
-def measure_recompute(url: str) -> dict[str, Any]:
-    from mineaction.services import ledger
+def _timed_ledger(url: str, name: str, jobs: int | None, clear: bool = False) -> dict[str, Any]:
+    from mineaction.services import ledger, rebuild
+    from mineaction.store import projections as proj
     from mineaction.store.engine import open_store
 
     store = open_store(url)
+    if clear:  # not timed: every derived row is then written by the recompute
+        with store.write() as conn:
+            proj.clear_derived(conn)
+    with store.read() as conn:
+        from mineaction.store.reports import count_by_state
+
+        used = rebuild.resolve_jobs(jobs, count_by_state(conn).get("approved", 0))
+    before = children_figures()["children_cpu"]
     t0, c0 = time.perf_counter(), time.process_time()
-    result = ledger.recompute(store)
+    if name == "check":
+        result = ledger.check(store, jobs=jobs)
+    else:
+        result = ledger.recompute(store, jobs=jobs)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ch = children_figures()
     return {
+        "jobs": used,
         "seconds": dt,
         "cpu": cpu,
+        "children_cpu": ch["children_cpu"] - before,
+        "total_cpu": cpu + ch["children_cpu"] - before,
         "hazards": result.hazards,
         "reports": result.reports,
-        "peak_mb": peak_mb(),
-    }
-
-
-def measure_check(url: str) -> dict[str, Any]:
-    from mineaction.services import ledger
-    from mineaction.store.engine import open_store
-
-    store = open_store(url)
-    t0, c0 = time.perf_counter(), time.process_time()
-    result = ledger.check(store)
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {
-        "seconds": dt,
-        "cpu": cpu,
-        "hazards": result.hazards,
         "differences": len(result.differences),
+        "rows_inserted": result.rows_inserted,
+        "rows_deleted": result.rows_deleted,
         "peak_mb": peak_mb(),
+        "children_peak_mb": ch["children_peak_mb"],
+        # an upper bound: the parent's peak plus every worker at the largest worker's peak
+        "all_peak_mb": peak_mb() + (used if used > 1 else 0) * ch["children_peak_mb"],
+        "load": os.getloadavg(),
     }
 
 
-def measure_geopandas(url: str) -> dict[str, Any]:
+def measure_recompute(url: str, jobs: int | None = None) -> dict[str, Any]:
+    return _timed_ledger(url, "recompute", jobs)
+
+
+def measure_recompute_1(url: str, jobs: int | None = None) -> dict[str, Any]:
+    return _timed_ledger(url, "recompute", 1)
+
+
+def measure_recompute_empty(url: str, jobs: int | None = None) -> dict[str, Any]:
+    return _timed_ledger(url, "recompute", jobs, clear=True)
+
+
+def measure_check(url: str, jobs: int | None = None) -> dict[str, Any]:
+    return _timed_ledger(url, "check", jobs)
+
+
+def measure_geopandas(url: str, jobs: int | None = None) -> dict[str, Any]:
     import geopandas as gpd
     import pandas as pd
     from sqlalchemy import select
@@ -166,7 +194,7 @@ def measure_geopandas(url: str) -> dict[str, Any]:
     }
 
 
-def measure_geopandas_ledger(url: str) -> dict[str, Any]:
+def measure_geopandas_ledger(url: str, jobs: int | None = None) -> dict[str, Any]:
     """Baseline B: the same job as ``recompute`` done the straightforward GeoPandas way."""
     import geopandas as gpd
     import pandas as pd
@@ -264,7 +292,7 @@ def measure_geopandas_ledger(url: str) -> dict[str, Any]:
     }
 
 
-def measure_approve(url: str, n: int = 300) -> dict[str, Any]:
+def measure_approve(url: str, jobs: int | None = None, n: int = 300) -> dict[str, Any]:
     from shapely.geometry import box, mapping
     from sqlalchemy import select
 
@@ -333,20 +361,30 @@ def measure_approve(url: str, n: int = 300) -> dict[str, Any]:
 
 MEASURES = {
     "recompute": measure_recompute,
+    "recompute_1": measure_recompute_1,
+    "recompute_empty": measure_recompute_empty,
     "check": measure_check,
     "geopandas": measure_geopandas,
     "geopandas_ledger": measure_geopandas_ledger,
     "approve": measure_approve,
 }
+#: the order measurements run in (``recompute_empty`` last of the recomputes: it rewrites all)
+ORDER = (
+    "geopandas_ledger",
+    "geopandas",
+    "recompute",
+    "recompute_1",
+    "check",
+    "recompute_empty",
+    "approve",
+)
 
 
-def child(name: str, url: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--measure", name, "--db", url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def child(name: str, url: str, jobs: int | None) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--measure", name, "--db", url]
+    if jobs is not None:
+        argv += ["--jobs", str(jobs)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -386,57 +424,107 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", help="database URL (default: benchmarks/out/<scale>.db)")
     ap.add_argument("--scale", default="national", choices=["small", "region", "national"])
+    ap.add_argument("--jobs", type=int, help="recompute worker processes (default: automatic)")
+    ap.add_argument(
+        "--only",
+        default=",".join(ORDER),
+        help=f"comma-separated measurements to run (default: all of {','.join(ORDER)})",
+    )
     ap.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
-        print(json.dumps(MEASURES[args.measure](args.db)))
+        print(json.dumps(MEASURES[args.measure](args.db, args.jobs)))
         return
     url = args.db
     if url is None:
         (HERE / "out").mkdir(exist_ok=True)
         url = f"sqlite:///{HERE / 'out' / (args.scale + '.db')}"
     ensure_demo(url, args.scale)
-    print(f"database: {url.split('@')[-1]}")
-    led = child("geopandas_ledger", url)
-    base = child("geopandas", url)
-    ours = child("recompute", url)
-    chk = child("check", url)
-    remaining = stored_remaining(url)  # before the approval step changes 300 hazards
-    appr = child("approve", url)
-    print(f"hazards: {ours['hazards']:,}   approved reports: {ours['reports']:,}")
-    print(f"{'':52} wall s     CPU s   peak MB")
+    wanted = [m for m in ORDER if m in args.only.split(",")]
+    print(f"database: {url.split('@')[-1]}   CPUs: {os.cpu_count()}")
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    got: dict[str, dict[str, Any]] = {}
+    remaining = None
+    for name in wanted:
+        if name == "approve" and "recompute" in got:
+            remaining = stored_remaining(url)  # before the approval step changes 300 hazards
+        got[name] = child(name, url, args.jobs)
+        load = got[name].get("load") or os.getloadavg()
+        print(f"  {name}: done (load {load[0]:.1f})", flush=True)
+    if remaining is None and "recompute" in got:
+        remaining = stored_remaining(url)
+    ours = got.get("recompute")
+    if ours:
+        print(f"hazards: {ours['hazards']:,}   approved reports: {ours['reports']:,}")
+    print(
+        f"{'':56} jobs  wall s  CPU s (parent + workers = total)  peak MB (parent, "
+        "+ workers: upper bound)"
+    )
 
     def line(name: str, m: dict[str, Any], extra: str = "") -> None:
-        print(f"{name:52} {m['seconds']:6.1f} {m['cpu']:9.1f} {m['peak_mb']:9.0f}  {extra}")
-
-    line("recompute (ours, from the ledger, all writes)", ours)
-    line(
-        "recompute --check (ours, from the ledger, no writes)",
-        chk,
-        f"differences: {chk['differences']}",
-    )
-    line("baseline 1: GeoPandas overlay from the ledger", led, "(reads reports, writes results)")
-    line(
-        "baseline 2: GeoPandas on our finished polygons",
-        base,
-        f"(+{base['load_seconds']:.1f} s reading polygons, not counted; no writes)",
-    )
-    print(
-        f"remaining m², cross-check: ours {remaining:,.0f}; baseline 1 "
-        f"{led['remaining_m2']:,.0f}; baseline 2 {base['remaining_m2']:,.0f}"
-    )
-    for label, b in (("baseline 1 (ledger)", led), ("baseline 2 (finished polygons)", base)):
+        jobs = m.get("jobs", 1)
+        total = m.get("total_cpu", m["cpu"])
+        kids = m.get("children_cpu", 0.0)
+        peak = m.get("all_peak_mb", m["peak_mb"])
         print(
-            f"ratio {label}/ours: recompute wall {b['seconds'] / ours['seconds']:.2f}x, "
-            f"CPU {b['cpu'] / ours['cpu']:.2f}x   (target >= 3x); check wall "
-            f"{b['seconds'] / chk['seconds']:.2f}x, CPU {b['cpu'] / chk['cpu']:.2f}x"
+            f"{name:56} {jobs:4} {m['seconds']:7.1f}  {m['cpu']:6.1f} + {kids:6.1f} = "
+            f"{total:6.1f}   {m['peak_mb']:6.0f}, {peak:6.0f}  {extra}"
         )
+
+    labels = {
+        "recompute": "recompute (ours; nothing changed since the last one)",
+        "recompute_1": "recompute --jobs 1 (ours; nothing changed)",
+        "recompute_empty": "recompute (ours; derived tables emptied: every row written)",
+        "check": "recompute --check (ours, no writes)",
+    }
+    for key, label in labels.items():
+        if key in got:
+            m = got[key]
+            extra = (
+                f"differences: {m['differences']}"
+                if key == "check"
+                else f"rows written: {m['rows_inserted']:,}"
+            )
+            line(label, m, extra)
+    led, base = got.get("geopandas_ledger"), got.get("geopandas")
+    if led:
+        line(
+            "baseline 1: GeoPandas overlay from the ledger", led, "(reads reports, writes results)"
+        )
+    if base:
+        line(
+            "baseline 2: GeoPandas on our finished polygons",
+            base,
+            f"(+{base['load_seconds']:.1f} s reading polygons, not counted; no writes)",
+        )
+    if remaining is not None and led and base:
+        print(
+            f"remaining m², cross-check: ours {remaining:,.0f}; baseline 1 "
+            f"{led['remaining_m2']:,.0f}; baseline 2 {base['remaining_m2']:,.0f}"
+        )
+    for label, b in (("baseline 1 (ledger)", led), ("baseline 2 (finished polygons)", base)):
+        if not b:
+            continue
+        for key in labels:
+            m = got.get(key)
+            if m:
+                print(
+                    f"ratio {label} / {key}: wall {b['seconds'] / m['seconds']:.2f}x, "
+                    f"CPU {b['cpu'] / m['total_cpu']:.2f}x (baseline CPU / our parent + "
+                    "workers CPU)   (target >= 3x)"
+                )
+    appr = got.get("approve")
+    if appr:
+        print(
+            f"approve one report: median {appr['median_ms']:.1f} ms, p99 {appr['p99_ms']:.1f} ms, "
+            f"max {appr['max_ms']:.1f} ms over {appr['approvals']} approvals (target p99 < 50 ms); "
+            f"CPU median {appr['cpu_median_ms']:.1f} ms, p99 {appr['cpu_p99_ms']:.1f} ms"
+        )
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
-        f"approve one report: median {appr['median_ms']:.1f} ms, p99 {appr['p99_ms']:.1f} ms, "
-        f"max {appr['max_ms']:.1f} ms over {appr['approvals']} approvals (target p99 < 50 ms); "
-        f"CPU median {appr['cpu_median_ms']:.1f} ms, p99 {appr['cpu_p99_ms']:.1f} ms"
+        "(wall seconds include waiting for a busy machine: compare wall ratios only from a "
+        "quiet machine; CPU totals count the parent and every worker process)"
     )
-    print("(CPU seconds are this process's own; wall seconds include waiting for a busy machine)")
 
 
 if __name__ == "__main__":

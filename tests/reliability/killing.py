@@ -353,16 +353,18 @@ def ledger_campaign(
                     full = run.seconds
                     continue
                 full = max(full, _kill_round(stats, "submit", store, argv, full, rng, expect))
-        # recompute: kill a full rebuild of the projection
+        # recompute: kill a full rebuild of the projection, in one process and with two
+        # worker processes (the workers die with their parent)
         n_recompute = rounds.get("recompute", 0)
         if n_recompute:
-            argv = [*db, "recompute"]
-            run = run_cli(argv)
-            assert run.exitcode == 0, run.output
-            full = run.seconds
-            expect = counts(store)
-            for _ in range(n_recompute):
-                _kill_round(stats, "recompute", store, argv, full, rng, expect)
+            for jobs in ("1", "2"):
+                argv = [*db, "recompute", "--jobs", jobs]
+                run = run_cli(argv)
+                assert run.exitcode == 0, run.output
+                full = run.seconds
+                expect = counts(store)
+                for _ in range(n_recompute // 2 + (n_recompute % 2 if jobs == "1" else 0)):
+                    _kill_round(stats, "recompute", store, argv, full, rng, expect)
     finally:
         store.dispose()
     stats.seconds = time.perf_counter() - t0
