@@ -142,6 +142,10 @@ def _grouped(rows: Sequence[tuple[Any, ...]], at: int) -> dict[str, list[tuple[A
     return out
 
 
+def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]], key: Callable[[Any], Any]) -> bool:
+    return len(a) == len(b) and all(key(x) == key(y) for x, y in zip(a, b, strict=True))
+
+
 def _diff_table(
     conn: Connection,
     table: Table,
@@ -171,9 +175,7 @@ def _diff_table(
     for rid, rows in fresh.items():
         old = stored.pop(rid, None)
         if old is not None:
-            if len(old) == len(rows) and all(
-                key(a) == key(b) for a, b in zip(old, rows, strict=True)
-            ):
+            if old == rows if key is tuple else _same(old, rows, key):
                 continue
             deletes.append(rid)
         inserts.extend(rows)
