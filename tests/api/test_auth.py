@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import threading
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -131,6 +133,80 @@ def test_login_limit_window_slides_and_success_resets(store: Store) -> None:
         b.check("user:x")
     a.reset("user:x")
     b.check("user:x")
+
+
+def _race(store: Store, attempt: Any, n: int) -> list[str]:
+    """Run ``attempt(limiter)`` in ``n`` threads, each like its own process (own engine).
+
+    Every thread reads the clock at the same moment (a barrier inside it), so a check and a
+    record made as separate steps would all pass the check before anyone records.
+    """
+    from mineaction.errors import TooManyRequestsError
+    from mineaction.web.auth import RateLimiter
+
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def clock() -> float:
+        barrier.wait(timeout=60)
+        return 1_000_000.0
+
+    def worker() -> None:
+        own = Store(store.url)
+        try:
+            attempt(RateLimiter(own, 3, 60, clock=clock))
+            got = "recorded"
+        except TooManyRequestsError:
+            got = "refused"
+        except threading.BrokenBarrierError:
+            got = "barrier"
+        finally:
+            own.dispose()
+        with lock:
+            outcomes.append(got)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    return sorted(outcomes)
+
+
+def test_racing_failed_attempts_get_no_extra_tries(store: Store) -> None:
+    """8 processes failing at once on a limit of 3: 3 recorded, 5 refused (both stores)."""
+    from sqlalchemy import text
+
+    outcomes = _race(store, lambda limiter: limiter.hit("user:racer"), 8)
+    assert outcomes == ["recorded"] * 3 + ["refused"] * 5
+    with store.read() as conn:
+        n = conn.execute(text("SELECT count(*) FROM login_failure WHERE key = 'user:racer'"))
+        assert n.scalar() == 3
+
+
+def test_racing_password_attempts_get_no_extra_tries(store: Store, accounts: Accounts) -> None:
+    """Concurrent wrong passwords for one user: only 5 are even checked, the rest get 429."""
+    apps = [create_app(store.url) for _ in range(2)]
+    barrier = threading.Barrier(10)
+    codes: list[int] = []
+
+    def worker(i: int) -> None:
+        with TestClient(apps[i % 2]) as c:
+            barrier.wait(timeout=60)
+            r = c.post("/api/v1/auth/login", json={"username": "im", "password": "wrong"})
+            codes.append(r.status_code)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(10)]
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=120)
+    finally:
+        for app in apps:
+            app.state.store.dispose()
+    assert sorted(codes) == [401] * 5 + [429] * 5
 
 
 def test_passwords_are_argon2_hashed(store: Store, accounts: Accounts) -> None:

@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from mineaction.errors import (
@@ -98,11 +99,31 @@ class RateLimiter:
         with self.store.read() as conn:
             count, oldest = loginlimits.failures_since(conn, key, t - self.window_s)
         if count >= self.limit:
-            wait = int((oldest if oldest is not None else t) + self.window_s - t) + 1
-            raise TooManyRequestsError(
-                f"too many failed attempts: try again in {wait} s",
-                details={"retry_after": wait},
-            )
+            raise self._refusal(oldest, t)
+
+    def _refusal(self, oldest: float | None, t: float) -> TooManyRequestsError:
+        wait = int((oldest if oldest is not None else t) + self.window_s - t) + 1
+        return TooManyRequestsError(
+            f"too many failed attempts: try again in {wait} s", details={"retry_after": wait}
+        )
+
+    def take(self, conn: Connection, key: str, t: float) -> int:
+        """Record an attempt of ``key`` as a failure, or raise 429 if it has none left (atomic).
+
+        Runs in the caller's write transaction; returns the recorded row's id, which
+        :func:`mineaction.store.loginlimits.remove_failure` forgets if the attempt succeeds.
+        """
+        got = loginlimits.add_failure_below(conn, key, t, self.window_s, self.limit)
+        if got is None:
+            _count, oldest = loginlimits.failures_since(conn, key, t - self.window_s)
+            raise self._refusal(oldest, t)
+        return got
+
+    def hit(self, key: str) -> None:
+        """Record one failure of ``key``; raise 429 instead if it had none left (atomic)."""
+        t = self.clock()
+        with self.store.write() as conn:
+            self.take(conn, key, t)
 
     def fail(self, key: str) -> None:
         """Record one failure for ``key``."""
@@ -296,8 +317,9 @@ async def current_user(request: Request) -> User:
         else:
             user, session, via = await run_in_threadpool(_credentials, request, auth)
     except AuthenticationError:
-        await run_in_threadpool(auth.remote_limiter.check, key)
-        await run_in_threadpool(auth.remote_limiter.fail, key)
+        # a wrong token counts against the address: recorded, or 429 once the address has
+        # used up its failures (one atomic statement: racing requests get no extra tries)
+        await run_in_threadpool(auth.remote_limiter.hit, key)
         raise
     request.state.user = user
     request.state.session = session
@@ -324,15 +346,20 @@ def login(request: Request, response: Response, username: str, password: str) ->
     auth = get_auth(request)
     remote = remote_address(request)
     ukey, rkey = f"user:{username.lower()}", f"remote:{remote}"
-    auth.user_limiter.check(ukey)
-    auth.remote_limiter.check(rkey)
+    # Take an attempt from both limits before checking the password, atomically (one
+    # conditional insert each, in one write transaction): racing requests and processes
+    # cannot get more tries than the limits. It is recorded as a failure; a success forgets it.
+    t = auth.user_limiter.clock()
+    with auth.store.write() as conn:
+        auth.user_limiter.take(conn, ukey, t)
+        remote_attempt = auth.remote_limiter.take(conn, rkey, t)
     try:
         user = svc.authenticate_password(auth.store, username, password)
     except AuthenticationError:
-        auth.user_limiter.fail(ukey)
-        auth.remote_limiter.fail(rkey)
-        raise
-    auth.user_limiter.reset(ukey)
+        raise  # the attempt stays recorded as a failure
+    with auth.store.write() as conn:
+        loginlimits.clear_failures(conn, ukey)
+        loginlimits.remove_failure(conn, remote_attempt)
     session = svc.start_session(
         auth.store, user, remote=remote, user_agent=request.headers.get("user-agent")
     )
