@@ -18,6 +18,10 @@ process used per request (read from /proc: the fair figure on a shared machine).
     python benchmarks/ogc.py --pg postgresql://postgres@127.0.0.1:54329/postgres --scale region
     python benchmarks/ogc.py --scale national --sqlite-from benchmarks/out/national.db \
         --servers sqlite,pygeoapi-gpkg
+    # national on PostGIS: a scratch copy, never the shared database itself
+    psql -c 'CREATE DATABASE scratch_national TEMPLATE mineaction_national'
+    python benchmarks/ogc.py --scale national --sqlite-from benchmarks/out/national.db \
+        --pg-db postgresql://postgres@127.0.0.1:54329/scratch_national --servers postgis,tipg
 """
 
 from __future__ import annotations
@@ -229,6 +233,13 @@ def main() -> None:
     ap.add_argument(
         "--pg", default=os.environ.get("MINEACTION_TEST_PG_URL"), help="PostgreSQL server URL"
     )
+    ap.add_argument(
+        "--pg-db",
+        help="use this existing PostGIS database as it is (e.g. a scratch copy of the national "
+        "demo: CREATE DATABASE x TEMPLATE mineaction_national) instead of loading the demo into "
+        "a new one; it is upgraded to this schema and gets a benchmark user, so never pass a "
+        "database others rely on",
+    )
     ap.add_argument("--scale", default="region", choices=["small", "region", "national"])
     ap.add_argument(
         "--sqlite-from",
@@ -274,7 +285,10 @@ def main() -> None:
         n_hazards = conn.exec_driver_sql("SELECT count(*) FROM hazard").scalar()
     print(f"  {n_hazards:,} hazards")
     pg_store = pg_token = pg_db = None
-    if args.pg and servers & {"postgis", "tipg"}:
+    if args.pg_db and servers & {"postgis", "tipg"}:
+        pg_db = args.pg_db
+        pg_store, pg_token = load(pg_db, args.scale)
+    elif args.pg and servers & {"postgis", "tipg"}:
         dbname = f"mineaction_bench_ogc_{args.scale}"
         with psycopg.connect(args.pg, autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (dbname,)).fetchone():
@@ -299,11 +313,13 @@ def main() -> None:
                 timeout=args.timeout,
             )
             r["target"] = size
+            r["load_average"] = os.getloadavg()[0]
             results.append(r)
             print(
                 f"  {name:30} ~{size:>5} features: {r['rps']:7.1f} req/s  "
                 f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-                f"server CPU {r['server_cpu_ms']:7.1f} ms/req  (mean {r['features']:.0f} returned)"
+                f"server CPU {r['server_cpu_ms']:7.1f} ms/req  (mean {r['features']:.0f} returned; "
+                f"load {r['load_average']:.1f})"
             )
 
     def mineaction_server(db: str, token: str, label: str) -> None:
@@ -397,6 +413,7 @@ def main() -> None:
         for prov in PYGEOAPI_LABELS.values():
             ratio("mineaction /ogc (SQLite)", prov, f"mineaction SQLite / {prov}")
     out = work / f"results-{args.scale}.json"
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (at the start {load_avg[0]:.1f})")
     out.write_text(json.dumps({"load_average": load_avg, "results": results}, indent=2))
     print(f"figures written to {out}")
 

@@ -76,7 +76,9 @@ def main() -> None:
     else:
         prof.runcall(asyncio.run, go(args.n))
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-    print(f"{args.n} requests: {1000 * cpu / args.n:.2f} ms CPU, {1000 * wall / args.n:.2f} ms wall each")
+    print(
+        f"{args.n} requests: {1000 * cpu / args.n:.2f} ms CPU, {1000 * wall / args.n:.2f} ms wall each"
+    )
     if not args.no_profile:
         st = pstats.Stats(prof)
         st.sort_stats(args.sort).print_stats(args.top)
