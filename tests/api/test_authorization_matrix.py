@@ -233,6 +233,10 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "GET /plans": PAGE,
     "GET /plans/{plan_id}": Sample("page", {"plan_id": "P-SEED"}),
     "POST /plans/{plan_id}/accept": Sample("page", {"plan_id": "P-SEED"}),
+    # an invalid form: checked and refused on the form (400), no run is started
+    "POST /plans/run": Sample("page", form={"time_limit": "not a number"}),
+    "GET /plans/runs/{job_id}": Sample("page", {"job_id": "matrixjob"}),
+    "GET /plans/runs/{job_id}.json": Sample("page", {"job_id": "matrixjob"}),
     "GET /forecast": PAGE,
     "GET /admin/users/new": PAGE,
     "POST /admin/users": Sample(
@@ -310,6 +314,18 @@ for _cid, _fid in (("public-grid", "704_1024"), ("public-areas", "UA01")):
         "global", {"feature_id": _fid}
     )
 EXTRA_SAMPLES: dict[str, Sample] = {}
+
+
+@pytest.fixture(autouse=True)
+def _running_plan_job(shared: Seeded) -> None:
+    """A planning run in progress (id ``matrixjob``) in the app's background planner."""
+    from mineaction.services import plan_jobs, planning
+
+    app = shared.client.app
+    jobs = getattr(app.state, "plan_jobs", None) or plan_jobs.PlanJobs(shared.store)
+    app.state.plan_jobs = jobs
+    job = plan_jobs.PlanJob("matrixjob", "im", planning.PlanOptions(), status="running")
+    jobs._jobs.setdefault("matrixjob", job)
 
 
 def test_every_route_is_declared(shared: Seeded) -> None:

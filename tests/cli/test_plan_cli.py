@@ -102,5 +102,6 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
     assert "programme" in out and "probability the programme completes by 2030-12-31" in out
     out = run(db, "plan", "backtest", "--as-of", "2025-10-31", "--samples", "3", "--months", "6")
     assert "coverage of the P10-P90 range" in out
+    assert "cancelled_m2" in out and "coverage by measure: released_m2" in out
     bad = CliRunner().invoke(cli, ["--db", db, "plan", "run", "--start", "2027-13-01"])
     assert bad.exit_code == 1 and "--start" in str(bad.exception)

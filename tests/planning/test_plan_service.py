@@ -231,5 +231,18 @@ def test_backtest_on_the_demo(store: Store) -> None:
             assert v["p10"] <= v["p50"] <= v["p90"]
             assert v["covered"] == (v["p10"] <= v["actual"] <= v["p90"])
     assert 0.0 <= out["coverage_p10_p90"] <= 1.0
+    # released m2 by outcome adds up to the total, in reality and in each quantile's samples
+    for p in out["periods"]:
+        parts = p["by_outcome"]
+        assert sum(v["actual"] for v in parts.values()) == pytest.approx(
+            p["released_m2"]["actual"], abs=1.0
+        )
+    assert set(out["by_region"]) and set(out["coverage_by_measure"]) == {
+        "released_m2",
+        "hazards_completed",
+        "by_outcome",
+        "by_region",
+    }
+    assert out["settings"]["count_stages"] is True
     with pytest.raises(ValidationError, match="nothing happened after"):
         pl.backtest(store, date(2030, 1, 1), samples=2)

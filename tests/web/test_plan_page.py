@@ -70,3 +70,40 @@ def test_plan_page_shows_gantt_and_accepts_once(
     assert page.locator("text=Диаграмма Ганта").count() >= 1
     ctx.close()
     assert not errors, errors
+
+
+def test_plan_run_form_shows_progress_then_the_plan_with_its_forecast(
+    chromium_browser: Browser, live_server: LiveServer, screenshot_dir: Path | None
+) -> None:
+    ctx = chromium_browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "im")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(live_server.url + "/plans")
+    page.fill("#r-time", "4")  # long enough to see the progress page
+    page.fill("#r-btime", "2")
+    page.fill("#r-samples", "3")
+    page.fill("#r-deadline", "2040-12-31")
+    page.click("text=Teams and calendars (YAML, optional)")
+    page.fill("#r-teams", "\n".join(f"- {{id: {t['id']}, asset: {t['asset']}}}" for t in TEAMS))
+    page.click("[data-testid=run-plan]")
+    page.wait_for_url("**/plans/runs/*")
+    assert page.locator("[data-testid=run-progress]").count() == 1
+    page.wait_for_function(  # the page polls: the progress bar moves without a reload
+        "Number(document.querySelector('[data-testid=run-progress]').value) > 0.1"
+    )
+    if screenshot_dir is not None:
+        page.screenshot(path=str(screenshot_dir / "plan-run.png"), full_page=False)
+    page.wait_for_url("**/plans/P*?run=*", timeout=180_000)
+    fc = page.locator("[data-testid=plan-forecast]")
+    assert fc.count() == 1
+    assert "2040-12-31" in page.locator("[data-testid=p-deadline]").inner_text()
+    assert page.locator("[data-testid=marginal] tbody tr").count() == 3
+    assert page.locator("[data-testid=forecast-table] tbody tr").count() >= 2
+    ctx.close()
+    assert not errors, errors

@@ -590,8 +590,9 @@ def backtest_cmd(
     )
     table = []
     for p in d["periods"]:
-        for m in ("released_m2", "hazards_completed"):
-            v = p[m]
+        measures = [(m, p[m]) for m in ("released_m2", "hazards_completed")]
+        measures += [(f"  {k}", v) for k, v in p["by_outcome"].items()]
+        for m, v in measures:
             table.append(
                 [
                     p["period_end"] + ("" if p["observed"] else " (no data)"),
@@ -605,6 +606,27 @@ def backtest_cmd(
                 ]
             )
     echo_table(table, ["to", "measure", "actual", "P10", "P50", "P90", "P50 error", "in P10-P90"])
+    if d["by_region"]:
+        click.echo(f"released m² by region to {d['periods'][-1]['period_end']}:")
+        echo_table(
+            [
+                [
+                    name,
+                    fmt_m2(v["actual"]),
+                    fmt_m2(v["p10"]),
+                    fmt_m2(v["p50"]),
+                    fmt_m2(v["p90"]),
+                    "yes" if v["covered"] else "no",
+                ]
+                for name, v in d["by_region"].items()
+            ],
+            ["region", "actual", "P10", "P50", "P90", "in P10-P90"],
+        )
+    by = d["coverage_by_measure"]
+    click.echo(
+        "coverage by measure: "
+        + ", ".join(f"{k} {'-' if v is None else f'{v * 100:.0f} %'}" for k, v in by.items())
+    )
     cov = d["coverage_p10_p90"]
     err = d["mean_abs_error_p50"]
     click.echo(

@@ -36,6 +36,7 @@ from mineaction.core.planning.calibration import (
     Utilisation,
     asset_of,
     calibrate,
+    monthly_utilisation,
     terrain_of,
     utilisation,
 )
@@ -117,6 +118,9 @@ class Release:
     hazard_id: str
     day: date
     m2: float
+    cancelled_m2: float = 0.0
+    reduced_m2: float = 0.0
+    cleared_m2: float = 0.0
 
 
 @dataclass
@@ -190,6 +194,7 @@ def _activity_record(row: Mapping[str, Any], assets: Sequence[str], terrain: str
         released_m2=released,
         end=row.get("end_date") or row.get("date_of_information"),
         team=row.get("team"),
+        start=row.get("start_date"),
     )
 
 
@@ -291,6 +296,9 @@ def load_programme(store: Store, as_of: date | None = None) -> ProgrammeData:
             float(a["cancelled_m2"] or 0)
             + float(a["reduced_m2"] or 0)
             + float(a["cleared_m2"] or 0),
+            float(a["cancelled_m2"] or 0),
+            float(a["reduced_m2"] or 0),
+            float(a["cleared_m2"] or 0),
         )
         for a in acts
     ]
@@ -483,6 +491,11 @@ class Inputs:
     config_hash: str
     notes: list[str]
     task_of_package: dict[str, str]
+    #: monthly utilisation over the 12 months before the cut-off, per class (capacity paths
+    #: of the forecast), and the utilisation applied to the rates
+    utilisation_months: dict[AssetClass, tuple[float, ...]] = field(default_factory=dict)
+    utilisation_applied: dict[AssetClass, float] = field(default_factory=dict)
+    utilisation_first_month: date | None = None
 
 
 def build_inputs(
@@ -641,7 +654,14 @@ def build_inputs(
     digest = hashlib.sha256(
         orjson.dumps(config, option=orjson.OPT_SORT_KEYS, default=str)
     ).hexdigest()
-    return Inputs(problem, cal, data, config, digest, notes, task_of_package)
+    months = _monthly_utilisation(data, teams, cal_cfg) if options.utilisation else {}
+    last = data.cut_off if (data.cut_off + timedelta(days=1)).day == 1 else None
+    last = last or data.cut_off.replace(day=1) - timedelta(days=1)
+    first_month = _months_after(last.replace(day=1), -11)
+    applied = {a: u.value for a, u in util.items() if options.utilisation}
+    return Inputs(
+        problem, cal, data, config, digest, notes, task_of_package, months, applied, first_month
+    )
 
 
 def _utilisation(
@@ -653,11 +673,41 @@ def _utilisation(
     one, the teams that reported in the window: the history belongs to those teams, whatever
     teams this plan uses.
     """
-    from mineaction.core.planning.packages import ASSET_NAMES
-
     end = data.cut_off
     begin = end - timedelta(days=364)
     workable = float(cal.default.fractions(begin, 365).sum())
+    return utilisation(data.activities, _team_counts(data, teams, begin, end), workable, begin, end)
+
+
+def _monthly_utilisation(
+    data: ProgrammeData, teams: Sequence[Team], cal: CalendarConfig
+) -> dict[AssetClass, tuple[float, ...]]:
+    """Utilisation per class in each of the 12 calendar months up to the cut-off (classes
+    whose utilisation is fitted only; see ``calibration.monthly_utilisation``)."""
+    end = data.cut_off
+    # the 12 whole calendar months up to the cut-off (its month if the cut-off ends it)
+    last = end if (end + timedelta(days=1)).day == 1 else end.replace(day=1) - timedelta(days=1)
+    months: list[tuple[date, date, float]] = []
+    for k in range(11, -1, -1):
+        m0 = _months_after(last.replace(day=1), -k)
+        m1 = _months_after(m0, 1) - timedelta(days=1)
+        months.append((m0, m1, float(cal.default.fractions(m0, (m1 - m0).days + 1).sum())))
+    counts = _team_counts(data, teams, months[0][0], months[-1][1])
+    fitted = {a for a, u in _utilisation(data, teams, cal).items() if u.fitted}
+    out = monthly_utilisation(data.activities, counts, months, cap=MAX_MONTHLY_UTILISATION)
+    return {a: v for a, v in out.items() if a in fitted}
+
+
+#: A month's utilisation may exceed 1 when teams reported more days than the calendar counts
+#: as workable (the calendar is stricter than the programme's record); capped at 10.
+MAX_MONTHLY_UTILISATION = 10.0
+
+
+def _team_counts(
+    data: ProgrammeData, teams: Sequence[Team], begin: date, end: date
+) -> dict[AssetClass, int]:
+    from mineaction.core.planning.packages import ASSET_NAMES
+
     counts: dict[AssetClass, int] = {}
     for row in data.teams_setting:
         asset = ASSET_NAMES.get(str(row.get("kind", "")).lower())
@@ -671,7 +721,7 @@ def _utilisation(
         counts = {k: len(v) for k, v in seen.items()}
     for t in teams:
         counts.setdefault(t.asset, 0)
-    return utilisation(data.activities, counts, workable, begin, end)
+    return counts
 
 
 # --- running and storing -------------------------------------------------------------------
@@ -687,6 +737,7 @@ class PlanResult:
     objective: float
     bound: bd.Bound | None
     seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the forecast made with it
 
     @property
     def gap(self) -> float | None:
@@ -729,7 +780,7 @@ class PlanResult:
                 for t in annual_targets(self.plan)
             ],
             "bound_seconds": round(self.bound.seconds, 2) if self.bound else None,
-        }
+        } | self.extra
 
 
 def new_plan_id() -> str:
@@ -1099,8 +1150,13 @@ def accept_plan(store: Store, plan_id: str, *, actor: str | None) -> dict[str, A
 # --- forecast and backtest -----------------------------------------------------------------
 
 
-def forecast_settings(cal: Calibration, samples: int, seed: int) -> ForecastSettings:
+def forecast_settings(
+    cal: Calibration, samples: int, seed: int, inputs: Inputs | None = None
+) -> ForecastSettings:
     """Forecast uncertainty from the calibration where history exists.
+
+    Capacity: with ``inputs`` built with utilisation, the monthly utilisation of the 12
+    months before the cut-off (per class) gives the forecast's sampled capacity paths.
 
     Per-team factor: the spread of team rates around their class mean (teams with at least 3
     reports, at least 3 teams in a class and terrain; prior 0.2 otherwise). Programme-wide
@@ -1108,13 +1164,32 @@ def forecast_settings(cal: Calibration, samples: int, seed: int) -> ForecastSett
     log-sigma / sqrt(reports per cell), kept within [0.1, 0.3] (0.3 is the prior when
     nothing is fitted: past productivity does not guarantee the future's).
     """
+    capacity: dict[str, Any] = {}
+    if inputs is not None and inputs.utilisation_months:
+        capacity = {
+            "utilisation_months": tuple(
+                (a.value, v) for a, v in sorted(inputs.utilisation_months.items())
+            ),
+            "utilisation_applied": tuple(
+                (a.value, u) for a, u in sorted(inputs.utilisation_applied.items())
+            ),
+            "utilisation_first_month": (
+                (inputs.utilisation_first_month.year, inputs.utilisation_first_month.month)
+                if inputs.utilisation_first_month
+                else ()
+            ),
+        }
     fits = [f for f in cal.rates if f.fitted]
     if not fits:
-        return ForecastSettings(samples=samples, seed=seed)
+        return ForecastSettings(samples=samples, seed=seed, **capacity)
     mean_n = sum(f.reports for f in fits) / len(fits)
     class_sigma = min(0.3, max(0.1, cal.log_sigma() / math.sqrt(mean_n)))
     return ForecastSettings(
-        samples=samples, seed=seed, team_sigma=cal.team_sigma, productivity_sigma=class_sigma
+        samples=samples,
+        seed=seed,
+        team_sigma=cal.team_sigma,
+        productivity_sigma=class_sigma,
+        **capacity,
     )
 
 
@@ -1172,18 +1247,34 @@ def run_forecast(
     inputs = build_inputs(
         store, data, options or PlanOptions(bound=False), teams_rows=teams_rows, calendars=calendars
     )
-    settings = forecast_settings(inputs.calibration, samples, seed)
+    out, fc = forecast_inputs(
+        inputs, samples=samples, seed=seed, deadline=deadline, marginal=marginal, progress=progress
+    )
+    out["calibration"] = inputs.calibration.as_dict()
+    out["source"] = data.source
+    out["notes"] = inputs.notes
+    return out, fc, inputs
+
+
+def forecast_inputs(
+    inputs: Inputs,
+    *,
+    samples: int = 50,
+    seed: int = 0,
+    deadline: date | None = None,
+    marginal: bool = False,
+    progress: Progress = _noop,
+) -> tuple[dict[str, Any], Forecast]:
+    """Monte Carlo forecast of built inputs: summary (P10/P50/P90, P(deadline), marginal
+    effect of one more team per class) and the samples."""
+    settings = forecast_settings(inputs.calibration, samples, seed, inputs)
     progress(f"forecast: {samples} samples")
     fc = forecast(inputs.problem, settings)
     effects: list[Any] = []
     if marginal:
         progress("marginal effect of one more team per class")
         effects = marginal_team_effects(inputs.problem, settings, baseline=fc)
-    out = forecast_summary(fc, inputs.problem, deadline, effects)
-    out["calibration"] = inputs.calibration.as_dict()
-    out["source"] = data.source
-    out["notes"] = inputs.notes
-    return out, fc, inputs
+    return forecast_summary(fc, inputs.problem, deadline, effects), fc
 
 
 def _on_or_before(day: date | None, end: date) -> bool:
@@ -1194,6 +1285,26 @@ def _months_after(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     last = [31, 29 if (d.year + y) % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m]
     return date(d.year + y, m + 1, min(d.day, last))
+
+
+def _band(samples_v: np.ndarray, actual: float) -> dict[str, Any]:
+    p10, p50, p90 = (float(x) for x in np.percentile(samples_v, [10, 50, 90]))
+    return {
+        "actual": round(actual, 1),
+        "p10": round(p10, 1),
+        "p50": round(p50, 1),
+        "p90": round(p90, 1),
+        "error": round((p50 - actual) / actual, 4) if actual > 0 else None,
+        "covered": bool(p10 <= actual <= p90),
+    }
+
+
+#: backtest release measures: name -> (stage that releases it, Release attribute)
+_OUTCOMES = (
+    ("cancelled_m2", Stage.NTS, "cancelled_m2"),
+    ("reduced_m2", Stage.TS, "reduced_m2"),
+    ("cleared_m2", Stage.CLEARANCE, "cleared_m2"),
+)
 
 
 def backtest(
@@ -1207,13 +1318,17 @@ def backtest(
     teams_rows: Sequence[Mapping[str, Any]] | None = None,
     calendars: Mapping[str, Any] | None = None,
     progress: Progress = _noop,
+    capacity_paths: bool = True,
+    count_stages: bool = True,
 ) -> dict[str, Any]:
     """Forecast from the data as of ``as_of`` and compare with what happened afterwards.
 
     Compared per period end (cumulative from ``as_of``), on the hazards open at ``as_of``:
-    m² released (a package's area counts when it completes in the forecast; approved activity
-    reports dated in the window count in reality) and hazards completed. Reports the P50
-    error and whether the actual value lies in the P10-P90 range.
+    m² released (each stage's released m² counts when the stage ends in the forecast - NTS
+    cancels, TS reduces, clearance clears; each approved activity report's released m² on its
+    date in reality), the same by outcome and by region (at the last observed period), and
+    hazards completed. Reports the P50 error and whether the actual value lies in the P10-P90
+    range. ``capacity_paths`` / ``count_stages`` switch the model parts off (to measure them).
     """
     today = load_programme(store, None)
     last_day = max((r.day for r in today.releases), default=as_of)
@@ -1228,9 +1343,11 @@ def backtest(
         raise ValidationError(f"no open hazard as of {as_of}", where="--as-of")
     options = PlanOptions(start=as_of + timedelta(days=1), bound=False, weights="equal")
     inputs = build_inputs(store, then, options, teams_rows=teams_rows, calendars=calendars)
-    settings = forecast_settings(inputs.calibration, samples, seed)
+    settings = forecast_settings(
+        inputs.calibration, samples, seed, inputs if capacity_paths else None
+    )
     progress(f"forecast from {as_of}: {samples} samples")
-    fc = forecast(inputs.problem, settings)
+    fc = forecast(inputs.problem, settings, keep_stages=True)
     pk = inputs.problem.packages
     area = np.asarray([p.area_m2 for p in pk])
     hz_ids = sorted({p.hazard_id for p in pk})
@@ -1239,18 +1356,21 @@ def backtest(
     hz_done_day = np.zeros((fc.package_days.shape[0], len(hz_ids)))
     np.maximum.at(hz_done_day.T, pk_hz, fc.package_days.T)
     open_then = set(hz_ids)
+    region_of = {p.hazard_id: p.region for p in pk}
     now_state = {h.hazard_id: h for h in today.hazards}
+    window = [r for r in today.releases if r.hazard_id in open_then and as_of < r.day]
     periods = []
     end_all = _months_after(as_of, months)
     k = 1
     while True:
         end = min(_months_after(as_of, period_months * k), end_all)
         day = (end - as_of).days
-        rel_samples = (fc.package_days <= day).astype(float) @ area
+        rel_now = [r for r in window if r.day <= end]
+        if count_stages:
+            rel_samples = fc.released_by(day)
+        else:  # the first session's measure: a package's area when its last stage ends
+            rel_samples = (fc.package_days <= day).astype(float) @ area
         done_samples = (hz_done_day <= day).sum(axis=1).astype(float)
-        actual_rel = sum(
-            r.m2 for r in today.releases if r.hazard_id in open_then and as_of < r.day <= end
-        )
         actual_done = sum(
             1
             for h in open_then
@@ -1259,31 +1379,32 @@ def backtest(
             and _on_or_before(now_state[h].closed_on, end)
         )
         row: dict[str, Any] = {"period_end": end.isoformat(), "observed": end <= last_day}
-        for name, samples_v, actual in (
-            ("released_m2", rel_samples, actual_rel),
-            ("hazards_completed", done_samples, float(actual_done)),
-        ):
-            p10, p50, p90 = (float(x) for x in np.percentile(samples_v, [10, 50, 90]))
-            row[name] = {
-                "actual": round(actual, 1),
-                "p10": round(p10, 1),
-                "p50": round(p50, 1),
-                "p90": round(p90, 1),
-                "error": round((p50 - actual) / actual, 4) if actual > 0 else None,
-                "covered": bool(p10 <= actual <= p90),
-            }
+        row["released_m2"] = _band(rel_samples, sum(r.m2 for r in rel_now))
+        row["hazards_completed"] = _band(done_samples, float(actual_done))
+        row["by_outcome"] = {
+            name: _band(fc.released_by(day, stage=stage), sum(getattr(r, attr) for r in rel_now))
+            for name, stage, attr in _OUTCOMES
+        }
         periods.append(row)
         if end >= end_all:
             break
         k += 1
     observed = [p for p in periods if p["observed"]]
-    cov = [p[m]["covered"] for p in observed for m in ("released_m2", "hazards_completed")]
-    errs = [
-        abs(p[m]["error"])
-        for p in observed
-        for m in ("released_m2", "hazards_completed")
-        if p[m]["error"] is not None
-    ]
+    by_region: dict[str, Any] = {}
+    if observed:
+        last = observed[-1]
+        end = date.fromisoformat(last["period_end"])
+        day = (end - as_of).days
+        for name in sorted({p.region for p in pk}):
+            actual = sum(r.m2 for r in window if r.day <= end and region_of[r.hazard_id] == name)
+            by_region[name] = _band(fc.released_by(day, region=name), actual)
+    measures = ("released_m2", "hazards_completed")
+    cov = [p[m]["covered"] for p in observed for m in measures]
+    errs = [abs(p[m]["error"]) for p in observed for m in measures if p[m]["error"] is not None]
+
+    def share(flags: list[bool]) -> float | None:
+        return round(sum(flags) / len(flags), 4) if flags else None
+
     return {
         "as_of": as_of.isoformat(),
         "source": then.source,
@@ -1292,14 +1413,28 @@ def backtest(
         "packages": len(pk),
         "teams": len(inputs.problem.teams),
         "samples": samples,
+        "settings": {
+            "capacity_paths": bool(settings.utilisation_months),
+            "count_stages": count_stages,
+            "productivity_sigma": settings.productivity_sigma,
+            "team_sigma": settings.team_sigma,
+        },
         "calibration": inputs.calibration.as_dict(),
         "periods": periods,
-        "coverage_p10_p90": round(sum(cov) / len(cov), 4) if cov else None,
+        "by_region": by_region,
+        "coverage_p10_p90": share(cov),
+        "coverage_by_measure": {
+            "released_m2": share([p["released_m2"]["covered"] for p in observed]),
+            "hazards_completed": share([p["hazards_completed"]["covered"] for p in observed]),
+            "by_outcome": share([v["covered"] for p in observed for v in p["by_outcome"].values()]),
+            "by_region": share([v["covered"] for v in by_region.values()]),
+        },
         "mean_abs_error_p50": round(sum(errs) / len(errs), 4) if errs else None,
         "notes": inputs.notes
         + [
-            "forecast counts a package's m² when its last stage completes; reality counts each "
-            "approved activity report's released m² on its date",
+            "forecast counts each stage's released m² when the stage ends (NTS cancelled, TS "
+            "reduced, clearance cleared); reality counts each approved activity report's "
+            "released m² on its date",
             "teams are today's teams (the database keeps no team history)",
         ],
     }

@@ -7,10 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from mineaction.core.access import Role
-from mineaction.errors import ValidationError
+from mineaction.core.planning.packages import calendars_from_dict, teams_from_list
+from mineaction.errors import MineActionError, PermissionDeniedError, ValidationError
+from mineaction.services import plan_jobs
 from mineaction.services import planning as svc
 from mineaction.web.pages import CurrentUser, render
 
@@ -24,10 +26,116 @@ def _store(request: Request) -> Any:
     return request.app.state.store
 
 
+def _jobs(request: Request) -> plan_jobs.PlanJobs:
+    """The app's background planner (created on first use)."""
+    state = request.app.state
+    jobs = getattr(state, "plan_jobs", None)
+    if jobs is None:
+        jobs = state.plan_jobs = plan_jobs.PlanJobs(_store(request))
+    return jobs
+
+
+def _regions(request: Request) -> list[tuple[str, str]]:
+    """Planning regions (admin level 2 P-code, name) for the scope choice."""
+    from sqlalchemy import select
+
+    from mineaction.store import schema as s
+
+    with _store(request).read() as conn:
+        rows = conn.execute(
+            select(s.location.c.pcode, s.location.c.name)
+            .where(s.location.c.admin_level == 2)
+            .order_by(s.location.c.pcode)
+        ).all()
+    return [(str(p), str(n)) for p, n in rows]
+
+
+def _plans_page(
+    request: Request, user: Any, *, error: str | None = None, form: Any = None, status: int = 200
+) -> HTMLResponse:
+    may_run = getattr(user, "role", None) in ACCEPTERS
+    jobs = getattr(request.app.state, "plan_jobs", None)
+    return render(
+        request,
+        "plans.html",
+        user,
+        plans=svc.list_plans(_store(request)),
+        may_run=may_run,
+        regions=_regions(request) if may_run else [],
+        runs=[j.as_dict() for j in jobs.recent()] if jobs is not None else [],
+        error=error,
+        form=form or {},
+        status_code=status,
+    )
+
+
 @router.get("/plans", response_class=HTMLResponse)
 def plans_page(request: Request, user: CurrentUser) -> HTMLResponse:
-    """Stored plans, newest first."""
-    return render(request, "plans.html", user, plans=svc.list_plans(_store(request)))
+    """Stored plans, newest first, and the form that starts a planning run."""
+    return _plans_page(request, user)
+
+
+@router.post("/plans/run", response_class=HTMLResponse)
+async def plan_run(request: Request, user: CurrentUser) -> Response:
+    """Start a planning run in the background (scope, horizon, options, optional teams and
+    calendars YAML, optional forecast); show its progress page."""
+    if getattr(user, "role", None) not in ACCEPTERS:
+        raise PermissionDeniedError("only admin, IM officer and operations roles start plan runs")
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    try:
+        options, fc = plan_jobs.options_from_form(form)
+        teams = _yaml_field(form, "teams_yaml", "teams")
+        calendars = _yaml_field(form, "calendars_yaml", None)
+        if teams is not None and not isinstance(teams, list):
+            raise ValidationError(
+                "teams YAML is a list of teams (or {teams: [...]})", where="teams"
+            )
+        if calendars is not None and not isinstance(calendars, dict):
+            raise ValidationError("calendars YAML is a mapping", where="calendars")
+        if teams is not None:  # check the file now: errors belong on the form
+            teams_from_list(teams, {}, "R", where="teams")
+        calendars_from_dict(calendars)
+        job = _jobs(request).submit(
+            options,
+            created_by=getattr(user, "username", None),
+            teams_rows=teams,
+            calendars=calendars,
+            forecast=fc,
+        )
+    except MineActionError as exc:
+        return _plans_page(request, user, error=str(exc), form=form, status=exc.http_status)
+    return RedirectResponse(f"/plans/runs/{quote(job.job_id)}", status_code=303)
+
+
+def _yaml_field(form: dict[str, str], name: str, key: str | None) -> Any:
+    text = (form.get(name) or "").strip()
+    if not text:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"not valid YAML: {exc}".splitlines()[0], where=name) from None
+    if key is not None and isinstance(data, dict) and key in data:
+        data = data[key]
+    return data
+
+
+@router.get("/plans/runs/{job_id}.json")
+def plan_run_state(request: Request, user: CurrentUser, job_id: str) -> JSONResponse:
+    """A planning run's state (polled by its page)."""
+    return JSONResponse(_jobs(request).get(job_id).as_dict())
+
+
+@router.get("/plans/runs/{job_id}", response_class=HTMLResponse)
+def plan_run_page(request: Request, user: CurrentUser, job_id: str) -> Response:
+    """A planning run's progress; once the plan is stored, the plan itself."""
+    job = _jobs(request).get(job_id)
+    if job.status == "done" and job.plan_id:
+        return RedirectResponse(f"/plans/{quote(job.plan_id)}?run={quote(job_id)}", status_code=303)
+    return render(request, "plan_run.html", user, job=job.as_dict(), qjob=quote(job_id))
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
@@ -46,11 +154,18 @@ def plan_page(request: Request, user: CurrentUser, plan_id: str) -> HTMLResponse
         y["reduced"] += t["reduced_m2"]
         y["cleared"] += t["cleared_m2"]
         y["packages"] += t["packages_completed"]
+    forecast_chart = None
+    if p["summary"].get("forecast"):
+        from mineaction.services import plan_charts
+
+        svg = plan_charts.forecast_bands(p["summary"]["forecast"], "svg").decode("utf-8")
+        forecast_chart = svg[svg.find("<svg") :]
     return render(
         request,
         "plan.html",
         user,
         plan=p,
+        forecast_chart=forecast_chart,
         teams=by_team,
         years=sorted(years.items()),
         accepted=request.query_params.get("accepted"),

@@ -121,6 +121,10 @@ POLICY: dict[str, Access] = {
     "GET /plans": NATIONAL,
     "GET /plans/{plan_id}": NATIONAL,
     "POST /plans/{plan_id}/accept": NATIONAL,
+    # background planning runs started from the plans page, and their progress
+    "POST /plans/run": NATIONAL,
+    "GET /plans/runs/{job_id}": NATIONAL,
+    "GET /plans/runs/{job_id}.json": NATIONAL,
     "GET /forecast": NATIONAL,
     # reference data
     "GET /api/v1/organisations": allow(SIGNED_IN),

@@ -138,6 +138,7 @@ class ActivityRecord:
     released_m2: float
     end: date | None = None
     team: str | None = None
+    start: date | None = None
 
 
 @dataclass(frozen=True)
@@ -470,4 +471,56 @@ def utilisation(
             out[asset] = Utilisation(asset, value, k, d, cap, True)
         else:
             out[asset] = Utilisation(asset, 1.0, k, d, cap, False)
+    return out
+
+
+def monthly_utilisation(
+    activities: Iterable[ActivityRecord],
+    team_counts: Mapping[AssetClass, int],
+    months: Sequence[tuple[date, date, float]],
+    cap: float = 1.0,
+) -> dict[AssetClass, tuple[float, ...]]:
+    """Utilisation of each asset class in each month of a window (capacity variation).
+
+    ``months`` lists (first day, last day, workable days of the default calendar). An
+    activity's team-days are spread evenly over its days (start to end, or its end day when
+    the start is unknown), so a long clearance does not land in the month it was reported.
+    Each value is team-days / (teams x workable days), capped at ``cap`` (above 1: the teams
+    reported more days than the calendar says are workable - the calendar is too strict for
+    this programme). The forecast resamples these months (seasonal block bootstrap) to draw
+    capacity paths.
+
+    >>> acts = [ActivityRecord("R", "H", "NTS", AssetClass.NTS, "open", 10.0, 1.0,
+    ...                        date(2025, 2, 9), start=date(2025, 1, 31))]
+    >>> months = [(date(2025, 1, 1), date(2025, 1, 31), 20.0),
+    ...           (date(2025, 2, 1), date(2025, 2, 28), 20.0)]
+    >>> monthly_utilisation(acts, {AssetClass.NTS: 1}, months)[AssetClass.NTS]
+    (0.05, 0.45)
+    """
+    if not months:
+        return {}
+    first, last = months[0][0], months[-1][1]
+    span = (last - first).days + 1
+    per_day: dict[AssetClass, list[float]] = {}
+    for a in activities:
+        if a.asset is None or not a.team_days or a.end is None or a.asset not in team_counts:
+            continue
+        b = a.start if a.start is not None and a.start <= a.end else a.end
+        days = (a.end - b).days + 1
+        lo, hi = (b - first).days, (a.end - first).days
+        if hi < 0 or lo >= span:
+            continue
+        row = per_day.setdefault(a.asset, [0.0] * span)
+        share = float(a.team_days) / days
+        for d in range(max(0, lo), min(span - 1, hi) + 1):
+            row[d] += share
+    out: dict[AssetClass, tuple[float, ...]] = {}
+    for asset, row in per_day.items():
+        n = team_counts.get(asset, 0)
+        vals = []
+        for m0, m1, workable in months:
+            td = sum(row[(m0 - first).days : (m1 - first).days + 1])
+            room = n * workable
+            vals.append(round(min(cap, td / room), 6) if room > 0 else 0.0)
+        out[asset] = tuple(vals)
     return out

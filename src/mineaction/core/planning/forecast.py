@@ -8,6 +8,11 @@ Each sample draws (planning.md sections 4.1, 5.2):
 * survey outcomes: each package's cancelled / reduced / cleared shares ~ Dirichlet around
   its expected ratios (so TS and clearance areas are random);
 * capacity: each team is unavailable for the whole horizon with a probability (funding);
+  when the programme's monthly utilisation history is given, each asset class also gets a
+  capacity path: for each block of months, history months of the same season (the same
+  calendar month shifted by -1, 0 or +1, any year) are drawn (a seasonal block bootstrap)
+  and applied as the class's monthly availability (a team's own calendar), so the
+  programme's busy and idle months recur in their season with their observed spread;
 * security closures: extra closures per region (Poisson count, exponential length).
 
 Then the plan is rebuilt (calendar-aware dispatching, optionally a bounded local search) and package
@@ -23,10 +28,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from mineaction.core.planning.instance import FloatArray, compile_problem
 from mineaction.core.planning.model import (
     DEFAULT_TERRAINS,
+    STAGE_ORDER,
     AssetClass,
     Calendar,
     Closure,
@@ -52,6 +59,12 @@ class ForecastSettings:
     closures_per_region_year: float = 0.5
     mean_closure_days: float = 30.0
     local_search_moves: int = 0  # 0: dispatching only (fastest)
+    #: monthly utilisation history per asset class (value, months oldest first), and the
+    #: utilisation already applied to the problem's rates (their mean); empty: no capacity path
+    utilisation_months: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    utilisation_applied: tuple[tuple[str, float], ...] = ()
+    utilisation_block_months: int = 3
+    utilisation_first_month: tuple[int, ...] = ()  # (year, month) of the first history month
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,27 @@ class Forecast:
     programme_days: FloatArray
     objective: FloatArray
     settings: ForecastSettings = field(default_factory=ForecastSettings)
+    #: (samples, packages, stages NTS/TS/clearance): day each stage ends (nan: not in the
+    #: chain) and m2 it releases (cancelled / reduced / cleared); kept on request
+    stage_end: npt.NDArray[np.float32] | None = None
+    stage_released: npt.NDArray[np.float32] | None = None
+    package_region: npt.NDArray[np.int64] | None = None
+    all_regions: tuple[str, ...] = ()  # every region of the problem (package_region indexes it)
+
+    def released_by(
+        self, day: float, region: str | None = None, stage: Stage | None = None
+    ) -> FloatArray:
+        """m2 released by ``day`` in each sample, each stage counted when it ends (needs
+        ``keep_stages``); optionally one region or one stage."""
+        if self.stage_end is None or self.stage_released is None:
+            raise ValueError("forecast(..., keep_stages=True) keeps the stage timings")
+        done = self.stage_end <= day
+        rel = np.where(done, self.stage_released, 0.0)
+        if region is not None and self.package_region is not None:
+            rel = rel[:, self.package_region == self.all_regions.index(region)]
+        if stage is not None:
+            rel = rel[..., STAGE_ORDER.index(stage)]
+        return np.asarray(rel.reshape(rel.shape[0], -1).sum(axis=1), dtype=np.float64)
 
     def percentiles(self, region: str | None = None) -> tuple[dt.date, dt.date, dt.date]:
         """P10, P50 and P90 completion dates of a region (``None``: the programme)."""
@@ -111,6 +145,7 @@ def _sample_problem(
             packages.append(dataclasses.replace(p, release=ratios))
     calendars: dict[str, Calendar] = {}
     years = horizon_days / 365.0
+    capacity = _capacity_paths(problem, settings, rng, horizon_days)
     for region in problem.regions():
         cal = problem.calendars.get(region, Calendar())
         k = int(rng.poisson(settings.closures_per_region_year * years))
@@ -128,7 +163,13 @@ def _sample_problem(
         if lost and not any(fw.team_id == t.id for fw in problem.frozen):
             continue
         rates = {tr: t.rate(tr) * f * class_factor[(t.asset, tr)] for tr in terrains}
-        teams.append(dataclasses.replace(t, rates=rates))
+        avail = t.availability
+        if t.asset in capacity:
+            top, path = capacity[t.asset]
+            rates = {tr: r * top for tr, r in rates.items()}
+            own = avail or Calendar()
+            avail = dataclasses.replace(own, closures=own.closures + path)
+        teams.append(dataclasses.replace(t, rates=rates, availability=avail))
     kept = {t.asset for t in teams}
     for t in problem.teams:  # never lose a whole asset class
         if t.asset not in kept:
@@ -139,7 +180,70 @@ def _sample_problem(
     )
 
 
-def forecast(problem: PlanningProblem, settings: ForecastSettings | None = None) -> Forecast:
+def _capacity_paths(
+    problem: PlanningProblem,
+    settings: ForecastSettings,
+    rng: np.random.Generator,
+    horizon_days: int,
+) -> dict[AssetClass, tuple[float, tuple[Closure, ...]]]:
+    """Per asset class: rate multiplier and monthly availability of one sampled capacity path.
+
+    For each block of consecutive months one season shift (-1, 0, +1 month) and one history
+    year are drawn; each month then takes the history month of its calendar month + shift
+    (any month when the history has none). One draw serves all classes (keeps their
+    correlation). A month's factor is its utilisation / the utilisation already in the rates;
+    the largest factor becomes a rate multiplier and each month an availability of
+    factor / largest (in [0, 1]).
+    """
+    hist = {AssetClass(a): np.asarray(v, dtype=np.float64) for a, v in settings.utilisation_months}
+    hist = {a: v for a, v in hist.items() if v.size and v.max() > 0}
+    if not hist:
+        return {}
+    applied = {AssetClass(a): float(u) for a, u in settings.utilisation_applied}
+    n_hist = min(v.size for v in hist.values())
+    block = max(1, settings.utilisation_block_months)
+    first = problem.start.replace(day=1)
+    n_months = horizon_days // 28 + 2
+    if settings.utilisation_first_month:
+        first_hist = settings.utilisation_first_month[1]
+        cal_month = [(first_hist - 1 + i) % 12 for i in range(n_hist)]
+    else:  # no dates: every history month is a candidate for every month
+        cal_month = [0] * n_hist
+    by_cal: dict[int, list[int]] = {}
+    for i, c in enumerate(cal_month):
+        by_cal.setdefault(c, []).append(i)
+    everything = list(range(n_hist))
+    idx: list[int] = []
+    while len(idx) < n_months:
+        shift = int(rng.integers(-1, 2))
+        pick = float(rng.uniform())
+        for _ in range(block):
+            c = (first.month - 1 + len(idx) + shift) % 12 if settings.utilisation_first_month else 0
+            cands = by_cal.get(c) or everything
+            idx.append(cands[int(pick * len(cands))])
+    out: dict[AssetClass, tuple[float, tuple[Closure, ...]]] = {}
+    for asset, u in hist.items():
+        base = applied.get(asset, float(u.mean()))
+        if base <= 0:
+            continue
+        factors = u[-n_hist:][idx[:n_months]] / base
+        top = float(factors.max())
+        closures = []
+        for m, f in enumerate(factors.tolist()):
+            if f >= top:
+                continue
+            y, mo = divmod(first.month - 1 + m, 12)
+            m0 = dt.date(first.year + y, mo + 1, 1)
+            y2, mo2 = divmod(mo + 1, 12)
+            m1 = dt.date(first.year + y + y2, mo2 + 1, 1) - dt.timedelta(days=1)
+            closures.append(Closure(m0, m1, f / top, "capacity (sampled month)"))
+        out[asset] = (top, tuple(closures))
+    return out
+
+
+def forecast(
+    problem: PlanningProblem, settings: ForecastSettings | None = None, keep_stages: bool = False
+) -> Forecast:
     """Monte Carlo completion forecast (re-plans each sample; reproducible with the seed).
 
     >>> from mineaction.core.planning.generate import generate_problem
@@ -153,8 +257,13 @@ def forecast(problem: PlanningProblem, settings: ForecastSettings | None = None)
     horizon = int(base.end.max() * 2) + 365
     regions = problem.regions()
     pkg_region = np.asarray([regions.index(p.region) for p in problem.packages])
-    pkg_days = np.zeros((settings.samples, len(problem.packages)))
+    n_pk = len(problem.packages)
+    pkg_days = np.zeros((settings.samples, n_pk))
     objective = np.zeros(settings.samples)
+    shape = (settings.samples, n_pk, len(STAGE_ORDER)) if keep_stages else (0, 0, 0)
+    stage_end = np.full(shape, np.nan, dtype=np.float32)
+    stage_rel = np.zeros(shape, dtype=np.float32)
+    stage_ix = {st: i for i, st in enumerate(STAGE_ORDER)}
     for k in range(settings.samples):
         variant = _sample_problem(problem, settings, k, horizon)
         inst = compile_problem(variant)
@@ -163,6 +272,10 @@ def forecast(problem: PlanningProblem, settings: ForecastSettings | None = None)
             plan = local_search(plan, time_limit=1e9, max_moves=settings.local_search_moves, seed=k)
         pkg_days[k] = plan.completion()
         objective[k] = plan.objective()
+        if keep_stages:
+            cols = np.asarray([stage_ix[st] for st in inst.op_stage], dtype=np.int64)
+            stage_end[k, inst.op_pkg, cols] = plan.end
+            stage_rel[k, inst.op_pkg, cols] = inst.op_released
     region_days = {}
     for g, name in enumerate(regions):
         cols = pkg_region == g
@@ -176,6 +289,10 @@ def forecast(problem: PlanningProblem, settings: ForecastSettings | None = None)
         programme_days=pkg_days.max(axis=1),
         objective=objective,
         settings=settings,
+        stage_end=stage_end if keep_stages else None,
+        stage_released=stage_rel if keep_stages else None,
+        package_region=pkg_region if keep_stages else None,
+        all_regions=regions,
     )
 
 
