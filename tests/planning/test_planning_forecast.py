@@ -10,9 +10,23 @@ import numpy as np
 import pytest
 
 from mineaction.core.planning.calibration import ActivityRecord, monthly_utilisation
-from mineaction.core.planning.forecast import ForecastSettings, _capacity_paths, forecast
+from mineaction.core.planning.check import check_plan
+from mineaction.core.planning.forecast import (
+    ForecastSettings,
+    _capacity_paths,
+    _history_months,
+    _sample_problem,
+    forecast,
+)
 from mineaction.core.planning.generate import generate_problem
-from mineaction.core.planning.model import AssetClass, Stage
+from mineaction.core.planning.instance import compile_problem
+from mineaction.core.planning.model import AssetClass, Stage, WorkPackage
+from mineaction.core.planning.planner import plan
+from mineaction.core.planning.schedule import dispatch_schedule, list_schedule
+
+
+def _paths(pb, settings, rng, days):
+    return _capacity_paths(pb, settings, _history_months(pb, settings, rng, days // 28 + 2))
 
 
 def test_each_stage_releases_its_area_when_it_ends():
@@ -76,7 +90,7 @@ def test_capacity_paths_keep_the_season():
     # Jan..Dec history: nothing in June, July and August, 0.5 otherwise
     history = [0.5] * 5 + [0.0, 0.0, 0.0] + [0.5] * 4
     for k in range(20):
-        paths = _capacity_paths(pb, _settings(history), np.random.default_rng(k), 800)
+        paths = _paths(pb, _settings(history), np.random.default_rng(k), 800)
         top, closures = paths[AssetClass.MANUAL]
         assert top == pytest.approx(1.0)  # 0.5 / 0.5 applied
         july = [c for c in closures if c.start.month == 7]
@@ -85,9 +99,7 @@ def test_capacity_paths_keep_the_season():
     # busier months than the applied utilisation raise the rates and scale the others down
     busy = [1.0] * 12
     busy[0] = 2.0
-    top, closures = _capacity_paths(pb, _settings(busy), np.random.default_rng(3), 400)[
-        AssetClass.MANUAL
-    ]
+    top, closures = _paths(pb, _settings(busy), np.random.default_rng(3), 400)[AssetClass.MANUAL]
     assert top in (2.0, 4.0) and all(c.fraction in (0.5, 0.25) for c in closures)
 
 
@@ -110,3 +122,40 @@ def test_forecast_with_capacity_paths_is_reproducible_and_spreads():
         a.programme_days, plain.programme_days
     )
     assert a.percentiles()[0] >= pb.start + dt.timedelta(days=1)
+
+
+def test_release_days_are_respected_by_every_planner_and_the_checker():
+    pb = generate_problem(30, seed=5)
+    late = tuple(
+        dataclasses.replace(p, release_day=float(40 * (j % 3))) for j, p in enumerate(pb.packages)
+    )
+    inst = compile_problem(dataclasses.replace(pb, packages=late))
+    for result in (dispatch_schedule(inst), list_schedule(inst, "wspt"), plan(inst, max_moves=300)):
+        assert check_plan(result) == []
+        first = inst.op_pred < 0
+        assert (result.start[first] >= inst.op_release[first] - 1e-9).all()
+    forged = dispatch_schedule(compile_problem(pb))
+    forged.instance = inst
+    assert any("release day" in v for v in check_plan(forged))
+
+
+def test_inflow_competes_for_teams_but_is_not_reported():
+    pb = dataclasses.replace(generate_problem(40, seed=6), start=date(2026, 1, 1))
+    month = tuple(
+        WorkPackage(
+            f"n{j}", f"N{j}", pb.packages[0].region, 20_000.0, "open", 50.0, release_day=3.0
+        )
+        for j in range(6)
+    )
+    s = ForecastSettings(samples=4, seed=1, inflow=(month,) * 12, inflow_months=6)
+    variant = _sample_problem(pb, s, 0, 2000)
+    extra = variant.packages[len(pb.packages) :]
+    assert len(extra) == 36 and {p.release_day for p in extra[:6]} == {3.0}
+    assert min(p.release_day for p in extra[6:12]) == 31.0 + 3  # February 4th
+    with_new = forecast(pb, s, keep_stages=True)
+    without = forecast(pb, dataclasses.replace(s, inflow=()), keep_stages=True)
+    assert with_new.package_days.shape == without.package_days.shape
+    # heavy, urgent new hazards delay today's hazards
+    assert with_new.programme_days.mean() > without.programme_days.mean()
+    total = sum(p.area_m2 for p in pb.packages)
+    assert np.allclose(with_new.released_by(1e9), total, rtol=1e-5)

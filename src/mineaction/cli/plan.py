@@ -542,6 +542,12 @@ def forecast_cmd(
 @click.option("--samples", type=int, default=50, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--teams", type=click.Path(dir_okay=False), help=TEAMS_HELP)
+@click.option(
+    "--new-hazards",
+    is_flag=True,
+    help="Also resample the hazards reported in the last 12 months as new contamination "
+    "competing for the teams (measured: the plan's priorities let them overtake the stock).",
+)
 @click.option("--calendars", type=click.Path(dir_okay=False), help=CAL_HELP)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
@@ -557,6 +563,7 @@ def backtest_cmd(
     teams: str | None,
     calendars: str | None,
     fmt: str,
+    new_hazards: bool = False,
 ) -> None:
     """Forecast from the ledger as of a past date and compare with what happened after it.
 
@@ -579,6 +586,7 @@ def backtest_cmd(
             teams_rows=rows,
             calendars=cal,
             progress=step,
+            new_hazards=new_hazards,
         )
     if fmt == "json":
         echo_json(d)

@@ -109,6 +109,7 @@ class HazardRow:
     cleared_m2: float
     activity_types: tuple[str, ...]
     closed_on: date | None
+    first_date: date | None = None  # date of information of its first report
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def load_programme(store: Store, as_of: date | None = None) -> ProgrammeData:
                         float(r["cleared_m2"]),
                         tuple(d.get("activity_types") or []),
                         r["closed_on"],
+                        r["first_date"],
                     )
                 )
             acts = [dict(r) for r in conn.execute(select(s.activity)).mappings()]
@@ -251,6 +253,7 @@ def load_programme(store: Store, as_of: date | None = None) -> ProgrammeData:
                         float(a.cleared_m2),
                         tuple(hs.activity_types),
                         hs.closed_on,
+                        hs.first_date,
                     )
                 )
             hazards.sort(key=lambda x: x.hazard_id)
@@ -496,6 +499,8 @@ class Inputs:
     utilisation_months: dict[AssetClass, tuple[float, ...]] = field(default_factory=dict)
     utilisation_applied: dict[AssetClass, float] = field(default_factory=dict)
     utilisation_first_month: date | None = None
+    #: work packages of the hazards first reported in each history month (new contamination)
+    inflow: tuple[tuple[WorkPackage, ...], ...] = ()
 
 
 def build_inputs(
@@ -655,13 +660,80 @@ def build_inputs(
         orjson.dumps(config, option=orjson.OPT_SORT_KEYS, default=str)
     ).hexdigest()
     months = _monthly_utilisation(data, teams, cal_cfg) if options.utilisation else {}
+    inflow = _inflow_templates(data, options, cal, ref, weights, env) if options.utilisation else ()
     last = data.cut_off if (data.cut_off + timedelta(days=1)).day == 1 else None
     last = last or data.cut_off.replace(day=1) - timedelta(days=1)
     first_month = _months_after(last.replace(day=1), -11)
     applied = {a: u.value for a, u in util.items() if options.utilisation}
     return Inputs(
-        problem, cal, data, config, digest, notes, task_of_package, months, applied, first_month
+        problem,
+        cal,
+        data,
+        config,
+        digest,
+        notes,
+        task_of_package,
+        months,
+        applied,
+        first_month,
+        inflow,
     )
+
+
+def _history_window(cut_off: date) -> list[tuple[date, date]]:
+    """The 12 whole calendar months up to the cut-off (its month if the cut-off ends it)."""
+    last = cut_off if (cut_off + timedelta(days=1)).day == 1 else None
+    last = last or cut_off.replace(day=1) - timedelta(days=1)
+    out = []
+    for k in range(11, -1, -1):
+        m0 = _months_after(last.replace(day=1), -k)
+        out.append((m0, _months_after(m0, 1) - timedelta(days=1)))
+    return out
+
+
+def _inflow_templates(
+    data: ProgrammeData,
+    options: PlanOptions,
+    cal: Calibration,
+    ref: Mapping[Stage, float],
+    weights: Mapping[str, float],
+    env: Mapping[str, tuple[bool, bool]],
+) -> tuple[tuple[WorkPackage, ...], ...]:
+    """Work packages of the SHA/CHA hazards first reported in each of the 12 history months
+    (whole area as reported: remaining + released; release_day = day of the month), the
+    forecast's sample of new contamination (scoped like the plan)."""
+    months = _history_window(data.cut_off)
+    out: list[list[WorkPackage]] = [[] for _ in months]
+    for h in data.hazards:
+        if h.first_date is None or h.classification not in ("SHA", "CHA"):
+            continue
+        if options.scope and not (
+            h.region.startswith(options.scope) or h.organisation == options.scope
+        ):
+            continue
+        k = next((i for i, (a, b) in enumerate(months) if a <= h.first_date <= b), None)
+        area = h.remaining_m2 + h.cancelled_m2 + h.reduced_m2 + h.cleared_m2
+        if k is None or area <= 1.0:
+            continue
+        rates = dict(ref)
+        rates[Stage.CLEARANCE] = cal.rate(AssetClass.MANUAL, h.terrain) or cal.rate(
+            AssetClass.MANUAL, "open"
+        )
+        work = HazardWork(
+            f"new:{h.hazard_id}",
+            h.region,
+            area,
+            h.terrain,
+            weights.get(h.hazard_id, 1.0),
+            first_stage_of(h.classification, ()),
+            *env.get(h.hazard_id, (False, False)),
+        )
+        day = float((h.first_date - months[k][0]).days)
+        out[k] += [
+            dataclasses.replace(p, release_day=day)
+            for p in cut_hazard(work, cal.release, rates, options.max_team_days)
+        ]
+    return tuple(tuple(m) for m in out)
 
 
 def _utilisation(
@@ -1151,12 +1223,20 @@ def accept_plan(store: Store, plan_id: str, *, actor: str | None) -> dict[str, A
 
 
 def forecast_settings(
-    cal: Calibration, samples: int, seed: int, inputs: Inputs | None = None
+    cal: Calibration,
+    samples: int,
+    seed: int,
+    inputs: Inputs | None = None,
+    new_hazards: bool = False,
 ) -> ForecastSettings:
     """Forecast uncertainty from the calibration where history exists.
 
     Capacity: with ``inputs`` built with utilisation, the monthly utilisation of the 12
     months before the cut-off (per class) gives the forecast's sampled capacity paths.
+    ``new_hazards``: hazards reported in those months are resampled as new contamination
+    competing for the teams (off by default: measured on the region demo backtest, the
+    planner's priority order lets small new hazards overtake the stock far more than the
+    programme's record shows; see docs/plan-operations.md).
 
     Per-team factor: the spread of team rates around their class mean (teams with at least 3
     reports, at least 3 teams in a class and terrain; prior 0.2 otherwise). Programme-wide
@@ -1173,6 +1253,7 @@ def forecast_settings(
             "utilisation_applied": tuple(
                 (a.value, u) for a, u in sorted(inputs.utilisation_applied.items())
             ),
+            "inflow": inputs.inflow if new_hazards else (),
             "utilisation_first_month": (
                 (inputs.utilisation_first_month.year, inputs.utilisation_first_month.month)
                 if inputs.utilisation_first_month
@@ -1210,7 +1291,15 @@ def forecast_summary(
     return {
         "start": problem.start.isoformat(),
         "samples": result.settings.samples,
-        "settings": dataclasses.asdict(result.settings),
+        "settings": {
+            k: v
+            for k, v in dataclasses.asdict(result.settings).items()
+            if k not in ("inflow", "utilisation_months")
+        }
+        | {
+            "inflow_packages_per_month": [len(m) for m in result.settings.inflow],
+            "utilisation_months": dict(result.settings.utilisation_months),
+        },
         "deadline": deadline.isoformat() if deadline else None,
         "p_deadline": round(result.probability_by(deadline), 4) if deadline else None,
         "regions": rows,
@@ -1320,6 +1409,7 @@ def backtest(
     progress: Progress = _noop,
     capacity_paths: bool = True,
     count_stages: bool = True,
+    new_hazards: bool = False,
 ) -> dict[str, Any]:
     """Forecast from the data as of ``as_of`` and compare with what happened afterwards.
 
@@ -1328,7 +1418,8 @@ def backtest(
     cancels, TS reduces, clearance clears; each approved activity report's released m² on its
     date in reality), the same by outcome and by region (at the last observed period), and
     hazards completed. Reports the P50 error and whether the actual value lies in the P10-P90
-    range. ``capacity_paths`` / ``count_stages`` switch the model parts off (to measure them).
+    range. ``capacity_paths`` / ``count_stages`` switch the model parts off and
+    ``new_hazards`` on (to measure them).
     """
     today = load_programme(store, None)
     last_day = max((r.day for r in today.releases), default=as_of)
@@ -1344,7 +1435,7 @@ def backtest(
     options = PlanOptions(start=as_of + timedelta(days=1), bound=False, weights="equal")
     inputs = build_inputs(store, then, options, teams_rows=teams_rows, calendars=calendars)
     settings = forecast_settings(
-        inputs.calibration, samples, seed, inputs if capacity_paths else None
+        inputs.calibration, samples, seed, inputs if capacity_paths else None, new_hazards
     )
     progress(f"forecast from {as_of}: {samples} samples")
     fc = forecast(inputs.problem, settings, keep_stages=True)
@@ -1416,6 +1507,7 @@ def backtest(
         "settings": {
             "capacity_paths": bool(settings.utilisation_months),
             "count_stages": count_stages,
+            "new_hazards": bool(settings.inflow),
             "productivity_sigma": settings.productivity_sigma,
             "team_sigma": settings.team_sigma,
         },

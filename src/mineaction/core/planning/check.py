@@ -21,7 +21,7 @@ def check_plan(plan: Plan, tol: float = 1e-6) -> list[str]:
     Checks: each stage planned exactly once; team may do the stage (stage, rate > 0,
     environmental rules); no overlap and room for travel on each team; the work fits the
     region's workable time (times the team's own availability) exactly; stage precedence;
-    frozen work kept in place.
+    frozen work kept in place; no work before a package's release day.
     """
     inst = plan.instance
     pb = inst.problem
@@ -76,6 +76,8 @@ def check_plan(plan: Plan, tol: float = 1e-6) -> list[str]:
                     out.append(f"{label}: frozen work moved from day {inst.frozen_start[o]}")
             elif s < t_free + pb.travel(where, pk.region) - tol:
                 out.append(f"{label}: starts {s:.3f} before team is free and has travelled")
+            if s < float(inst.op_release[o]) - tol:
+                out.append(f"{label}: starts {s:.3f} before its release day {inst.op_release[o]}")
             if s < -tol or e < s - tol:
                 out.append(f"{label}: bad interval [{s}, {e}]")
             need = float(inst.op_area[o]) / rate

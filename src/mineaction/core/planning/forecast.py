@@ -13,7 +13,11 @@ Each sample draws (planning.md sections 4.1, 5.2):
   calendar month shifted by -1, 0 or +1, any year) are drawn (a seasonal block bootstrap)
   and applied as the class's monthly availability (a team's own calendar), so the
   programme's busy and idle months recur in their season with their observed spread;
-* security closures: extra closures per region (Poisson count, exponential length).
+* security closures: extra closures per region (Poisson count, exponential length);
+* new contamination: when the history of newly reported hazards is given, the hazards first
+  reported in each sampled history month are added as work packages released on the same day
+  of the month (for the first ``inflow_months`` months); they compete for the teams but are
+  left out of every output (completion dates and released m2 are those of today's hazards).
 
 Then the plan is rebuilt (calendar-aware dispatching, optionally a bounded local search) and package
 completion days are recorded. Samples use common random numbers, so adding a team changes
@@ -41,6 +45,7 @@ from mineaction.core.planning.model import (
     ReleaseRatios,
     Stage,
     Team,
+    WorkPackage,
 )
 from mineaction.core.planning.schedule import dispatch_schedule
 from mineaction.core.planning.search import local_search
@@ -65,6 +70,10 @@ class ForecastSettings:
     utilisation_applied: tuple[tuple[str, float], ...] = ()
     utilisation_block_months: int = 3
     utilisation_first_month: tuple[int, ...] = ()  # (year, month) of the first history month
+    #: new hazards reported in each history month (work packages, release_day = day of the
+    #: month), resampled with the capacity months for the first ``inflow_months`` months
+    inflow: tuple[tuple[WorkPackage, ...], ...] = ()
+    inflow_months: int = 12
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,8 @@ def _sample_problem(
             packages.append(dataclasses.replace(p, release=ratios))
     calendars: dict[str, Calendar] = {}
     years = horizon_days / 365.0
-    capacity = _capacity_paths(problem, settings, rng, horizon_days)
+    idx = _history_months(problem, settings, rng, horizon_days // 28 + 2)
+    capacity = _capacity_paths(problem, settings, idx)
     for region in problem.regions():
         cal = problem.calendars.get(region, Calendar())
         k = int(rng.poisson(settings.closures_per_region_year * years))
@@ -175,35 +185,26 @@ def _sample_problem(
         if t.asset not in kept:
             teams.append(t)
             kept.add(t.asset)
+    new = _inflow(problem, settings, idx)  # appended: the known packages keep their index
     return dataclasses.replace(
-        problem, packages=tuple(packages), teams=tuple(teams), calendars=calendars
+        problem, packages=(*packages, *new), teams=tuple(teams), calendars=calendars
     )
 
 
-def _capacity_paths(
-    problem: PlanningProblem,
-    settings: ForecastSettings,
-    rng: np.random.Generator,
-    horizon_days: int,
-) -> dict[AssetClass, tuple[float, tuple[Closure, ...]]]:
-    """Per asset class: rate multiplier and monthly availability of one sampled capacity path.
+def _history_months(
+    problem: PlanningProblem, settings: ForecastSettings, rng: np.random.Generator, n_months: int
+) -> list[int]:
+    """History month index for each forecast month (seasonal block bootstrap).
 
     For each block of consecutive months one season shift (-1, 0, +1 month) and one history
     year are drawn; each month then takes the history month of its calendar month + shift
-    (any month when the history has none). One draw serves all classes (keeps their
-    correlation). A month's factor is its utilisation / the utilisation already in the rates;
-    the largest factor becomes a rate multiplier and each month an availability of
-    factor / largest (in [0, 1]).
+    (any month when the history has none).
     """
-    hist = {AssetClass(a): np.asarray(v, dtype=np.float64) for a, v in settings.utilisation_months}
-    hist = {a: v for a, v in hist.items() if v.size and v.max() > 0}
-    if not hist:
-        return {}
-    applied = {AssetClass(a): float(u) for a, u in settings.utilisation_applied}
-    n_hist = min(v.size for v in hist.values())
+    n_hist = min((len(v) for _, v in settings.utilisation_months), default=len(settings.inflow))
+    if n_hist == 0:
+        return []
     block = max(1, settings.utilisation_block_months)
     first = problem.start.replace(day=1)
-    n_months = horizon_days // 28 + 2
     if settings.utilisation_first_month:
         first_hist = settings.utilisation_first_month[1]
         cal_month = [(first_hist - 1 + i) % 12 for i in range(n_hist)]
@@ -221,23 +222,71 @@ def _capacity_paths(
             c = (first.month - 1 + len(idx) + shift) % 12 if settings.utilisation_first_month else 0
             cands = by_cal.get(c) or everything
             idx.append(cands[int(pick * len(cands))])
+    return idx[:n_months]
+
+
+def _month_start(first: dt.date, m: int) -> dt.date:
+    """First day of the ``m``-th month after the month of ``first`` (a first day)."""
+    y, mo = divmod(first.month - 1 + m, 12)
+    return dt.date(first.year + y, mo + 1, 1)
+
+
+def _capacity_paths(
+    problem: PlanningProblem, settings: ForecastSettings, idx: Sequence[int]
+) -> dict[AssetClass, tuple[float, tuple[Closure, ...]]]:
+    """Per asset class: rate multiplier and monthly availability of one sampled capacity path.
+
+    ``idx`` gives the history month of each forecast month (:func:`_history_months`, one
+    draw for all classes keeps them correlated). A month's factor is its utilisation / the
+    utilisation already in the rates; the largest factor becomes a rate multiplier and each
+    month an availability of factor / largest (in [0, 1]).
+    """
+    hist = {AssetClass(a): np.asarray(v, dtype=np.float64) for a, v in settings.utilisation_months}
+    hist = {a: v for a, v in hist.items() if v.size and v.max() > 0}
+    if not hist or not idx:
+        return {}
+    applied = {AssetClass(a): float(u) for a, u in settings.utilisation_applied}
+    first = problem.start.replace(day=1)
     out: dict[AssetClass, tuple[float, tuple[Closure, ...]]] = {}
     for asset, u in hist.items():
         base = applied.get(asset, float(u.mean()))
         if base <= 0:
             continue
-        factors = u[-n_hist:][idx[:n_months]] / base
+        factors = u[list(idx)] / base
         top = float(factors.max())
         closures = []
         for m, f in enumerate(factors.tolist()):
             if f >= top:
                 continue
-            y, mo = divmod(first.month - 1 + m, 12)
-            m0 = dt.date(first.year + y, mo + 1, 1)
-            y2, mo2 = divmod(mo + 1, 12)
-            m1 = dt.date(first.year + y + y2, mo2 + 1, 1) - dt.timedelta(days=1)
+            m0 = _month_start(first, m)
+            m1 = _month_start(first, m + 1) - dt.timedelta(days=1)
             closures.append(Closure(m0, m1, f / top, "capacity (sampled month)"))
         out[asset] = (top, tuple(closures))
+    return out
+
+
+def _inflow(
+    problem: PlanningProblem, settings: ForecastSettings, idx: Sequence[int]
+) -> list[WorkPackage]:
+    """New hazards reported during the forecast: for each of the first ``inflow_months``
+    months, the work packages of the hazards first reported in its history month, released
+    on the same day of the month (ids and hazard ids suffixed with ``@month``)."""
+    if not settings.inflow or not idx:
+        return []
+    first = problem.start.replace(day=1)
+    out: list[WorkPackage] = []
+    for m in range(min(settings.inflow_months, len(idx))):
+        h = idx[m]
+        if h >= len(settings.inflow):
+            continue
+        month0 = (_month_start(first, m) - problem.start).days
+        for p in settings.inflow[h]:
+            day = max(0.0, month0 + p.release_day)
+            out.append(
+                dataclasses.replace(
+                    p, id=f"{p.id}@{m}", hazard_id=f"{p.hazard_id}@{m}", release_day=day
+                )
+            )
     return out
 
 
@@ -270,12 +319,13 @@ def forecast(
         plan = dispatch_schedule(inst)
         if settings.local_search_moves > 0:
             plan = local_search(plan, time_limit=1e9, max_moves=settings.local_search_moves, seed=k)
-        pkg_days[k] = plan.completion()
-        objective[k] = plan.objective()
+        known = inst.op_pkg < n_pk  # sampled new hazards (inflow) are not reported on
+        pkg_days[k] = plan.completion()[:n_pk]
+        objective[k] = float(inst.op_weight[known] @ plan.end[known])
         if keep_stages:
             cols = np.asarray([stage_ix[st] for st in inst.op_stage], dtype=np.int64)
-            stage_end[k, inst.op_pkg, cols] = plan.end
-            stage_rel[k, inst.op_pkg, cols] = inst.op_released
+            stage_end[k, inst.op_pkg[known], cols[known]] = plan.end[known]
+            stage_rel[k, inst.op_pkg[known], cols[known]] = inst.op_released[known]
     region_days = {}
     for g, name in enumerate(regions):
         cols = pkg_region == g

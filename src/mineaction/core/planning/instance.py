@@ -48,6 +48,7 @@ class Instance:
     op_succ: IntArray
     op_weight: FloatArray  # package weight on its last operation, 0 elsewhere
     op_released: FloatArray  # expected m2 released when the operation completes
+    op_release: FloatArray  # earliest start day (the package's release day on its first stage)
     pkg_last_op: IntArray
     team_type: IntArray
     team_home: IntArray
@@ -234,14 +235,16 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
     op_pred: list[int] = []
     op_weight: list[float] = []
     op_released: list[float] = []
+    op_release: list[float] = []
     last: list[int] = []
     first: list[int] = []
     for j, pk in enumerate(problem.packages):
         if pk.id in pix:
             raise PlanningInputError(f"work package id {pk.id!r} appears twice; ids must be unique")
-        if not pk.area_m2 > 0 or not pk.weight >= 0:
+        if not pk.area_m2 > 0 or not pk.weight >= 0 or not pk.release_day >= 0:
             raise PlanningInputError(
-                f"work package {pk.id!r}: area_m2 must be > 0 and weight >= 0 (got {pk.area_m2}, {pk.weight})"
+                f"work package {pk.id!r}: area_m2 must be > 0, weight and release_day >= 0 "
+                f"(got {pk.area_m2}, {pk.weight}, {pk.release_day})"
             )
         pix[pk.id] = j
         stages = pk.stage_areas()
@@ -253,6 +256,7 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
             op_stage.append(stage)
             op_area.append(area)
             op_released.append(released[stage])
+            op_release.append(float(pk.release_day) if s == 0 else 0.0)
             op_weight.append(pk.weight if s == len(stages) - 1 else 0.0)
         last.append(len(op_pkg) - 1)
     n = len(op_pkg)
@@ -366,6 +370,7 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
         op_succ=succ,
         op_weight=np.asarray(op_weight, dtype=np.float64),
         op_released=np.asarray(op_released, dtype=np.float64),
+        op_release=np.asarray(op_release, dtype=np.float64),
         pkg_last_op=np.asarray(last, dtype=np.int64),
         team_type=np.asarray(team_type, dtype=np.int64),
         team_home=np.asarray([rix[t.home_region] for t in problem.teams], dtype=np.int64),

@@ -110,6 +110,8 @@ class WorkPackage:
     protected_area: bool = False
     near_water: bool = False
     mechanical_allowed: bool = False  # recorded exemption from the environmental rule
+    #: day from which work may start (a hazard reported later, e.g. sampled new contamination)
+    release_day: float = 0.0
 
     def stage_areas(self) -> tuple[tuple[Stage, float], ...]:
         """Expected area (m2) worked by each remaining stage, in chain order.

@@ -113,8 +113,11 @@ class SequenceDeadlock(PlanningInputError):
 def timeline(
     inst: Instance, sequences: list[list[int]], release: FloatArray | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    """Left-justified start and end day of every operation for the given team queues."""
+    """Left-justified start and end day of every operation for the given team queues
+    (``release``: earliest start per operation; default the packages' release days)."""
     n = inst.n_ops
+    if release is None and inst.op_release.any():
+        release = inst.op_release
     start = np.full(n, np.nan)
     end = np.full(n, np.nan)
     pred = inst.op_pred.tolist()
@@ -222,7 +225,7 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
             if o in frozen:
                 continue
             pr = int(inst.op_pred[o])
-            rel = float(end[pr]) if pr >= 0 else 0.0
+            rel = float(end[pr]) if pr >= 0 else float(inst.op_release[o])
             g = int(inst.op_region[o])
             best = (np.inf, np.inf, -1)
             for k in eligible_types[o]:
@@ -318,7 +321,7 @@ def dispatch_schedule(
         if done[o]:
             continue
         if pr < 0:
-            make_ready(o, 0.0)
+            make_ready(o, float(inst.op_release[o]))
         elif done[pr]:
             i0 = inst.frozen_team[pr]
             make_ready(
