@@ -105,5 +105,7 @@ def test_plan_run_form_shows_progress_then_the_plan_with_its_forecast(
     assert "2040-12-31" in page.locator("[data-testid=p-deadline]").inner_text()
     assert page.locator("[data-testid=marginal] tbody tr").count() == 3
     assert page.locator("[data-testid=forecast-table] tbody tr").count() >= 2
+    if screenshot_dir is not None:
+        fc.screenshot(path=str(screenshot_dir / "plan-forecast.png"))
     ctx.close()
     assert not errors, errors
