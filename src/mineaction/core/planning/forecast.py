@@ -154,7 +154,9 @@ def _sample_problem(
             packages.append(dataclasses.replace(p, release=ratios))
     calendars: dict[str, Calendar] = {}
     years = horizon_days / 365.0
-    idx = _history_months(problem, settings, rng, horizon_days // 28 + 2)
+    # capacity months cover twice the horizon: a slow sample must not run on into months
+    # without a path (they would be at the busiest month's capacity)
+    idx = _history_months(problem, settings, rng, 2 * (horizon_days // 28) + 24)
     capacity = _capacity_paths(problem, settings, idx)
     for region in problem.regions():
         cal = problem.calendars.get(region, Calendar())
