@@ -235,7 +235,15 @@ def points_fast(objs: list[Any]) -> list[BaseGeometry]:
         return []
     if all(o.get("type") == "Point" and len(o["coordinates"]) == 2 for o in objs):
         return list(shapely.points(np.array([o["coordinates"] for o in objs], dtype=float)))
-    return [shape(o) for o in objs]
+    plain = [
+        i for i, o in enumerate(objs) if o.get("type") == "Point" and len(o["coordinates"]) == 2
+    ]
+    out: list[Any] = [None] * len(objs)
+    if plain:
+        built = shapely.points(np.array([objs[i]["coordinates"] for i in plain], dtype=float))
+        for i, g in zip(plain, built, strict=True):
+            out[i] = g
+    return [shape(o) if g is None else g for o, g in zip(objs, out, strict=True)]
 
 
 def approx_areas_m2(geoms: list[BaseGeometry]) -> list[float]:

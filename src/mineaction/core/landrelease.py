@@ -124,6 +124,10 @@ class LandRelease:
     """
 
     released: dict[ReleaseOutcome, BaseGeometry] = field(default_factory=dict)
+    #: The last :meth:`unreleased` result: (hazard, released land, hazard minus released land).
+    _last: tuple[BaseGeometry, BaseGeometry, BaseGeometry] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def add(self, outcome: ReleaseOutcome, polygon: BaseGeometry) -> None:
         """Add a released polygon with its outcome."""
@@ -133,7 +137,32 @@ class LandRelease:
 
     def copy(self) -> LandRelease:
         """Return an independent copy (geometries are immutable)."""
-        return LandRelease(dict(self.released))
+        return LandRelease(dict(self.released), self._last)
+
+    def unreleased(self, hazard: BaseGeometry) -> BaseGeometry:
+        """Return the hazard minus all released land (kept for :meth:`parts` to reuse).
+
+        >>> from shapely.geometry import box
+        >>> lr = LandRelease(); lr.add(ReleaseOutcome.CLEARED, box(0, 0, 1, 2))
+        >>> lr.unreleased(box(0, 0, 2, 2)).bounds
+        (1.0, 0.0, 2.0, 2.0)
+        """
+        total = self.total()
+        if total is None:
+            return hazard
+        last = self._last
+        if last is not None and last[0] is hazard and last[1] is total:
+            return last[2]
+        out = shapely.difference(hazard, total)
+        self._last = (hazard, total, out)
+        return out
+
+    def _known_unreleased(self, hazard: BaseGeometry, taken: BaseGeometry) -> BaseGeometry | None:
+        """Return ``hazard - taken`` if :meth:`unreleased` computed it already, else None."""
+        last = self._last
+        if last is not None and last[0] is hazard and last[1] is taken:
+            return last[2]
+        return None
 
     def total(self) -> BaseGeometry | None:
         """Return the union of all released land."""
@@ -150,7 +179,11 @@ class LandRelease:
             own = _polygonal(_diff(self.released.get(outcome), taken))
             pieces[outcome] = own
             taken = _union(taken, own)
-        remaining = _polygonal(_diff(hazard, taken))
+        known = None if hazard is None or taken is None else self._known_unreleased(hazard, taken)
+        if known is not None:
+            remaining = None if known.is_empty else _polygonal(known)
+        else:
+            remaining = _polygonal(_diff(hazard, taken))
         expansion = _polygonal(_diff(taken, hazard)) if hazard is not None else taken
         return ReleaseParts(
             cleared=pieces[ReleaseOutcome.CLEARED],
@@ -212,7 +245,18 @@ def parts_batch(items: list[tuple[LandRelease, BaseGeometry]]) -> list[ReleasePa
     taken = _union_masked(cleared, reduced_own)
     cancelled_own = _column(_polygonal_column(_masked(shapely.difference, cancelled, taken)))
     taken = _union_masked(taken, cancelled_own)
-    remaining = _polygonal_column(_masked(shapely.difference, hazards, taken))
+    # hazard minus released land is often known already from the closure check of the fold
+    known = [
+        None if shapely.is_empty(t) else lr._known_unreleased(h, t)
+        for (lr, h), t in zip(items, taken.tolist(), strict=True)
+    ]
+    todo = np.fromiter((k is None for k in known), dtype=bool, count=len(known))
+    diffed = hazards.copy()
+    diffed[todo] = _masked(shapely.difference, hazards[todo], taken[todo])
+    for i, k in enumerate(known):
+        if k is not None:
+            diffed[i] = k
+    remaining = _polygonal_column(diffed)
     expansion = _polygonal_column(_masked(shapely.difference, taken, hazards))
     return [
         ReleaseParts(

@@ -7,6 +7,7 @@ application returns a :class:`Step` so that the state can be explained report by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,6 +49,34 @@ from mineaction.errors import TransitionError
 #: Reported and computed m² differing by more than this share (and 10 m²) are flagged.
 REPORTED_DIFF_THRESHOLD = 0.05
 
+# Code-list members looked up once (attribute access on an enum class is slow on 3.11).
+_OUTCOMES = {o.value: o for o in ReleaseOutcome}
+_MISSING = object()
+_ACTIVITIES = {a.value: a for a in ActivityType}
+_HAZARD, _ACTIVITY, _EO, _HANDOVER = (
+    ReportType.HAZARD,
+    ReportType.ACTIVITY,
+    ReportType.EO,
+    ReportType.HANDOVER,
+)
+_OPEN, _WORKED_ON, _CLOSED, _HANDED_OVER = (
+    HazardStatus.OPEN,
+    HazardStatus.WORKED_ON,
+    HazardStatus.CLOSED,
+    HazardStatus.HANDED_OVER,
+)
+_SHA, _CHA, _EOD_SPOT = (
+    HazardClassification.SHA,
+    HazardClassification.CHA,
+    HazardClassification.EOD_SPOT,
+)
+_DIRECT, _INDIRECT = EvidenceKind.DIRECT, EvidenceKind.INDIRECT
+_COMPLETION = ActivityStage.COMPLETION.value
+#: Activities whose first report moves an open hazard to worked on.
+_STARTS_WORK = frozenset({ActivityType.TS, ActivityType.CLEARANCE, ActivityType.BAC})
+#: Activities whose completion leaving land is flagged.
+_FLAGS_LEFTOVER = frozenset({ActivityType.CLEARANCE, ActivityType.BAC})
+
 #: Report types that change a hazard's state.
 HAZARD_REPORT_TYPES = frozenset(
     {ReportType.HAZARD, ReportType.ACTIVITY, ReportType.EO, ReportType.HANDOVER}
@@ -70,7 +99,7 @@ class LedgerEntry:
     @property
     def body(self) -> Mapping[str, Any]:
         """Return the report body."""
-        body: Mapping[str, Any] = self.payload[self.type.value]
+        body: Mapping[str, Any] = self.payload[self.type]  # a StrEnum keys like its value
         return body
 
     @property
@@ -122,12 +151,20 @@ def classify(
     <HazardClassification.CHA: 'CHA'>
     """
     if eo_found > 0:
-        return HazardClassification.CHA
+        return _CHA
     for ev in evidence:
-        kind = ev.get("kind") or rules.get(EvidenceType(ev["type"]), EvidenceKind.INDIRECT)
-        if kind == EvidenceKind.DIRECT:
-            return HazardClassification.CHA
-    return HazardClassification.SHA
+        kind = ev.get("kind") or _evidence_kind(rules, ev["type"])
+        if kind == _DIRECT:
+            return _CHA
+    return _SHA
+
+
+def _evidence_kind(rules: Mapping[EvidenceType, EvidenceKind], value: str) -> EvidenceKind:
+    """Return the kind of an evidence type (code-list keys are str enums: look up directly)."""
+    kind = rules.get(value)  # type: ignore[call-overload]
+    if kind is None:
+        kind = rules.get(EvidenceType(value), _INDIRECT)  # unknown codes still raise
+    return kind
 
 
 @dataclass
@@ -161,6 +198,13 @@ class HazardState:
     last_report_id: str | None = None
     flags: list[str] = field(default_factory=list)
     released_upper_m2: float = 0.0
+    #: How many evidence items :func:`_reclassify` has looked at, and whether one was direct.
+    _evidence_seen: int = 0
+    _direct_evidence: bool = False
+    #: Sum of the geodesic areas of every released polygon (an upper bound of released land).
+    released_sum_m2: float = 0.0
+    #: True once a released polygon is exactly the current hazard polygon (all land released).
+    polygon_released: bool = False
     _parts: ReleaseParts | None = None
     _areas: ReleaseAreas | None = None
     _hazard_m2: float | None = None
@@ -193,10 +237,24 @@ class HazardState:
         """Return the area not yet released, without computing every piece."""
         if self._areas is not None:
             return self._areas.remaining_m2
-        total = self.release.total()
-        if total is None:
+        if not self.release.released:
             return self.hazard_area_m2
-        return geodesic_area_m2(shapely.difference(self.polygon, total))
+        return geodesic_area_m2(self.release.unreleased(self.polygon))
+
+    def closure_bound(self, tolerance_m2: float) -> int:
+        """Tell without any overlay whether the unreleased area is surely above or below a tolerance.
+
+        Returns -1 when it is certainly above ``tolerance_m2`` (the released polygons add up
+        to less than the hazard minus the tolerance, with a margin far above rounding), 1 when
+        it is certainly below (a released polygon is exactly the hazard polygon), 0 when only
+        the overlay can tell.
+        """
+        if self.polygon_released:
+            return 1
+        hazard_m2 = self.hazard_area_m2
+        if hazard_m2 - self.released_sum_m2 > tolerance_m2 + 1e-6 * hazard_m2 + 0.01:
+            return -1
+        return 0
 
     @property
     def parts(self) -> ReleaseParts:
@@ -251,25 +309,34 @@ def _geom(obj: Mapping[str, Any] | None) -> BaseGeometry | None:
 
 
 def _set_status(state: HazardState, target: HazardStatus, reason: str | None, on: date) -> None:
+    if target is state.status:
+        return
     check_transition(state.status, target, hazard_id=state.hazard_id)
     if target != state.status:
         state.status = target
         state.status_reason = reason
-        if target == HazardStatus.CLOSED:
+        if target is _CLOSED:
             state.closed_on = on
-        elif target == HazardStatus.HANDED_OVER:
+        elif target is _HANDED_OVER:
             state.handed_over_on = on
-        elif target == HazardStatus.OPEN:
+        elif target is _OPEN:
             state.closed_on = None
             state.handed_over_on = None
 
 
 def _reclassify(state: HazardState, notes: list[str]) -> None:
-    derived = classify(state.evidence, eo_found=state.eo_total)
+    # Evidence only grows: look at the new items only (same answer as classify() on all).
+    evidence = state.evidence
+    if state._evidence_seen < len(evidence):
+        if not state._direct_evidence:
+            state._direct_evidence = classify(evidence[state._evidence_seen :]) is _CHA
+        state._evidence_seen = len(evidence)
+    eo_total = sum(state.eo_found.values()) if state.eo_found else 0
+    derived = _CHA if state._direct_evidence or eo_total > 0 else _SHA
     explicit = state.explicit_classification
-    if explicit == HazardClassification.EOD_SPOT:
-        state.classification = HazardClassification.EOD_SPOT
-    elif explicit is not None and state.eo_total == 0 and explicit != derived:
+    if explicit == _EOD_SPOT:
+        state.classification = _EOD_SPOT
+    elif explicit is not None and eo_total == 0 and explicit != derived:
         state.classification = HazardClassification(explicit)
         notes.append(f"classification {explicit} given, but the evidence suggests {derived}")
     else:
@@ -278,38 +345,45 @@ def _reclassify(state: HazardState, notes: list[str]) -> None:
         state.classification = derived
 
 
-def _apply_hazard(state: HazardState | None, e: LedgerEntry, notes: list[str]) -> HazardState:
+def _apply_hazard(
+    state: HazardState | None, e: LedgerEntry, notes: list[str], *, explain: bool = True
+) -> HazardState:
     b = e.body
+    prepared = e.prepared
     if state is None:
         if "polygon" not in b:
             raise TransitionError(
                 "the first report of a hazard must include its polygon",
                 where=f"report {e.report_id}, hazard.polygon",
             )
-        polygon = e.prepared.get("polygon")
+        polygon = prepared.get("polygon")
         state = HazardState(
             hazard_id=b["hazard_id"],
             organisation=e.organisation,
             polygon=shape_fast(b["polygon"]) if polygon is None else polygon,
         )
-        state._hazard_m2 = e.prepared.get("polygon_m2")
+        state._hazard_m2 = prepared.get("polygon_m2")
         state.first_date = e.date_of_information
-        notes.append(f"new hazard, {state.hazard_area_m2:,.0f} m²")
+        if explain:
+            notes.append(f"new hazard, {state.hazard_area_m2:,.0f} m²")
     elif "polygon" in b:
-        before = state.hazard_area_m2
-        polygon = e.prepared.get("polygon")
+        before = state.hazard_area_m2 if explain else 0.0
+        polygon = prepared.get("polygon")
         state.polygon = shape_fast(b["polygon"]) if polygon is None else polygon
         state.invalidate(boundary=True)
-        state._hazard_m2 = e.prepared.get("polygon_m2")
-        notes.append(
-            f"boundary changed (baseline change): {before:,.0f} m² -> "
-            f"{state.hazard_area_m2:,.0f} m²"
-        )
+        state.polygon_released = False
+        state._hazard_m2 = prepared.get("polygon_m2")
+        if explain:
+            notes.append(
+                f"boundary changed (baseline change): {before:,.0f} m² -> "
+                f"{state.hazard_area_m2:,.0f} m²"
+            )
     for key in ("name", "location", "estimated_area_m2", "beneficiaries"):
         if key in b:
             setattr(state, key, b[key])
     if "benchmark" in b:
-        state.benchmark = _geom(b["benchmark"])
+        point = prepared.get("benchmark", _MISSING)
+        state.benchmark = _geom(b["benchmark"]) if point is _MISSING else point
     if b.get("contamination"):
         state.contamination = sorted(set(state.contamination) | set(b["contamination"]))
     if b.get("blockages"):
@@ -367,50 +441,68 @@ def _add_eo(state: HazardState, items: Iterable[Mapping[str, Any]], notes: list[
         notes.append(f"{found} EO item(s) found")
 
 
-def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> None:
+def _apply_activity(
+    state: HazardState, e: LedgerEntry, notes: list[str], *, explain: bool = True
+) -> None:
     b = e.body
-    if state.status in (HazardStatus.CLOSED, HazardStatus.HANDED_OVER):
+    if state.status is _CLOSED or state.status is _HANDED_OVER:
         raise TransitionError(
             f"hazard is {state.status.value}; no {b['activity_type']} work can be reported on it "
             "(rule: reopen it with a hazard report giving a reason first)",
             where=f"report {e.report_id}, hazard {state.hazard_id}",
         )
-    activity = ActivityType(b["activity_type"])
-    if activity.value not in state.activity_types:
+    activity = _ACTIVITIES.get(b["activity_type"]) or ActivityType(b["activity_type"])
+    if activity not in state.activity_types:
         state.activity_types.append(activity.value)
-    if "releases" in e.prepared:
-        polygons, areas = e.prepared["releases"], e.prepared["releases_approx_m2"]
+    prepared = e.prepared
+    if "releases" in prepared:
+        polygons, areas = prepared["releases"], prepared["releases_approx_m2"]
+        exact = prepared["releases_m2"]
     else:
         polygons = [shape_fast(rel["polygon"]) for rel in b.get("releases", [])]
         areas = [approx_area_m2(p) for p in polygons]
-    for rel, poly in zip(b.get("releases", []), polygons, strict=True):
-        state.release.add(ReleaseOutcome(rel["outcome"]), poly)
-    state.released_upper_m2 += sum(areas)
+        exact = geodesic_areas_m2(np.asarray(polygons, dtype=object)).tolist() if polygons else []
     if polygons:
+        hazard_polygon = state.polygon
+        for rel, poly in zip(b["releases"], polygons, strict=True):
+            state.release.add(_OUTCOMES[rel["outcome"]], poly)
+            if not state.polygon_released and shapely.equals_exact(poly, hazard_polygon, 0.0):
+                state.polygon_released = True
+        state.released_upper_m2 += sum(areas)
+        state.released_sum_m2 += sum(exact)
         state.invalidate()
-    _add_eo(state, b.get("eo_items", []), notes)
+    items = b.get("eo_items")
+    if items:
+        _add_eo(state, items, notes)
     _reclassify(state, notes)
-    _compare_reported(e, b, areas, notes, state.flags)
-    if activity in (ActivityType.TS, ActivityType.CLEARANCE, ActivityType.BAC) and (
-        state.status == HazardStatus.OPEN
-    ):
-        _set_status(
-            state, HazardStatus.WORKED_ON, f"{activity.value} started", e.date_of_information
-        )
+    if polygons or "reported" in b:
+        _compare_reported(e, b, areas, notes, state.flags)
+    if activity in _STARTS_WORK and state.status is _OPEN:
+        _set_status(state, _WORKED_ON, f"{activity.value} started", e.date_of_information)
     hazard_m2 = state.hazard_area_m2
     tolerance = closure_tolerance_m2(hazard_m2)
     # Released land can only cover the hazard once the released polygons add up to its
     # area: skip the overlay until then (most progress reports on large hazards).
     could_close = state.released_upper_m2 >= hazard_m2 - tolerance
-    completion = b.get("stage") == ActivityStage.COMPLETION
+    completion = b.get("stage") == _COMPLETION
     if not (could_close or completion):
         return
-    remaining_m2 = state.remaining_m2()
+    # The remaining m² is only shown in the explanation and in the flag of a clearance
+    # completion that leaves land; otherwise only which side of the tolerance it is on counts,
+    # and that is often clear without an overlay.
+    bound = state.closure_bound(tolerance)
+    needs_m2 = explain or (completion and not b.get("close_reason") and activity in _FLAGS_LEFTOVER)
+    if bound > 0:
+        remaining_m2 = 0.0
+    elif bound < 0 and not needs_m2:
+        remaining_m2 = math.inf
+    else:
+        remaining_m2 = state.remaining_m2()
     if remaining_m2 <= tolerance:
-        _set_status(state, HazardStatus.CLOSED, "all land released", e.date_of_information)
+        _set_status(state, _CLOSED, "all land released", e.date_of_information)
     elif completion:
         if b.get("close_reason"):
-            _set_status(state, HazardStatus.CLOSED, b["close_reason"], e.date_of_information)
+            _set_status(state, _CLOSED, b["close_reason"], e.date_of_information)
             notes.append(f"closed with {remaining_m2:,.0f} m² remaining: {b['close_reason']}")
         else:
             msg = (
@@ -418,44 +510,46 @@ def _apply_activity(state: HazardState, e: LedgerEntry, notes: list[str]) -> Non
                 f"{state.status.value} (give close_reason to close it)"
             )
             notes.append(msg)
-            if activity in (ActivityType.CLEARANCE, ActivityType.BAC):
+            if activity in _FLAGS_LEFTOVER:
                 state.flags.append(f"{e.report_id}: {msg}")
 
 
 def prepare_entries(entries: list[LedgerEntry]) -> None:
     """Build the geometries (and their areas) of many entries at once, vectorised.
 
-    Fills ``entry.prepared``: ``polygon`` and ``polygon_m2`` of hazard reports with a polygon;
-    ``releases``, ``releases_approx_m2`` and ``releases_m2`` of activity reports; ``eo_points``
-    (one per EO item, None without a point) of activity and EO reports. The fold and the
-    derived rows then use them instead of building geometries one by one; the values are the
-    same as one by one, bit for bit.
+    Fills ``entry.prepared``: ``polygon`` and ``polygon_m2`` (and ``benchmark`` when given) of
+    hazard reports; ``releases``, ``releases_approx_m2`` and ``releases_m2`` of activity
+    reports; ``eo_points`` (one per EO item, None without a point) of activity and EO reports;
+    ``point`` of accident and EORE reports. The fold and the derived rows then use them
+    instead of building geometries one by one; the values are the same as one by one, bit
+    for bit.
     """
     hazards: list[LedgerEntry] = []
     releases: list[tuple[LedgerEntry, int]] = []
     rel_objs: list[Any] = []
-    points: list[tuple[LedgerEntry, int]] = []
-    point_objs: list[Any] = []
+    # points: (prepared dict, key, the GeoJSON point or None) and (prepared dict, EO items)
+    singles: list[tuple[dict[str, Any], str, Any]] = []
+    item_lists: list[tuple[dict[str, Any], list[Any]]] = []
     for e in entries:
         t = e.type
-        if t == ReportType.HAZARD:
-            if "polygon" in e.body:
+        b = e.payload[t]
+        if t == _HAZARD:
+            if "polygon" in b:
                 hazards.append(e)
+            if "benchmark" in b:
+                singles.append((e.prepared, "benchmark", b["benchmark"]))
             continue
-        if t == ReportType.ACTIVITY:
-            rels = e.body.get("releases", [])
+        if t == _ACTIVITY:
+            rels = b.get("releases") or ()
             releases.append((e, len(rels)))
             rel_objs.extend(r["polygon"] for r in rels)
-            items = e.body.get("eo_items", [])
-        elif t == ReportType.EO:
-            items = e.body.get("items", [])
-        else:
-            continue
-        with_point = [it["point"] for it in items if it.get("point") is not None]
-        points.append((e, len(items)))
-        point_objs.extend(with_point)
+            item_lists.append((e.prepared, b.get("eo_items") or []))
+        elif t == _EO:
+            item_lists.append((e.prepared, b.get("items") or []))
+        elif t == ReportType.ACCIDENT or t == ReportType.EORE:
+            singles.append((e.prepared, "point", b.get("point")))
     if hazards:
-        polys = shapes_fast([e.body["polygon"] for e in hazards])
+        polys = shapes_fast([e.payload[_HAZARD]["polygon"] for e in hazards])
         areas = geodesic_areas_m2(np.asarray(polys, dtype=object)).tolist()
         for e, g, a in zip(hazards, polys, areas, strict=True):
             e.prepared["polygon"] = g
@@ -470,18 +564,21 @@ def prepare_entries(entries: list[LedgerEntry]) -> None:
             e.prepared["releases_approx_m2"] = approx[i : i + n]
             e.prepared["releases_m2"] = exact[i : i + n]
             i += n
-    if points:
-        built = iter(points_fast(point_objs))
-        for e, _n in points:
-            items = e.body.get("items" if e.type == ReportType.EO else "eo_items", [])
-            e.prepared["eo_points"] = [
-                next(built) if it.get("point") is not None else None for it in items
-            ]
+    point_objs = [obj for _, _, obj in singles if obj is not None]
+    for _, items in item_lists:
+        point_objs.extend(it["point"] for it in items if it.get("point") is not None)
+    built = iter(points_fast(point_objs))
+    for prepared, key, obj in singles:
+        prepared[key] = None if obj is None else next(built)
+    for prepared, items in item_lists:
+        prepared["eo_points"] = [
+            next(built) if it.get("point") is not None else None for it in items
+        ]
 
 
 def fold(state: HazardState | None, e: LedgerEntry) -> HazardState:
     """Apply one approved report without building the explanation (fast path for recompute)."""
-    return _apply(state, e, [])
+    return _apply(state, e, [], explain=False)
 
 
 def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]:
@@ -519,24 +616,27 @@ def apply(state: HazardState | None, e: LedgerEntry) -> tuple[HazardState, Step]
     return state, step
 
 
-def _apply(state: HazardState | None, e: LedgerEntry, notes: list[str]) -> HazardState:
-    if e.type == ReportType.HAZARD:
-        state = _apply_hazard(state, e, notes)
+def _apply(
+    state: HazardState | None, e: LedgerEntry, notes: list[str], *, explain: bool = True
+) -> HazardState:
+    t = e.type
+    if t == _HAZARD:
+        state = _apply_hazard(state, e, notes, explain=explain)
     else:
         if state is None:
             raise TransitionError(
                 "hazard does not exist yet: approve its hazard report (with the polygon) first",
                 where=f"report {e.report_id}, hazard {e.body.get('hazard_id')}",
             )
-        if e.type == ReportType.ACTIVITY:
-            _apply_activity(state, e, notes)
-        elif e.type == ReportType.EO:
+        if t == _ACTIVITY:
+            _apply_activity(state, e, notes, explain=explain)
+        elif t == _EO:
             _add_eo(state, e.body.get("items", []), notes)
             _reclassify(state, notes)
-        elif e.type == ReportType.HANDOVER:
+        elif t == _HANDOVER:
             _set_status(
                 state,
-                HazardStatus.HANDED_OVER,
+                _HANDED_OVER,
                 f"handed over to {e.body['recipient']}",
                 e.date_of_information,
             )

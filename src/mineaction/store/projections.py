@@ -187,7 +187,7 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
         )
     if e.type == ReportType.ACCIDENT:
         victims = b.get("victims", [])
-        where = shape(b["point"])
+        where = e.prepared["point"] if "point" in e.prepared else shape(b["point"])
         ax, ay = point_xy(where)
         out[s.accident].append(
             {
@@ -236,7 +236,7 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
                 "girls": ben.get("girls", 0),
                 "boys": ben.get("boys", 0),
                 "with_disability": ben.get("with_disability"),
-                "geom": _point(b.get("point")),
+                "geom": e.prepared["point"] if "point" in e.prepared else _point(b.get("point")),
             }
         )
     elif e.type == ReportType.QM:
