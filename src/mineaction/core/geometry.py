@@ -108,7 +108,7 @@ def geodesic_areas_m2(geoms: Any) -> np.ndarray:
     [7975, 0]
     """
     arr = np.asarray(geoms, dtype=object)
-    present = np.array([g is not None for g in arr.ravel()], dtype=bool).reshape(arr.shape)
+    present = ~shapely.is_missing(arr)
     out = np.zeros(arr.shape, dtype=float)
     if present.any():
         projected = shapely.transform(arr[present], _to_equal_area)

@@ -198,9 +198,8 @@ _EMPTY = shapely.from_wkt("POLYGON EMPTY")
 
 
 def _column(values: list[BaseGeometry | None]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = _EMPTY if v is None or v.is_empty else v
+    out = np.fromiter(values, dtype=object, count=len(values))
+    out[shapely.is_missing(out) | shapely.is_empty(out)] = _EMPTY
     return out
 
 
@@ -220,8 +219,16 @@ def _union_masked(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+_POLYGON_TYPES = np.array([3, 6])  # shapely type ids of Polygon and MultiPolygon
+
+
 def _polygonal_column(arr: np.ndarray) -> list[BaseGeometry | None]:
-    return [_polygonal(g) for g in arr]
+    """Return :func:`_polygonal` of every element (type tests vectorised)."""
+    out: list[BaseGeometry | None] = arr.tolist()
+    plain = np.isin(shapely.get_type_id(arr), _POLYGON_TYPES) & ~shapely.is_empty(arr)
+    for i in np.flatnonzero(~plain).tolist():
+        out[i] = _polygonal(out[i])
+    return out
 
 
 def parts_batch(items: list[tuple[LandRelease, BaseGeometry]]) -> list[ReleaseParts]:
@@ -246,10 +253,11 @@ def parts_batch(items: list[tuple[LandRelease, BaseGeometry]]) -> list[ReleasePa
     cancelled_own = _column(_polygonal_column(_masked(shapely.difference, cancelled, taken)))
     taken = _union_masked(taken, cancelled_own)
     # hazard minus released land is often known already from the closure check of the fold
-    known = [
-        None if shapely.is_empty(t) else lr._known_unreleased(h, t)
-        for (lr, h), t in zip(items, taken.tolist(), strict=True)
-    ]
+    some = ~shapely.is_empty(taken)
+    known: list[BaseGeometry | None] = [None] * len(items)
+    for i in np.flatnonzero(some).tolist():
+        lr, h = items[i]
+        known[i] = lr._known_unreleased(h, taken[i])
     todo = np.fromiter((k is None for k in known), dtype=bool, count=len(known))
     diffed = hazards.copy()
     diffed[todo] = _masked(shapely.difference, hazards[todo], taken[todo])
@@ -259,14 +267,15 @@ def parts_batch(items: list[tuple[LandRelease, BaseGeometry]]) -> list[ReleasePa
     remaining = _polygonal_column(diffed)
     expansion = _polygonal_column(_masked(shapely.difference, taken, hazards))
     return [
-        ReleaseParts(
-            cleared=_polygonal(cleared[i]),
-            reduced=_polygonal(reduced_own[i]),
-            cancelled=_polygonal(cancelled_own[i]),
-            remaining=remaining[i],
-            expansion=expansion[i],
+        ReleaseParts(cleared=c, reduced=r, cancelled=x, remaining=rem, expansion=exp)
+        for c, r, x, rem, exp in zip(
+            _polygonal_column(cleared),
+            _polygonal_column(reduced_own),
+            _polygonal_column(cancelled_own),
+            remaining,
+            expansion,
+            strict=True,
         )
-        for i in range(len(items))
     ]
 
 
@@ -309,5 +318,5 @@ def areas_batch(
         )
     if not flat:
         return []
-    values = geodesic_areas_m2(flat).reshape(-1, 6)
-    return [ReleaseAreas(*(float(v) for v in row)) for row in values]
+    values = geodesic_areas_m2(flat).reshape(-1, 6).tolist()
+    return [ReleaseAreas(*row) for row in values]

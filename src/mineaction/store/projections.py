@@ -164,9 +164,14 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
         items = []
         source = ""
     points = e.prepared.get("eo_points")
+    xys = e.prepared.get("eo_xy")
     for j, item in enumerate(items):
-        point = _point(item.get("point")) if points is None else points[j]
-        x, y = point_xy(point)
+        if points is None or xys is None:
+            point = _point(item.get("point"))
+            x, y = point_xy(point)
+        else:
+            point = points[j]
+            x, y = xys[j]
         out[s.eo_item].append(
             {
                 "report_id": e.report_id,
@@ -187,8 +192,11 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
         )
     if e.type == ReportType.ACCIDENT:
         victims = b.get("victims", [])
-        where = e.prepared["point"] if "point" in e.prepared else shape(b["point"])
-        ax, ay = point_xy(where)
+        if "point_xy" in e.prepared:
+            where, (ax, ay) = e.prepared["point"], e.prepared["point_xy"]
+        else:
+            where = shape(b["point"])
+            ax, ay = point_xy(where)
         out[s.accident].append(
             {
                 "accident_id": b["accident_id"],

@@ -339,7 +339,9 @@ def iter_approved_raw(
     raw: Any = conn.connection.driver_connection
     cur = raw.cursor(name="mineaction_recompute") if pg else raw.cursor()
     loads = orjson.loads
+    entry = LedgerEntry.trusted
     types = {t.value: t for t in ReportType}
+    dates: dict[Any, date] = {}  # a few thousand distinct dates over the whole ledger
     try:
         cur.execute(sql, params)
         while True:
@@ -347,16 +349,9 @@ def iter_approved_raw(
             if not rows:
                 break
             for rid, rtype, org, doi, seq, payload, hid in rows:
-                yield (
-                    hid,
-                    LedgerEntry(
-                        report_id=rid,
-                        type=types[rtype],
-                        organisation=org,
-                        date_of_information=doi if pg else date.fromisoformat(doi),
-                        approval_seq=int(seq or 0),
-                        payload=loads(payload),
-                    ),
-                )
+                day = dates.get(doi)
+                if day is None:
+                    day = dates[doi] = doi if pg else date.fromisoformat(doi)
+                yield hid, entry(rid, types[rtype], org, day, int(seq or 0), loads(payload))
     finally:
         cur.close()
