@@ -252,20 +252,27 @@ def parts_batch(items: list[tuple[LandRelease, BaseGeometry]]) -> list[ReleasePa
     taken = _union_masked(cleared, reduced_own)
     cancelled_own = _column(_polygonal_column(_masked(shapely.difference, cancelled, taken)))
     taken = _union_masked(taken, cancelled_own)
-    # hazard minus released land is often known already from the closure check of the fold
+    # Released land that is exactly the hazard polygon (same coordinates) leaves nothing on
+    # either side: the overlay of a polygon with itself is empty.
     some = ~shapely.is_empty(taken)
+    same = some & shapely.equals_exact(hazards, taken, 0.0)
+    # hazard minus released land is often known already from the closure check of the fold
     known: list[BaseGeometry | None] = [None] * len(items)
-    for i in np.flatnonzero(some).tolist():
+    for i in np.flatnonzero(some & ~same).tolist():
         lr, h = items[i]
         known[i] = lr._known_unreleased(h, taken[i])
-    todo = np.fromiter((k is None for k in known), dtype=bool, count=len(known))
+    todo = np.fromiter((k is None for k in known), dtype=bool, count=len(known)) & ~same
     diffed = hazards.copy()
     diffed[todo] = _masked(shapely.difference, hazards[todo], taken[todo])
     for i, k in enumerate(known):
         if k is not None:
             diffed[i] = k
+    diffed[same] = _EMPTY
     remaining = _polygonal_column(diffed)
-    expansion = _polygonal_column(_masked(shapely.difference, taken, hazards))
+    outside = taken.copy()
+    outside[~same] = _masked(shapely.difference, taken[~same], hazards[~same])
+    outside[same] = _EMPTY
+    expansion = _polygonal_column(outside)
     return [
         ReleaseParts(cleared=c, reduced=r, cancelled=x, remaining=rem, expansion=exp)
         for c, r, x, rem, exp in zip(
