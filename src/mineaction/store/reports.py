@@ -301,9 +301,13 @@ def audit(
 
 _RAW_APPROVED = (
     "SELECT report_id, type, organisation, date_of_information, approval_seq, {payload}, "
-    "hazard_id FROM report WHERE state = 'approved'{where} "
+    "hazard_id FROM report{index} WHERE state = 'approved'{where} "
     "ORDER BY hazard_id, date_of_information, approval_seq"
 )
+#: On SQLite, walk the (hazard_id, state) index: rows come out grouped by hazard and only
+#: each hazard's few reports are sorted, instead of the planner's choice (the state index,
+#: then one sort of every approved report with its payload: a third more CPU).
+_SQLITE_ORDER_INDEX = " INDEXED BY ix_report_hazard"
 
 
 def iter_approved_raw(
@@ -335,7 +339,11 @@ def iter_approved_raw(
             parts.append(f"{column} <= {mark}")
             params.append(upto)
         where = " AND " + " AND ".join(parts)
-    sql = _RAW_APPROVED.format(payload="payload::text" if pg else "payload", where=where)
+    sql = _RAW_APPROVED.format(
+        payload="payload::text" if pg else "payload",
+        index="" if pg else _SQLITE_ORDER_INDEX,
+        where=where,
+    )
     raw: Any = conn.connection.driver_connection
     cur = raw.cursor(name="mineaction_recompute") if pg else raw.cursor()
     loads = orjson.loads
