@@ -162,3 +162,77 @@ def test_closure_shortcuts_decide_as_the_overlay_does(history: list[LedgerEntry]
     if not isinstance(exact, str):
         state, _steps = project(history)
         assert (state.summary(), state.status_reason, _wkb(state.parts)) == exact
+
+
+def _ledger_sample() -> list[LedgerEntry]:
+    pt = {"type": "Point", "coordinates": [35.001, 51.001]}
+    left, right = mapping(_strip((0, 2))), mapping(_strip((2, 1)))
+    bodies: list[tuple[ReportType, dict[str, Any]]] = [
+        (ReportType.HAZARD, {"polygon": mapping(HAZARD), "benchmark": pt, "name": "A"}),
+        (ReportType.HAZARD, {"benchmark": None}),
+        (
+            ReportType.ACTIVITY,
+            {
+                "activity_type": "CLEARANCE",
+                "start_date": "2024-01-02",
+                "releases": [
+                    {"outcome": "cleared", "polygon": left, "reported_m2": 5.0},
+                    {"outcome": "reduced", "polygon": right},
+                ],
+                "eo_items": [{"category": "AP_MINE", "point": pt}, {"category": "UXO"}],
+            },
+        ),
+        (ReportType.ACTIVITY, {"activity_type": "NTS", "start_date": "2024-01-03"}),
+        (ReportType.EO, {"items": [{"category": "UXO", "point": pt, "quantity": 2}]}),
+        (
+            ReportType.ACCIDENT,
+            {
+                "accident_id": "A1",
+                "date": "2024-01-04",
+                "device_category": "AP_MINE",
+                "point": pt,
+                "victims": [{"victim_id": "V1", "status": "injured"}],
+            },
+        ),
+        (ReportType.EORE, {"session_id": "S1", "date": "2024-01-05", "beneficiaries": {}}),
+        (
+            ReportType.EORE,
+            {"session_id": "S2", "date": "2024-01-05", "beneficiaries": {}, "point": pt},
+        ),
+    ]
+    return [_entry(f"R{i}", kind, i, body) for i, (kind, body) in enumerate(bodies)]
+
+
+def _rows(entries: list[LedgerEntry]) -> list[Any]:
+    from mineaction.store.projections import derived_rows
+
+    out = []
+    for e in entries:
+        for table, rows in sorted(derived_rows(e).items(), key=lambda kv: kv[0].name):
+            for row in rows:
+                out.append(
+                    (
+                        table.name,
+                        [
+                            (k, shapely.to_wkb(v) if hasattr(v, "geom_type") else v, type(v))
+                            for k, v in row.items()
+                        ],
+                    )
+                )
+    return out
+
+
+def test_prepared_entries_give_the_same_derived_rows_and_state() -> None:
+    plain, prepared = _ledger_sample(), _ledger_sample()
+    prepare_entries(prepared)
+    assert "eo_xy" in prepared[2].prepared and "point_xy" in prepared[5].prepared
+    assert _rows(prepared) == _rows(plain)
+    states = []
+    for entries in (plain, prepared):
+        state: HazardState | None = None
+        for e in entries[:5]:
+            state = fold(state, e)
+        assert state is not None
+        states.append(state)
+    assert _outcome(states[0]) == _outcome(states[1])
+    assert states[0].benchmark is None and states[0].eo_total == 4

@@ -52,6 +52,7 @@ REPORTED_DIFF_THRESHOLD = 0.05
 # Code-list members looked up once (attribute access on an enum class is slow on 3.11).
 _OUTCOMES = {o.value: o for o in ReleaseOutcome}
 _MISSING = object()
+_POINT_REPORTS = frozenset({ReportType.ACCIDENT, ReportType.EORE})
 _ACTIVITIES = {a.value: a for a in ActivityType}
 _HAZARD, _ACTIVITY, _EO, _HANDOVER = (
     ReportType.HAZARD,
@@ -555,7 +556,7 @@ def prepare_entries(entries: list[LedgerEntry]) -> None:
     lon/lat) of activity and EO reports; ``point`` (and ``point_xy``) of accident and EORE
     reports. The fold and the derived rows then use them
     instead of building geometries one by one; the values are the same as one by one, bit
-    for bit.
+    for bit. Entries without releases or EO items get no keys for them (nothing to build).
     """
     hazards: list[LedgerEntry] = []
     releases: list[tuple[LedgerEntry, int]] = []
@@ -572,14 +573,21 @@ def prepare_entries(entries: list[LedgerEntry]) -> None:
             if "benchmark" in b:
                 singles.append((e.prepared, "benchmark", b["benchmark"]))
             continue
+        # (entries without releases or EO items need nothing: the fold and the derived
+        # rows loop over nothing for them)
         if t == _ACTIVITY:
-            rels = b.get("releases") or ()
-            releases.append((e, len(rels)))
-            rel_objs.extend(r["polygon"] for r in rels)
-            item_lists.append((e.prepared, b.get("eo_items") or []))
+            rels = b.get("releases")
+            if rels:
+                releases.append((e, len(rels)))
+                rel_objs.extend(r["polygon"] for r in rels)
+            items = b.get("eo_items")
+            if items:
+                item_lists.append((e.prepared, items))
         elif t == _EO:
-            item_lists.append((e.prepared, b.get("items") or []))
-        elif t == ReportType.ACCIDENT or t == ReportType.EORE:
+            items = b.get("items")
+            if items:
+                item_lists.append((e.prepared, items))
+        elif t in _POINT_REPORTS:
             singles.append((e.prepared, "point", b.get("point")))
     if hazards:
         polys = shapes_fast([e.payload[_HAZARD]["polygon"] for e in hazards])
