@@ -158,17 +158,32 @@ def test_recompute_equals_full_rewrite_after_tampering(demo_store: Store, jobs: 
     assert again.rows_inserted == 0 and again.rows_deleted == 0
 
 
-def test_recompute_fills_empty_derived_tables(demo_store: Store) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_recompute_fills_empty_derived_tables(demo_store: Store, jobs: int) -> None:
     expected = _content(demo_store)
+    indexes_before = _indexes(demo_store)
     with demo_store.write() as conn:
         proj.clear_derived(conn)
-    result = rebuild.recompute(demo_store, jobs=2, reports_per_shard=PER_SHARD)
+    result = rebuild.recompute(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
     assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
     assert _content(demo_store) == expected
+    assert _indexes(demo_store) == indexes_before  # set aside on SQLite and built again
     if demo_store.dialect == "sqlite":
         with demo_store.read() as conn:
             n = conn.execute(text("SELECT count(*) FROM hazard_rtree")).scalar()
         assert n == len(expected["hazard"])
+
+
+def _indexes(store: Store) -> set[tuple[str, str]]:
+    sql = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        if store.dialect == "sqlite"
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    )
+    with store.read() as conn:
+        found = {(r[0], r[1]) for r in conn.execute(text(sql))}
+    assert len(found) > 10
+    return found
 
 
 def test_interrupted_recompute_leaves_the_database_as_it_was(
@@ -181,11 +196,11 @@ def test_interrupted_recompute_leaves_the_database_as_it_was(
     calls = {"n": 0}
     real = rebuild.run_shard
 
-    def failing(conn: Any, shard: sh.Shard, mode: str) -> rebuild.ShardResult:
+    def failing(conn: Any, shard: sh.Shard, mode: str, empty: bool) -> rebuild.ShardResult:
         calls["n"] += 1
         if calls["n"] == 4:  # after three shards' changes were written
             raise RuntimeError("interrupted")
-        return real(conn, shard, mode)
+        return real(conn, shard, mode, empty)
 
     monkeypatch.setattr(rebuild, "run_shard", failing)
     with pytest.raises(RuntimeError, match="interrupted"):

@@ -24,7 +24,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,11 +116,16 @@ def _encoded(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list
 
 
 def _diff_hazards(
-    conn: Connection, shard: sh.Shard, fresh_rows: list[dict[str, Any]], out: ShardResult
+    conn: Connection,
+    shard: sh.Shard,
+    fresh_rows: list[dict[str, Any]],
+    out: ShardResult,
+    empty: bool,
 ) -> None:
     cols = sh.compare_columns(s.hazard)
     key = sh.comparable(conn, s.hazard, cols)
-    stored = {row[0]: key(row) for row in sh.stored_hazards(conn, shard, cols)}
+    found = [] if empty else sh.stored_hazards(conn, shard, cols)
+    stored = {row[0]: key(row) for row in found}
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
     for row in _encoded(conn, s.hazard, fresh_rows):
@@ -152,12 +157,13 @@ def _diff_table(
     fresh_rows: list[dict[str, Any]],
     reports: dict[str, list[str]],
     out: ShardResult,
+    empty: bool,
 ) -> None:
     cols = sh.compare_columns(table)
     at = cols.index("report_id")
     key = sh.comparable(conn, table, cols)
     ids = [rid for t in sh.SOURCE_TYPES[table.name] for rid in reports.get(t, [])]
-    stored_list = sh.stored_rows(conn, table, cols, ids)
+    stored_list = [] if empty else sh.stored_rows(conn, table, cols, ids)
     out.seen[table.name] = len(stored_list)
     stored = _grouped(stored_list, at)
     fresh = _grouped(_encoded(conn, table, fresh_rows), at)
@@ -166,6 +172,8 @@ def _diff_table(
         pk = [cols.index(c.name) for c in table.primary_key.columns]
 
         def order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+            if len(rows) < 2:
+                return rows
             return sorted(rows, key=lambda r: tuple(str(r[i]) for i in pk))
 
         stored = {k: order(v) for k, v in stored.items()}
@@ -201,11 +209,12 @@ def _check_hazards(
     out.stale.extend(stored)
 
 
-def run_shard(conn: Connection, shard: sh.Shard, mode: str) -> ShardResult:
+def run_shard(conn: Connection, shard: sh.Shard, mode: str, empty: bool = False) -> ShardResult:
     """Recompute one shard from the ledger on ``conn`` and compare it with what is stored.
 
     ``mode`` is ``"recompute"`` (the result carries the rows to delete and insert) or
     ``"check"`` (the result carries the differences ``recompute --check`` reports).
+    ``empty``: the derived tables were empty when the recompute began (nothing to read).
     """
     out = ShardResult(shard.index)
     rebuild = mode == "recompute"
@@ -228,10 +237,10 @@ def run_shard(conn: Connection, shard: sh.Shard, mode: str) -> ShardResult:
     if not rebuild:
         _check_hazards(conn, shard, hazard_rows, out)
         return out
-    _diff_hazards(conn, shard, hazard_rows, out)
-    reports = sh.shard_reports(conn, shard)
+    _diff_hazards(conn, shard, hazard_rows, out, empty)
+    reports = {} if empty else sh.shard_reports(conn, shard)
     for table in sh.PER_REPORT:
-        _diff_table(conn, table, rows.get(table, []), reports, out)
+        _diff_table(conn, table, rows.get(table, []), reports, out, empty)
     return out
 
 
@@ -269,13 +278,13 @@ def _init_worker(url: str, snapshot: str | None, parent: int) -> None:
         multiprocessing.util.Finalize(None, conn.close, exitpriority=10)
 
 
-def _run_in_worker(task: tuple[sh.Shard, str]) -> ShardResult:
-    shard, mode = task
+def _run_in_worker(task: tuple[sh.Shard, str, bool]) -> ShardResult:
+    shard, mode, empty = task
     conn = _worker.get("conn")
     if conn is not None:
-        return run_shard(conn, shard, mode)
+        return run_shard(conn, shard, mode, empty)
     with _worker["store"].read() as rconn:
-        return run_shard(rconn, shard, mode)
+        return run_shard(rconn, shard, mode, empty)
 
 
 @contextmanager
@@ -286,15 +295,16 @@ def _results(
     mode: str,
     jobs: int,
     snapshot: str | None,
+    empty: bool = False,
 ) -> Iterator[Iterator[ShardResult]]:
     """Yield an iterator of shard results (in completion order) from ``jobs`` processes."""
     if jobs == 1:
-        yield (run_shard(conn, shard, mode) for shard in shards)
+        yield (run_shard(conn, shard, mode, empty) for shard in shards)
         return
     # spawn, not fork: a forked child must not inherit the parent's open database connections
     ctx = multiprocessing.get_context("spawn")
     # biggest shards first, so that no process is left with a big one at the end
-    tasks = [(shard, mode) for shard in sorted(shards, key=lambda x: -x.reports)]
+    tasks = [(shard, mode, empty) for shard in sorted(shards, key=lambda x: -x.reports)]
     pool = ProcessPoolExecutor(
         min(jobs, len(tasks)),
         mp_context=ctx,
@@ -339,28 +349,32 @@ def recompute(
         seen = dict.fromkeys(counts, 0)
         deferred: list[TableChange] = []
         done: list[ShardResult] = []
-        with _results(store, conn, shards, "recompute", n, snapshot) as results:
-            for res in results:
-                for change in res.changes:
-                    _apply(conn, change)
-                    result.rows_deleted += len(change.deletes)
-                    result.rows_inserted += len(change.rows)
-                    if change.rows and change.table in _DEFERRED:
-                        deferred.append(change)
-                for name, k in res.seen.items():
-                    seen[name] += k
-                res.changes = []
-                done.append(res)
-                if progress:
-                    progress(res.reports)
-        for table in sh.PER_REPORT:
-            if seen[table.name] != counts[table.name]:
-                # rows no report accounts for (only possible by editing the database)
-                sh.delete_unmatched(conn, table)
-        for table in sh.PER_REPORT:
-            for change in deferred:
-                if change.table == table.name:
-                    write_encoded(conn, table, change.keys, change.rows)
+        # Empty derived tables (a new database): every row is written, and on SQLite building
+        # the secondary indexes once at the end is cheaper than keeping them up to date.
+        empty = not any(counts.values()) and not proj.count_hazards(conn)
+        with proj.indexes_set_aside(conn) if empty else nullcontext():
+            with _results(store, conn, shards, "recompute", n, snapshot, empty) as results:
+                for res in results:
+                    for change in res.changes:
+                        _apply(conn, change)
+                        result.rows_deleted += len(change.deletes)
+                        result.rows_inserted += len(change.rows)
+                        if change.rows and change.table in _DEFERRED:
+                            deferred.append(change)
+                    for name, k in res.seen.items():
+                        seen[name] += k
+                    res.changes = []
+                    done.append(res)
+                    if progress:
+                        progress(res.reports)
+            for table in sh.PER_REPORT:
+                if seen[table.name] != counts[table.name]:
+                    # rows no report accounts for (only possible by editing the database)
+                    sh.delete_unmatched(conn, table)
+            for table in sh.PER_REPORT:
+                for change in deferred:
+                    if change.table == table.name:
+                        write_encoded(conn, table, change.keys, change.rows)
         for res in sorted(done, key=lambda r: r.index):
             result.reports += res.reports
             result.hazards += res.hazards
