@@ -4,10 +4,17 @@ Figures printed, not asserted. Baselines are measured in the same run:
 
 * full ``recompute`` of every hazard projection from the ledger (our code: reads every
   approved report, applies the status/classification rules report by report, polygon
-  accounting, and rewrites every derived table: hazards with their seven geometries, release
-  polygons, activities, EO items, accidents, victims, EORE sessions, QM inspections,
-  handovers) — target: at least 3x faster than the baseline, under 2 GB peak memory —
-  against two GeoPandas baselines, each in its own process:
+  accounting, builds every row of every derived table - hazards with their seven geometries,
+  release polygons, activities, EO items, accidents, victims, EORE sessions, QM inspections,
+  handovers - compares it with the stored row and writes the rows that differ; in ``--jobs``
+  worker processes, see docs/recompute.md) — target: at least 3x faster than the baseline,
+  under 2 GB peak memory — measured three ways: nothing changed since the last recompute
+  (the usual case: nothing but the audit line is written), ``--jobs 1``, and after the
+  derived tables were emptied (every row written; the emptying is not timed). CPU seconds
+  are the parent's plus every worker's (``RUSAGE_CHILDREN``); peak memory is the parent's
+  and, as an upper bound for all processes together, the parent's plus ``jobs`` times the
+  largest worker's. The PostgreSQL server's own CPU is not counted (nor for the baselines).
+  Against two GeoPandas baselines, each in its own process:
 
   1. **GeoPandas overlay from the ledger** (the issue's baseline, the same job from the same
      input): reads the approved hazard and activity reports from the ``report`` table (same
@@ -40,6 +47,7 @@ Usage::
     python benchmarks/recompute.py --db sqlite:///x.db   # an existing database
     python benchmarks/recompute.py --db postgresql://... # PostGIS (loads the demo if empty)
     python benchmarks/recompute.py --scale region        # smaller, for a quick look
+    python benchmarks/recompute.py --jobs 2 --only recompute,check   # some measurements only
 
 Each measurement runs in its own process so that peak memory (max RSS) is its own.
 """
