@@ -55,6 +55,17 @@ class _State:
         self.succ = succ
         self.movable = [o for o in range(inst.n_ops) if succ[o] < 0 and o not in inst.frozen_team]
         self.upstream = [o for o in range(inst.n_ops) if succ[o] >= 0 and o not in inst.frozen_team]
+        pkw = np.asarray([p.weight for p in inst.problem.packages], dtype=np.float64)
+        self.pw = pkw[inst.op_pkg].tolist()  # package weight on every stage (for positions)
+        self.pos = [0] * inst.n_ops
+        for seq in self.seqs:
+            for k, o in enumerate(seq):
+                self.pos[o] = k
+        # layered: every team works on one stage, so an NTS or TS move is evaluated exactly
+        # through the later stages (see evaluate); an upstream move whose own stage gets
+        # later in package-weight terms by more than proxy_slack is not propagated
+        self.tlayer, self.layered = _team_layers(inst)
+        self.proxy_slack = 0.0
         self.total = self.old_total()
 
     def old_total(self) -> float:
@@ -77,8 +88,9 @@ class _State:
         self.rel = [self.en[pr] if pr >= 0 else 0.0 for pr in self.pred]
         self.limit = [self.st[q] if q >= 0 else float("inf") for q in self.succ]
         for i, seq in enumerate(new_seqs):
-            for o in seq:
+            for k, o in enumerate(seq):
                 self.team[o] = i
+                self.pos[o] = k
         self.total = value
         return True
 
@@ -166,6 +178,13 @@ class _State:
         tail_b: int | None = None,
     ) -> bool:
         """Apply new queues for teams ``a`` and ``b`` if the objective improves."""
+        if self.layered:
+            return self.try_mods(
+                {
+                    a: (seq_a, ka, len(seq_a) if tail_a is None else tail_a),
+                    b: (seq_b, kb, len(seq_b) if tail_b is None else tail_b),
+                }
+            )
         ra = self.suffix(a, seq_a, ka, tail_a)
         if ra is None:
             return False
@@ -182,6 +201,8 @@ class _State:
 
     def try_single(self, a: int, seq_a: list[int], ka: int, tail: int | None = None) -> bool:
         """Apply a new queue for team ``a`` if the objective improves."""
+        if self.layered:
+            return self.try_mods({a: (seq_a, ka, len(seq_a) if tail is None else tail)})
         ra = self.suffix(a, seq_a, ka, tail)
         if ra is None:
             return False
@@ -193,8 +214,135 @@ class _State:
         return False
 
     def ratio(self, o: int, i: int) -> float:
-        """WSPT ratio of ``o`` on team ``i``."""
-        return self.w[o] / max(self.p[o][self.ttype[i]], 1e-12)
+        """WSPT ratio of ``o`` on team ``i`` (package weight / team-days)."""
+        return self.pw[o] / max(self.p[o][self.ttype[i]], 1e-12)
+
+    def try_mods(self, mods: dict[int, tuple[list[int], int, int]]) -> bool:
+        """Apply new queues ``{team: (queue, first changed position, tail)}`` if better."""
+        res = self.evaluate(mods)
+        if res is None or res[0] >= -EPS * max(1.0, abs(self.total)):
+            return False
+        self.apply(mods, res)
+        return True
+
+    def evaluate(
+        self, mods: dict[int, tuple[list[int], int, int]]
+    ) -> tuple[float, dict[int, float], dict[int, float], dict[int, float]] | None:
+        """Exact objective change of new queues, propagated downstream (layered plans only).
+
+        ``mods`` maps a team to its new queue, the first position that differs and ``tail``,
+        the position from which the queue holds the team's current operations in their
+        current order. Every team works on one stage only, so the changes flow NTS queues ->
+        TS queues -> clearance queues: a later stage whose previous stage ends at another
+        time is re-timed in its team's queue, and each queue is re-timed once, from its first
+        changed position until an unchanged operation starts exactly when it did before.
+        Returns (change, new starts, new ends, new release times).
+        """
+        st, en, rel, reg = self.st, self.en, self.rel, self.reg
+        succ, w, cap, pos, team = self.succ, self.w, self.cap, self.pos, self.team
+        frozen, travel, pp, tlayer = self.frozen, self.travel, self.p, self.tlayer
+        new_st: dict[int, float] = {}
+        new_en: dict[int, float] = {}
+        new_rel: dict[int, float] = {}
+        # per layer: team -> [first position to re-time, last position whose release
+        # changed, position from which the queue holds current operations in order]
+        pending: list[dict[int, list[int]]] = [{} for _ in STAGE_ORDER]
+        for i, (_, k, tail) in mods.items():
+            pending[tlayer[i]][i] = [k, -1, tail]
+        cum_l, fr_l = self.inst._cum_lists()
+        delta = 0.0
+        pw = self.pw
+        first = min(tlayer[i] for i in mods)
+        proxy = 0.0
+        for li, layer in enumerate(pending):
+            if li == first + 1 and proxy > self.proxy_slack:
+                return None  # upstream change that delays weighted work: not worth propagating
+            proxy = 0.0
+            for i, entry in layer.items():
+                k, hi, sync = entry
+                seq = mods[i][0] if i in mods else self.seqs[i]
+                if k > 0:
+                    prev = seq[k - 1]
+                    t, loc = en[prev], reg[prev]
+                else:
+                    t, loc = 0.0, self.home[i]
+                ty = self.ttype[i]
+                for j in range(k, len(seq)):
+                    o = seq[j]
+                    g = reg[o]
+                    if o in frozen:
+                        s = frozen[o]
+                    else:
+                        s = t + travel[loc][g]
+                        r = new_rel.get(o)
+                        if r is None:
+                            r = rel[o]
+                        if r > s:
+                            s = r
+                    if j >= sync and j > hi and s == st[o]:
+                        break
+                    p = pp[o][ty]
+                    # inlined Instance.finish (hot path); falls back when the horizon must grow
+                    cum, fr = cum_l[g], fr_l[g]
+                    d = int(s)
+                    if p > 0 and d + 1 < len(fr):
+                        target = cum[d] + fr[d] * (s - d) + p
+                        if target <= cum[-1]:
+                            day = bisect_left(cum, target) - 1
+                            e = day + (target - cum[day]) / fr[day]
+                        else:
+                            e = self.finish(g, s, p)
+                            cum_l, fr_l = self.inst._cum_lists()
+                    else:
+                        e = self.finish(g, s, p)
+                        cum_l, fr_l = self.inst._cum_lists()
+                    eo = en[o]
+                    if s != st[o] or e != eo:
+                        new_st[o] = s
+                        new_en[o] = e
+                        if e != eo:
+                            proxy += pw[o] * (e - eo)
+                            wo = w[o]
+                            if wo:
+                                delta += wo * ((e if e < cap else cap) - (eo if eo < cap else cap))
+                            q = succ[o]
+                            if q >= 0:
+                                new_rel[q] = e
+                                c = team[q]
+                                later = pending[tlayer[c]]
+                                ent = later.get(c)
+                                if ent is None:
+                                    later[c] = [pos[q], pos[q], 0]
+                                else:
+                                    pq = mods[c][0].index(q) if c in mods else pos[q]
+                                    if pq < ent[0]:
+                                        ent[0] = pq
+                                    if pq > ent[1]:
+                                        ent[1] = pq
+                    t, loc = e, g
+        return delta, new_st, new_en, new_rel
+
+    def apply(
+        self,
+        mods: dict[int, tuple[list[int], int, int]],
+        res: tuple[float, dict[int, float], dict[int, float], dict[int, float]],
+    ) -> None:
+        """Store the queues and times of an evaluated change."""
+        delta, new_st, new_en, new_rel = res
+        for i, (seq, k, _) in mods.items():
+            self.seqs[i] = seq
+            for j in range(k, len(seq)):
+                o = seq[j]
+                self.pos[o] = j
+                self.team[o] = i
+        st, en, rel = self.st, self.en, self.rel
+        for o, v in new_st.items():
+            st[o] = v
+        for o, v in new_en.items():
+            en[o] = v
+        for o, v in new_rel.items():
+            rel[o] = v
+        self.total += delta
 
     def wspt_position(self, o: int, i: int, seq: list[int]) -> int:
         """First queue position whose operation has a lower WSPT ratio than ``o``."""
@@ -207,6 +355,23 @@ class _State:
             if self.ratio(q, i) < r:
                 return max(k, n_frozen)
         return len(seq)
+
+
+def _team_layers(inst: Instance) -> tuple[list[int], bool]:
+    """Stage layer (index in NTS, TS, clearance) of every team, and whether every team may
+    work on one stage only (then changes flow layer by layer, see :meth:`_State.evaluate`)."""
+    layer_of = {s: k for k, s in enumerate(STAGE_ORDER)}
+    op_layer = np.asarray([layer_of[s] for s in inst.op_stage], dtype=np.int64)
+    finite = np.isfinite(inst.type_p)
+    out = [0] * inst.n_teams
+    layered = True
+    for k, teams in enumerate(inst.type_teams):
+        layers = set(np.unique(op_layer[finite[:, k]]).tolist())
+        if len(layers) > 1:
+            layered = False
+        for i in teams.tolist():
+            out[i] = min(layers) if layers else 0
+    return out, layered
 
 
 def adjacent_pass(state: _State, teams: list[int] | None = None) -> int:
@@ -254,12 +419,19 @@ def _moves(
     max_moves: int | None,
     p_full: float,
     clock: Callable[[], float],
+    upstream_moves: float = 0.1,
 ) -> tuple[int, int]:
-    """Random relocate / swap / reinsert moves until time or move budget; returns counts."""
+    """Random relocate / swap / reinsert moves until time or move budget; returns counts.
+
+    In layered plans ``upstream_moves`` of the tries move an NTS or TS operation (exact
+    evaluation through the later stages); the others move a last stage."""
     op_elig, op_elig_set = elig
     movable = state.movable
     upstream = state.upstream
     small = state.inst.n_ops <= 60
+    lasts = movable
+    if not state.layered:
+        upstream_moves = 0.0
     moves = 0
     tries = 0
     if not movable:
@@ -283,7 +455,10 @@ def _moves(
             if state.try_full(new_seqs):
                 moves += 1
             continue
-        o = movable[rng.randrange(len(movable))]
+        if upstream_moves > 0 and upstream and rng.random() < upstream_moves:
+            o = upstream[rng.randrange(len(upstream))]
+        else:
+            o = lasts[rng.randrange(len(lasts))]
         a = state.team[o]
         seq_a = state.seqs[a]
         ia = seq_a.index(o)
@@ -309,9 +484,9 @@ def _moves(
         else:
             kb = rng.randrange(len(seq_b))
             o2 = seq_b[kb]
-            if o2 in state.frozen or state.w[o2] == 0 or a not in op_elig_set[o2]:
+            if o2 in state.frozen or a not in op_elig_set[o2]:
                 continue
-            if (state.succ[o2] >= 0) != (state.succ[o] >= 0):
+            if not state.layered and (state.w[o2] == 0 or state.succ[o2] >= 0):
                 continue
             new_a = list(seq_a)
             new_b = list(seq_b)
@@ -331,6 +506,8 @@ def local_search(
     horizon_day: float | None = None,
     full_share: float = 0.01,
     upstream_share: float = 0.25,
+    proxy_layers: bool | None = None,
+    upstream_moves: float = 0.1,
 ) -> Plan:
     """Improve ``plan`` by relocate/swap/interchange moves; never returns a worse plan.
 
@@ -355,7 +532,10 @@ def local_search(
     notes: list[str] = []
     total_moves = 0
     total_tries = 0
-    if layers and inst.n_ops > 60:
+    layered = _team_layers(inst)[1]
+    if proxy_layers is None:
+        proxy_layers = not layered
+    if layers and inst.n_ops > 60 and proxy_layers:
         share = upstream_share / len(layers)
         for layer in layers:
             st = _State(current, horizon_day, layer)
@@ -373,10 +553,12 @@ def local_search(
     state = _State(current, horizon_day)
     adjacent_pass(state)
     p_full = 0.0 if not state.upstream else (0.5 if inst.n_ops <= 60 else full_share)
+    if layered and inst.n_ops > 60:
+        p_full = 0.0  # every stage is moved with the exact incremental evaluation
     budget = None
     if max_moves is not None:
         budget = max(0, max_moves - total_tries)
-    m, t = _moves(state, elig, rng, t0 + time_limit, budget, p_full, clock)
+    m, t = _moves(state, elig, rng, t0 + time_limit, budget, p_full, clock, upstream_moves)
     adjacent_pass(state)
     out = make_plan(inst, state.seqs, plan.method + "+ls")
     if _capped(out, horizon_day) > _capped(plan, horizon_day):  # pragma: no cover - safety
