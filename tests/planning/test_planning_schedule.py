@@ -206,14 +206,30 @@ def test_dispatch_variants_are_feasible(advantage):
     assert sorted(o for s in got.sequences for o in s) == list(range(inst.n_ops))
 
 
-def test_layered_evaluation_of_upstream_moves_is_exact():
-    """Moving an NTS or TS operation re-times its later stages on other teams exactly."""
+@pytest.mark.parametrize("own_calendars", [False, True])
+def test_layered_evaluation_of_upstream_moves_is_exact(own_calendars):
+    """Moving an NTS or TS operation re-times its later stages on other teams exactly
+    (also with teams' own availability calendars and package release days)."""
+    import datetime as dt
     import random
 
+    from mineaction.core.planning.model import Calendar, Closure
     from mineaction.core.planning.schedule import dispatch_schedule, make_plan
     from mineaction.core.planning.search import _State
 
-    inst = compile_problem(generate_problem(150, seed=4, chain_share=0.6, packages_per_team=5))
+    pb = generate_problem(150, seed=4, chain_share=0.6, packages_per_team=5)
+    if own_calendars:
+        leave = Calendar(closures=(Closure(dt.date(2026, 2, 1), dt.date(2026, 3, 15)),))
+        teams = tuple(
+            dataclasses.replace(t, availability=leave) if k % 2 else t
+            for k, t in enumerate(pb.teams)
+        )
+        pk = tuple(
+            dataclasses.replace(p, release_day=float(k % 7) * 9.5)
+            for k, p in enumerate(pb.packages)
+        )
+        pb = dataclasses.replace(pb, teams=teams, packages=pk)
+    inst = compile_problem(pb)
     state = _State(dispatch_schedule(inst))
     assert state.layered
     state.proxy_slack = float("inf")  # evaluate every move, not only promising ones

@@ -42,11 +42,14 @@ class _State:
         self.reg = inst.op_region.tolist()
         self.ttype = inst.team_type.tolist()
         self.home = inst.team_home.tolist()
+        # calendar row offset of every team (its own availability, if any)
+        self.offset = (inst.type_cal[inst.team_type] * len(inst.regions)).tolist()
+        self.release = inst.op_release.tolist()
         self.travel = inst.travel.tolist()
         self.p = inst.type_p.tolist()
         pred = inst.op_pred.tolist()
         succ = inst.op_succ.tolist()
-        self.rel = [self.en[pr] if pr >= 0 else 0.0 for pr in pred]
+        self.rel = [self.en[pr] if pr >= 0 else self.release[o] for o, pr in enumerate(pred)]
         self.limit = [self.st[s] if s >= 0 and layer is None else float("inf") for s in succ]
         self.frozen = {o: s for o, s in inst.frozen_start.items()}
         self.team = plan.team_of().tolist()
@@ -85,7 +88,7 @@ class _State:
         self.seqs = new_seqs
         self.st = st.tolist()
         self.en = en.tolist()
-        self.rel = [self.en[pr] if pr >= 0 else 0.0 for pr in self.pred]
+        self.rel = [self.en[pr] if pr >= 0 else self.release[o] for o, pr in enumerate(self.pred)]
         self.limit = [self.st[q] if q >= 0 else float("inf") for q in self.succ]
         for i, seq in enumerate(new_seqs):
             for k, o in enumerate(seq):
@@ -110,6 +113,7 @@ class _State:
         else:
             t, loc = 0.0, self.home[i]
         ty = self.ttype[i]
+        off = self.offset[i]
         cost = 0.0
         ss: list[float] = []
         ee: list[float] = []
@@ -132,7 +136,8 @@ class _State:
                 return cost, ss, ee
             p = pp[o][ty]
             # inlined Instance.finish (hot path); falls back when the horizon must grow
-            cum, fr = cum_l[g], fr_l[g]
+            row = off + g
+            cum, fr = cum_l[row], fr_l[row]
             d = int(s)
             if p > 0 and d + 1 < len(fr):
                 target = cum[d] + fr[d] * (s - d) + p
@@ -140,10 +145,10 @@ class _State:
                     day = bisect_left(cum, target) - 1
                     e = day + (target - cum[day]) / fr[day]
                 else:
-                    e = self.finish(g, s, p)
+                    e = self.finish(row, s, p)
                     cum_l, fr_l = self.inst._cum_lists()
             else:
-                e = self.finish(g, s, p)
+                e = self.finish(row, s, p)
                 cum_l, fr_l = self.inst._cum_lists()
             if e > self.limit[o] + EPS:
                 return None
@@ -267,6 +272,7 @@ class _State:
                 else:
                     t, loc = 0.0, self.home[i]
                 ty = self.ttype[i]
+                off = self.offset[i]
                 for j in range(k, len(seq)):
                     o = seq[j]
                     g = reg[o]
@@ -283,7 +289,8 @@ class _State:
                         break
                     p = pp[o][ty]
                     # inlined Instance.finish (hot path); falls back when the horizon must grow
-                    cum, fr = cum_l[g], fr_l[g]
+                    row = off + g
+                    cum, fr = cum_l[row], fr_l[row]
                     d = int(s)
                     if p > 0 and d + 1 < len(fr):
                         target = cum[d] + fr[d] * (s - d) + p
@@ -291,10 +298,10 @@ class _State:
                             day = bisect_left(cum, target) - 1
                             e = day + (target - cum[day]) / fr[day]
                         else:
-                            e = self.finish(g, s, p)
+                            e = self.finish(row, s, p)
                             cum_l, fr_l = self.inst._cum_lists()
                     else:
-                        e = self.finish(g, s, p)
+                        e = self.finish(row, s, p)
                         cum_l, fr_l = self.inst._cum_lists()
                     eo = en[o]
                     if s != st[o] or e != eo:
