@@ -148,3 +148,105 @@ def test_calendar_tails_match_closed_forms():
     )
     exact = brute_force(pb_inst).objective()
     assert lp_bound(pb_inst, 20.0).value <= exact + 1e-9
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_packages=st.integers(2, 4),
+    n_teams=st.integers(1, 3),
+    ts_share=st.sampled_from([0.0, 0.4, 1.0]),
+    horizon_scale=st.sampled_from([0.3, 1.0, 2.0]),
+    chains=st.booleans(),
+)
+def test_schedule_bound_never_exceeds_the_optimum(
+    seed, n_packages, n_teams, ts_share, horizon_scale, chains
+):
+    """Regional calendars, closures, travel, stage chains: every iterate stays below OPT."""
+    from mineaction.core.planning.colgen import schedule_bound
+
+    inst = compile_problem(tiny_problem(seed, n_packages, n_teams, ts_share=ts_share))
+    if inst.n_ops > 6:
+        inst = compile_problem(tiny_problem(seed, 2, n_teams, ts_share=ts_share))
+    best = brute_force(inst)
+    opt = best.objective()
+    horizon = float(max(1.0, horizon_scale * best.end.max()))
+    prices: list = []
+    lp_bound(inst, horizon, prices_out=prices)
+    res = schedule_bound(inst, horizon, prices[0], opt, iterations=40, chains=chains)
+    tol = 1e-9 * max(1.0, opt)
+    assert max(res.history) == res.value
+    assert res.value <= opt + tol
+
+
+def _one_team_problem(travel_days: float, n_packages: int = 1):
+    pk = tuple(
+        WorkPackage(f"p{j}", "h", "B", 4000.0 * (j + 1), "open", 1.0 + j)
+        for j in range(n_packages)
+    )
+    return PlanningProblem(
+        pk,
+        (Team("t", AssetClass.MANUAL, "A"),),
+        travel_days={("A", "B"): travel_days},
+    )
+
+
+def test_schedule_bound_counts_travel_from_home():
+    """One team based 10 days away: the optimum pays the trip, the pooled LP cannot see it."""
+    from mineaction.core.planning.colgen import schedule_bound
+
+    inst = compile_problem(_one_team_problem(10.0, 2))
+    best = brute_force(inst)
+    opt = best.objective()
+    prices: list = []
+    lp = lp_bound(inst, float(best.end.max()), prices_out=prices)
+    res = schedule_bound(inst, float(best.end.max()), prices[0], opt, iterations=100)
+    assert lp.value < 0.8 * opt
+    assert opt * 0.95 <= res.value <= opt * (1 + 1e-9)
+
+
+def test_schedule_bound_beats_pooled_lp_on_few_jobs_per_team():
+    """Identical teams with two jobs each: non-preemption per team is what the pool loses."""
+    from mineaction.core.planning.colgen import schedule_bound
+
+    rng = np.random.default_rng(3)
+    pk = tuple(
+        WorkPackage(f"p{j}", "h", "R", float(rng.integers(2000, 12000)), "open", float(w))
+        for j, w in enumerate(rng.integers(1, 10, size=6))
+    )
+    inst = compile_problem(
+        PlanningProblem(pk, tuple(Team(f"t{i}", AssetClass.MANUAL, "R") for i in range(3)))
+    )
+    best = brute_force(inst)
+    opt = best.objective()
+    prices: list = []
+    lp = lp_bound(inst, float(best.end.max()), prices_out=prices)
+    res = schedule_bound(inst, float(best.end.max()), prices[0], opt, iterations=200)
+    assert lp.value < res.value <= opt * (1 + 1e-9)
+    assert res.value >= 0.97 * opt
+
+
+def test_schedule_bound_refuses_frozen_work():
+    from mineaction.core.planning.colgen import ScheduleLagrangian
+    from mineaction.core.planning.model import FrozenWork, Stage
+
+    pb = _one_team_problem(1.0)
+    pb = PlanningProblem(
+        pb.packages, pb.teams, travel_days=pb.travel_days,
+        frozen=(FrozenWork("p0", Stage.CLEARANCE, "t", 0.0),),
+    )
+    with pytest.raises(ValueError, match="frozen"):
+        ScheduleLagrangian(compile_problem(pb), 30.0)
+
+
+def test_lagrangian_with_precedence_reaches_the_lp_from_interior_point_duals():
+    """At the (uncrossed) interior-point duals the Lagrangian with chain DP is the LP value."""
+    inst = compile_problem(generate_problem(150, seed=4, chain_share=0.6))
+    horizon = float(list_schedule(inst, "wspt").end.max())
+    lp = lp_bound(inst, horizon, growth=0.1, chain_completion=False)
+    warm = lagrangian_bound(inst, horizon, growth=0.1, iterations=1, warm_ipm=True)
+    flat = lagrangian_bound(
+        inst, horizon, growth=0.1, iterations=1, warm_ipm=True, precedence=False
+    )
+    assert flat.value <= warm.value <= lp.value * (1 + 1e-6)
+    assert warm.value >= 0.995 * lp.value

@@ -235,6 +235,7 @@ def lp_bound(
     time_limit: float = 600.0,
     threads: int = 2,
     chain_completion: bool = True,
+    prices_out: list[FloatArray] | None = None,
 ) -> Bound:
     """Time-indexed LP bound solved with HiGHS; ``horizon`` = a plan's makespan is enough.
 
@@ -246,9 +247,11 @@ def lp_bound(
     edges = default_edges(inst, horizon, growth)
     rx = _relaxation(inst, edges)
     n_t = len(edges) - 1
-    status, value, _, n_cols = _solve_lp(
+    status, value, duals, n_cols = _solve_lp(
         inst, rx, n_t, None, 1.0, time_limit, threads, chain_completion=chain_completion
     )
+    if prices_out is not None and duals is not None:
+        prices_out.append(_op_prices(inst, rx, n_t, *duals))
     secs = time.perf_counter() - t0
     if status != "Optimal":
         lag = lagrangian_bound(inst, horizon, growth=growth, iterations=200)
@@ -514,6 +517,22 @@ def _add_chain_completion(
     )
 
 
+def _op_prices(
+    inst: Instance, rx: _Relaxation, n_t: int, lam: FloatArray, mu: FloatArray, nu: FloatArray
+) -> FloatArray:
+    """Value of each operation in the pooled relaxation at capacity multipliers: the
+    cheapest (type, bucket) cost plus the capacity it uses at those prices (used as starting
+    multipliers of the schedule bound, :mod:`mineaction.core.planning.colgen`)."""
+    k_of = rx.pair_type
+    g_of = rx.region_of_pair
+    price = lam[k_of] * rx.inv_fmax + mu[k_of, g_of] + nu[k_of]
+    red = np.where(rx.allowed, rx.cost, np.inf)
+    red[:, :n_t] += rx.pair_p[:, None] * price
+    op_min = np.full(inst.n_ops, np.inf)
+    np.minimum.at(op_min, rx.pair_op, red.min(axis=1))
+    return np.where(np.isfinite(op_min), op_min, 0.0)
+
+
 def lagrangian_bound(
     inst: Instance,
     horizon: float,
@@ -523,13 +542,24 @@ def lagrangian_bound(
     time_limit: float = 300.0,
     warm_sample_ops: int = 0,
     seed: int = 0,
+    prices_out: list[FloatArray] | None = None,
+    warm_ipm: bool = False,
+    precedence: bool = True,
 ) -> Bound:
     """Lagrangian dual of the time-indexed relaxation (subgradient); valid at every iteration.
 
     With ``warm_sample_ops`` > 0 the multipliers start from the capacity-row duals of the LP
     solved on a random sample of packages (capacities scaled by the sample's share of the
-    work), which converges far faster than starting from zero. Any multipliers give a valid
-    bound, so the sample only affects tightness.
+    work), which converges far faster than starting from zero; ``warm_ipm`` starts from the
+    whole LP solved by interior point without crossover instead. Any multipliers give a
+    valid bound, so the warm start only affects tightness.
+
+    ``precedence`` keeps the LP's stage-precedence rows in the subproblem: each stage chain
+    picks one (type, bucket) per stage with non-decreasing buckets (a dynamic programme of
+    prefix minima). The chain rows' polytope (cumulative shares of a stage <= those of its
+    previous stage) is a system of difference constraints, hence integral, so this is the
+    exact Lagrangian of the LP's capacity rows and reaches the LP value (without the
+    chain-completion rows) at the LP's capacity duals.
     """
     t0 = time.perf_counter()
     edges = default_edges(inst, horizon, growth)
@@ -543,7 +573,17 @@ def lagrangian_bound(
     mu = np.zeros((n_types, n_regions, n_t))
     nu = np.zeros((n_types, n_t))
     dynamic_target = False
-    if warm_sample_ops > 0:
+    if warm_ipm:
+        # the whole LP by interior point without crossover: its value is not certified,
+        # but its capacity duals are multipliers like any others, and the Lagrangian
+        # value at them is a valid bound (close to the LP's when the IPM converged)
+        status, _, duals, _ = _solve_lp(
+            inst, rx, n_t, None, 1.0, time_limit, 2, chain_completion=False, solver="ipm"
+        )
+        if duals is not None:
+            lam, mu, nu = duals
+            dynamic_target = True
+    elif warm_sample_ops > 0:
         rng = np.random.default_rng(seed)
         n_pk = len(inst.pkg_last_op)
         share = min(1.0, warm_sample_ops / max(1, inst.n_ops))
@@ -565,18 +605,46 @@ def lagrangian_bound(
         target = float((np.where(np.isfinite(cost), cost, 0).max(axis=1)).sum())
     k_of = rx.pair_type
     g_of = rx.region_of_pair
+    best_prices = np.zeros(n_ops)
+    # pairs are sorted by operation; every operation has an eligible type
+    first_pair = np.searchsorted(rx.pair_op, np.arange(n_ops))
+    depth = np.zeros(n_ops, dtype=np.int64)
+    for o in np.flatnonzero(inst.op_pred >= 0).tolist():
+        depth[o] = depth[int(inst.op_pred[o])] + 1
+    levels = [np.flatnonzero(depth == d) for d in range(int(depth.max(initial=0)) + 1)]
+    ends = np.flatnonzero(inst.op_succ < 0)
+    cols_t = np.arange(n_t + 1)
     for _ in range(max(1, iterations)):
         price = lam[k_of] * rx.inv_fmax + mu[k_of, g_of] + nu[k_of]  # (pairs, T)
         red = cost.copy()
         red[:, :n_t] += rx.pair_p[:, None] * price
-        t_best = np.argmin(red, axis=1)
-        v_pair = red[np.arange(len(t_best)), t_best]
-        op_min = np.full(n_ops, np.inf)
-        np.minimum.at(op_min, rx.pair_op, v_pair)
-        value = float(op_min.sum() - (lam * cap_b).sum() - (mu * cap_c).sum() - (nu * cap_d).sum())
+        r_op = np.minimum.reduceat(red, first_pair, axis=0)  # (ops, T+1) cheapest type
+        op_min = r_op.min(axis=1)
+        chain_best = r_op
+        if precedence and len(levels) > 1:
+            chain_best = r_op.copy()
+            for lev in levels[1:]:
+                chain_best[lev] = r_op[lev] + np.minimum.accumulate(
+                    chain_best[inst.op_pred[lev]], axis=1
+                )
+        t_choice = np.argmin(chain_best, axis=1)
+        value = float(
+            chain_best[ends, t_choice[ends]].sum()
+            - (lam * cap_b).sum()
+            - (mu * cap_c).sum()
+            - (nu * cap_d).sum()
+        )
+        if precedence:
+            # earlier stages: cheapest bucket no later than the next stage's
+            for lev in reversed(levels[1:]):
+                q = inst.op_pred[lev]
+                masked = np.where(cols_t[None, :] <= t_choice[lev][:, None], chain_best[q], np.inf)
+                t_choice[q] = np.argmin(masked, axis=1)
         if value > best + 1e-9 * abs(best if np.isfinite(best) else 1.0):
             best = value
             since = 0
+            if prices_out is not None:
+                best_prices = op_min.copy()
         else:
             since += 1
             if since >= 10:
@@ -587,7 +655,10 @@ def lagrangian_bound(
         if dynamic_target:
             target = max(best, value) * 1.02
         # subgradient from one chosen (pair, bucket) per operation
-        is_min = v_pair <= op_min[rx.pair_op] + 1e-12
+        t_best = t_choice[rx.pair_op]
+        v_pair = red[np.arange(len(t_best)), t_best]
+        v_op = np.minimum.reduceat(v_pair, first_pair)
+        is_min = v_pair <= v_op[rx.pair_op] + 1e-12
         chosen = np.zeros(len(v_pair), dtype=bool)
         first = np.unique(rx.pair_op[is_min], return_index=True)[1]
         chosen[np.flatnonzero(is_min)[first]] = True
@@ -612,6 +683,8 @@ def lagrangian_bound(
         lam = np.maximum(0.0, lam + step * gb)
         mu = np.maximum(0.0, mu + step * gc)
         nu = np.maximum(0.0, nu + step * gd)
+    if prices_out is not None:
+        prices_out.append(np.where(np.isfinite(best_prices), best_prices, 0.0))
     return Bound(best, "Lagrangian of time-indexed relaxation", time.perf_counter() - t0, n_t)
 
 
