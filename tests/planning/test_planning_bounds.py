@@ -181,8 +181,7 @@ def test_schedule_bound_never_exceeds_the_optimum(
 
 def _one_team_problem(travel_days: float, n_packages: int = 1):
     pk = tuple(
-        WorkPackage(f"p{j}", "h", "B", 4000.0 * (j + 1), "open", 1.0 + j)
-        for j in range(n_packages)
+        WorkPackage(f"p{j}", "h", "B", 4000.0 * (j + 1), "open", 1.0 + j) for j in range(n_packages)
     )
     return PlanningProblem(
         pk,
@@ -232,7 +231,9 @@ def test_schedule_bound_refuses_frozen_work():
 
     pb = _one_team_problem(1.0)
     pb = PlanningProblem(
-        pb.packages, pb.teams, travel_days=pb.travel_days,
+        pb.packages,
+        pb.teams,
+        travel_days=pb.travel_days,
         frozen=(FrozenWork("p0", Stage.CLEARANCE, "t", 0.0),),
     )
     with pytest.raises(ValueError, match="frozen"):
@@ -241,12 +242,12 @@ def test_schedule_bound_refuses_frozen_work():
 
 def test_lagrangian_with_precedence_reaches_the_lp_from_interior_point_duals():
     """At the (uncrossed) interior-point duals the Lagrangian with chain DP is the LP value."""
-    inst = compile_problem(generate_problem(150, seed=4, chain_share=0.6))
+    inst = compile_problem(generate_problem(60, seed=4, chain_share=0.6))
     horizon = float(list_schedule(inst, "wspt").end.max())
-    lp = lp_bound(inst, horizon, growth=0.1, chain_completion=False)
-    warm = lagrangian_bound(inst, horizon, growth=0.1, iterations=1, warm_ipm=True)
+    lp = lp_bound(inst, horizon, growth=0.25, chain_completion=False)
+    warm = lagrangian_bound(inst, horizon, growth=0.25, iterations=1, warm_ipm=True)
     flat = lagrangian_bound(
-        inst, horizon, growth=0.1, iterations=1, warm_ipm=True, precedence=False
+        inst, horizon, growth=0.25, iterations=1, warm_ipm=True, precedence=False
     )
     assert flat.value <= warm.value <= lp.value * (1 + 1e-6)
     assert warm.value >= 0.995 * lp.value

@@ -83,7 +83,7 @@ class ScheduleBoundResult:
 def travel_closure(travel: FloatArray) -> FloatArray:
     """Shortest-path travel days between regions (Floyd-Warshall over the travel matrix).
 
-    >>> travel_closure(np.array([[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]]))[0, 1]
+    >>> float(travel_closure(np.array([[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]]))[0, 1])
     2.0
     """
     d = np.array(travel, dtype=np.float64, copy=True)
