@@ -292,14 +292,18 @@ def schedule_bound(
     chains: bool = True,
     clock: Callable[[], float] | None = None,
     progress: Callable[[int, float, float], None] | None = None,
+    volume: float = 1.0,
+    target_factor: float = 0.05,
 ) -> ScheduleBoundResult:
     """Best schedule-Lagrangian bound found by projected subgradient steps.
 
     ``pi0``: starting cover multipliers (e.g. the pooled relaxation's operation prices,
     :func:`mineaction.core.planning.bounds.lp_bound` ``prices_out``); ``target``: a plan's
-    objective (Polyak step towards it); ``horizon``: the day grid (a plan's makespan is a
-    good choice; any value gives a valid bound). ``chains=False`` keeps only release dates
-    for stage chains. Every iterate's value is a valid bound; the best is returned.
+    objective (Polyak step towards min(target, best x (1 + ``target_factor``)));
+    ``horizon``: the day grid (a plan's makespan is a good choice; any value gives a valid
+    bound). ``chains=False`` keeps only release dates for stage chains. ``volume`` < 1
+    averages the priced schedules over iterations (volume algorithm; slower here). Every
+    iterate's value is a valid bound; the best is returned.
     """
     tick = clock if clock is not None else time.perf_counter
     t0 = tick()
@@ -343,8 +347,16 @@ def schedule_bound(
             np.add.at(count, o, m)
             np.add.at(e_sum, o, m * arr[:, 1])
             np.add.at(d_sum, o, m * arr[:, 2])
+        if it == 1 or volume >= 1.0:
+            count_avg, e_avg, d_avg = count, e_sum, d_sum
+        else:
+            count_avg = volume * count + (1 - volume) * count_avg
+            e_avg = volume * e_sum + (1 - volume) * e_avg
+            d_avg = volume * d_sum + (1 - volume) * d_avg
+        count, e_sum, d_sum = count_avg, e_avg, d_avg
         g = 1.0 - count
-        gap = max(target - value, 1e-6 * abs(target))
+        goal = target if target_factor <= 0 else min(target, best * (1 + target_factor))
+        gap = max(goal - value, 1e-6 * abs(goal))
         norm = float(g @ g)
         if norm > 0:
             pi = pi + theta * gap / norm * g
