@@ -158,16 +158,34 @@ def test_calendar_tails_match_closed_forms():
     ts_share=st.sampled_from([0.0, 0.4, 1.0]),
     horizon_scale=st.sampled_from([0.3, 1.0, 2.0]),
     chains=st.booleans(),
+    team_calendar=st.booleans(),
+    release_day=st.sampled_from([0.0, 4.5, 30.0]),
 )
 def test_schedule_bound_never_exceeds_the_optimum(
-    seed, n_packages, n_teams, ts_share, horizon_scale, chains
+    seed, n_packages, n_teams, ts_share, horizon_scale, chains, team_calendar, release_day
 ):
-    """Regional calendars, closures, travel, stage chains: every iterate stays below OPT."""
-    from mineaction.core.planning.colgen import schedule_bound
+    """Regional calendars, closures, travel, stage chains, a team's own availability and a
+    package's release day: every iterate stays below OPT (and so does the LP)."""
+    import dataclasses
 
-    inst = compile_problem(tiny_problem(seed, n_packages, n_teams, ts_share=ts_share))
+    from tests.planning.helpers import START
+
+    from mineaction.core.planning.colgen import schedule_bound
+    from mineaction.core.planning.model import Calendar
+
+    def build(n):
+        pb = tiny_problem(seed, n, n_teams, ts_share=ts_share)
+        teams = list(pb.teams)
+        if team_calendar:
+            rot = Calendar(rotation=(3, 2), rotation_start=START)
+            teams[0] = dataclasses.replace(teams[0], availability=rot)
+        pks = list(pb.packages)
+        pks[0] = dataclasses.replace(pks[0], release_day=release_day)
+        return compile_problem(dataclasses.replace(pb, teams=tuple(teams), packages=tuple(pks)))
+
+    inst = build(n_packages)
     if inst.n_ops > 6:
-        inst = compile_problem(tiny_problem(seed, 2, n_teams, ts_share=ts_share))
+        inst = build(2)
     best = brute_force(inst)
     opt = best.objective()
     horizon = float(max(1.0, horizon_scale * best.end.max()))
@@ -177,6 +195,7 @@ def test_schedule_bound_never_exceeds_the_optimum(
     tol = 1e-9 * max(1.0, opt)
     assert max(res.history) == res.value
     assert res.value <= opt + tol
+    assert lp_bound(inst, horizon).value <= opt + tol
 
 
 def _one_team_problem(travel_days: float, n_packages: int = 1):

@@ -78,14 +78,19 @@ def bucket_edges(horizon: float, first: float = 7.0, growth: float = 0.04) -> Fl
 
 
 def release_lower_bounds(inst: Instance) -> FloatArray:
-    """Earliest possible start of every operation (its earlier stages on their fastest teams)."""
-    r = np.zeros(inst.n_ops, dtype=np.float64)
+    """Earliest possible start of every operation: its package's release day, then its
+    earlier stages on their fastest teams (region calendars only: team availability can
+    only delay them)."""
+    r = np.array(inst.op_release, dtype=np.float64, copy=True)
     for o in range(inst.n_ops):
         pr = int(inst.op_pred[o])
         if pr >= 0:
             g = int(inst.op_region[pr])
             ps = inst.type_p[pr]
-            r[o] = min(inst.finish(g, float(r[pr]), float(p)) for p in ps[np.isfinite(ps)])
+            r[o] = max(
+                float(r[o]),
+                min(inst.finish(g, float(r[pr]), float(p)) for p in ps[np.isfinite(ps)]),
+            )
     return r
 
 

@@ -13,7 +13,8 @@ every real team queue:
 
 * time is a day grid: an operation started in day t (real start s in [t, t+1), s >= its
   release lower bound r_o) ends at or after E(t) = finish(region, max(t, r_o), p), the exact
-  calendar-aware finish (work stops on closed days, the operation keeps its team), and
+  calendar-aware finish (work stops on closed days, the operation keeps its team; with the
+  team type's own availability calendar when teams have one), and
   lasts at least D(t) = max(fewest days for p workable days, E(t) - t - 1);
 * the team is then free from day floor(E(t)) and reaches region g' no earlier than
   floor(E(t)) + floor(travel*(g, g')), travel* the shortest-path travel (a real route through
@@ -111,6 +112,8 @@ class ScheduleLagrangian:
         for k, members in enumerate(inst.type_teams):
             pk = inst.type_p[:, k]
             elig = np.flatnonzero(np.isfinite(pk))
+            # calendar rows of this type: region x the type's own availability (if any)
+            row0 = int(inst.type_cal[k]) * self.G if len(inst.type_cal) else 0
             homes, counts = np.unique(inst.team_home[members], return_counts=True)
             big = elig[pk[elig] >= 1.0]
             tiny = elig[pk[elig] < 1.0]
@@ -123,14 +126,14 @@ class ScheduleLagrangian:
                 ops = big[cols]
                 start = np.maximum(days[:, None], rel[ops][None, :])
                 p = np.broadcast_to(pk[ops], start.shape).ravel().copy()
-                e = inst.finish_many(int(g), start.ravel(), p).reshape(start.shape)
+                e = inst.finish_many(row0 + int(g), start.ravel(), p).reshape(start.shape)
                 nxt[:, cols] = np.minimum(np.floor(e - 1e-9), H).astype(np.int32)
                 end[:, cols] = e
             _, dmin = calendar_tails(inst, big, pk[big])
             _, tiny_dmin = calendar_tails(inst, tiny, pk[tiny])
             tiny_end = np.array(
                 [
-                    inst.finish(int(inst.op_region[o]), float(rel[o]), float(pk[o]))
+                    inst.finish(row0 + int(inst.op_region[o]), float(rel[o]), float(pk[o]))
                     for o in tiny.tolist()
                 ],
                 dtype=np.float64,
