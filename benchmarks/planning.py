@@ -110,6 +110,7 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
             warm_sample_ops=0 if args.warm == "ipm" else args.warm_sample,
             warm_ipm=args.warm == "ipm",
             prices_out=prices,
+            clock=time.process_time,
         )
     out["bound"] = {
         "value": b.value,
@@ -240,7 +241,9 @@ def main() -> None:
     ap.add_argument("--cpsat-limit", type=float, default=60.0)
     ap.add_argument("--cpsat-max", type=int, default=1000)
     ap.add_argument("--lp-max-cols", type=int, default=1_500_000)
-    ap.add_argument("--lp-limit", type=float, default=900.0)
+    ap.add_argument(
+        "--lp-limit", type=float, default=3600.0, help="HiGHS wall s (Lagrangian: CPU s)"
+    )
     ap.add_argument("--lag-iters", type=int, default=300)
     ap.add_argument("--growth", type=float, default=0.04)
     ap.add_argument("--warm-sample", type=int, default=1500)
