@@ -250,8 +250,10 @@ def main() -> None:
     ap.add_argument(
         "--warm",
         choices=("ipm", "sample"),
-        default="ipm",
-        help="Lagrangian warm start: whole LP by interior point (no crossover) or a sample LP",
+        default="sample",
+        help="Lagrangian warm start: LP on a sample of packages (default; 10,000 packages: "
+        "3.480e7 in 138 s CPU) or the whole LP by interior point without crossover (over "
+        "7 min CPU and 2 GB at 10,000 packages)",
     )
     ap.add_argument("--schedule-iters", type=int, default=150, help="0: no schedule bound")
     ap.add_argument("--schedule-limit", type=float, default=300.0, help="CPU s")
