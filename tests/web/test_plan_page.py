@@ -13,13 +13,29 @@ from mineaction.services import planning as pl
 from mineaction.store import schema as s
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 TEAMS = [
     {"id": "W-NTS", "asset": "nts"},
     {"id": "W-TS", "asset": "ts"},
     {"id": "W-MAN", "asset": "manual"},
 ]
+
+
+def _signed_in_im(
+    chromium_browser: Browser, live_server: LiveServer, *, height: int
+) -> tuple[BrowserContext, Page, list[str]]:
+    """Sign the IM officer in through the form; JavaScript errors are collected in the list."""
+    ctx = chromium_browser.new_context(viewport={"width": 1360, "height": height}, locale="en-GB")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "im")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    return ctx, page, errors
 
 
 def test_plan_page_shows_gantt_and_accepts_once(
@@ -29,15 +45,7 @@ def test_plan_page_shows_gantt_and_accepts_once(
         live_server.store, pl.PlanOptions(time_limit=0.5, bound=False), teams_rows=TEAMS
     )
     pid = result.plan_id
-    ctx = chromium_browser.new_context(viewport={"width": 1360, "height": 860}, locale="en-GB")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server.url + "/login")
-    page.fill("#username", "im")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    ctx, page, errors = _signed_in_im(chromium_browser, live_server, height=860)
     page.click("nav.main-nav >> text=Plans")
     page.wait_for_url("**/plans")
     page.click(f"[data-testid=plans] >> text={pid}")
@@ -75,15 +83,7 @@ def test_plan_page_shows_gantt_and_accepts_once(
 def test_plan_run_form_shows_progress_then_the_plan_with_its_forecast(
     chromium_browser: Browser, live_server: LiveServer, screenshot_dir: Path | None
 ) -> None:
-    ctx = chromium_browser.new_context(viewport={"width": 1360, "height": 900}, locale="en-GB")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server.url + "/login")
-    page.fill("#username", "im")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    ctx, page, errors = _signed_in_im(chromium_browser, live_server, height=900)
     page.goto(live_server.url + "/plans")
     page.fill("#r-time", "4")  # long enough to see the progress page
     page.fill("#r-btime", "2")
