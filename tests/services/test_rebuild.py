@@ -125,7 +125,6 @@ def test_source_types_match_the_derived_rows(demo_store: Store) -> None:
     assert set(produced) == set(sh.SOURCE_TYPES)
     for name, types in produced.items():
         assert types <= set(sh.SOURCE_TYPES[name]), name
-    assert [t.name for t in sh.PER_REPORT] == [t.name for t in proj._PER_REPORT]
 
 
 def test_unchanged_projection_writes_nothing(demo_store: Store) -> None:

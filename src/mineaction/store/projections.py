@@ -278,7 +278,8 @@ def derived_rows(e: LedgerEntry) -> RowsByTable:
     return out
 
 
-_PER_REPORT = (
+#: Per-report derived tables, parents before children (the order rows are inserted in).
+PER_REPORT: tuple[Table, ...] = (
     s.release_polygon,
     s.activity,
     s.eo_item,
@@ -296,7 +297,7 @@ def insert_rows(conn: Connection, rows: RowsByTable, *, bulk: bool = False) -> N
     ``bulk`` writes through the driver (:func:`~mineaction.store.bulkwrite.insert_many`): the
     same stored values, much faster for a full rebuild.
     """
-    for table in _PER_REPORT:
+    for table in PER_REPORT:
         batch = rows.get(table)
         if batch:
             if bulk:
@@ -307,7 +308,7 @@ def insert_rows(conn: Connection, rows: RowsByTable, *, bulk: bool = False) -> N
 
 def delete_rows_for_report(conn: Connection, report_id: str) -> None:
     """Delete every derived row that came from one report."""
-    for table in reversed(_PER_REPORT):
+    for table in reversed(PER_REPORT):
         conn.execute(delete(table).where(table.c.report_id == report_id))
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Connection, Float, Table, delete, func, select
 
 from mineaction.core.codes import ReportType
 from mineaction.store import schema as s
+from mineaction.store.projections import PER_REPORT
 from mineaction.store.types import Geometry
 
 #: Report types whose approved reports give rows in each per-report derived table (must match
@@ -36,17 +37,6 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "handover": (ReportType.HANDOVER.value,),
 }
 
-#: Per-report derived tables, parents before children (the order rows are inserted in).
-PER_REPORT: tuple[Table, ...] = (
-    s.release_polygon,
-    s.activity,
-    s.eo_item,
-    s.accident,
-    s.victim,
-    s.eore_session,
-    s.qm_inspection,
-    s.handover,
-)
 
 _SNAPSHOT = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
 
