@@ -299,23 +299,7 @@ def reject(
         check_version(row, expected_version)
         if row["state"] not in PENDING_STATES:
             raise ConflictError(f"report {report_id} is {row['state']}; it cannot be rejected")
-        ledger.set_state(
-            conn,
-            report_id,
-            from_state=row["state"],
-            to_state=ReportState.REJECTED.value,
-            actor=actor,
-            action="reject",
-            reason=reason,
-        )
-        ledger.audit(
-            conn,
-            actor=actor,
-            action="reject",
-            entity="report",
-            entity_id=report_id,
-            details={"reason": reason},
-        )
+        _leave_with_reason(conn, row, ReportState.REJECTED, "reject", reason, actor)
 
 
 def unapprove(
@@ -334,15 +318,8 @@ def unapprove(
         check_version(row, expected_version)
         if row["state"] != ReportState.APPROVED.value:
             raise ConflictError(f"report {report_id} is {row['state']}, not approved")
-        ledger.set_state(
-            conn,
-            report_id,
-            from_state=row["state"],
-            to_state=ReportState.UNAPPROVED.value,
-            actor=actor,
-            action="unapprove",
-            reason=reason,
-        )
+        # state first: the hazard's ledger below is read without this report
+        _leave_with_reason(conn, row, ReportState.UNAPPROVED, "unapprove", reason, actor)
         proj.delete_rows_for_report(conn, report_id)
         if row["hazard_id"] and ReportType(row["type"]) in HAZARD_REPORT_TYPES:
             try:
@@ -352,14 +329,34 @@ def unapprove(
                     f"cannot unapprove report {report_id}: later approved reports of hazard "
                     f"{row['hazard_id']} depend on it ({exc}); unapprove those first"
                 ) from exc
-        ledger.audit(
-            conn,
-            actor=actor,
-            action="unapprove",
-            entity="report",
-            entity_id=report_id,
-            details={"reason": reason},
-        )
+
+
+def _leave_with_reason(
+    conn: Connection,
+    row: RowMapping,
+    to_state: ReportState,
+    action: str,
+    reason: str,
+    actor: str | None,
+) -> None:
+    """Move a report to a rejected/unapproved state and audit the reason."""
+    ledger.set_state(
+        conn,
+        row["report_id"],
+        from_state=row["state"],
+        to_state=to_state.value,
+        actor=actor,
+        action=action,
+        reason=reason,
+    )
+    ledger.audit(
+        conn,
+        actor=actor,
+        action=action,
+        entity="report",
+        entity_id=row["report_id"],
+        details={"reason": reason},
+    )
 
 
 def explain(
