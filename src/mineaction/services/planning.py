@@ -32,11 +32,15 @@ from mineaction.core.planning import bounds as bd
 from mineaction.core.planning.calibration import (
     ActivityRecord,
     Calibration,
+    HazardHistory,
     HazardOutcome,
+    TaskingCurve,
     Utilisation,
     asset_of,
     calibrate,
     monthly_utilisation,
+    months_idle,
+    tasking_curve,
     terrain_of,
     utilisation,
 )
@@ -501,6 +505,10 @@ class Inputs:
     utilisation_first_month: date | None = None
     #: work packages of the hazards first reported in each history month (new contamination)
     inflow: tuple[tuple[WorkPackage, ...], ...] = ()
+    #: work selection: the programme's tasking curve over the 12 months before the cut-off
+    #: and each planned hazard's idle months at the plan start
+    tasking: TaskingCurve | None = None
+    idle_months: dict[str, int] = field(default_factory=dict)
 
 
 def build_inputs(
@@ -665,6 +673,10 @@ def build_inputs(
     last = last or data.cut_off.replace(day=1) - timedelta(days=1)
     first_month = _months_after(last.replace(day=1), -11)
     applied = {a: u.value for a, u in util.items() if options.utilisation}
+    histories = hazard_histories(data)
+    curve = tasking_curve(histories.values(), _history_window(data.cut_off))
+    planned = {p.hazard_id for p in packages}
+    idle = {h: months_idle(histories[h], start) for h in sorted(planned) if h in histories}
     return Inputs(
         problem,
         cal,
@@ -677,7 +689,32 @@ def build_inputs(
         applied,
         first_month,
         inflow,
+        curve,
+        idle,
     )
+
+
+def hazard_histories(data: ProgrammeData) -> dict[str, HazardHistory]:
+    """First report, dates of land-releasing activities and closure of each SHA/CHA hazard
+    (what the tasking curve is fitted on)."""
+    starts: dict[str, set[date]] = {}
+    ends: dict[str, set[date]] = {}
+    for a in data.activities:
+        if a.released_m2 <= 0 or a.end is None or a.end > data.cut_off:
+            continue
+        b = a.start if a.start is not None and a.start <= a.end else a.end
+        starts.setdefault(a.hazard_id, set()).add(b)
+        ends.setdefault(a.hazard_id, set()).add(a.end)
+    out = {}
+    for h in data.hazards:
+        if h.classification not in ("SHA", "CHA") or h.first_date is None:
+            continue
+        ev = tuple(sorted(starts.get(h.hazard_id, ())))
+        closed = h.closed_on if h.status in DONE else None
+        out[h.hazard_id] = HazardHistory(
+            h.hazard_id, h.first_date, ev, closed, tuple(sorted(ends.get(h.hazard_id, ())))
+        )
+    return out
 
 
 def _history_window(cut_off: date) -> list[tuple[date, date]]:
@@ -1228,6 +1265,7 @@ def forecast_settings(
     seed: int,
     inputs: Inputs | None = None,
     new_hazards: bool = False,
+    work_selection: bool = True,
 ) -> ForecastSettings:
     """Forecast uncertainty from the calibration where history exists.
 
@@ -1260,6 +1298,10 @@ def forecast_settings(
                 else ()
             ),
         }
+    if work_selection and inputs is not None and inputs.tasking and inputs.tasking.fitted:
+        capacity["tasking"] = inputs.tasking.probability
+        capacity["hazard_idle_months"] = tuple(sorted(inputs.idle_months.items()))
+        capacity["capacity_ceiling"] = True
     fits = [f for f in cal.rates if f.fitted]
     if not fits:
         return ForecastSettings(samples=samples, seed=seed, **capacity)
@@ -1410,6 +1452,8 @@ def backtest(
     capacity_paths: bool = True,
     count_stages: bool = True,
     new_hazards: bool = False,
+    work_selection: bool = True,
+    utilisation: bool = True,
 ) -> dict[str, Any]:
     """Forecast from the data as of ``as_of`` and compare with what happened afterwards.
 
@@ -1432,11 +1476,20 @@ def backtest(
     then = load_programme(store, as_of)
     if not then.open_hazards():
         raise ValidationError(f"no open hazard as of {as_of}", where="--as-of")
-    options = PlanOptions(start=as_of + timedelta(days=1), bound=False, weights="equal")
+    options = PlanOptions(
+        start=as_of + timedelta(days=1), bound=False, weights="equal", utilisation=utilisation
+    )
     inputs = build_inputs(store, then, options, teams_rows=teams_rows, calendars=calendars)
     settings = forecast_settings(
-        inputs.calibration, samples, seed, inputs if capacity_paths else None, new_hazards
+        inputs.calibration,
+        samples,
+        seed,
+        inputs if capacity_paths or work_selection else None,
+        new_hazards,
+        work_selection,
     )
+    if not capacity_paths:
+        settings = dataclasses.replace(settings, utilisation_months=(), inflow=())
     progress(f"forecast from {as_of}: {samples} samples")
     fc = forecast(inputs.problem, settings, keep_stages=True)
     pk = inputs.problem.packages
@@ -1508,10 +1561,12 @@ def backtest(
             "capacity_paths": bool(settings.utilisation_months),
             "count_stages": count_stages,
             "new_hazards": bool(settings.inflow),
+            "work_selection": bool(settings.tasking),
             "productivity_sigma": settings.productivity_sigma,
             "team_sigma": settings.team_sigma,
         },
         "calibration": inputs.calibration.as_dict(),
+        "tasking": inputs.tasking.as_dict() if inputs.tasking else None,
         "periods": periods,
         "by_region": by_region,
         "coverage_p10_p90": share(cov),

@@ -524,3 +524,122 @@ def monthly_utilisation(
             vals.append(round(min(cap, td / room), 6) if room > 0 else 0.0)
         out[asset] = tuple(vals)
     return out
+
+
+# --- work selection: which hazards the programme works on, and when ----------------------
+
+#: Idle ages (whole months since a hazard's last report or activity) fitted one by one; older
+#: hazards share the last, pooled, probability.
+TASKING_MAX_AGE_MONTHS = 12
+#: Hazard-months at risk needed for an age to get its own probability; ages with fewer are
+#: pooled with the next older ones.
+MIN_AT_RISK_PER_AGE = 30
+
+
+@dataclass(frozen=True)
+class HazardHistory:
+    """When a hazard was first reported, when it was worked on, and when it was closed."""
+
+    hazard_id: str
+    first: date
+    events: tuple[date, ...] = ()  # start dates of approved activities that released land
+    closed_on: date | None = None
+    ends: tuple[date, ...] = ()  # their end dates (the hazard is not idle while worked on)
+
+
+@dataclass(frozen=True)
+class TaskingCurve:
+    """Monthly probability that an open hazard gets worked on, by months idle (life table).
+
+    ``probability[a]`` is the chance that a hazard idle for ``a`` whole months (since its
+    first report or last activity) gets an approved activity in the next month; the last
+    value holds for every older age. Fitted on the hazard-months of the window before the
+    cut-off, with Jeffreys smoothing ((events + 0.5) / (at risk + 1)).
+    """
+
+    probability: tuple[float, ...]
+    at_risk: tuple[int, ...]
+    events: tuple[int, ...]
+    window_months: int
+    fitted: bool
+
+    def p(self, age_months: int) -> float:
+        """Probability of work in the next month at an idle age.
+
+        >>> TaskingCurve((0.5, 0.1), (10, 10), (5, 1), 12, True).p(7)
+        0.1
+        """
+        return self.probability[min(max(age_months, 0), len(self.probability) - 1)]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-compatible form."""
+        return {
+            "probability_by_idle_month": [round(x, 6) for x in self.probability],
+            "hazard_months_at_risk": list(self.at_risk),
+            "activities": list(self.events),
+            "window_months": self.window_months,
+            "source": "fitted" if self.fitted else "none",
+        }
+
+
+def months_idle(history: HazardHistory, day: date) -> int:
+    """Whole months (30.44 days) since the hazard's first report or last activity (start or
+    end) before ``day``.
+
+    >>> months_idle(HazardHistory("H", date(2025, 1, 1), (date(2025, 3, 1),)), date(2025, 6, 1))
+    3
+    """
+    last = max([history.first, *(e for e in (*history.events, *history.ends) if e < day)])
+    return max(0, int((day - last).days / 30.44))
+
+
+def tasking_curve(
+    histories: Iterable[HazardHistory],
+    window: Sequence[tuple[date, date]],
+    *,
+    max_age: int = TASKING_MAX_AGE_MONTHS,
+    min_at_risk: int = MIN_AT_RISK_PER_AGE,
+) -> TaskingCurve:
+    """Fit the monthly probability of work by idle age from the months of ``window``.
+
+    ``window`` lists (first day, last day) of the months used (all before the cut-off). A
+    hazard is at risk in a month when it was reported before the month began and was not
+    closed by then; its idle age is :func:`months_idle` at the month's first day; an event is
+    an activity starting in the month. Ages with fewer than ``min_at_risk`` hazard-months are
+    pooled with the next older ages (the oldest pool takes whatever is left).
+
+    >>> hs = [HazardHistory(f"H{i}", date(2024, 12, 20), (date(2025, 1, 15),) if i < 20 else ())
+    ...       for i in range(100)]
+    >>> c = tasking_curve(hs, [(date(2025, 1, 1), date(2025, 1, 31))], max_age=1, min_at_risk=10)
+    >>> c.events, c.at_risk, round(c.probability[0], 4)
+    ((20, 0), (100, 0), 0.203)
+    """
+    n = max_age + 1
+    risk = [0] * n
+    hit = [0] * n
+    for h in histories:
+        for m0, m1 in window:
+            if h.first >= m0 or (h.closed_on is not None and h.closed_on < m0):
+                continue
+            age = min(months_idle(h, m0), max_age)
+            risk[age] += 1
+            if any(m0 <= e <= m1 for e in h.events):
+                hit[age] += 1
+    if sum(risk) == 0:
+        return TaskingCurve((), tuple(risk), tuple(hit), len(window), False)
+    probs: list[float] = [0.0] * n
+    a = 0
+    while a < n:  # pool young ages forward until each pool has enough hazard-months
+        b, r, e = a, 0, 0
+        while b < n:
+            r += risk[b]
+            e += hit[b]
+            b += 1
+            if r >= min_at_risk:
+                break
+        if r < min_at_risk and a > 0:  # too few left: share the previous pool's value
+            probs[a:] = [probs[a - 1]] * (n - a)
+            break
+        probs[a:b] = [(e + 0.5) / (r + 1.0)] * (b - a)
+        a = b
+    return TaskingCurve(tuple(probs), tuple(risk), tuple(hit), len(window), True)

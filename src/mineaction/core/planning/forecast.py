@@ -14,6 +14,11 @@ Each sample draws (planning.md sections 4.1, 5.2):
   and applied as the class's monthly availability (a team's own calendar), so the
   programme's busy and idle months recur in their season with their observed spread;
 * security closures: extra closures per region (Poisson count, exponential length);
+* work selection: when the programme's tasking curve is given (the monthly probability that a
+  hazard idle for a months gets worked on, fitted on history), each hazard's first month of
+  work is drawn from it, starting at the hazard's idle age; its packages may not start
+  before (``WorkPackage.release_day``), so the forecast works on the hazards the programme's
+  record says it works on, not on the whole stock at once;
 * new contamination: when the history of newly reported hazards is given, the hazards first
   reported in each sampled history month are added as work packages released on the same day
   of the month (for the first ``inflow_months`` months); they compete for the teams but are
@@ -74,6 +79,14 @@ class ForecastSettings:
     #: month), resampled with the capacity months for the first ``inflow_months`` months
     inflow: tuple[tuple[WorkPackage, ...], ...] = ()
     inflow_months: int = 12
+    #: work selection (``calibration.tasking_curve``): monthly probability that a hazard idle
+    #: for a months is worked on next month (last value: every older age), and each hazard's
+    #: idle months at the start; empty: every hazard may be worked on from the start
+    tasking: tuple[float, ...] = ()
+    hazard_idle_months: tuple[tuple[str, int], ...] = ()
+    #: capacity path = the most the history shows in each season (a ceiling, for use with the
+    #: work selection, which explains the idle months) instead of a resampled month
+    capacity_ceiling: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,7 @@ def _sample_problem(
 ) -> PlanningProblem:
     """One random variant of the problem (draws in a fixed order: common random numbers)."""
     rng = np.random.default_rng([settings.seed, sample])
+    tasked = _tasking_days(problem, settings, sample)
     s = settings.productivity_sigma
     terrains = sorted({p.terrain for p in problem.packages} | set(DEFAULT_TERRAINS))
     class_factor = {
@@ -142,7 +156,10 @@ def _sample_problem(
     }
     packages = []
     conc = settings.release_concentration
+    frozen_ids = {fw.package_id for fw in problem.frozen}
     for p in problem.packages:
+        if tasked and p.id not in frozen_ids:
+            p = dataclasses.replace(p, release_day=max(p.release_day, tasked[p.hazard_id]))
         alpha = np.maximum(
             np.array([p.release.cancelled, p.release.reduced, p.release.cleared]) * conc, 1e-3
         )
@@ -156,7 +173,9 @@ def _sample_problem(
     years = horizon_days / 365.0
     # capacity months cover twice the horizon: a slow sample must not run on into months
     # without a path (they would be at the busiest month's capacity)
-    idx = _history_months(problem, settings, rng, 2 * (horizon_days // 28) + 24)
+    last_release = max(tasked.values(), default=0.0)
+    n_months = 2 * (max(horizon_days, int(last_release)) // 28) + 24
+    idx = _history_months(problem, settings, rng, n_months)
     capacity = _capacity_paths(problem, settings, idx)
     for region in problem.regions():
         cal = problem.calendars.get(region, Calendar())
@@ -188,9 +207,60 @@ def _sample_problem(
             teams.append(t)
             kept.add(t.asset)
     new = _inflow(problem, settings, idx)  # appended: the known packages keep their index
+    if settings.tasking and new:
+        delay = _tasking_days(
+            dataclasses.replace(problem, packages=tuple(new)),
+            dataclasses.replace(settings, hazard_idle_months=()),
+            sample,
+            stream=8,
+        )
+        new = [dataclasses.replace(p, release_day=p.release_day + delay[p.hazard_id]) for p in new]
     return dataclasses.replace(
         problem, packages=(*packages, *new), teams=tuple(teams), calendars=calendars
     )
+
+
+#: Latest first month of work drawn from a tasking curve (a hazard the record shows almost
+#: never worked on is planned no later than this; keeps the calendars finite).
+TASKING_CAP_MONTHS = 600
+DAYS_PER_MONTH = 30.44
+
+
+def _tasking_days(
+    problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 7
+) -> dict[str, float]:
+    """Day (from the start) each hazard may first be worked on, drawn from the tasking curve.
+
+    Month by month from the hazard's idle age, the hazard is taken up with the curve's
+    probability for its age at that month; the day is uniform within the month. Its own
+    random stream (common random numbers: teams added or lost do not change it).
+
+    >>> from mineaction.core.planning.generate import generate_problem
+    >>> pb = generate_problem(20, seed=1)
+    >>> days = _tasking_days(pb, ForecastSettings(tasking=(1.0,)), 0)
+    >>> max(days.values()) < DAYS_PER_MONTH
+    True
+    """
+    curve = np.asarray(settings.tasking, dtype=np.float64)
+    if curve.size == 0:
+        return {}
+    hazards = list(dict.fromkeys(p.hazard_id for p in problem.packages))
+    idle = dict(settings.hazard_idle_months)
+    age = np.asarray([idle.get(h, 0) for h in hazards], dtype=np.int64)
+    rng = np.random.default_rng([settings.seed, sample, stream])
+    month = np.full(len(hazards), -1, dtype=np.int64)
+    top = curve.size - 1
+    for m in range(top + 1):  # through the ages that have their own probability
+        draw = rng.uniform(size=len(hazards))
+        p = curve[np.minimum(age + m, top)]
+        month = np.where((month < 0) & (draw < p), m, month)
+    left = month < 0  # the rest: geometric at the oldest age's probability
+    tail = max(float(curve[top]), 1.0 / TASKING_CAP_MONTHS)
+    month[left] = top + 1 + rng.geometric(tail, size=int(left.sum())) - 1
+    month = np.minimum(month, TASKING_CAP_MONTHS)
+    within = rng.uniform(size=len(hazards))
+    days = (month + within) * DAYS_PER_MONTH
+    return {h: float(d) for h, d in zip(hazards, days, strict=True)}
 
 
 def _history_months(
@@ -250,11 +320,19 @@ def _capacity_paths(
     applied = {AssetClass(a): float(u) for a, u in settings.utilisation_applied}
     first = problem.start.replace(day=1)
     out: dict[AssetClass, tuple[float, tuple[Closure, ...]]] = {}
+    # ceiling (with the work selection): per month, at least the calendar at the reported
+    # rates, more where any class worked more days than the calendar allows in that season
+    ceiling = np.maximum.reduce(
+        [np.ones(len(idx))]
+        + [_seasonal_ceiling(u, settings, first.month, len(idx)) for u in hist.values()]
+    )
     for asset, u in hist.items():
         base = applied.get(asset, float(u.mean()))
         if base <= 0:
             continue
         factors = u[list(idx)] / base
+        if settings.capacity_ceiling:
+            factors = ceiling / base
         top = float(factors.max())
         closures = []
         for m, f in enumerate(factors.tolist()):
@@ -264,6 +342,28 @@ def _capacity_paths(
             m1 = _month_start(first, m + 1) - dt.timedelta(days=1)
             closures.append(Closure(m0, m1, f / top, "capacity (sampled month)"))
         out[asset] = (top, tuple(closures))
+    return out
+
+
+def _seasonal_ceiling(
+    u: npt.NDArray[np.float64], settings: ForecastSettings, first_month: int, n: int
+) -> npt.NDArray[np.float64]:
+    """Per forecast month: the highest utilisation of the history months of the same season
+    (calendar month -1, 0, +1), i.e. the most the programme has shown it can do then.
+
+    >>> s = ForecastSettings(utilisation_first_month=(2025, 1))
+    >>> _seasonal_ceiling(np.arange(1.0, 13.0), s, 1, 3).tolist()
+    [12.0, 3.0, 4.0]
+    """
+    if not settings.utilisation_first_month:
+        return np.full(n, float(u.max()))
+    first_hist = settings.utilisation_first_month[1]
+    cal = np.asarray([(first_hist - 1 + i) % 12 for i in range(u.size)])
+    out = np.empty(n)
+    for m in range(n):
+        c = (first_month - 1 + m) % 12
+        near = np.isin(cal, [(c - 1) % 12, c, (c + 1) % 12])
+        out[m] = float(u[near].max()) if near.any() else float(u.max())
     return out
 
 

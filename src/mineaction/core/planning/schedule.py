@@ -320,7 +320,11 @@ def dispatch_schedule(
         pr = int(inst.op_pred[o])
         if done[o]:
             continue
-        if pr < 0:
+        if pr < 0 and inst.op_release[o] > 0:
+            # released later: ready when its day comes (an event), so no team commits to it
+            # (and idles) while work that is released already waits
+            heapq.heappush(heap, (float(inst.op_release[o]), m + o))
+        elif pr < 0:
             make_ready(o, float(inst.op_release[o]))
         elif done[pr]:
             i0 = inst.frozen_team[pr]
@@ -345,6 +349,9 @@ def dispatch_schedule(
         heapq.heappush(heap, (inst.next_available(i, float(free[i])), i))
     while remaining > 0 and heap:
         t, i = heapq.heappop(heap)
+        if i >= m:  # a package's release day
+            make_ready(i - m, t)
+            continue
         k = int(inst.team_type[i])
         pool = ready[k]
         picked: list[tuple[float, int]] = []

@@ -1,0 +1,160 @@
+"""Work selection: the tasking curve fitted from history, its draws, and release days that no
+team commits to before they come."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from mineaction.core.planning.calibration import (
+    HazardHistory,
+    months_idle,
+    tasking_curve,
+)
+from mineaction.core.planning.forecast import (
+    DAYS_PER_MONTH,
+    ForecastSettings,
+    _capacity_paths,
+    _history_months,
+    _tasking_days,
+    forecast,
+)
+from mineaction.core.planning.generate import generate_problem
+from mineaction.core.planning.instance import compile_problem
+from mineaction.core.planning.model import (
+    AssetClass,
+    PlanningProblem,
+    Stage,
+    Team,
+    WorkPackage,
+)
+from mineaction.core.planning.schedule import dispatch_schedule
+
+
+def _month(k: int) -> tuple[date, date]:
+    y, m = divmod(k, 12)
+    m0 = date(2024 + y, m + 1, 1)
+    y1, m1 = divmod(k + 1, 12)
+    return m0, date(2024 + y1, m1 + 1, 1) - timedelta(days=1)
+
+
+def _simulate(p_new: float, p_old: float, n: int, months: int, seed: int) -> list[HazardHistory]:
+    """Hazards reported over time; each month a hazard idle 0 months is worked on with
+    ``p_new``, an older one with ``p_old`` (a known tasking curve)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for j in range(n):
+        first_m = int(rng.integers(0, months))
+        first = _month(first_m)[0] + timedelta(days=int(rng.integers(0, 5)))
+        starts: list[date] = []
+        last = first
+        for k in range(first_m + 1, months):
+            m0, _ = _month(k)
+            idle = int((m0 - last).days / DAYS_PER_MONTH)
+            if rng.uniform() < (p_new if idle == 0 else p_old):
+                day = m0 + timedelta(days=int(rng.integers(0, 25)))
+                starts.append(day)
+                last = day
+        out.append(HazardHistory(f"H{j}", first, tuple(starts)))
+    return out
+
+
+def test_tasking_curve_recovers_a_known_curve():
+    hist = _simulate(0.45, 0.08, 3000, 24, seed=3)
+    window = [_month(k) for k in range(12, 24)]
+    c = tasking_curve(hist, window, max_age=6)
+    assert c.fitted and c.window_months == 12
+    assert c.probability[0] == pytest.approx(0.45, abs=0.03)
+    for a in range(1, 7):
+        assert c.probability[a] == pytest.approx(0.08, abs=0.03), a
+    assert sum(c.events) > 0 and all(r >= 0 for r in c.at_risk)
+    # history after the window is not used (no peeking): dropping it changes nothing
+    cut = window[-1][1]
+    trimmed = [
+        dataclasses.replace(h, events=tuple(e for e in h.events if e <= cut))
+        for h in hist
+        if h.first <= cut
+    ]
+    assert tasking_curve(trimmed, window, max_age=6) == c
+
+
+def test_sparse_ages_are_pooled_and_closed_hazards_are_not_at_risk():
+    window = [_month(k) for k in range(3, 6)]
+    young = [HazardHistory(f"Y{j}", date(2024, 3, 20), (date(2024, 4, 10),)) for j in range(40)]
+    old = [HazardHistory(f"O{j}", date(2024, 1, 2)) for j in range(5)]
+    closed = [HazardHistory(f"C{j}", date(2024, 1, 2), (), date(2024, 2, 1)) for j in range(50)]
+    c = tasking_curve(young + old + closed, window, max_age=4, min_at_risk=30)
+    assert sum(c.at_risk) == 40 * 3 + 5 * 3  # closed hazards never at risk
+    # the old hazards' ages have too few hazard-months: they share one pooled value
+    assert len(set(c.probability[1:])) == 1
+    assert months_idle(young[0], date(2024, 6, 1)) == 1
+    assert not tasking_curve([], window).fitted
+
+
+def test_tasking_draws_follow_the_curve_and_the_idle_age():
+    pb = generate_problem(400, seed=2)
+    hazards = sorted({p.hazard_id for p in pb.packages})
+    half = {h: (0 if j % 2 else 5) for j, h in enumerate(hazards)}
+    s = ForecastSettings(
+        tasking=(0.5, 0.0, 0.0, 0.0, 0.0, 0.1), hazard_idle_months=tuple(half.items())
+    )
+    days = _tasking_days(pb, s, 0)
+    young = np.asarray([days[h] for h in hazards if half[h] == 0])
+    old = np.asarray([days[h] for h in hazards if half[h] == 5])
+    # young: half in the first month, the rest never before month 5 (zero probability)
+    assert (young < DAYS_PER_MONTH).mean() == pytest.approx(0.5, abs=0.12)
+    assert not ((young >= DAYS_PER_MONTH) & (young < 5 * DAYS_PER_MONTH)).any()
+    # old: geometric with p = 0.1 a month from the start
+    assert (old < DAYS_PER_MONTH).mean() == pytest.approx(0.1, abs=0.08)
+    assert np.median(old) / DAYS_PER_MONTH == pytest.approx(6.6, abs=3.0)
+    # its own random stream: the same draws whatever the teams
+    fewer = dataclasses.replace(pb, teams=pb.teams[:-3])
+    assert _tasking_days(fewer, s, 0) == days
+
+
+def test_forecast_starts_no_hazard_before_it_is_taken_up():
+    pb = generate_problem(60, seed=7)
+    s = ForecastSettings(samples=3, seed=1, tasking=(0.3,))
+    f = forecast(pb, s, keep_stages=True)
+    everything = forecast(pb, dataclasses.replace(s, tasking=()), keep_stages=True)
+    for k in range(3):
+        days = _tasking_days(pb, s, k)
+        for j, p in enumerate(pb.packages):
+            assert f.package_days[k, j] >= days[p.hazard_id]
+    # taking hazards up over time releases less early than working the whole stock at once
+    assert f.released_by(60).mean() < everything.released_by(60).mean()
+
+
+def test_capacity_ceiling_is_the_season_best_and_never_below_the_calendar():
+    pb = dataclasses.replace(generate_problem(20, seed=1), start=date(2026, 1, 1))
+    hist = (0.2,) * 11 + (3.0,)  # history Jan-Dec 2025: only December above the calendar
+    s = ForecastSettings(
+        utilisation_months=(("manual", hist),),
+        utilisation_applied=(("manual", 0.5),),
+        utilisation_first_month=(2025, 1),
+        capacity_ceiling=True,
+        tasking=(0.5,),
+    )
+    idx = _history_months(pb, s, np.random.default_rng(0), 12)
+    top, closures = _capacity_paths(pb, s, idx)[AssetClass.MANUAL]
+    assert top == pytest.approx(3.0 / 0.5)  # the season's best, relative to the applied 0.5
+    avail = {c.start.month: c.fraction for c in closures}
+    # Jan (next to Dec) and Nov-Dec at the top; other months at the calendar (1 / 0.5 / top)
+    assert 1 not in avail and 12 not in avail and 11 not in avail
+    assert avail[6] == pytest.approx((1.0 / 0.5) / top)
+
+
+def test_no_team_waits_for_work_released_later_while_work_is_ready():
+    team = Team("T", AssetClass.MANUAL, "R", {"open": 100.0})
+    urgent_later = WorkPackage("A", "HA", "R", 1_000.0, "open", 1000.0, release_day=100.0)
+    ready_now = WorkPackage("B", "HB", "R", 3_000.0, "open", 1.0)
+    pb = PlanningProblem(packages=(urgent_later, ready_now), teams=(team,), start=date(2026, 6, 1))
+    plan = dispatch_schedule(compile_problem(pb))
+    b = 1 if plan.instance.op_pkg[1] == 1 else 0
+    a = 1 - b
+    assert plan.start[b] == pytest.approx(0.0)  # not idle until day 100
+    assert plan.start[a] >= 100.0
+    assert Stage.CLEARANCE in {urgent_later.first_stage, ready_now.first_stage}
