@@ -41,10 +41,14 @@ def _month(k: int) -> tuple[date, date]:
     return m0, date(2024 + y1, m1 + 1, 1) - timedelta(days=1)
 
 
-def _simulate(p_new: float, p_old: float, n: int, months: int, seed: int) -> list[HazardHistory]:
+def _simulate(
+    p_new: float, p_old: float, n: int, months: int, seed: int, tempo: float = 0.0
+) -> list[HazardHistory]:
     """Hazards reported over time; each month a hazard idle 0 months is worked on with
-    ``p_new``, an older one with ``p_old`` (a known tasking curve)."""
+    ``p_new``, an older one with ``p_old`` (a known tasking curve), both times the month's
+    tempo factor (lognormal, log-sigma ``tempo``)."""
     rng = np.random.default_rng(seed)
+    factor = np.exp(rng.normal(0.0, tempo, size=months)) if tempo else np.ones(months)
     out = []
     for j in range(n):
         first_m = int(rng.integers(0, months))
@@ -54,7 +58,7 @@ def _simulate(p_new: float, p_old: float, n: int, months: int, seed: int) -> lis
         for k in range(first_m + 1, months):
             m0, _ = _month(k)
             idle = int((m0 - last).days / DAYS_PER_MONTH)
-            if rng.uniform() < (p_new if idle == 0 else p_old):
+            if rng.uniform() < (p_new if idle == 0 else p_old) * factor[k]:
                 day = m0 + timedelta(days=int(rng.integers(0, 25)))
                 starts.append(day)
                 last = day
@@ -71,6 +75,7 @@ def test_tasking_curve_recovers_a_known_curve():
     for a in range(1, 7):
         assert c.probability[a] == pytest.approx(0.08, abs=0.03), a
     assert sum(c.events) > 0 and all(r >= 0 for r in c.at_risk)
+    assert c.tempo_sigma < 0.08  # a steady programme: month-to-month spread is noise
     # history after the window is not used (no peeking): dropping it changes nothing
     cut = window[-1][1]
     trimmed = [
@@ -79,6 +84,13 @@ def test_tasking_curve_recovers_a_known_curve():
         if h.first <= cut
     ]
     assert tasking_curve(trimmed, window, max_age=6) == c
+
+
+def test_tempo_sigma_recovers_a_known_month_to_month_spread():
+    hist = _simulate(0.3, 0.05, 4000, 36, seed=5, tempo=0.35)
+    window = [_month(k) for k in range(12, 36)]
+    c = tasking_curve(hist, window, max_age=6)
+    assert c.tempo_sigma == pytest.approx(0.35, abs=0.12)
 
 
 def test_sparse_ages_are_pooled_and_closed_hazards_are_not_at_risk():

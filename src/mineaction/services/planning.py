@@ -1302,6 +1302,7 @@ def forecast_settings(
         capacity["tasking"] = inputs.tasking.probability
         capacity["hazard_idle_months"] = tuple(sorted(inputs.idle_months.items()))
         capacity["capacity_ceiling"] = True
+        capacity["tasking_sigma"] = inputs.tasking.tempo_sigma
     fits = [f for f in cal.rates if f.fitted]
     if not fits:
         return ForecastSettings(samples=samples, seed=seed, **capacity)

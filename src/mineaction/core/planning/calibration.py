@@ -562,6 +562,9 @@ class TaskingCurve:
     events: tuple[int, ...]
     window_months: int
     fitted: bool
+    #: month-to-month log-sigma of the programme's tasking rate (observed / expected work
+    #: starts per month, less the counting noise): how much busier or quieter a month is
+    tempo_sigma: float = 0.0
 
     def p(self, age_months: int) -> float:
         """Probability of work in the next month at an idle age.
@@ -578,6 +581,7 @@ class TaskingCurve:
             "hazard_months_at_risk": list(self.at_risk),
             "activities": list(self.events),
             "window_months": self.window_months,
+            "tempo_log_sigma": round(self.tempo_sigma, 6),
             "source": "fitted" if self.fitted else "none",
         }
 
@@ -617,14 +621,17 @@ def tasking_curve(
     n = max_age + 1
     risk = [0] * n
     hit = [0] * n
+    per_month: list[tuple[list[int], int]] = [([0] * n, 0) for _ in window]
     for h in histories:
-        for m0, m1 in window:
+        for k, (m0, m1) in enumerate(window):
             if h.first >= m0 or (h.closed_on is not None and h.closed_on < m0):
                 continue
             age = min(months_idle(h, m0), max_age)
             risk[age] += 1
+            per_month[k][0][age] += 1
             if any(m0 <= e <= m1 for e in h.events):
                 hit[age] += 1
+                per_month[k] = (per_month[k][0], per_month[k][1] + 1)
     if sum(risk) == 0:
         return TaskingCurve((), tuple(risk), tuple(hit), len(window), False)
     probs: list[float] = [0.0] * n
@@ -642,4 +649,32 @@ def tasking_curve(
             break
         probs[a:b] = [(e + 0.5) / (r + 1.0)] * (b - a)
         a = b
-    return TaskingCurve(tuple(probs), tuple(risk), tuple(hit), len(window), True)
+    tempo = _tempo_sigma(
+        [(sum(c * p for c, p in zip(at, probs, strict=True)), e) for at, e in per_month]
+    )
+    return TaskingCurve(tuple(probs), tuple(risk), tuple(hit), len(window), True, tempo)
+
+
+#: Expected work starts a month needs to count in the tempo fit.
+MIN_EXPECTED_PER_MONTH = 5.0
+
+
+def _tempo_sigma(months: Sequence[tuple[float, int]]) -> float:
+    """Log-sigma of observed / expected work starts across months, less Poisson noise.
+
+    ``months`` lists (expected, observed) per month. The variance of log((o + 0.5) /
+    (x + 0.5)) across months minus the mean counting noise 1 / x; 0 when it is all noise.
+
+    >>> round(_tempo_sigma([(100.0, 50), (100.0, 200), (100.0, 50), (100.0, 200)]), 2)
+    0.79
+    >>> _tempo_sigma([(100.0, 100), (100.0, 101), (100.0, 99)])
+    0.0
+    """
+    use = [(x, o) for x, o in months if x >= MIN_EXPECTED_PER_MONTH]
+    if len(use) < 3:
+        return 0.0
+    logs = [math.log((o + 0.5) / (x + 0.5)) for x, o in use]
+    mu = sum(logs) / len(logs)
+    var = sum((v - mu) ** 2 for v in logs) / (len(logs) - 1)
+    noise = sum(1.0 / x for x, _ in use) / len(use)
+    return math.sqrt(max(0.0, var - noise))

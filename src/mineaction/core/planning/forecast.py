@@ -84,6 +84,9 @@ class ForecastSettings:
     #: idle months at the start; empty: every hazard may be worked on from the start
     tasking: tuple[float, ...] = ()
     hazard_idle_months: tuple[tuple[str, int], ...] = ()
+    #: month-to-month log-sigma of the tasking rate (each month's probabilities x a lognormal
+    #: factor with mean 1 drawn per sample and month)
+    tasking_sigma: float = 0.0
     #: capacity path = the most the history shows in each season (a ceiling, for use with the
     #: work selection, which explains the idle months) instead of a resampled month
     capacity_ceiling: bool = False
@@ -232,7 +235,9 @@ def _tasking_days(
     """Day (from the start) each hazard may first be worked on, drawn from the tasking curve.
 
     Month by month from the hazard's idle age, the hazard is taken up with the curve's
-    probability for its age at that month; the day is uniform within the month. Its own
+    probability for its age at that month (times the month's tempo factor, one for all
+    hazards, when ``tasking_sigma`` > 0); the day is uniform within the month. After the
+    curve's last age, a geometric draw at the last probability. Its own
     random stream (common random numbers: teams added or lost do not change it).
 
     >>> from mineaction.core.planning.generate import generate_problem
@@ -250,9 +255,11 @@ def _tasking_days(
     rng = np.random.default_rng([settings.seed, sample, stream])
     month = np.full(len(hazards), -1, dtype=np.int64)
     top = curve.size - 1
+    sg = settings.tasking_sigma
+    tempo = rng.lognormal(-sg * sg / 2, sg, size=top + 1) if sg > 0 else np.ones(top + 1)
     for m in range(top + 1):  # through the ages that have their own probability
         draw = rng.uniform(size=len(hazards))
-        p = curve[np.minimum(age + m, top)]
+        p = np.minimum(1.0, curve[np.minimum(age + m, top)] * tempo[m])
         month = np.where((month < 0) & (draw < p), m, month)
     left = month < 0  # the rest: geometric at the oldest age's probability
     tail = max(float(curve[top]), 1.0 / TASKING_CAP_MONTHS)
