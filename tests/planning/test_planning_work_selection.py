@@ -170,3 +170,46 @@ def test_no_team_waits_for_work_released_later_while_work_is_ready():
     assert plan.start[b] == pytest.approx(0.0)  # not idle until day 100
     assert plan.start[a] >= 100.0
     assert Stage.CLEARANCE in {urgent_later.first_stage, ready_now.first_stage}
+
+
+def test_stage_lags_are_kept_by_dispatch_list_scheduling_and_the_checker():
+    from mineaction.core.planning.check import check_plan
+    from mineaction.core.planning.model import PlanningInputError
+    from mineaction.core.planning.schedule import list_schedule
+    from mineaction.core.planning.search import local_search
+
+    pb = generate_problem(30, seed=3, chain_share=1.0)
+    lagged = tuple(dataclasses.replace(p, stage_lags=(15.0, 40.0)) for p in pb.packages)
+    inst = compile_problem(dataclasses.replace(pb, packages=lagged))
+    assert inst.op_lag.size and inst.op_lag.max() == 40.0
+    for plan in (dispatch_schedule(inst), list_schedule(inst, "wspt")):
+        assert check_plan(plan) == []
+        pred = inst.op_pred
+        has = pred >= 0
+        gap = plan.start[has] - plan.end[pred[has]]
+        assert (gap >= inst.op_lag[has] - 1e-9).all() and (inst.op_lag[has] > 0).all()
+    forged = dispatch_schedule(compile_problem(pb))
+    forged.instance = inst
+    assert any("stage lag" in v for v in check_plan(forged))
+    with pytest.raises(PlanningInputError, match="dispatching only"):
+        local_search(dispatch_schedule(inst), max_moves=10)
+    with pytest.raises(PlanningInputError, match="stage lags"):
+        compile_problem(
+            dataclasses.replace(pb, packages=(dataclasses.replace(lagged[0], stage_lags=(-1.0,)),))
+        )
+
+
+def test_forecast_stage_lags_defer_later_stages():
+    pb = generate_problem(60, seed=8, chain_share=1.0)
+    s = ForecastSettings(samples=3, seed=2, tasking=(0.3, 0.1))
+    f = forecast(pb, s, keep_stages=True)
+    assert f.stage_end is not None
+    # each later stage ends at least its lag after the previous one (and after its own work)
+    from mineaction.core.planning.forecast import _stage_lags
+
+    for k in range(3):
+        lags = _stage_lags(pb, s, k)
+        for j, p in enumerate(pb.packages):
+            ends = f.stage_end[k, j]
+            if np.isfinite(ends[0]) and np.isfinite(ends[1]):
+                assert ends[1] >= ends[0] + lags[p.hazard_id][0] - 1e-3

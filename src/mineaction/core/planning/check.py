@@ -91,6 +91,8 @@ def check_plan(plan: Plan, tol: float = 1e-6) -> list[str]:
         pr = int(inst.op_pred[o])
         if pr >= 0 and plan.start[o] < plan.end[pr] - tol:
             out.append(f"operation {o} ({inst.op_stage[o]}) starts before its previous stage ends")
+        elif pr >= 0 and plan.start[o] < plan.end[pr] + inst.lag(o) - tol:
+            out.append(f"operation {o} ({inst.op_stage[o]}) starts before its stage lag is over")
     team_of = plan.team_of()
     for o, i in inst.frozen_team.items():
         if team_of[o] != i:

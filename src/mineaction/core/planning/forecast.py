@@ -152,6 +152,7 @@ def _sample_problem(
     """One random variant of the problem (draws in a fixed order: common random numbers)."""
     rng = np.random.default_rng([settings.seed, sample])
     tasked = _tasking_days(problem, settings, sample)
+    lags = _stage_lags(problem, settings, sample)
     s = settings.productivity_sigma
     terrains = sorted({p.terrain for p in problem.packages} | set(DEFAULT_TERRAINS))
     class_factor = {
@@ -162,7 +163,11 @@ def _sample_problem(
     frozen_ids = {fw.package_id for fw in problem.frozen}
     for p in problem.packages:
         if tasked and p.id not in frozen_ids:
-            p = dataclasses.replace(p, release_day=max(p.release_day, tasked[p.hazard_id]))
+            p = dataclasses.replace(
+                p,
+                release_day=max(p.release_day, tasked[p.hazard_id]),
+                stage_lags=lags[p.hazard_id],
+            )
         alpha = np.maximum(
             np.array([p.release.cancelled, p.release.reduced, p.release.cleared]) * conc, 1e-3
         )
@@ -217,7 +222,15 @@ def _sample_problem(
             sample,
             stream=8,
         )
-        new = [dataclasses.replace(p, release_day=p.release_day + delay[p.hazard_id]) for p in new]
+        new_lags = _stage_lags(
+            dataclasses.replace(problem, packages=tuple(new)), settings, sample, 10
+        )
+        new = [
+            dataclasses.replace(
+                p, release_day=p.release_day + delay[p.hazard_id], stage_lags=new_lags[p.hazard_id]
+            )
+            for p in new
+        ]
     return dataclasses.replace(
         problem, packages=(*packages, *new), teams=tuple(teams), calendars=calendars
     )
@@ -253,21 +266,57 @@ def _tasking_days(
     idle = dict(settings.hazard_idle_months)
     age = np.asarray([idle.get(h, 0) for h in hazards], dtype=np.int64)
     rng = np.random.default_rng([settings.seed, sample, stream])
-    month = np.full(len(hazards), -1, dtype=np.int64)
     top = curve.size - 1
     sg = settings.tasking_sigma
     tempo = rng.lognormal(-sg * sg / 2, sg, size=top + 1) if sg > 0 else np.ones(top + 1)
+    month = _curve_months(curve, age, rng, tempo)
+    within = rng.uniform(size=len(hazards))
+    days = (month + within) * DAYS_PER_MONTH
+    return {h: float(d) for h, d in zip(hazards, days, strict=True)}
+
+
+def _stage_lags(
+    problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 9
+) -> dict[str, tuple[float, float]]:
+    """Days each hazard's later stages wait after the previous stage ends: the hazard is
+    idle again (age 0) and taken up by the same tasking curve (own random stream).
+
+    >>> from mineaction.core.planning.generate import generate_problem
+    >>> lags = _stage_lags(generate_problem(10, seed=1), ForecastSettings(tasking=(1.0,)), 0)
+    >>> all(0 <= x < DAYS_PER_MONTH for pair in lags.values() for x in pair)
+    True
+    """
+    if not settings.tasking:
+        return {}
+    hazards = list(dict.fromkeys(p.hazard_id for p in problem.packages))
+    rng = np.random.default_rng([settings.seed, sample, stream])
+    zero = np.zeros(len(hazards), dtype=np.int64)
+    a = _curve_months(np.asarray(settings.tasking), zero, rng, np.ones(len(settings.tasking)))
+    b = _curve_months(np.asarray(settings.tasking), zero, rng, np.ones(len(settings.tasking)))
+    da = (a + rng.uniform(size=len(hazards))) * DAYS_PER_MONTH
+    db = (b + rng.uniform(size=len(hazards))) * DAYS_PER_MONTH
+    return {h: (float(x), float(y)) for h, x, y in zip(hazards, da, db, strict=True)}
+
+
+def _curve_months(
+    curve: npt.NDArray[np.float64],
+    age: npt.NDArray[np.int64],
+    rng: np.random.Generator,
+    tempo: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """Month (from now) in which each hazard is taken up, from its idle ``age``: month by
+    month with the curve's probability for its age then (x the month's ``tempo``), after
+    the curve's last age geometric at the last probability; at most TASKING_CAP_MONTHS."""
+    month = np.full(age.size, -1, dtype=np.int64)
+    top = curve.size - 1
     for m in range(top + 1):  # through the ages that have their own probability
-        draw = rng.uniform(size=len(hazards))
+        draw = rng.uniform(size=age.size)
         p = np.minimum(1.0, curve[np.minimum(age + m, top)] * tempo[m])
         month = np.where((month < 0) & (draw < p), m, month)
     left = month < 0  # the rest: geometric at the oldest age's probability
     tail = max(float(curve[top]), 1.0 / TASKING_CAP_MONTHS)
-    month[left] = top + 1 + rng.geometric(tail, size=int(left.sum())) - 1
-    month = np.minimum(month, TASKING_CAP_MONTHS)
-    within = rng.uniform(size=len(hazards))
-    days = (month + within) * DAYS_PER_MONTH
-    return {h: float(d) for h, d in zip(hazards, days, strict=True)}
+    month[left] = top + rng.geometric(tail, size=int(left.sum()))
+    return np.minimum(month, TASKING_CAP_MONTHS)
 
 
 def _history_months(
@@ -426,7 +475,7 @@ def forecast(
         variant = _sample_problem(problem, settings, k, horizon)
         inst = compile_problem(variant)
         plan = dispatch_schedule(inst)
-        if settings.local_search_moves > 0:
+        if settings.local_search_moves > 0 and not inst.op_lag.size:  # lags: dispatch only
             plan = local_search(plan, time_limit=1e9, max_moves=settings.local_search_moves, seed=k)
         known = inst.op_pkg < n_pk  # sampled new hazards (inflow) are not reported on
         pkg_days[k] = plan.completion()[:n_pk]

@@ -66,9 +66,15 @@ class Instance:
     type_cal: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     all_frac: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     all_cum: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: days an operation waits after its previous stage ends (0: none); empty = all 0
+    op_lag: FloatArray = field(default_factory=lambda: np.zeros(0))
     _lists: tuple[list[list[float]], list[list[float]]] | None = field(
         default=None, init=False, repr=False
     )
+
+    def lag(self, o: int) -> float:
+        """Days operation ``o`` waits after its previous stage ends."""
+        return float(self.op_lag[o]) if self.op_lag.size else 0.0
 
     @property
     def n_ops(self) -> int:
@@ -236,6 +242,7 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
     op_weight: list[float] = []
     op_released: list[float] = []
     op_release: list[float] = []
+    op_lag: list[float] = []
     last: list[int] = []
     first: list[int] = []
     for j, pk in enumerate(problem.packages):
@@ -257,6 +264,10 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
             op_area.append(area)
             op_released.append(released[stage])
             op_release.append(float(pk.release_day) if s == 0 else 0.0)
+            lag = pk.stage_lags[s - 1] if 0 < s <= len(pk.stage_lags) else 0.0
+            if not lag >= 0:
+                raise PlanningInputError(f"work package {pk.id!r}: stage lags must be >= 0")
+            op_lag.append(float(lag))
             op_weight.append(pk.weight if s == len(stages) - 1 else 0.0)
         last.append(len(op_pkg) - 1)
     n = len(op_pkg)
@@ -386,6 +397,7 @@ def compile_problem(problem: PlanningProblem, horizon_days: int | None = None) -
         env_exempted=exempted,
         team_cals=team_cals,
         type_cal=np.asarray(type_cal, dtype=np.int64),
+        op_lag=np.asarray(op_lag, dtype=np.float64) if any(op_lag) else np.zeros(0),
     )
     inst._set_calendars((all_frac, all_cum))
     return inst

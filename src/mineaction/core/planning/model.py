@@ -112,6 +112,9 @@ class WorkPackage:
     mechanical_allowed: bool = False  # recorded exemption from the environmental rule
     #: day from which work may start (a hazard reported later, e.g. sampled new contamination)
     release_day: float = 0.0
+    #: days each later stage of the chain waits after the previous stage ends (the forecast's
+    #: work selection: the programme takes the hazard up again later); () = no wait
+    stage_lags: tuple[float, ...] = ()
 
     def stage_areas(self) -> tuple[tuple[Stage, float], ...]:
         """Expected area (m2) worked by each remaining stage, in chain order.

@@ -126,6 +126,7 @@ def timeline(
     offset = (inst.type_cal[inst.team_type] * len(inst.regions)).tolist()  # calendar rows
     travel = inst.travel.tolist()
     rel = release.tolist() if release is not None else None
+    lag = inst.op_lag.tolist() if inst.op_lag.size else [0.0] * n
     done = bytearray(n)
     waiting: dict[int, int] = {}
     pos = [0] * len(sequences)
@@ -151,8 +152,8 @@ def timeline(
                 s = inst.frozen_start[o]
             else:
                 s = t_free + travel[loc][g]
-                if pr >= 0 and end_l[pr] > s:
-                    s = end_l[pr]
+                if pr >= 0 and end_l[pr] + lag[o] > s:
+                    s = end_l[pr] + lag[o]
                 if rel is not None and rel[o] > s:
                     s = rel[o]
             e = inst.finish(offset[i] + g, s, float(inst.type_p[o, ttype[i]]))
@@ -225,7 +226,7 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
             if o in frozen:
                 continue
             pr = int(inst.op_pred[o])
-            rel = float(end[pr]) if pr >= 0 else float(inst.op_release[o])
+            rel = float(end[pr]) + inst.lag(o) if pr >= 0 else float(inst.op_release[o])
             g = int(inst.op_region[o])
             best = (np.inf, np.inf, -1)
             for k in eligible_types[o]:
@@ -400,7 +401,9 @@ def dispatch_schedule(
         free[i] = e
         loc[i] = int(g[a])
         sc = int(inst.op_succ[o])
-        if sc >= 0:
+        if sc >= 0 and inst.lag(sc) > 0:  # the next stage waits: ready on its day
+            heapq.heappush(heap, (e + inst.lag(sc), m + sc))
+        elif sc >= 0:
             make_ready(sc, e)
         heapq.heappush(heap, (inst.next_available(i, e), i))
     if remaining > 0:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mineaction.core.planning.instance import Instance
-from mineaction.core.planning.model import STAGE_ORDER, Stage
+from mineaction.core.planning.model import STAGE_ORDER, PlanningInputError, Stage
 from mineaction.core.planning.schedule import Plan, SequenceDeadlock, make_plan, timeline
 
 EPS = 1e-9
@@ -527,6 +527,11 @@ def local_search(
     only stops it early).
     """
     inst: Instance = plan.instance
+    if inst.op_lag.size:
+        raise PlanningInputError(
+            "stage lags (WorkPackage.stage_lags) are timed by dispatching only; the local "
+            "search's incremental timing does not know them"
+        )
     rng = random.Random(seed)
     t0 = clock()
     elig = _eligibility(inst)
