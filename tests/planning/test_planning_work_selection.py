@@ -213,3 +213,28 @@ def test_forecast_stage_lags_defer_later_stages():
             ends = f.stage_end[k, j]
             if np.isfinite(ends[0]) and np.isfinite(ends[1]):
                 assert ends[1] >= ends[0] + lags[p.hazard_id][0] - 1e-3
+
+
+def test_first_take_up_and_going_on_are_fitted_apart():
+    window = [_month(k) for k in range(6, 12)]
+    # never worked: taken up rarely; worked: the next activity follows in the next month
+    fresh = [HazardHistory(f"F{j}", date(2024, 6, 2)) for j in range(200)]
+    busy = []
+    for j in range(100):
+        starts = tuple(_month(k)[0] + timedelta(days=3) for k in range(6, 12))
+        busy.append(HazardHistory(f"B{j}", date(2024, 5, 2), (date(2024, 6, 5), *starts)))
+    first = tasking_curve(fresh + busy, window, max_age=3, worked=False)
+    again = tasking_curve(fresh + busy, window, max_age=3, worked=True)
+    assert sum(first.events) == 0 and first.probability[0] < 0.01
+    assert again.probability[0] > 0.99 and sum(again.at_risk) == 600
+    # in the draws: worked hazards follow the "again" curve, the others the first one
+    pb = generate_problem(200, seed=4)
+    hazards = sorted({p.hazard_id for p in pb.packages})
+    s = ForecastSettings(
+        tasking=(0.0, 0.0, 0.0, 0.001),
+        tasking_again=(1.0,),
+        worked_hazards=tuple(hazards[::2]),
+    )
+    days = _tasking_days(pb, s, 1)
+    assert all(days[h] < DAYS_PER_MONTH for h in hazards[::2])
+    assert all(days[h] >= 3 * DAYS_PER_MONTH for h in hazards[1::2])

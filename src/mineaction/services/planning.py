@@ -509,6 +509,11 @@ class Inputs:
     #: and each planned hazard's idle months at the plan start
     tasking: TaskingCurve | None = None
     idle_months: dict[str, int] = field(default_factory=dict)
+    #: the curves of hazards never worked on (first take-up) and already worked on (going
+    #: on), and the planned hazards already worked on
+    tasking_first: TaskingCurve | None = None
+    tasking_again: TaskingCurve | None = None
+    worked: tuple[str, ...] = ()
 
 
 def build_inputs(
@@ -674,7 +679,10 @@ def build_inputs(
     first_month = _months_after(last.replace(day=1), -11)
     applied = {a: u.value for a, u in util.items() if options.utilisation}
     histories = hazard_histories(data)
-    curve = tasking_curve(histories.values(), _history_window(data.cut_off))
+    window = _history_window(data.cut_off)
+    curve = tasking_curve(histories.values(), window)
+    first_curve = tasking_curve(histories.values(), window, worked=False)
+    again_curve = tasking_curve(histories.values(), window, worked=True)
     planned = {p.hazard_id for p in packages}
     idle = {h: months_idle(histories[h], start) for h in sorted(planned) if h in histories}
     return Inputs(
@@ -691,6 +699,9 @@ def build_inputs(
         inflow,
         curve,
         idle,
+        first_curve,
+        again_curve,
+        tuple(h for h in idle if histories[h].events),
     )
 
 
@@ -1303,6 +1314,11 @@ def forecast_settings(
         capacity["hazard_idle_months"] = tuple(sorted(inputs.idle_months.items()))
         capacity["capacity_ceiling"] = True
         capacity["tasking_sigma"] = inputs.tasking.tempo_sigma
+        first, again = inputs.tasking_first, inputs.tasking_again
+        if first and again and first.fitted and again.fitted:
+            capacity["tasking"] = first.probability
+            capacity["tasking_again"] = again.probability
+            capacity["worked_hazards"] = inputs.worked
     fits = [f for f in cal.rates if f.fitted]
     if not fits:
         return ForecastSettings(samples=samples, seed=seed, **capacity)
@@ -1568,6 +1584,8 @@ def backtest(
         },
         "calibration": inputs.calibration.as_dict(),
         "tasking": inputs.tasking.as_dict() if inputs.tasking else None,
+        "tasking_first": inputs.tasking_first.as_dict() if inputs.tasking_first else None,
+        "tasking_again": inputs.tasking_again.as_dict() if inputs.tasking_again else None,
         "periods": periods,
         "by_region": by_region,
         "coverage_p10_p90": share(cov),

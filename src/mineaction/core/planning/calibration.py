@@ -603,6 +603,7 @@ def tasking_curve(
     *,
     max_age: int = TASKING_MAX_AGE_MONTHS,
     min_at_risk: int = MIN_AT_RISK_PER_AGE,
+    worked: bool | None = None,
 ) -> TaskingCurve:
     """Fit the monthly probability of work by idle age from the months of ``window``.
 
@@ -610,7 +611,10 @@ def tasking_curve(
     hazard is at risk in a month when it was reported before the month began and was not
     closed by then; its idle age is :func:`months_idle` at the month's first day; an event is
     an activity starting in the month. Ages with fewer than ``min_at_risk`` hazard-months are
-    pooled with the next older ages (the oldest pool takes whatever is left).
+    pooled with the next older ages (the oldest pool takes whatever is left). ``worked``:
+    only hazard-months of hazards never worked on before the month (False: when the
+    programme first takes a hazard up) or already worked on (True: when it goes on with
+    it); None: all.
 
     >>> hs = [HazardHistory(f"H{i}", date(2024, 12, 20), (date(2025, 1, 15),) if i < 20 else ())
     ...       for i in range(100)]
@@ -625,6 +629,8 @@ def tasking_curve(
     for h in histories:
         for k, (m0, m1) in enumerate(window):
             if h.first >= m0 or (h.closed_on is not None and h.closed_on < m0):
+                continue
+            if worked is not None and worked != any(e < m0 for e in h.events):
                 continue
             age = min(months_idle(h, m0), max_age)
             risk[age] += 1

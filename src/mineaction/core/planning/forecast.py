@@ -84,6 +84,10 @@ class ForecastSettings:
     #: idle months at the start; empty: every hazard may be worked on from the start
     tasking: tuple[float, ...] = ()
     hazard_idle_months: tuple[tuple[str, int], ...] = ()
+    #: the same for hazards already worked on (when the programme goes on with a hazard:
+    #: their next stage, and the later stages of every hazard); empty: ``tasking``
+    tasking_again: tuple[float, ...] = ()
+    worked_hazards: tuple[str, ...] = ()
     #: month-to-month log-sigma of the tasking rate (each month's probabilities x a lognormal
     #: factor with mean 1 drawn per sample and month)
     tasking_sigma: float = 0.0
@@ -236,9 +240,11 @@ def _sample_problem(
     )
 
 
-#: Latest first month of work drawn from a tasking curve (a hazard the record shows almost
-#: never worked on is planned no later than this; keeps the calendars finite).
-TASKING_CAP_MONTHS = 600
+#: Latest month of take-up drawn from a tasking curve (a hazard the record shows almost
+#: never worked on is planned no later than this, each later stage no later than half of it
+#: after the previous one: keeps plans within the planner's 200-year limit). An assumption,
+#: not a fit: completion dates of such hazards say "not within the programme's pattern".
+TASKING_CAP_MONTHS = 240
 DAYS_PER_MONTH = 30.44
 
 
@@ -266,10 +272,15 @@ def _tasking_days(
     idle = dict(settings.hazard_idle_months)
     age = np.asarray([idle.get(h, 0) for h in hazards], dtype=np.int64)
     rng = np.random.default_rng([settings.seed, sample, stream])
-    top = curve.size - 1
+    again = np.asarray(settings.tasking_again or settings.tasking, dtype=np.float64)
+    top = max(curve.size, again.size) - 1
     sg = settings.tasking_sigma
     tempo = rng.lognormal(-sg * sg / 2, sg, size=top + 1) if sg > 0 else np.ones(top + 1)
     month = _curve_months(curve, age, rng, tempo)
+    worked = set(settings.worked_hazards)
+    if worked:
+        cont = _curve_months(again, age, rng, tempo)
+        month = np.where([h in worked for h in hazards], cont, month)
     within = rng.uniform(size=len(hazards))
     days = (month + within) * DAYS_PER_MONTH
     return {h: float(d) for h, d in zip(hazards, days, strict=True)}
@@ -279,7 +290,8 @@ def _stage_lags(
     problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 9
 ) -> dict[str, tuple[float, float]]:
     """Days each hazard's later stages wait after the previous stage ends: the hazard is
-    idle again (age 0) and taken up by the same tasking curve (own random stream).
+    idle again (age 0) and taken up by the curve of hazards already worked on (own random
+    stream).
 
     >>> from mineaction.core.planning.generate import generate_problem
     >>> lags = _stage_lags(generate_problem(10, seed=1), ForecastSettings(tasking=(1.0,)), 0)
@@ -291,8 +303,10 @@ def _stage_lags(
     hazards = list(dict.fromkeys(p.hazard_id for p in problem.packages))
     rng = np.random.default_rng([settings.seed, sample, stream])
     zero = np.zeros(len(hazards), dtype=np.int64)
-    a = _curve_months(np.asarray(settings.tasking), zero, rng, np.ones(len(settings.tasking)))
-    b = _curve_months(np.asarray(settings.tasking), zero, rng, np.ones(len(settings.tasking)))
+    again = np.asarray(settings.tasking_again or settings.tasking, dtype=np.float64)
+    cap = TASKING_CAP_MONTHS // 2
+    a = np.minimum(_curve_months(again, zero, rng, np.ones(again.size)), cap)
+    b = np.minimum(_curve_months(again, zero, rng, np.ones(again.size)), cap)
     da = (a + rng.uniform(size=len(hazards))) * DAYS_PER_MONTH
     db = (b + rng.uniform(size=len(hazards))) * DAYS_PER_MONTH
     return {h: (float(x), float(y)) for h, x, y in zip(hazards, da, db, strict=True)}
