@@ -11,9 +11,10 @@ Side by side in the same run, on the same synthetic demo programme:
   (``--pygeoapi-python``): its wheel installs a top-level ``tests`` package that shadows this
   project's tests, so it is not a dependency of this project.
 
-Each server runs as its own uvicorn process with one worker; the client sends requests from
-``--concurrency`` threads and prints requests/s, p50/p99 latency and the CPU time the server
-process used per request (read from /proc: the fair figure on a shared machine). Measuring
+Each server runs as its own uvicorn process with one worker (the same uvicorn options for
+all); ``--concurrency`` client processes send the requests (``--client threads``: threads of one
+process, which share a GIL and add their own waits to the slowest requests) and it prints
+requests/s, p50/p99 latency and the CPU time the server process used per request (read from /proc: the fair figure on a shared machine). Measuring
 starts once a server's process is idle after start-up (ours builds its map index in the
 background first). ``--rounds 2`` measures every server twice, in turn (a p99 of a few hundred
 requests is only believed when it repeats); ``--sizes 100`` and ``--requests`` make shorter runs.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -167,6 +169,48 @@ def pick_bboxes(store: Store, target: int, n: int = 8) -> list[tuple[float, floa
     return out
 
 
+def _client(
+    make_url: Any,
+    bboxes: list[tuple[float, float, float, float]],
+    headers: dict[str, str],
+    timeout: float,
+    next_index: Any,
+    started: Any,
+) -> tuple[list[float], list[int], list[str], float]:
+    """Send requests until ``next_index()`` says stop; return latencies, counts, errors, CPU."""
+    latencies: list[float] = []
+    counts: list[int] = []
+    errors: list[str] = []
+    with httpx.Client(headers=headers, timeout=timeout) as c:
+        warm = True
+        try:
+            c.get(make_url(bboxes[0]))  # warm up connection
+        except httpx.HTTPError as exc:
+            errors.append(f"warm-up: {type(exc).__name__}")
+            warm = False
+        started()
+        cpu0 = time.process_time()
+        while warm:
+            i = next_index()
+            if i is None:
+                break
+            url = make_url(bboxes[i % len(bboxes)])
+            t = time.perf_counter()
+            try:
+                r = c.get(url)
+            except httpx.HTTPError as exc:
+                errors.append(f"{type(exc).__name__} after {time.perf_counter() - t:.0f} s")
+                continue
+            dt = time.perf_counter() - t
+            if r.status_code != 200:
+                errors.append(f"{r.status_code} {r.text[:200]}")
+            else:
+                latencies.append(dt)
+                # orjson: the client must not be the bottleneck on 2 shared cores
+                counts.append(len(orjson.loads(r.content)["features"]))
+    return latencies, counts, errors, time.process_time() - cpu0
+
+
 def run(
     name: str,
     make_url: Any,
@@ -177,60 +221,85 @@ def run(
     concurrency: int,
     pid: int | None = None,
     timeout: float = 120,
+    client: str = "processes",
 ) -> dict[str, Any]:
-    """Send ``requests`` GETs from ``concurrency`` threads; return throughput, latency, CPU."""
+    """Send ``requests`` GETs from ``concurrency`` clients; return throughput, latency, CPU.
+
+    ``client="processes"``: one process per client (the default). ``"threads"``: threads of
+    this process, as before 2026-11-26: they share one GIL, and a response that has arrived
+    waits for the threads parsing the others, which added up to ~100-200 ms to the slowest
+    requests of a fast server (the client's wait, not the server's).
+    """
     latencies: list[float] = []
     counts: list[int] = []
     errors: list[str] = []
-    lock = threading.Lock()
-    todo = iter(range(requests))
-
-    def worker() -> None:
-        with httpx.Client(headers=headers, timeout=timeout) as c:
-            try:
-                c.get(make_url(bboxes[0]))  # warm up connection
-            except httpx.HTTPError as exc:
-                with lock:
-                    errors.append(f"warm-up: {type(exc).__name__}")
-                return
-            while True:
-                with lock:
-                    i = next(todo, None)
-                if i is None:
-                    return
-                url = make_url(bboxes[i % len(bboxes)])
-                t = time.perf_counter()
-                try:
-                    r = c.get(url)
-                except httpx.HTTPError as exc:
-                    with lock:
-                        errors.append(f"{type(exc).__name__} after {time.perf_counter() - t:.0f} s")
-                    continue
-                dt = time.perf_counter() - t
-                with lock:
-                    if r.status_code != 200:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
-                    else:
-                        latencies.append(dt)
-                        # orjson: the client must not be the bottleneck on 2 shared cores
-                        counts.append(len(orjson.loads(r.content)["features"]))
-
+    client_cpu = 0.0
     with httpx.Client(headers=headers, timeout=timeout) as c:
         c.get(make_url(bboxes[0]))  # warm up the server (first query, caches)
-    cpu0 = cpu_seconds(pid) if pid else float("nan")
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - t0
+    if client == "threads":
+        lock = threading.Lock()
+        todo = iter(range(requests))
+        barrier = threading.Barrier(concurrency + 1)
+
+        def take() -> int | None:
+            with lock:
+                return next(todo, None)
+
+        def worker() -> None:
+            got = _client(make_url, bboxes, headers, timeout, take, barrier.wait)
+            with lock:
+                latencies.extend(got[0])
+                counts.extend(got[1])
+                errors.extend(got[2])
+
+        workers: list[Any] = [threading.Thread(target=worker) for _ in range(concurrency)]
+        for w in workers:
+            w.start()
+        barrier.wait()
+        cpu0 = cpu_seconds(pid) if pid else float("nan")
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        for w in workers:
+            w.join()
+        wall = time.perf_counter() - t0
+        client_cpu = time.process_time() - c0
+    else:
+        ctx = multiprocessing.get_context("fork")
+        counter = ctx.Value("q", 0)
+        pbarrier = ctx.Barrier(concurrency + 1)
+        results = ctx.Queue()
+
+        def ptake() -> int | None:
+            with counter.get_lock():
+                i = int(counter.value)
+                counter.value += 1
+            return i if i < requests else None
+
+        def pworker() -> None:
+            results.put(_client(make_url, bboxes, headers, timeout, ptake, pbarrier.wait))
+
+        procs = [ctx.Process(target=pworker) for _ in range(concurrency)]
+        for pr in procs:
+            pr.start()
+        pbarrier.wait()
+        cpu0 = cpu_seconds(pid) if pid else float("nan")
+        t0 = time.perf_counter()
+        for _ in procs:
+            got = results.get()
+            latencies += got[0]
+            counts += got[1]
+            errors += got[2]
+            client_cpu += got[3]
+        wall = time.perf_counter() - t0
+        for pr in procs:
+            pr.join()
     cpu = (cpu_seconds(pid) - cpu0) if pid else float("nan")
     if errors:
         print(f"  {name}: {len(errors)} errors, e.g. {errors[0]}")
     lat = sorted(latencies)
     return {
         "server": name,
+        "client": client,
         "rps": len(lat) / wall if wall else 0.0,
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan"),
@@ -238,8 +307,8 @@ def run(
         "slowest_ms": [round(1000 * v, 1) for v in lat[-10:]],
         "features": statistics.mean(counts) if counts else 0,
         "errors": len(errors),
-        # includes the warm-up request of each client thread
-        "server_cpu_ms": 1000 * cpu / (len(lat) + concurrency) if lat else float("nan"),
+        "server_cpu_ms": 1000 * cpu / len(lat) if lat else float("nan"),
+        "client_cpu_ms": 1000 * client_cpu / len(lat) if lat else float("nan"),
         "wall_s": wall,
     }
 
@@ -281,6 +350,13 @@ def main() -> None:
         help="comma-separated numbers of features per bbox query (default 100,1000)",
     )
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument(
+        "--client",
+        choices=["processes", "threads"],
+        default="processes",
+        help="run the --concurrency clients as processes (default) or as threads of one "
+        "process (sharing its GIL: the slowest requests then wait for the client too)",
+    )
     ap.add_argument(
         "--rounds",
         type=int,
@@ -351,6 +427,7 @@ def main() -> None:
                 concurrency=args.concurrency,
                 pid=pid,
                 timeout=args.timeout,
+                client=args.client,
             )
             r["target"] = size
             r["round"] = current_round
@@ -359,7 +436,8 @@ def main() -> None:
             print(
                 f"  {name:30} ~{size:>5} features: {r['rps']:7.1f} req/s  "
                 f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  max {r['max_ms']:7.1f} ms  "
-                f"server CPU {r['server_cpu_ms']:7.1f} ms/req  (mean {r['features']:.0f} returned; "
+                f"server CPU {r['server_cpu_ms']:7.1f} ms/req  client CPU {r['client_cpu_ms']:4.1f} ms/req  "
+                f"(mean {r['features']:.0f} returned; "
                 f"load {r['load_average']:.1f})"
             )
 
@@ -433,7 +511,7 @@ def main() -> None:
 
     load_avg = os.getloadavg()
     print(
-        f"running ({args.concurrency} client threads; servers: one uvicorn process each; "
+        f"running ({args.concurrency} client {args.client}; servers: one uvicorn process each; "
         f"load average {load_avg[0]:.1f} on {os.cpu_count()} CPUs) ..."
     )
     for current_round in range(1, args.rounds + 1):
