@@ -36,9 +36,10 @@ relaxation's operation prices and follow projected subgradient steps (Polyak).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,22 @@ class _TypeGrid:
     home_teams: FloatArray
 
 
+@dataclass
+class _NoRepeatDP:
+    """DP tables without immediate repeats: best and second best (other first operation)."""
+
+    V1: FloatArray  # (H+1, G) best reduced cost from (day, region), team free there
+    V2: FloatArray  # best whose first operation differs from F1's
+    F1: npt.NDArray[np.int64]  # first operation (local index) of V1, -1 if none
+    S1: FloatArray  # (H+1, G) best schedule starting an operation in region g on day >= t
+    S2: FloatArray
+    SF1: npt.NDArray[np.int64]
+    pij: FloatArray
+    om: FloatArray
+    al: FloatArray
+    tail: float
+
+
 @dataclass(frozen=True)
 class ScheduleBoundResult:
     """Best Lagrangian bound over the iterations, with iteration figures."""
@@ -79,6 +96,7 @@ class ScheduleBoundResult:
     seconds: float
     history: tuple[float, ...]
     multipliers: FloatArray
+    chain_multipliers: FloatArray | None = None
 
 
 def travel_closure(travel: FloatArray) -> FloatArray:
@@ -96,8 +114,14 @@ def travel_closure(travel: FloatArray) -> FloatArray:
 class ScheduleLagrangian:
     """Pricing over relaxed single-team schedules and the Lagrangian bound for multipliers."""
 
-    def __init__(self, inst: Instance, horizon: float) -> None:
-        """Precompute completion lower bounds for every (type, operation, start day < H)."""
+    def __init__(self, inst: Instance, horizon: float, no_repeat: bool = True) -> None:
+        """Precompute completion lower bounds for every (type, operation, start day < H).
+
+        ``no_repeat``: the pricing excludes schedules that repeat an operation immediately
+        (o, o): no real queue does, and without it most of the master's weight sits on such
+        pseudo-schedules (20 packages: 58 %).
+        """
+        self.no_repeat = no_repeat
         from mineaction.core.planning.bounds import calendar_tails, release_lower_bounds
 
         if inst.frozen_team:
@@ -210,12 +234,19 @@ class ScheduleLagrangian:
         return V, S, pij, om, al
 
     def evaluate(
-        self, pi: FloatArray, alpha: FloatArray | None = None, want_paths: bool = False
+        self,
+        pi: FloatArray,
+        alpha: FloatArray | None = None,
+        want_paths: bool = False,
+        late_starts: Sequence[int] = (),
     ) -> tuple[float, list[tuple[int, int, list[Occurrence]]]]:
         """Lagrangian bound at (pi, alpha) and (optionally) every subtype's best schedule.
 
         ``alpha`` must satisfy :meth:`project` (completion weights >= 0). Paths are
-        (type, home, occurrences) for subtypes whose best schedule is not empty.
+        (type, home, occurrences) for subtypes whose best schedule is not empty; with
+        ``late_starts`` (days) also the best schedules of a team that is idle until such a
+        day and then in region g (every g it can reach from its home by then): more columns
+        per pricing for column generation.
         """
         if alpha is None:
             alpha = np.zeros(self.inst.n_ops)
@@ -225,7 +256,15 @@ class ScheduleLagrangian:
         total = float(pi.sum())
         paths: list[tuple[int, int, list[Occurrence]]] = []
         for tg in self.types:
-            V, S, pij, om, al = self._dp(tg, pi, omega, alpha)
+            path: functools.partial[list[Occurrence]]
+            if self.no_repeat:
+                dp = self._dp_nr(tg, pi, omega, alpha)
+                V = dp.V1
+                path = functools.partial(self._path_nr, tg, dp)
+            else:
+                V, S, pij, om, al = self._dp(tg, pi, omega, alpha)
+                path = functools.partial(self._path, tg, V, S, pij, om, al)
+
             tiny_red = omega[tg.tiny] * tg.tiny_end + alpha[tg.tiny] * tg.tiny_dmin - pi[tg.tiny]
             tiny_val = float(np.minimum(0.0, tiny_red).sum())
             best = V[0, tg.homes] + tiny_val
@@ -242,9 +281,151 @@ class ScheduleLagrangian:
                 )
                 for h, val in zip(tg.homes.tolist(), best.tolist(), strict=True):
                     if val < 0:
-                        occ = self._path(tg, V, S, pij, om, al, int(h))
+                        occ = path(int(h), 0)
                         paths.append((tg.k, int(h), occ + tiny_occ))
+                for day in late_starts:
+                    if not 0 < day < self.H:
+                        continue
+                    for g in range(self.G):
+                        homes = [h for h in tg.homes.tolist() if self.trf[h, g] <= day]
+                        if not homes or V[day, g] + tiny_val >= 0:
+                            continue
+                        occ = path(g, day)
+                        paths.extend((tg.k, h, occ + tiny_occ) for h in homes)
         return total, paths
+
+    def _dp_nr(
+        self, tg: _TypeGrid, pi: FloatArray, omega: FloatArray, alpha: FloatArray
+    ) -> _NoRepeatDP:
+        """Backward DP over (day, region) excluding schedules with an immediate repeat (o, o).
+
+        Keeps, per state, the best value and the best with another first operation, so that
+        the continuation after o is the best one not starting with o.
+        """
+        H, G = self.H, self.G
+        pij, om, al = pi[tg.ops], omega[tg.ops], alpha[tg.ops]
+        tail_red = om * tg.tail_end + al * tg.dmin - pij
+        tail = float(np.minimum(0.0, tail_red).sum())
+        V1 = np.empty((H + 1, G))
+        V2 = np.empty((H + 1, G))
+        F1 = np.full((H + 1, G), -1, dtype=np.int64)
+        S1 = np.empty((H + 1, G))
+        S2 = np.empty((H + 1, G))
+        SF1 = np.full((H + 1, G), -1, dtype=np.int64)
+        S1[H] = S2[H] = tail
+        V1[H] = V2[H] = min(0.0, tail)
+        cols = np.arange(G)
+        J = len(tg.ops)
+        idx_j = np.arange(J)
+        seg = tg.seg_start
+        seg_g = tg.seg_region
+        ia = np.flatnonzero(al > 0)
+        a_sub, d_sub = al[ia], tg.dmin[ia]
+        inf = np.inf
+        seg_id = np.repeat(np.arange(len(seg)), np.diff(np.append(seg, J)))
+        for t in range(H - 1, -1, -1):
+            S1[t] = S1[t + 1]
+            S2[t] = S2[t + 1]
+            SF1[t] = SF1[t + 1]
+            if J:
+                e = tg.end[t]
+                nx = tg.nxt[t]
+                f1 = F1[nx, tg.region]
+                cont = np.where(f1 == idx_j, V2[nx, tg.region], V1[nx, tg.region])
+                vals = om * e - pij + cont
+                if ia.size:
+                    vals[ia] += a_sub * np.maximum(d_sub, e[ia] - (t + 1))
+                m1 = np.minimum.reduceat(vals, seg)
+                o1 = np.minimum.reduceat(np.where(vals == m1[seg_id], idx_j, J), seg)
+                v2 = vals.copy()
+                v2[o1] = inf
+                m2 = np.minimum.reduceat(v2, seg)
+                s1n, s2n, sf = S1[t + 1, seg_g], S2[t + 1, seg_g], SF1[t + 1, seg_g]
+                take_s = s1n <= m1
+                b1 = np.where(take_s, s1n, m1)
+                id1 = np.where(take_s, sf, o1)
+                # second best with a first operation other than id1
+                b2_s = np.minimum(s2n, np.where(o1 != sf, m1, m2))
+                b2_o = np.minimum(np.where(sf != o1, s1n, s2n), m2)
+                S1[t, seg_g] = b1
+                SF1[t, seg_g] = id1
+                S2[t, seg_g] = np.where(take_s, b2_s, b2_o)
+            idx = np.minimum(t + self.trf, H)
+            cand = S1[idx, cols[None, :]]  # (G, G')
+            gs = np.argmin(cand, axis=1)
+            best = cand[cols, gs]
+            neg = best < 0
+            at = idx[cols, gs]
+            other = cand.copy()
+            other[cols, gs] = S2[at, gs]
+            second = np.minimum(other.min(axis=1), 0.0)
+            V1[t] = np.where(neg, best, 0.0)
+            F1[t] = np.where(neg, SF1[at, gs], -1)
+            V2[t] = np.where(neg, second, 0.0)
+        return _NoRepeatDP(V1, V2, F1, S1, S2, SF1, pij, om, al, tail)
+
+    def _path_nr(self, tg: _TypeGrid, dp: _NoRepeatDP, home: int, day: int = 0) -> list[Occurrence]:
+        """Rebuild the best schedule without immediate repeats from (``day``, ``home``)."""
+        H = self.H
+        t, g, ban = day, home, -1
+        out: list[Occurrence] = []
+
+        def sx(tt: int, gg: int, b: int) -> float:
+            return float(dp.S2[tt, gg] if dp.SF1[tt, gg] == b and b >= 0 else dp.S1[tt, gg])
+
+        while t < H:
+            idx = np.minimum(t + self.trf[g], H)
+            vals_g = [sx(int(idx[g2]), g2, ban) for g2 in range(self.G)]
+            g2 = int(np.argmin(vals_g))
+            if vals_g[g2] >= 0:
+                break
+            t2 = int(idx[g2])
+            while t2 < H and sx(t2, g2, ban) >= sx(t2 + 1, g2, ban):
+                t2 += 1
+            if t2 >= H:
+                break
+            a = int(np.searchsorted(tg.region, g2, side="left"))
+            b = int(np.searchsorted(tg.region, g2, side="right"))
+            e = tg.end[t2, a:b]
+            d = np.maximum(tg.dmin[a:b], e - (t2 + 1))
+            nx = tg.nxt[t2, a:b]
+            local = np.arange(a, b)
+            cont = np.where(dp.F1[nx, g2] == local, dp.V2[nx, g2], dp.V1[nx, g2])
+            vals = dp.om[a:b] * e + dp.al[a:b] * d - dp.pij[a:b] + cont
+            if a <= ban < b:
+                vals[ban - a] = np.inf
+            j = int(np.argmin(vals))
+            out.append((int(tg.ops[a + j]), float(e[j]), float(d[j])))
+            t, g, ban = int(nx[j]), g2, a + j
+        tail_red = dp.om * tg.tail_end + dp.al * tg.dmin - dp.pij
+        neg = np.flatnonzero(tail_red < 0)
+        out.extend(
+            zip(tg.ops[neg].tolist(), tg.tail_end[neg].tolist(), tg.dmin[neg].tolist(), strict=True)
+        )
+        return out
+
+    def queue_column(
+        self, team_type: int, ops: Sequence[int], starts: Sequence[float]
+    ) -> list[Occurrence]:
+        """The relaxed schedule (occurrences) of a real team queue with its start days."""
+        tg = self.types[team_type]
+        pos = {int(o): j for j, o in enumerate(tg.ops.tolist())}
+        tiny = {int(o): j for j, o in enumerate(tg.tiny.tolist())}
+        out: list[Occurrence] = []
+        for o, st in zip(ops, starts, strict=True):
+            o = int(o)
+            if o in tiny:
+                j = tiny[o]
+                out.append((o, float(tg.tiny_end[j]), float(tg.tiny_dmin[j])))
+                continue
+            j = pos[o]
+            t = int(math.floor(st + 1e-9))
+            if t >= self.H:
+                out.append((o, float(tg.tail_end[j]), float(tg.dmin[j])))
+            else:
+                e = float(tg.end[t, j])
+                out.append((o, e, max(float(tg.dmin[j]), e - (t + 1))))
+        return out
 
     def _path(
         self,
@@ -255,10 +436,11 @@ class ScheduleLagrangian:
         om: FloatArray,
         al: FloatArray,
         home: int,
+        day: int = 0,
     ) -> list[Occurrence]:
-        """Rebuild the best schedule from (day 0, home)."""
+        """Rebuild the best schedule from (``day``, region ``home``)."""
         H = self.H
-        t, g = 0, home
+        t, g = day, home
         out: list[Occurrence] = []
         cols = np.arange(self.G)
         while t < H:
@@ -297,6 +479,9 @@ def schedule_bound(
     progress: Callable[[int, float, float], None] | None = None,
     volume: float = 1.0,
     target_factor: float = 0.05,
+    on_paths: Callable[[list[tuple[int, int, list[Occurrence]]]], None] | None = None,
+    lagrangian: ScheduleLagrangian | None = None,
+    no_repeat: bool = True,
 ) -> ScheduleBoundResult:
     """Best schedule-Lagrangian bound found by projected subgradient steps.
 
@@ -306,11 +491,12 @@ def schedule_bound(
     ``horizon``: the day grid (a plan's makespan is a good choice; any value gives a valid
     bound). ``chains=False`` keeps only release dates for stage chains. ``volume`` < 1
     averages the priced schedules over iterations (volume algorithm; slower here). Every
-    iterate's value is a valid bound; the best is returned.
+    iterate's value is a valid bound; the best is returned. ``on_paths`` receives every
+    iteration's priced schedules (columns for :func:`column_generation_bound`).
     """
     tick = clock if clock is not None else time.perf_counter
     t0 = tick()
-    lag = ScheduleLagrangian(inst, horizon)
+    lag = lagrangian if lagrangian is not None else ScheduleLagrangian(inst, horizon, no_repeat)
     sub_n = {
         (tg.k, int(h)): float(c)
         for tg in lag.types
@@ -323,13 +509,16 @@ def schedule_bound(
     pred = np.maximum(inst.op_pred, 0)
     best = -np.inf
     best_pi = pi.copy()
+    best_alpha = alpha.copy()
     history: list[float] = []
     theta, since, it = 1.0, 0, 0
     for it in range(1, iterations + 1):
         value, paths = lag.evaluate(pi, alpha, want_paths=True)
+        if on_paths is not None:
+            on_paths(paths)
         history.append(value)
         if value > best:
-            best, best_pi, since = value, pi.copy(), 0
+            best, best_pi, best_alpha, since = value, pi.copy(), alpha.copy(), 0
         else:
             since += 1
             if since >= 10:
@@ -369,4 +558,283 @@ def schedule_bound(
             na = float(ga @ ga)
             if na > 0:
                 alpha = lag.project(alpha + 0.5 * theta * gap / na * ga)
-    return ScheduleBoundResult(best, it, float(tick() - t0), tuple(history), best_pi)
+    return ScheduleBoundResult(best, it, float(tick() - t0), tuple(history), best_pi, best_alpha)
+
+
+@dataclass(frozen=True)
+class ColumnGenerationResult:
+    """Column generation on the schedule master: best Lagrangian bound and master value."""
+
+    value: float  # best Lagrangian bound (valid)
+    master: float  # restricted master LP value (an upper bound on the master optimum)
+    iterations: int
+    columns: int
+    seconds: float
+    history: tuple[tuple[float, float], ...]  # (Lagrangian, master) per iteration
+    multipliers: FloatArray
+
+
+class _Master:
+    """Restricted Dantzig-Wolfe master of the schedule relaxation, solved by HiGHS.
+
+    Rows: cover (= 1, dual pi), completion C_o - sum E lambda >= 0 (dual omega), chain
+    C_o - C_pred - sum D lambda >= 0 (dual alpha), convexity sum lambda <= n_h (dual <= 0).
+    Columns: C_o (free, cost w_o), an artificial cover slack per operation (cost ``big``),
+    then one lambda per schedule.
+    """
+
+    def __init__(self, lag: ScheduleLagrangian, big: FloatArray) -> None:
+        import highspy
+
+        inst = lag.inst
+        n = inst.n_ops
+        self.n = n
+        self.lag = lag
+        self.subtypes = [
+            (tg.k, int(h), float(c))
+            for tg in lag.types
+            for h, c in zip(tg.homes.tolist(), tg.home_teams.tolist(), strict=True)
+        ]
+        self.sub_row = {(k, h): j for j, (k, h, _) in enumerate(self.subtypes)}
+        self.chain_ops = np.flatnonzero(inst.op_pred >= 0)
+        self.alpha_row = np.full(n, -1, dtype=np.int64)
+        self.alpha_row[self.chain_ops] = 2 * n + np.arange(len(self.chain_ops))
+        self.conv0 = 2 * n + len(self.chain_ops)
+        n_rows = self.conv0 + len(self.subtypes)
+        inf = highspy.kHighsInf
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        lower = np.concatenate(
+            [np.ones(n), np.zeros(n + len(self.chain_ops)), np.full(len(self.subtypes), -inf)]
+        )
+        upper = np.concatenate(
+            [np.ones(n), np.full(n + len(self.chain_ops), inf), [c for _, _, c in self.subtypes]]
+        )
+        h.addRows(
+            n_rows, lower, upper, 0, np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        )
+        # C_o columns: +1 in its completion row and its chain row, -1 in its successor's chain row
+        starts, idx, val = [0], [], []
+        for o in range(n):
+            idx.append(n + o)
+            val.append(1.0)
+            if self.alpha_row[o] >= 0:
+                idx.append(int(self.alpha_row[o]))
+                val.append(1.0)
+            s = int(inst.op_succ[o])
+            if s >= 0:
+                idx.append(int(self.alpha_row[s]))
+                val.append(-1.0)
+            starts.append(len(idx))
+        h.addCols(
+            n,
+            inst.op_weight.astype(np.float64),
+            np.full(n, -inf),
+            np.full(n, inf),
+            len(idx),
+            np.asarray(starts[:-1], np.int32),
+            np.asarray(idx, np.int32),
+            np.asarray(val, np.float64),
+        )
+        h.addCols(
+            n,
+            np.asarray(big, np.float64),
+            np.zeros(n),
+            np.full(n, inf),
+            n,
+            np.arange(n, dtype=np.int32),
+            np.arange(n, dtype=np.int32),
+            np.ones(n),
+        )
+        self.h = h
+        self.seen: set[tuple[int, int, tuple[tuple[int, int], ...]]] = set()
+        self.columns = 0
+        self.cols: list[tuple[int, int, list[Occurrence]]] = []
+
+    def add(self, cols: list[tuple[int, int, list[Occurrence]]]) -> int:
+        """Add new columns (duplicates skipped); returns how many were added."""
+        starts: list[int] = []
+        idx: list[int] = []
+        val: list[float] = []
+        added = 0
+        for k, home, occ in cols:
+            key = (k, home, tuple(sorted((o, int(round(e * 1000))) for o, e, _ in occ)))
+            if not occ or key in self.seen:
+                continue
+            self.seen.add(key)
+            self.cols.append((k, home, occ))
+            acc: dict[int, float] = {}
+            for o, e, d in occ:
+                acc[o] = acc.get(o, 0.0) + 1.0
+                acc[self.n + o] = acc.get(self.n + o, 0.0) - e
+                if self.alpha_row[o] >= 0:
+                    r = int(self.alpha_row[o])
+                    acc[r] = acc.get(r, 0.0) - d
+            acc[self.conv0 + self.sub_row[(k, home)]] = 1.0
+            starts.append(len(idx))
+            for r, v in acc.items():
+                if v != 0.0:
+                    idx.append(r)
+                    val.append(v)
+            added += 1
+        if added:
+            self.h.addCols(
+                added,
+                np.zeros(added),
+                np.zeros(added),
+                np.full(added, np.inf),
+                len(idx),
+                np.asarray(starts, np.int32),
+                np.asarray(idx, np.int32),
+                np.asarray(val, np.float64),
+            )
+            self.columns += added
+        return added
+
+    def add_all(self, cols: list[tuple[int, int, list[Occurrence]]]) -> None:
+        """Add new columns (callback form of :meth:`add`)."""
+        self.add(cols)
+
+    def solve(self) -> tuple[float, FloatArray, FloatArray, FloatArray]:
+        """Master value and duals (pi, alpha, convexity duals <= 0 per subtype)."""
+        self.h.run()
+        status = self.h.modelStatusToString(self.h.getModelStatus())
+        if status != "Optimal":
+            raise RuntimeError(f"schedule master: HiGHS status {status}")
+        y = np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
+        n = self.n
+        alpha = np.zeros(n)
+        alpha[self.chain_ops] = np.maximum(y[2 * n : self.conv0], 0.0)
+        value = float(self.h.getInfo().objective_function_value)
+        return value, y[:n].copy(), alpha, np.minimum(y[self.conv0 :], 0.0)
+
+    def reduced_cost(
+        self,
+        pi: FloatArray,
+        alpha: FloatArray,
+        mu: FloatArray,
+        col: tuple[int, int, list[Occurrence]],
+    ) -> float:
+        """Reduced cost of a column at master duals."""
+        k, home, occ = col
+        omega = self.lag.completion_weights(alpha)
+        rc = sum(omega[o] * e + alpha[o] * d - pi[o] for o, e, d in occ)
+        return float(rc - mu[self.sub_row[(k, home)]])
+
+
+def column_generation_bound(
+    inst: Instance,
+    horizon: float,
+    seed_plans: Sequence[object] = (),
+    pi0: FloatArray | None = None,
+    iterations: int = 200,
+    time_limit: float = 600.0,
+    smoothing: float = 0.5,
+    late_starts: int = 6,
+    clock: Callable[[], float] | None = None,
+    progress: Callable[[int, float, float, int], None] | None = None,
+    tol: float = 1e-6,
+    warm_iterations: int = 50,
+    target: float | None = None,
+    master_out: list[object] | None = None,
+    no_repeat: bool = True,
+) -> ColumnGenerationResult:
+    """Solve the schedule master by column generation (HiGHS restricted master).
+
+    ``seed_plans``: plans whose team queues seed the master (any feasible plans, e.g. the
+    heuristic's and the baselines'); ``pi0``: starting centre of the dual smoothing (e.g.
+    the pooled LP's operation prices). Each pricing prices at the Wentges-smoothed point
+    ``smoothing`` x centre + (1 - smoothing) x master duals and adds the best schedule of
+    every subtype plus late-start schedules (``late_starts`` days spread over the grid).
+    Every pricing gives a valid Lagrangian bound; the best is returned. When it meets the
+    master value the master is solved to optimality (the Dantzig-Wolfe bound). With ``pi0``
+    and ``target`` (a plan's objective) it first runs ``warm_iterations`` subgradient steps
+    (:func:`schedule_bound`): their schedules seed the master and their best multipliers
+    are the first centre.
+    """
+    from mineaction.core.planning.schedule import Plan
+
+    tick = clock if clock is not None else time.perf_counter
+    t0 = tick()
+    lag = ScheduleLagrangian(inst, horizon, no_repeat=no_repeat)
+    n = inst.n_ops
+    wpkg = inst.op_weight[inst.pkg_last_op[inst.op_pkg]]
+    tail = max(float(np.nanmax(np.where(np.isfinite(inst.type_p), inst.type_p, 0.0))), 1.0)
+    big = 2.0 * wpkg * (lag.H + 4 * tail) + 1.0
+    master = _Master(lag, big)
+    if master_out is not None:
+        master_out.append(master)
+    for p in seed_plans:
+        assert isinstance(p, Plan)
+        cols = []
+        for i, seq in enumerate(p.sequences):
+            if seq:
+                k, home = int(inst.team_type[i]), int(inst.team_home[i])
+                occ = lag.queue_column(k, seq, [float(p.start[o]) for o in seq])
+                cols.append((k, home, occ))
+                # prefixes: fewer operations on the same days (also relaxed schedules)
+                for cut in (len(occ) // 4, len(occ) // 2, 3 * len(occ) // 4):
+                    if cut > 0:
+                        cols.append((k, home, occ[:cut]))
+        master.add(cols)
+    days = [int(lag.H * (j + 1) / (late_starts + 1)) for j in range(late_starts)]
+    best = -np.inf
+    center_pi = None if pi0 is None else np.asarray(pi0, dtype=np.float64).copy()
+    center_alpha = np.zeros(n)
+    best_pi = np.zeros(n)
+    if center_pi is not None and target is not None and warm_iterations > 0:
+        warm = schedule_bound(
+            inst,
+            horizon,
+            center_pi,
+            target,
+            iterations=warm_iterations,
+            clock=tick,
+            on_paths=master.add_all,
+            lagrangian=lag,
+        )
+        best, best_pi, center_pi = warm.value, warm.multipliers.copy(), warm.multipliers.copy()
+        if warm.chain_multipliers is not None:
+            center_alpha = warm.chain_multipliers.copy()
+    elif center_pi is not None:
+        best, _ = lag.evaluate(center_pi, center_alpha)
+        best_pi = center_pi.copy()
+    history: list[tuple[float, float]] = []
+    it = 0
+    value = np.inf
+    a = smoothing
+    for it in range(1, iterations + 1):
+        value, pi, alpha, mu = master.solve()
+        if center_pi is None:
+            center_pi, center_alpha = pi.copy(), alpha.copy()
+        found = False
+        for attempt in range(2):
+            s_pi = a * center_pi + (1 - a) * pi
+            s_alpha = lag.project(a * center_alpha + (1 - a) * alpha)
+            bound, cols = lag.evaluate(s_pi, s_alpha, want_paths=True, late_starts=days)
+            if bound > best:
+                best, best_pi = bound, s_pi.copy()
+                center_pi, center_alpha = s_pi.copy(), s_alpha.copy()
+            neg = [
+                c
+                for c in cols
+                if master.reduced_cost(pi, alpha, mu, c) < -tol * max(1.0, abs(value))
+            ]
+            if neg:
+                master.add(neg)
+                found = True
+                break
+            if a == 0.0:
+                break
+            a = 0.0  # mispricing: price at the master duals
+            del attempt
+        if found:
+            a = smoothing if a == 0.0 else a
+        history.append((best, value))
+        if progress is not None:
+            progress(it, best, value, master.columns)
+        if not found or best >= value - tol * max(1.0, abs(value)) or tick() - t0 > time_limit:
+            break
+    return ColumnGenerationResult(
+        float(best), float(value), it, master.columns, float(tick() - t0), tuple(history), best_pi
+    )
