@@ -100,6 +100,27 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
         db, "plan", "forecast", "--samples", "3", "--deadline", "2030-12-31", "--teams", str(teams)
     )
     assert "programme" in out and "probability the programme completes by 2030-12-31" in out
+    # work selection by default (fitted take-up), the whole stock on request
+    picked, whole = (
+        json.loads(
+            run(
+                db,
+                "plan",
+                "forecast",
+                "--samples",
+                "2",
+                "--teams",
+                str(teams),
+                *flag,
+                "--format",
+                "json",
+            )
+        )
+        for flag in ((), ("--whole-stock",))
+    )
+    assert picked["settings"]["work_selection"] and not whole["settings"]["work_selection"]
+    assert set(picked["packages_done_within_years"]) == {"1", "2", "5", "10"}
+    assert "hazard_idle_months" not in picked["settings"]
     out = run(db, "plan", "backtest", "--as-of", "2025-10-31", "--samples", "3", "--months", "6")
     assert "coverage of the P10-P90 range" in out
     assert "cancelled_m2" in out and "coverage by measure: released_m2" in out

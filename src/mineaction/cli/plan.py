@@ -484,6 +484,13 @@ def _forecast_table(d: dict[str, Any]) -> None:
     "--out", type=click.Path(file_okay=False), help="Write forecast.json and forecast.png."
 )
 @click.option(
+    "--work-selection/--whole-stock",
+    default=True,
+    show_default=True,
+    help="Take hazards up as the programme's record shows (fitted tasking curves), or let "
+    "the teams work through the whole stock by the plan's priorities (what-if).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 @pass_ctx
@@ -499,9 +506,16 @@ def forecast_cmd(
     scope: str | None,
     out: str | None,
     fmt: str,
+    work_selection: bool = True,
 ) -> None:
     """P10/P50/P90 completion per region and programme (Monte Carlo over productivity,
-    survey outcomes, team losses and closures, with calibrated inputs)."""
+    survey outcomes, team losses and closures, and which hazards the programme takes up
+    when, with calibrated inputs).
+
+    Hazards the programme's record shows it does not take up (idle for many months) get
+    late, capped take-up dates: completion dates then say "not within the programme's
+    pattern"; --whole-stock shows what the teams could do if they worked through the stock.
+    """
     rows, cal = _inputs(teams, calendars)
     with _steps("forecast") as step:
         d, _, _ = svc.run_forecast(
@@ -515,6 +529,7 @@ def forecast_cmd(
             teams_rows=rows,
             calendars=cal,
             progress=step,
+            work_selection=work_selection,
         )
     if out:
         o = Path(out)
@@ -552,6 +567,13 @@ def forecast_cmd(
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
+@click.option(
+    "--work-selection/--whole-stock",
+    default=True,
+    show_default=True,
+    help="Take hazards up as the programme's record shows (fitted tasking curves), or let "
+    "the teams work through the whole stock by the plan's priorities (what-if).",
+)
 @pass_ctx
 def backtest_cmd(
     ctx: Context,
@@ -564,6 +586,7 @@ def backtest_cmd(
     calendars: str | None,
     fmt: str,
     new_hazards: bool = False,
+    work_selection: bool = True,
 ) -> None:
     """Forecast from the ledger as of a past date and compare with what happened after it.
 
@@ -587,6 +610,7 @@ def backtest_cmd(
             calendars=cal,
             progress=step,
             new_hazards=new_hazards,
+            work_selection=work_selection,
         )
     if fmt == "json":
         echo_json(d)

@@ -1353,11 +1353,19 @@ def forecast_summary(
         "settings": {
             k: v
             for k, v in dataclasses.asdict(result.settings).items()
-            if k not in ("inflow", "utilisation_months")
+            if k not in ("inflow", "utilisation_months", "hazard_idle_months", "worked_hazards")
         }
         | {
+            "work_selection": bool(result.settings.tasking),
+            "hazards_worked_on_before": len(result.settings.worked_hazards),
             "inflow_packages_per_month": [len(m) for m in result.settings.inflow],
             "utilisation_months": dict(result.settings.utilisation_months),
+        },
+        # what the completion dates rest on: with work selection, hazards the programme's
+        # record does not take up end late (capped take-up), so the share done soon matters
+        "packages_done_within_years": {
+            str(y): round(float(np.median((result.package_days <= 365.25 * y).mean(axis=1))), 4)
+            for y in (1, 2, 5, 10)
         },
         "deadline": deadline.isoformat() if deadline else None,
         "p_deadline": round(result.probability_by(deadline), 4) if deadline else None,
@@ -1386,6 +1394,7 @@ def run_forecast(
     teams_rows: Sequence[Mapping[str, Any]] | None = None,
     calendars: Mapping[str, Any] | None = None,
     progress: Progress = _noop,
+    work_selection: bool = True,
 ) -> tuple[dict[str, Any], Forecast, Inputs]:
     """Monte Carlo forecast from the calibrated inputs (fast planner re-run per sample)."""
     if not 1 <= samples <= 5000:
@@ -1396,7 +1405,13 @@ def run_forecast(
         store, data, options or PlanOptions(bound=False), teams_rows=teams_rows, calendars=calendars
     )
     out, fc = forecast_inputs(
-        inputs, samples=samples, seed=seed, deadline=deadline, marginal=marginal, progress=progress
+        inputs,
+        samples=samples,
+        seed=seed,
+        deadline=deadline,
+        marginal=marginal,
+        progress=progress,
+        work_selection=work_selection,
     )
     out["calibration"] = inputs.calibration.as_dict()
     out["source"] = data.source
@@ -1412,10 +1427,13 @@ def forecast_inputs(
     deadline: date | None = None,
     marginal: bool = False,
     progress: Progress = _noop,
+    work_selection: bool = True,
 ) -> tuple[dict[str, Any], Forecast]:
     """Monte Carlo forecast of built inputs: summary (P10/P50/P90, P(deadline), marginal
     effect of one more team per class) and the samples."""
-    settings = forecast_settings(inputs.calibration, samples, seed, inputs)
+    settings = forecast_settings(
+        inputs.calibration, samples, seed, inputs, work_selection=work_selection
+    )
     progress(f"forecast: {samples} samples")
     fc = forecast(inputs.problem, settings)
     effects: list[Any] = []
