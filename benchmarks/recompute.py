@@ -115,7 +115,7 @@ def _timed_ledger(url: str, name: str, jobs: int | None, clear: bool = False) ->
         "reports": result.reports,
         "differences": len(result.differences),
         "rows_inserted": result.rows_inserted,
-        "rows_deleted": result.rows_deleted,
+        "keys_deleted": result.keys_deleted,
         "peak_mb": peak_mb(),
         "children_peak_mb": ch["children_peak_mb"],
         # an upper bound: the parent's peak plus every worker at the largest worker's peak

@@ -130,7 +130,7 @@ def test_source_types_match_the_derived_rows(demo_store: Store) -> None:
 def test_unchanged_projection_writes_nothing(demo_store: Store) -> None:
     before = _content(demo_store)
     result = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
-    assert result.rows_inserted == 0 and result.rows_deleted == 0
+    assert result.rows_inserted == 0 and result.keys_deleted == 0
     assert result.hazards == len(before["hazard"]) and not result.errors
     assert _content(demo_store) == before
 
@@ -154,7 +154,7 @@ def test_recompute_equals_full_rewrite_after_tampering(demo_store: Store, jobs: 
     assert _content(demo_store) == expected
     assert rebuild.check(demo_store, jobs=1).differences == []
     again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
-    assert again.rows_inserted == 0 and again.rows_deleted == 0
+    assert again.rows_inserted == 0 and again.keys_deleted == 0
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -171,6 +171,75 @@ def test_recompute_fills_empty_derived_tables(demo_store: Store, jobs: int) -> N
         with demo_store.read() as conn:
             n = conn.execute(text("SELECT count(*) FROM hazard_rtree")).scalar()
         assert n == len(expected["hazard"])
+
+
+#: one value of one row per table, each of a different kind (text, date, JSON, geometry, float,
+#: boolean): the column-by-column comparison must find every one of them
+_ONE_VALUE: list[tuple[Any, str, Any]] = [
+    (s.hazard, "geom_geojson", '{"type":"Point","coordinates":[0,0]}'),
+    (s.hazard, "first_date", None),
+    (s.hazard, "details", {"evidence": []}),
+    (s.release_polygon, "geom", shapely.box(35, 51, 35.001, 51.001)),
+    (s.activity, "end_date", None),
+    (s.eo_item, "x", 1e-9),
+    (s.accident, "demining", True),
+    (s.victim, "sex", "x"),
+    (s.qm_inspection, "open_corrective_actions", 99),
+    (s.handover, "community", {"x": 1}),
+]
+
+
+def _order(store: Store, table: Any) -> list[tuple[Any, ...]]:
+    """Every row but its geometry, the rows of each report in their ``id`` order."""
+    cols = [c for c in table.columns if c.name not in ("id", "geom")]
+    with store.read() as conn:
+        query = select(*cols).order_by(table.c.report_id, table.c.id)
+        return [tuple(r) for r in conn.execute(query)]
+
+
+def test_one_changed_value_is_found_and_only_its_rows_written(demo_store: Store) -> None:
+    expected = _content(demo_store)
+    items = _order(demo_store, s.eo_item)
+    changed: list[tuple[str, str]] = []
+    with demo_store.write() as conn:
+        for table, column, value in _ONE_VALUE:
+            key = "hazard_id" if table is s.hazard else "report_id"
+            rows = conn.execute(select(table.c[key], table.c[column]).order_by(table.c[key]))
+            # a row in the middle of the table, whose value really changes
+            candidates = [k for k, v in rows if v != value]
+            assert candidates, (table.name, column)
+            k = candidates[len(candidates) // 2]
+            pk = list(table.primary_key.columns)[0]
+            one = conn.execute(select(pk).where(table.c[key] == k).limit(1)).scalar()
+            conn.execute(update(table).where(pk == one).values({column: value}))
+            changed.append((table.name, k))
+        # two EO items of one report swapped: the same rows in another order
+        two = conn.execute(
+            select(s.eo_item.c.report_id)
+            .group_by(s.eo_item.c.report_id)
+            .having(func.count(func.distinct(s.eo_item.c.category)) > 1)
+            .order_by(s.eo_item.c.report_id)
+        ).first()
+        assert two is not None
+        first, second = conn.execute(
+            select(s.eo_item)
+            .where(s.eo_item.c.report_id == two[0])
+            .order_by(s.eo_item.c.category, s.eo_item.c.id)
+        ).all()[::-1][:2]
+        for target, source in ((first, second), (second, first)):
+            values = {k: v for k, v in source._mapping.items() if k != "id"}
+            conn.execute(update(s.eo_item).where(s.eo_item.c.id == target.id).values(values))
+        changed.append(("eo_item", two[0]))
+    assert _content(demo_store) != expected
+    assert _order(demo_store, s.eo_item) != items
+    result = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert _content(demo_store) == expected
+    assert _order(demo_store, s.eo_item) == items
+    # only the changed hazards' and reports' rows were deleted and written again
+    assert result.keys_deleted == len(set(changed)) > 5
+    assert len(set(changed)) <= result.rows_inserted < 30
+    again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert again.rows_inserted == 0 and again.keys_deleted == 0
 
 
 def _indexes(store: Store) -> set[tuple[str, str]]:

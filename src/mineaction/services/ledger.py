@@ -383,8 +383,9 @@ class RecomputeResult:
     reports: int = 0
     errors: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
-    #: derived rows deleted and inserted (a recompute writes only rows that differ)
-    rows_deleted: int = 0
+    #: hazards and reports whose stored rows a recompute deleted (once per derived table)
+    keys_deleted: int = 0
+    #: derived rows inserted (a recompute writes only rows that differ)
     rows_inserted: int = 0
 
 

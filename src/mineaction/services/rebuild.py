@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -37,7 +38,7 @@ from mineaction.store import projections as proj
 from mineaction.store import reports as ledger_store
 from mineaction.store import schema as s
 from mineaction.store import shards as sh
-from mineaction.store.bulkwrite import encode_rows, write_encoded
+from mineaction.store.bulkwrite import encode_columns, write_encoded
 from mineaction.store.engine import Store
 
 Progress = Callable[[int], None]
@@ -109,10 +110,50 @@ class ShardResult:
 
 def _encoded(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Encode rows in the canonical column order of ``table`` (all columns but ``id``)."""
-    cols = sh.compare_columns(table)
-    if rows and list(rows[0]) != cols:
-        rows = [{k: r[k] for k in cols} for r in rows]
-    return encode_rows(conn.dialect, table, rows)[1]
+    if not rows:
+        return []
+    return list(
+        zip(*encode_columns(conn.dialect, table, sh.compare_columns(table), rows), strict=True)
+    )
+
+
+def _same_columns(
+    fresh: list[list[Any]], stored: list[tuple[Any, ...]], keys: list[Callable[[Any], Any] | None]
+) -> bool:
+    """Tell whether encoded ``fresh`` columns equal the ``stored`` rows, in the same order."""
+    if not fresh or len(fresh[0]) != len(stored):
+        return False
+    for new, old, key in zip(fresh, zip(*stored, strict=True), keys, strict=True):
+        if key is None:
+            if new != list(old):
+                return False
+        elif list(map(key, new)) != list(map(key, old)):
+            return False
+    return True
+
+
+def _unchanged(
+    conn: Connection,
+    table: Table,
+    cols: list[str],
+    fresh_rows: list[dict[str, Any]],
+    stored: list[tuple[Any, ...]],
+    order: list[str],
+) -> bool:
+    """Tell cheaply, column by column, whether the stored rows are exactly the fresh rows.
+
+    Both sides are put in the same order first (by the ``order`` columns, stable, so that
+    the rows of one report keep their order); ``False`` may also mean "cannot tell this way".
+    """
+    if len(fresh_rows) != len(stored) or not stored:
+        return False
+    try:
+        fresh_sorted = sorted(fresh_rows, key=itemgetter(*order))
+        stored_sorted = sorted(stored, key=itemgetter(*(cols.index(c) for c in order)))
+    except TypeError:  # values that do not sort (None, mixed types): compare row by row
+        return False
+    fresh = encode_columns(conn.dialect, table, cols, fresh_sorted)
+    return _same_columns(fresh, stored_sorted, sh.column_keys(conn, table, cols))
 
 
 def _diff_hazards(
@@ -123,8 +164,10 @@ def _diff_hazards(
     empty: bool,
 ) -> None:
     cols = sh.compare_columns(s.hazard)
-    key = sh.comparable(conn, s.hazard, cols)
     found = [] if empty else sh.stored_hazards(conn, shard, cols)
+    if _unchanged(conn, s.hazard, cols, fresh_rows, found, ["hazard_id"]):
+        return
+    key = sh.comparable(conn, s.hazard, cols)
     stored = {row[0]: key(row) for row in found}
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
@@ -161,23 +204,28 @@ def _diff_table(
 ) -> None:
     cols = sh.compare_columns(table)
     at = cols.index("report_id")
-    key = sh.comparable(conn, table, cols)
     ids = [rid for t in sh.SOURCE_TYPES[table.name] for rid in reports.get(t, [])]
     stored_list = [] if empty else sh.stored_rows(conn, table, cols, ids)
     out.seen[table.name] = len(stored_list)
+    # rows of one report: in insertion order (``id``), or by primary key
+    pk = [] if "id" in table.columns else [c.name for c in table.primary_key.columns]
+    order = ["report_id", *(c for c in pk if c != "report_id")]
+    if _unchanged(conn, table, cols, fresh_rows, stored_list, order):
+        return
+    key = sh.comparable(conn, table, cols)
     stored = _grouped(stored_list, at)
     fresh = _grouped(_encoded(conn, table, fresh_rows), at)
-    if "id" not in table.columns:
+    if pk:
         # no insertion order to keep: compare as sets, ordered by primary key
-        pk = [cols.index(c.name) for c in table.primary_key.columns]
+        pk_at = [cols.index(c) for c in pk]
 
-        def order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        def by_pk(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             if len(rows) < 2:
                 return rows
-            return sorted(rows, key=lambda r: tuple(str(r[i]) for i in pk))
+            return sorted(rows, key=lambda r: tuple(str(r[i]) for i in pk_at))
 
-        stored = {k: order(v) for k, v in stored.items()}
-        fresh = {k: order(v) for k, v in fresh.items()}
+        stored = {k: by_pk(v) for k, v in stored.items()}
+        fresh = {k: by_pk(v) for k, v in fresh.items()}
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
     for rid, rows in fresh.items():
@@ -357,7 +405,7 @@ def recompute(
                 for res in results:
                     for change in res.changes:
                         _apply(conn, change)
-                        result.rows_deleted += len(change.deletes)
+                        result.keys_deleted += len(change.deletes)
                         result.rows_inserted += len(change.rows)
                         if change.rows and change.table in _DEFERRED:
                             deferred.append(change)

@@ -11,6 +11,7 @@ are byte for byte what :func:`sqlalchemy.insert` stores.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,13 @@ def encode_geometries(values: Sequence[Any], dialect: str) -> list[Any]:
     [None]
     """
     arr = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        arr[i] = shapely.from_wkb(v) if isinstance(v, bytes | str) else v
-    present = np.fromiter((v is not None for v in arr), dtype=bool, count=len(arr))
+    arr[:] = values
+    present = shapely.is_geometry(arr)
+    if int(np.count_nonzero(present)) + list(values).count(None) != len(values):
+        # some are WKB already (bytes or hex text)
+        for i, v in enumerate(values):
+            arr[i] = shapely.from_wkb(v) if isinstance(v, bytes | str) else v
+        present = np.fromiter((v is not None for v in arr), dtype=bool, count=len(arr))
     out = np.full(len(arr), None, dtype=object)
     if present.any():
         geoms = arr[present]
@@ -92,6 +97,29 @@ def encode_rows(
     values = zip(*(r.values() for r in rows), strict=True)
     columns = [_encode_column(c, list(v), dialect) for c, v in zip(cols, values, strict=True)]
     return keys, list(zip(*columns, strict=True))
+
+
+def encode_columns(
+    dialect: Dialect, table: Table, cols: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> list[list[Any]]:
+    """Return the values of ``cols`` of ``rows`` column by column, as the driver binds them.
+
+    The same values as :func:`encode_rows` (``list(zip(*columns))`` are its rows), for rows
+    that have at least the keys ``cols`` in any order.
+
+    >>> from mineaction.store import schema as s
+    >>> from sqlalchemy.dialects import sqlite
+    >>> encode_columns(sqlite.dialect(), s.handover, ["report_id"], [{"report_id": "R1"}])
+    [['R1']]
+    """
+    if not rows:
+        return [[] for _ in cols]
+    if len(cols) == 1:
+        values: list[Any] = [[r[cols[0]] for r in rows]]
+    else:
+        pick = itemgetter(*cols)
+        values = [list(v) for v in zip(*map(pick, rows), strict=True)]
+    return [_encode_column(table.columns[c], v, dialect) for c, v in zip(cols, values, strict=True)]
 
 
 def write_encoded(

@@ -224,6 +224,37 @@ def comparable(conn: Connection, table: Table, cols: Sequence[str]) -> Callable[
     return key
 
 
+def column_keys(
+    conn: Connection, table: Table, cols: Sequence[str]
+) -> list[Callable[[Any], Any] | None]:
+    """Return, per column, what :func:`comparable` does to one value (``None``: nothing).
+
+    For comparing whole columns at once: values ``a`` and ``b`` of column ``i`` are equal
+    for :func:`comparable` exactly when ``f(a) == f(b)`` for ``f = column_keys(...)[i]``
+    (or ``a == b`` when it is ``None``).
+    """
+    if conn.dialect.name != "postgresql":
+        return [None] * len(cols)
+    loads, dumps, sort = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
+
+    def json_key(v: Any) -> Any:
+        return None if v is None else dumps(loads(v), option=sort)
+
+    def float_key(v: Any) -> Any:
+        return "-0.0" if v == 0.0 and v is not None and math.copysign(1.0, v) < 0 else v
+
+    out: list[Callable[[Any], Any] | None] = []
+    for name in cols:
+        col = table.columns[name]
+        if isinstance(col.type.dialect_impl(conn.dialect), JSON):
+            out.append(json_key)
+        elif isinstance(col.type, Float):
+            out.append(float_key)
+        else:
+            out.append(None)
+    return out
+
+
 def geometry_columns(table: Table) -> list[str]:
     """Return the names of the geometry columns of ``table``."""
     return [c.name for c in table.columns if isinstance(c.type, Geometry)]
