@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from typing import Any
 
@@ -240,6 +241,39 @@ def test_one_changed_value_is_found_and_only_its_rows_written(demo_store: Store)
     assert len(set(changed)) <= result.rows_inserted < 30
     again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
     assert again.rows_inserted == 0 and again.keys_deleted == 0
+
+
+def test_workers_scratch_files_are_copied_then_removed(
+    sqlite_store: Store, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_demo(sqlite_store, seed=1, scale="small")
+    expected = _content(sqlite_store)
+    with sqlite_store.write() as conn:
+        proj.clear_derived(conn)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    made: list[str] = []
+    real = sh.copy_scratch
+
+    def copy(conn: Any, files: Any, tables: Any) -> None:
+        made.extend(files)
+        real(conn, files, tables)
+
+    monkeypatch.setattr(sh, "copy_scratch", copy)
+    # a pooled store (a server's): its connection must not go back with the files attached
+    pooled = Store(sqlite_store.url, pooled=True)
+    try:
+        result = rebuild.recompute(pooled, jobs=2, reports_per_shard=PER_SHARD)
+        assert 1 <= len(made) <= 2  # one file per worker process, not per shard
+        assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
+        assert _content(sqlite_store) == expected
+        assert list(scratch.iterdir()) == []  # removed after the commit
+        with pooled.read() as conn:
+            attached = [r[1] for r in conn.exec_driver_sql("PRAGMA database_list")]
+        assert attached == ["main"]
+    finally:
+        pooled.dispose()
 
 
 def _indexes(store: Store) -> set[tuple[str, str]]:

@@ -20,8 +20,10 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.util
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext
@@ -50,6 +52,10 @@ AUTO_MIN_REPORTS = 20_000
 REPORTS_PER_SHARD = 10_000
 #: Most worker processes ``jobs=None`` starts.
 AUTO_MAX_JOBS = 8
+#: With up to this many worker processes a recompute on SQLite has the workers write the rows
+#: to insert into scratch files (one per worker, attached at the end; more would pass
+#: SQLite's limit of 10 attached databases); with more they send the rows back.
+SCRATCH_MAX_JOBS = 8
 #: Tables whose rows have their own natural key (accident, victim, session, inspection id):
 #: their inserts wait until every shard's deletes are done, so that a key moving from one
 #: report to another cannot collide with its stale row.
@@ -82,13 +88,18 @@ def resolve_jobs(jobs: int | None, reports: int) -> int:
 
 @dataclass
 class TableChange:
-    """Rows of one table to delete (by key) and to insert (encoded), from one shard."""
+    """Rows of one table to delete (by key) and to insert (encoded), from one shard.
+
+    When a worker wrote the rows to insert into its scratch file (:func:`_to_scratch`),
+    ``rows`` is empty and ``written`` counts them.
+    """
 
     table: str
     column: str
     deletes: list[str]
     keys: list[str]
     rows: list[tuple[Any, ...]]
+    written: int = 0
 
 
 @dataclass
@@ -103,6 +114,8 @@ class ShardResult:
     stale: list[str] = field(default_factory=list)
     changes: list[TableChange] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
+    #: the scratch SQLite file holding this shard's rows to insert (see :func:`_to_scratch`)
+    scratch: str | None = None
 
 
 # --- one shard ------------------------------------------------------------------------------
@@ -326,13 +339,28 @@ def _init_worker(url: str, snapshot: str | None, parent: int) -> None:
         multiprocessing.util.Finalize(None, conn.close, exitpriority=10)
 
 
-def _run_in_worker(task: tuple[sh.Shard, str, bool]) -> ShardResult:
-    shard, mode, empty = task
+def _run_in_worker(task: tuple[sh.Shard, str, bool, str | None]) -> ShardResult:
+    shard, mode, empty, scratch = task
     conn = _worker.get("conn")
     if conn is not None:
-        return run_shard(conn, shard, mode, empty)
-    with _worker["store"].read() as rconn:
-        return run_shard(rconn, shard, mode, empty)
+        res = run_shard(conn, shard, mode, empty)
+    else:
+        with _worker["store"].read() as rconn:
+            res = run_shard(rconn, shard, mode, empty)
+    if scratch is not None:
+        _to_scratch(res, os.path.join(scratch, f"worker-{os.getpid()}.db"))
+    return res
+
+
+def _to_scratch(res: ShardResult, path: str) -> None:
+    """Move the rows to insert of a shard result into the scratch file ``path`` (appended)."""
+    changes = [c for c in res.changes if c.rows]
+    if not changes:
+        return
+    sh.write_scratch(path, [(c.table, c.keys, c.rows) for c in changes])
+    for c in changes:
+        c.written, c.rows = len(c.rows), []
+    res.scratch = path
 
 
 @contextmanager
@@ -344,15 +372,20 @@ def _results(
     jobs: int,
     snapshot: str | None,
     empty: bool = False,
+    scratch: str | None = None,
 ) -> Iterator[Iterator[ShardResult]]:
-    """Yield an iterator of shard results (in completion order) from ``jobs`` processes."""
+    """Yield an iterator of shard results (in completion order) from ``jobs`` processes.
+
+    With ``scratch`` (a directory; worker processes only) the workers leave the rows to insert
+    in scratch files there instead of sending them back.
+    """
     if jobs == 1:
         yield (run_shard(conn, shard, mode, empty) for shard in shards)
         return
     # spawn, not fork: a forked child must not inherit the parent's open database connections
     ctx = multiprocessing.get_context("spawn")
     # biggest shards first, so that no process is left with a big one at the end
-    tasks = [(shard, mode, empty) for shard in sorted(shards, key=lambda x: -x.reports)]
+    tasks = [(shard, mode, empty, scratch) for shard in sorted(shards, key=lambda x: -x.reports)]
     pool = ProcessPoolExecutor(
         min(jobs, len(tasks)),
         mp_context=ctx,
@@ -375,6 +408,19 @@ def _apply(conn: Connection, change: TableChange) -> None:
         sh.delete_keys(conn, table, change.column, change.deletes)
     if change.rows and change.table not in _DEFERRED:
         write_encoded(conn, table, change.keys, change.rows)
+
+
+@contextmanager
+def _scratch_dir(use: bool) -> Iterator[str | None]:
+    """Yield a new directory for the workers' scratch files (removed at the end), or None."""
+    if not use:
+        yield None
+        return
+    path = tempfile.mkdtemp(prefix="mineaction-recompute-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def recompute(
@@ -400,15 +446,25 @@ def recompute(
         # Empty derived tables (a new database): every row is written, and on SQLite building
         # the secondary indexes once at the end is cheaper than keeping them up to date.
         empty = not any(counts.values()) and not proj.count_hazards(conn)
-        with proj.indexes_set_aside(conn) if empty else nullcontext():
-            with _results(store, conn, shards, "recompute", n, snapshot, empty) as results:
+        # SQLite with worker processes: the workers write the rows to insert into scratch
+        # files (in parallel, nothing pickled), copied by SQLite at the end; one file per
+        # worker, all attached at once (SQLite attaches at most 10 databases).
+        use_scratch = store.dialect == "sqlite" and 1 < n <= SCRATCH_MAX_JOBS
+        files: set[str] = set()
+        with (
+            _scratch_dir(use_scratch) as scratch,
+            proj.indexes_set_aside(conn) if empty else nullcontext(),
+        ):
+            with _results(store, conn, shards, "recompute", n, snapshot, empty, scratch) as results:
                 for res in results:
                     for change in res.changes:
                         _apply(conn, change)
                         result.keys_deleted += len(change.deletes)
-                        result.rows_inserted += len(change.rows)
+                        result.rows_inserted += len(change.rows) + change.written
                         if change.rows and change.table in _DEFERRED:
                             deferred.append(change)
+                    if res.scratch is not None:
+                        files.add(res.scratch)
                     for name, k in res.seen.items():
                         seen[name] += k
                     res.changes = []
@@ -423,6 +479,8 @@ def recompute(
                 for change in deferred:
                     if change.table == table.name:
                         write_encoded(conn, table, change.keys, change.rows)
+            # every delete is done: rows with their own natural key cannot collide
+            sh.copy_scratch(conn, sorted(files), list(_TABLES.values()))
         for res in sorted(done, key=lambda r: r.index):
             result.reports += res.reports
             result.hazards += res.hazards

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -303,3 +304,53 @@ def delete_unmatched(conn: Connection, table: Table) -> None:
     r = s.report.c
     sources = select(r.report_id).where(r.type.in_(SOURCE_TYPES[table.name]))
     conn.execute(delete(table).where(table.c.report_id.not_in(sources)))
+
+
+def write_scratch(path: str, tables: Sequence[tuple[str, Sequence[str], Sequence[Any]]]) -> None:
+    """Append encoded rows ``(table, columns, rows)`` to a scratch SQLite file of one process.
+
+    The scratch tables have no declared column types (no affinity), so every value is kept
+    exactly as bound; :func:`copy_scratch` then converts it by the real column's affinity,
+    exactly as binding it there would. Rows keep their order (``rowid``). No journal, no
+    sync: the file is thrown away after the recompute, whatever happens.
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("BEGIN")
+        for name, cols, rows in tables:
+            names = ", ".join(f'"{c}"' for c in cols)
+            db.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({names})')
+            marks = ", ".join("?" for _ in cols)
+            db.executemany(f'INSERT INTO "{name}" ({names}) VALUES ({marks})', rows)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def copy_scratch(conn: Connection, files: Sequence[str], tables: Sequence[Table]) -> None:
+    """Insert every row of the scratch ``files`` into ``tables``, table by table, in order.
+
+    Runs inside the caller's SQLite write transaction: the files are attached to its
+    connection (at most 10), which is therefore closed afterwards instead of going back to
+    a pool with them attached, and SQLite copies the rows itself (``INSERT ... SELECT``).
+    """
+    if not files:
+        return
+    conn.detach()
+    names = [f"scratch{i}" for i in range(len(files))]
+    for name, path in zip(names, files, strict=True):
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {name}", (path,))
+    for table in tables:
+        cols = ", ".join(f'"{c}"' for c in compare_columns(table))
+        for name in names:
+            found = conn.exec_driver_sql(
+                f"SELECT count(*) FROM {name}.sqlite_master WHERE type = 'table' AND name = ?",
+                (table.name,),
+            ).scalar()
+            if found:
+                conn.exec_driver_sql(
+                    f'INSERT INTO main."{table.name}" ({cols}) '
+                    f'SELECT {cols} FROM {name}."{table.name}" ORDER BY rowid'
+                )
