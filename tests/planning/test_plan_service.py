@@ -244,5 +244,18 @@ def test_backtest_on_the_demo(store: Store) -> None:
         "by_region",
     }
     assert out["settings"]["count_stages"] is True
+    # the work selection is fitted on the history before the date only
+    assert out["settings"]["work_selection"] is True
+    first, again = out["tasking_first"], out["tasking_again"]
+    assert first["source"] == again["source"] == "fitted" and first["window_months"] == 12
+    assert sum(first["activities"]) + sum(again["activities"]) == sum(out["tasking"]["activities"])
+    replayed = sum(
+        1
+        for a in then.activities
+        if a.released_m2 > 0 and a.start and date(2024, 11, 1) <= a.start <= as_of
+    )
+    assert sum(out["tasking"]["activities"]) <= replayed
+    whole = pl.backtest(store, as_of, months=6, period_months=6, samples=2, work_selection=False)
+    assert whole["settings"]["work_selection"] is False
     with pytest.raises(ValidationError, match="nothing happened after"):
         pl.backtest(store, date(2030, 1, 1), samples=2)
