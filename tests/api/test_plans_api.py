@@ -61,9 +61,23 @@ def test_plan_run_read_accept_forecast(shared: Seeded) -> None:
     )
     assert f.status_code == 200, f.text
     fd = f.json()
+    # this history shows no hazard taken up in its months: at the observed pace nothing is
+    # done, and the answer says so (no invented date)
+    assert fd["scenario"] == "observed_pace"
+    assert fd["scenario_label"].startswith("at the programme's observed pace")
+    assert fd["pace"]["first_take_ups_per_month"] == 0 and fd["packages_without_date"] > 0
     prog = next(r for r in fd["regions"] if r["region"] == "programme")
-    assert prog["p10"] <= prog["p50"] <= prog["p90"] and 0 <= fd["p_deadline"] <= 1
+    assert prog["p50"] is None and fd["p_deadline"] == 0
     assert {m["asset"] for m in fd["marginal"]} == {"nts", "ts", "manual"}
+    w = c.get(
+        "/api/v1/forecast",
+        headers=ops,
+        params={"samples": 3, "deadline": "2040-01-01", "whole_stock": "true", "compare": "true"},
+    ).json()
+    assert w["scenario"] == "whole_stock" and w["packages_without_date"] == 0
+    prog = next(r for r in w["regions"] if r["region"] == "programme")
+    assert prog["p10"] <= prog["p50"] <= prog["p90"] and 0 <= w["p_deadline"] <= 1
+    assert w["compare"]["scenario"] == "observed_pace"
     cal = c.get("/api/v1/calibration", headers=ops).json()
     assert cal["min_hazards_per_stage"] == 10 and cal["min_reports_per_rate"] == 8
 

@@ -233,9 +233,15 @@ def forecast(
     marginal: bool = False,
     as_of: date | None = None,
     scope: Annotated[str | None, Query(max_length=100)] = None,
+    whole_stock: bool = False,
+    compare: bool = False,
 ) -> Any:
     """P10/P50/P90 completion by region and programme from calibrated inputs; probability of
-    meeting ``deadline``; with ``marginal=true`` the effect of one more team per class."""
+    meeting ``deadline``; with ``marginal=true`` the effect of one more team per class.
+
+    ``scenario`` / ``scenario_label`` in the answer say what the dates assume: at the
+    programme's observed pace (default) or, with ``whole_stock=true``, the whole stock at
+    reported rates; ``compare=true`` adds the other scenario's dates (``compare``)."""
     out, _, _ = svc.run_forecast(
         _store(request),
         samples=samples,
@@ -244,6 +250,8 @@ def forecast(
         marginal=marginal,
         as_of=as_of,
         options=svc.PlanOptions(bound=False, scope=scope or None),
+        work_selection=not whole_stock,
+        compare=compare,
     )
     return out
 

@@ -443,18 +443,48 @@ def accept_cmd(ctx: Context, plan_id: str) -> None:
     )
 
 
+def _when(day: Any) -> str:
+    """A completion date, or why there is none."""
+    return "no date (not taken up at the pace)" if day is None else str(day)
+
+
 def _forecast_table(d: dict[str, Any]) -> None:
+    if d.get("scenario_label"):
+        click.echo(f"scenario: {d['scenario_label']}")
+    other = d.get("compare")
     headers = ["region", "P10", "P50", "P90"]
     if d.get("deadline"):
         headers.append(f"P(by {d['deadline']})")
+    if other:
+        headers.append(f"P50, {svc.SCENARIOS[other['scenario']]}")
+        click.echo(f"compared with: {other['scenario_label']}")
+    p50_other = {r["region"]: r["p50"] for r in other["regions"]} if other else {}
     echo_table(
         [
-            [r["region"], r["p10"], r["p50"], r["p90"]]
+            [r["region"], _when(r["p10"]), _when(r["p50"]), _when(r["p90"])]
             + ([f"{r['p_deadline'] * 100:.0f} %"] if d.get("deadline") else [])
+            + ([_when(p50_other.get(r["region"]))] if other else [])
             for r in d["regions"]
         ],
         headers,
     )
+    if d.get("packages_without_date"):
+        why = [
+            f"{name}: "
+            + (
+                "no take-up in the record's months"
+                if p["source"] == "fitted"
+                else "too little history to fit it"
+            )
+            for name, p in (("first take-ups", d.get("pace")), ("going on", d.get("pace_again")))
+            if p and p["first_take_ups_per_month"] == 0
+        ]
+        click.echo(
+            f"{d['packages_without_date']} work packages are never taken up at the observed "
+            "pace, so they have no completion date"
+            + (f" ({'; '.join(why)})" if why else "")
+            + "; --whole-stock gives the what-if of working through the whole stock"
+        )
     if d.get("marginal"):
         click.echo("one more team of each class (same samples):")
         echo_table(
@@ -491,6 +521,13 @@ def _forecast_table(d: dict[str, Any]) -> None:
     "the teams work through the whole stock by the plan's priorities (what-if).",
 )
 @click.option(
+    "--compare/--no-compare",
+    default=True,
+    show_default=True,
+    help="Also forecast the other scenario (whole stock / observed pace) and show its P50 "
+    "side by side (twice the time).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 @pass_ctx
@@ -507,14 +544,17 @@ def forecast_cmd(
     out: str | None,
     fmt: str,
     work_selection: bool = True,
+    compare: bool = True,
 ) -> None:
     """P10/P50/P90 completion per region and programme (Monte Carlo over productivity,
     survey outcomes, team losses and closures, and which hazards the programme takes up
     when, with calibrated inputs).
 
-    Hazards the programme's record shows it does not take up (idle for many months) get
-    late, capped take-up dates: completion dates then say "not within the programme's
-    pattern"; --whole-stock shows what the teams could do if they worked through the stock.
+    Default scenario: at the programme's observed pace - hazards taken up as its record
+    shows for the 12 months the record covers, then what is still waiting at the fitted
+    monthly number of take-ups, in the record's order (no new contamination). --whole-stock:
+    every open hazard available from the start at the reported rates (a what-if). With
+    --compare (default) both P50s are shown side by side.
     """
     rows, cal = _inputs(teams, calendars)
     with _steps("forecast") as step:
@@ -530,6 +570,7 @@ def forecast_cmd(
             calendars=cal,
             progress=step,
             work_selection=work_selection,
+            compare=compare,
         )
     if out:
         o = Path(out)

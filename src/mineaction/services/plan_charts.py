@@ -98,17 +98,28 @@ def forecast_bands(result: Mapping[str, Any], fmt: str = "png") -> bytes:
     """P10-P90 completion bands (bar) and P50 (dot) per region and programme."""
     rows = result["regions"]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.6))
+    known = [_d(r[k]) for r in rows for k in ("p10", "p50", "p90") if r[k] is not None]
+    right = mdates.date2num(max(known)) if known else None
     for y, r in enumerate(rows):
-        p10, p50, p90 = (mdates.date2num(_d(r[k])) for k in ("p10", "p50", "p90"))
+        if r["p10"] is None or right is None:  # never completes at the pace: no date
+            ax.annotate("no date", (right or 0.0, y), fontsize=7, va="center", color="#b00")
+            continue
+        p10 = mdates.date2num(_d(r["p10"]))
+        p90 = mdates.date2num(_d(r["p90"])) if r["p90"] is not None else right
         ax.plot([p10, p90], [y, y], color="#1f77b4", lw=5, alpha=0.5)
-        ax.plot([p50], [y], "o", color="#1f77b4")
+        if r["p50"] is not None:
+            ax.plot([mdates.date2num(_d(r["p50"]))], [y], "o", color="#1f77b4")
     if result.get("deadline"):
         ax.axvline(mdates.date2num(_d(result["deadline"])), color="red", ls="--", label="deadline")
         ax.legend(fontsize=7)
     ax.set_yticks(range(len(rows)), [str(r["region"]) for r in rows], fontsize=7)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.xaxis_date()
-    ax.set_title("Completion forecast: P10-P90 (bar), P50 (dot)", fontsize=10)
+    scenario = result.get("scenario_label")
+    title = "Completion forecast: P10-P90 (bar), P50 (dot)"
+    if scenario:
+        title += "\n" + str(scenario).split(":")[0]
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, fmt)
 

@@ -34,12 +34,14 @@ from mineaction.core.planning.calibration import (
     Calibration,
     HazardHistory,
     HazardOutcome,
+    TakeUpPace,
     TaskingCurve,
     Utilisation,
     asset_of,
     calibrate,
     monthly_utilisation,
     months_idle,
+    take_up_pace,
     tasking_curve,
     terrain_of,
     utilisation,
@@ -514,6 +516,10 @@ class Inputs:
     tasking_first: TaskingCurve | None = None
     tasking_again: TaskingCurve | None = None
     worked: tuple[str, ...] = ()
+    #: the programme's observed pace of first take-ups (never-worked hazards a month) and of
+    #: going on with hazards already worked on
+    pace: TakeUpPace | None = None
+    pace_again: TakeUpPace | None = None
 
 
 def build_inputs(
@@ -702,6 +708,8 @@ def build_inputs(
         first_curve,
         again_curve,
         tuple(h for h in idle if histories[h].events),
+        take_up_pace(histories.values(), window),
+        take_up_pace(histories.values(), window, worked=True),
     )
 
 
@@ -1277,8 +1285,21 @@ def forecast_settings(
     inputs: Inputs | None = None,
     new_hazards: bool = False,
     work_selection: bool = True,
+    pace: bool = True,
+    pace_competing: bool = False,
+    pace_months: int = 0,
+    pace_after_months: int = 12,
 ) -> ForecastSettings:
     """Forecast uncertainty from the calibration where history exists.
+
+    Work selection (``work_selection``): hazards are taken up by the fitted curves (never
+    worked on / already worked on, by idle months) for the ``pace_after_months`` months the
+    record covers; with ``pace`` what is still waiting then is taken up at the programme's
+    observed pace (fitted monthly counts and spread of first take-ups and of going on, in
+    the curves' order), with no cap; ``pace_after_months=0``: the pace from the start;
+    ``pace_competing``: hazards reported at the observed rate compete for the first take-ups
+    (for ``pace_months`` months). Without ``pace``: the curves' tails, capped (the previous
+    model).
 
     Capacity: with ``inputs`` built with utilisation, the monthly utilisation of the 12
     months before the cut-off (per class) gives the forecast's sampled capacity paths.
@@ -1319,6 +1340,16 @@ def forecast_settings(
             capacity["tasking"] = first.probability
             capacity["tasking_again"] = again.probability
             capacity["worked_hazards"] = inputs.worked
+        if pace and inputs.pace is not None and inputs.pace_again is not None:
+            capacity["pace"] = True
+            capacity["pace_per_month"] = inputs.pace.per_month
+            capacity["pace_sigma"] = inputs.pace.sigma
+            capacity["pace_again_per_month"] = inputs.pace_again.per_month
+            capacity["pace_again_sigma"] = inputs.pace_again.sigma
+            capacity["pace_after_months"] = pace_after_months
+            capacity["pace_months"] = pace_months
+            if pace_competing:
+                capacity["pace_new_per_month"] = inputs.pace.new_per_month
     fits = [f for f in cal.rates if f.fitted]
     if not fits:
         return ForecastSettings(samples=samples, seed=seed, **capacity)
@@ -1331,6 +1362,50 @@ def forecast_settings(
         productivity_sigma=class_sigma,
         **capacity,
     )
+
+
+#: What a forecast's completion dates assume (shown with every forecast: never read one
+#: scenario as the other).
+SCENARIOS = {
+    "observed_pace": "at the programme's observed pace",
+    "whole_stock": "whole stock at reported rates",
+    "capped_take_up": "take-up curves with a capped tail (previous model)",
+}
+
+
+def scenario_of(settings: ForecastSettings) -> str:
+    """Which scenario a forecast's settings describe (a key of SCENARIOS).
+
+    >>> scenario_of(ForecastSettings()), scenario_of(ForecastSettings(tasking=(0.1,), pace=True))
+    ('whole_stock', 'observed_pace')
+    """
+    if not settings.tasking:
+        return "whole_stock"
+    return "observed_pace" if settings.pace else "capped_take_up"
+
+
+def _scenario_text(settings: ForecastSettings) -> str:
+    """One line saying what the completion dates assume."""
+    key = scenario_of(settings)
+    if key == "whole_stock":
+        return (
+            f"{SCENARIOS[key]}: every open hazard available from the start, the teams working "
+            "through it by the plan's priorities (a what-if: not how the programme has taken "
+            "hazards up)"
+        )
+    if key == "capped_take_up":
+        return f"{SCENARIOS[key]}: take-up drawn from the curves' tails, capped at 20 years"
+    return (
+        f"{SCENARIOS[key]}: hazards taken up as the record shows for "
+        f"{settings.pace_after_months} months, then {settings.pace_per_month:.1f} never-worked "
+        f"hazards and {settings.pace_again_per_month:.1f} going-on take-ups a month (fitted "
+        "counts, in the record's order); new contamination not included"
+    )
+
+
+def _finite(x: float) -> float | None:
+    """Rounded to 0.1, or None when not finite (no date on one side)."""
+    return round(x, 1) if math.isfinite(x) else None
 
 
 def forecast_summary(
@@ -1361,20 +1436,23 @@ def forecast_summary(
             "inflow_packages_per_month": [len(m) for m in result.settings.inflow],
             "utilisation_months": dict(result.settings.utilisation_months),
         },
-        # what the completion dates rest on: with work selection, hazards the programme's
-        # record does not take up end late (capped take-up), so the share done soon matters
+        # how much is done soon (the completion dates rest on the slowest hazards)
         "packages_done_within_years": {
             str(y): round(float(np.median((result.package_days <= 365.25 * y).mean(axis=1))), 4)
             for y in (1, 2, 5, 10)
         },
+        "scenario": scenario_of(result.settings),
+        "scenario_label": _scenario_text(result.settings),
+        # packages that no sample completes at the observed pace (a pace of 0): no date
+        "packages_without_date": int(np.median(np.isinf(result.package_days).sum(axis=1))),
         "deadline": deadline.isoformat() if deadline else None,
         "p_deadline": round(result.probability_by(deadline), 4) if deadline else None,
         "regions": rows,
         "marginal": [
             {
                 "asset": m.asset.value,
-                "p50_days_saved": round(m.p50_days_saved, 1),
-                "p90_days_saved": round(m.p90_days_saved, 1),
+                "p50_days_saved": _finite(m.p50_days_saved),
+                "p90_days_saved": _finite(m.p90_days_saved),
                 "objective_saved_share": round(m.objective_saved_share, 4),
             }
             for m in marginal
@@ -1395,8 +1473,11 @@ def run_forecast(
     calendars: Mapping[str, Any] | None = None,
     progress: Progress = _noop,
     work_selection: bool = True,
+    compare: bool = False,
 ) -> tuple[dict[str, Any], Forecast, Inputs]:
-    """Monte Carlo forecast from the calibrated inputs (fast planner re-run per sample)."""
+    """Monte Carlo forecast from the calibrated inputs (fast planner re-run per sample);
+    ``compare``: also the other scenario (whole stock / observed pace), its dates in
+    ``compare`` (same samples and seed: twice the time)."""
     if not 1 <= samples <= 5000:
         raise ValidationError("samples must be between 1 and 5000", where="samples")
     progress("loading approved data")
@@ -1413,6 +1494,20 @@ def run_forecast(
         progress=progress,
         work_selection=work_selection,
     )
+    if compare:
+        other, _ = forecast_inputs(
+            inputs,
+            samples=samples,
+            seed=seed,
+            deadline=deadline,
+            progress=progress,
+            work_selection=not work_selection,
+        )
+        out["compare"] = {
+            k: other[k] for k in ("scenario", "scenario_label", "regions", "p_deadline")
+        }
+    out["pace"] = inputs.pace.as_dict() if inputs.pace else None
+    out["pace_again"] = inputs.pace_again.as_dict() if inputs.pace_again else None
     out["calibration"] = inputs.calibration.as_dict()
     out["source"] = data.source
     out["notes"] = inputs.notes
@@ -1489,6 +1584,9 @@ def backtest(
     new_hazards: bool = False,
     work_selection: bool = True,
     utilisation: bool = True,
+    pace: bool = True,
+    pace_competing: bool = False,
+    pace_after_months: int = 12,
 ) -> dict[str, Any]:
     """Forecast from the data as of ``as_of`` and compare with what happened afterwards.
 
@@ -1522,6 +1620,10 @@ def backtest(
         inputs if capacity_paths or work_selection else None,
         new_hazards,
         work_selection,
+        pace=pace,
+        pace_competing=pace_competing,
+        pace_months=months + 12 if pace_competing else 0,
+        pace_after_months=pace_after_months,
     )
     if not capacity_paths:
         settings = dataclasses.replace(settings, utilisation_months=(), inflow=())
@@ -1597,6 +1699,8 @@ def backtest(
             "count_stages": count_stages,
             "new_hazards": bool(settings.inflow),
             "work_selection": bool(settings.tasking),
+            "pace": settings.pace,
+            "pace_competing": settings.pace_new_per_month > 0,
             "productivity_sigma": settings.productivity_sigma,
             "team_sigma": settings.team_sigma,
         },
@@ -1604,6 +1708,8 @@ def backtest(
         "tasking": inputs.tasking.as_dict() if inputs.tasking else None,
         "tasking_first": inputs.tasking_first.as_dict() if inputs.tasking_first else None,
         "tasking_again": inputs.tasking_again.as_dict() if inputs.tasking_again else None,
+        "pace": inputs.pace.as_dict() if inputs.pace else None,
+        "pace_again": inputs.pace_again.as_dict() if inputs.pace_again else None,
         "periods": periods,
         "by_region": by_region,
         "coverage_p10_p90": share(cov),

@@ -200,7 +200,11 @@ def forecast_page(request: Request, user: CurrentUser) -> HTMLResponse:
         if not 1 <= n <= 200:
             raise ValidationError("samples must be between 1 and 200", where="samples")
         result, _, _ = svc.run_forecast(
-            _store(request), samples=n, deadline=d, marginal=bool(q.get("marginal"))
+            _store(request),
+            samples=n,
+            deadline=d,
+            marginal=bool(q.get("marginal")),
+            compare=bool(q.get("compare")),
         )
         from mineaction.services import plan_charts
 
@@ -215,4 +219,5 @@ def forecast_page(request: Request, user: CurrentUser) -> HTMLResponse:
         deadline=deadline,
         samples=samples,
         marginal=bool(q.get("marginal")),
+        compare=bool(q.get("compare")),
     )

@@ -20,8 +20,9 @@ at least :data:`MIN_HAZARDS_PER_STAGE` completed hazards per stage share and
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import NormalDist
@@ -684,3 +685,156 @@ def _tempo_sigma(months: Sequence[tuple[float, int]]) -> float:
     var = sum((v - mu) ** 2 for v in logs) / (len(logs) - 1)
     noise = sum(1.0 / x for x, _ in use) / len(use)
     return math.sqrt(max(0.0, var - noise))
+
+
+#: Never-worked hazards at risk a month needs to count in the pace fit (the first months of a
+#: programme's record, with almost no stock, say nothing about its pace).
+MIN_STOCK_PER_MONTH = 10
+
+
+@dataclass(frozen=True)
+class TakeUpPace:
+    """How many never-worked hazards the programme takes up a month (its observed pace).
+
+    ``counts[k]`` is the number of hazards never worked on before month k that got their first
+    land-releasing activity in it (hazards reported before the month began and not closed),
+    ``stock[k]`` how many were at risk and ``new[k]`` how many hazards were first reported in
+    it; months with fewer than ``MIN_STOCK_PER_MONTH`` at risk are left out.
+    """
+
+    counts: tuple[int, ...]
+    stock: tuple[int, ...]
+    new: tuple[int, ...]
+    fitted: bool
+
+    @property
+    def per_month(self) -> float:
+        """Mean first take-ups a month (0 when nothing was taken up or nothing fitted).
+
+        >>> TakeUpPace((10, 20, 30), (100, 100, 100), (5, 5, 5), True).per_month
+        20.0
+        """
+        return sum(self.counts) / len(self.counts) if self.counts else 0.0
+
+    @property
+    def new_per_month(self) -> float:
+        """Mean hazards first reported a month."""
+        return sum(self.new) / len(self.new) if self.new else 0.0
+
+    @property
+    def sigma(self) -> float:
+        """Month-to-month log-sigma of the count around its mean, less the counting noise.
+
+        >>> TakeUpPace((50, 50, 50, 50), (99,) * 4, (0,) * 4, True).sigma
+        0.0
+        """
+        return _tempo_sigma([(self.per_month, c) for c in self.counts])
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-compatible form."""
+        return {
+            "first_take_ups_per_month": round(self.per_month, 3),
+            "month_log_sigma": round(self.sigma, 6),
+            "counts": list(self.counts),
+            "never_worked_at_risk": list(self.stock),
+            "newly_reported": list(self.new),
+            "new_per_month": round(self.new_per_month, 3),
+            "source": "fitted" if self.fitted else "none",
+        }
+
+
+def take_up_pace(
+    histories: Iterable[HazardHistory],
+    window: Sequence[tuple[date, date]],
+    *,
+    min_stock: int = MIN_STOCK_PER_MONTH,
+    worked: bool = False,
+) -> TakeUpPace:
+    """Fit the monthly number of first take-ups of never-worked hazards over ``window``
+    (``worked``: of take-ups of hazards already worked on, i.e. going on with them).
+
+    The same at-risk rule as :func:`tasking_curve` (reported before the month began, not
+    closed by then, no land-releasing activity started before it - or one, with
+    ``worked``); a take-up is an activity starting in the month. Not fitted when no month
+    has ``min_stock`` hazards at risk.
+
+    >>> hs = [HazardHistory(f"H{i}", date(2024, 12, 1), (date(2025, 1, 10 + i % 3),) if i < 12
+    ...       else ()) for i in range(40)]
+    >>> p = take_up_pace(hs, [(date(2025, 1, 1), date(2025, 1, 31))])
+    >>> p.counts, p.stock, p.per_month
+    ((12,), (40,), 12.0)
+    """
+    hs = list(histories)
+    counts: list[int] = []
+    stock: list[int] = []
+    new: list[int] = []
+    for m0, m1 in window:
+        at_risk = [
+            h
+            for h in hs
+            if h.first < m0
+            and not (h.closed_on is not None and h.closed_on < m0)
+            and any(e < m0 for e in h.events) == worked
+        ]
+        if len(at_risk) < min_stock:
+            continue
+        counts.append(sum(1 for h in at_risk if any(m0 <= e <= m1 for e in h.events)))
+        stock.append(len(at_risk))
+        new.append(sum(1 for h in hs if m0 <= h.first <= m1))
+    return TakeUpPace(tuple(counts), tuple(stock), tuple(new), bool(counts))
+
+
+def take_up_order_auc(
+    histories: Iterable[HazardHistory],
+    window: Sequence[tuple[date, date]],
+    orders: Mapping[str, Callable[[HazardHistory, date], float]],
+    *,
+    min_stock: int = MIN_STOCK_PER_MONTH,
+) -> dict[str, float | None]:
+    """How well each candidate order explains which never-worked hazards were taken up.
+
+    For each month of ``window`` (at-risk rule of :func:`take_up_pace`), hazards are scored by
+    each order (higher = taken first; called with the hazard and the month's first day) and
+    the AUC of taken-up against not taken up is computed (0.5: no better than random, 1: the
+    order picks exactly the hazards taken up); the mean over months with both kinds.
+
+    >>> hs = [HazardHistory(f"H{i}", date(2024, 12, i + 1), (date(2025, 1, 5),) if i >= 20
+    ...       else ()) for i in range(30)]
+    >>> take_up_order_auc(hs, [(date(2025, 1, 1), date(2025, 1, 31))],
+    ...                   {"recent": lambda h, d: h.first.toordinal()}, min_stock=10)
+    {'recent': 1.0}
+    """
+    hs = list(histories)
+    sums: dict[str, list[float]] = {k: [] for k in orders}
+    for m0, m1 in window:
+        at_risk = [
+            h
+            for h in hs
+            if h.first < m0
+            and not (h.closed_on is not None and h.closed_on < m0)
+            and not any(e < m0 for e in h.events)
+        ]
+        if len(at_risk) < min_stock:
+            continue
+        hit = [any(m0 <= e <= m1 for e in h.events) for h in at_risk]
+        if all(hit) or not any(hit):
+            continue
+        for name, score in orders.items():
+            sums[name].append(_auc([score(h, m0) for h in at_risk], hit))
+    return {k: (round(sum(v) / len(v), 4) if v else None) for k, v in sums.items()}
+
+
+def _auc(score: Sequence[float], hit: Sequence[bool]) -> float:
+    """Mann-Whitney AUC of ``score`` for hits against misses (ties count one half).
+
+    >>> _auc([3.0, 2.0, 1.0, 1.0], [True, False, True, False])
+    0.625
+    """
+    pos = [s for s, h in zip(score, hit, strict=True) if h]
+    neg = sorted(s for s, h in zip(score, hit, strict=True) if not h)
+    total = 0.0
+    for s in pos:
+        below = bisect.bisect_left(neg, s)
+        equal = bisect.bisect_right(neg, s) - below
+        total += below + 0.5 * equal
+    return total / (len(pos) * len(neg))

@@ -94,6 +94,26 @@ class ForecastSettings:
     #: capacity path = the most the history shows in each season (a ceiling, for use with the
     #: work selection, which explains the idle months) instead of a resampled month
     capacity_ceiling: bool = False
+    #: observed pace of first take-ups (``calibration.take_up_pace``): never-worked hazards
+    #: still waiting after ``pace_after_months`` are taken from the stock a drawn number a
+    #: month (Poisson around ``pace_per_month`` x a lognormal month factor of log-sigma
+    #: ``pace_sigma``), in the order the record shows (weighted by ``tasking`` at their idle
+    #: age), until the stock is empty; no cap. A pace of 0 takes nothing up: those hazards
+    #: get no completion date (inf)
+    pace: bool = False
+    pace_per_month: float = 0.0
+    pace_sigma: float = 0.0
+    #: the same for hazards already worked on and later stages (going on)
+    pace_again_per_month: float = 0.0
+    pace_again_sigma: float = 0.0
+    #: months the curves are followed before the pace takes over (the record's window)
+    pace_after_months: int = 12
+    #: newly reported hazards a month competing for the take-ups (each weighted by ``tasking``
+    #: at its own age; they are not planned); 0: the pace goes to the known stock
+    pace_new_per_month: float = 0.0
+    #: months the pace is followed (0: until the stock is empty or the planner's horizon);
+    #: hazards not taken up by then get no date (inf)
+    pace_months: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,11 +149,16 @@ class Forecast:
             rel = rel[..., STAGE_ORDER.index(stage)]
         return np.asarray(rel.reshape(rel.shape[0], -1).sum(axis=1), dtype=np.float64)
 
-    def percentiles(self, region: str | None = None) -> tuple[dt.date, dt.date, dt.date]:
-        """P10, P50 and P90 completion dates of a region (``None``: the programme)."""
+    def percentiles(
+        self, region: str | None = None
+    ) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+        """P10, P50 and P90 completion dates of a region (``None``: the programme); ``None``
+        where that share of the samples never completes (hazards not taken up at the pace)."""
         days = self.programme_days if region is None else self.region_days[region]
-        p10, p50, p90 = np.percentile(days, [10, 50, 90])
-        return tuple(self.start + dt.timedelta(days=float(x)) for x in (p10, p50, p90))  # type: ignore[return-value]
+        with np.errstate(invalid="ignore"):
+            qs = np.percentile(days, [10, 50, 90])
+        out = [self.start + dt.timedelta(days=float(x)) if np.isfinite(x) else None for x in qs]
+        return out[0], out[1], out[2]
 
     def probability_by(self, deadline: dt.date, region: str | None = None) -> float:
         """Probability that a region (``None``: the programme) is complete by ``deadline``."""
@@ -155,8 +180,9 @@ def _sample_problem(
 ) -> PlanningProblem:
     """One random variant of the problem (draws in a fixed order: common random numbers)."""
     rng = np.random.default_rng([settings.seed, sample])
-    tasked = _tasking_days(problem, settings, sample)
-    lags = _stage_lags(problem, settings, sample)
+    tasked, lags = _take_up(problem, settings, sample)
+    never = {h for h, d in tasked.items() if not np.isfinite(d)}
+    never |= {h for h, (a, b) in lags.items() if not (np.isfinite(a) and np.isfinite(b))}
     s = settings.productivity_sigma
     terrains = sorted({p.terrain for p in problem.packages} | set(DEFAULT_TERRAINS))
     class_factor = {
@@ -166,6 +192,8 @@ def _sample_problem(
     conc = settings.release_concentration
     frozen_ids = {fw.package_id for fw in problem.frozen}
     for p in problem.packages:
+        if p.hazard_id in never and p.id not in frozen_ids:
+            continue  # not taken up at the observed pace: not planned, no date
         if tasked and p.id not in frozen_ids:
             p = dataclasses.replace(
                 p,
@@ -185,7 +213,7 @@ def _sample_problem(
     years = horizon_days / 365.0
     # capacity months cover twice the horizon: a slow sample must not run on into months
     # without a path (they would be at the busiest month's capacity)
-    last_release = max(tasked.values(), default=0.0)
+    last_release = max((d for d in tasked.values() if np.isfinite(d)), default=0.0)
     n_months = 2 * (max(horizon_days, int(last_release)) // 28) + 24
     idx = _history_months(problem, settings, rng, n_months)
     capacity = _capacity_paths(problem, settings, idx)
@@ -240,24 +268,21 @@ def _sample_problem(
     )
 
 
-#: Latest month of take-up drawn from a tasking curve (a hazard the record shows almost
-#: never worked on is planned no later than this, each later stage no later than half of it
-#: after the previous one: keeps plans within the planner's 200-year limit). An assumption,
-#: not a fit: completion dates of such hazards say "not within the programme's pattern".
+#: Latest month of take-up drawn from a tasking curve when the pace is off (``pace=False``:
+#: the previous model; a hazard the record shows almost never worked on is planned no later
+#: than this, each later stage no later than half of it after the previous one). An
+#: assumption, not a fit; with the pace (the default in the services) no day is capped.
 TASKING_CAP_MONTHS = 240
 DAYS_PER_MONTH = 30.44
+#: Longest run of the pace (the planner's horizon, in months): hazards not taken up by then
+#: get no date (inf), never a capped one.
+PACE_MAX_MONTHS = 12 * 200
 
 
 def _tasking_days(
     problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 7
 ) -> dict[str, float]:
-    """Day (from the start) each hazard may first be worked on, drawn from the tasking curve.
-
-    Month by month from the hazard's idle age, the hazard is taken up with the curve's
-    probability for its age at that month (times the month's tempo factor, one for all
-    hazards, when ``tasking_sigma`` > 0); the day is uniform within the month. After the
-    curve's last age, a geometric draw at the last probability. Its own
-    random stream (common random numbers: teams added or lost do not change it).
+    """Day (from the start) each hazard may first be worked on (:func:`_take_up`).
 
     >>> from mineaction.core.planning.generate import generate_problem
     >>> pb = generate_problem(20, seed=1)
@@ -265,9 +290,46 @@ def _tasking_days(
     >>> max(days.values()) < DAYS_PER_MONTH
     True
     """
+    return _take_up(problem, settings, sample, stream)[0]
+
+
+def _stage_lags(
+    problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 9
+) -> dict[str, tuple[float, float]]:
+    """Days each hazard's later stages wait after the previous stage ends (:func:`_take_up`).
+
+    >>> from mineaction.core.planning.generate import generate_problem
+    >>> lags = _stage_lags(generate_problem(10, seed=1), ForecastSettings(tasking=(1.0,)), 0)
+    >>> all(0 <= x < DAYS_PER_MONTH for pair in lags.values() for x in pair)
+    True
+    """
+    return _take_up(problem, settings, sample, stream - 2)[1]
+
+
+def _take_up(
+    problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 7
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Day each hazard may first be worked on and days its later stages wait, drawn from the
+    work selection (own random streams ``stream`` and ``stream + 2``, ``stream + 4`` for the
+    pace: common random numbers, teams added or lost do not change them).
+
+    Take-up: month by month from the hazard's idle age, the hazard is taken up with its
+    curve's probability for its age then (hazards never worked on: ``tasking``; already
+    worked on: ``tasking_again``), times the month's tempo factor; the day is uniform within
+    the month. Later stages wait after the previous stage ends for a draw from the "again"
+    curve from idle age 0.
+
+    With ``pace`` (the default in the services) the curves are followed for the
+    ``pace_after_months`` months the record covers (its window: what the backtest checks);
+    what is still waiting then is taken up at the programme's observed pace
+    (:func:`_pace_months`): never-worked hazards at ``pace_per_month`` first take-ups a
+    month, hazards already worked on and later stages at ``pace_again_per_month``, each
+    weighted by its curve at the age it has waited. Without the pace, a geometric draw at
+    the curve's last probability, capped at TASKING_CAP_MONTHS (later stages at half).
+    """
     curve = np.asarray(settings.tasking, dtype=np.float64)
     if curve.size == 0:
-        return {}
+        return {}, {}
     hazards = list(dict.fromkeys(p.hazard_id for p in problem.packages))
     idle = dict(settings.hazard_idle_months)
     age = np.asarray([idle.get(h, 0) for h in hazards], dtype=np.int64)
@@ -276,40 +338,118 @@ def _tasking_days(
     top = max(curve.size, again.size) - 1
     sg = settings.tasking_sigma
     tempo = rng.lognormal(-sg * sg / 2, sg, size=top + 1) if sg > 0 else np.ones(top + 1)
-    month = _curve_months(curve, age, rng, tempo)
-    worked = set(settings.worked_hazards)
-    if worked:
+    month = _curve_months(curve, age, rng, tempo).astype(np.float64)
+    worked = np.asarray([h in set(settings.worked_hazards) for h in hazards], dtype=bool)
+    if worked.any():
         cont = _curve_months(again, age, rng, tempo)
-        month = np.where([h in worked for h in hazards], cont, month)
+        month = np.where(worked, cont, month)
     within = rng.uniform(size=len(hazards))
+    lag_rng = np.random.default_rng([settings.seed, sample, stream + 2])
+    zero = np.zeros(len(hazards), dtype=np.int64)
+    lag_a = _curve_months(again, zero, lag_rng, np.ones(again.size)).astype(np.float64)
+    lag_b = _curve_months(again, zero, lag_rng, np.ones(again.size)).astype(np.float64)
+    lag_within = lag_rng.uniform(size=(2, len(hazards)))
+    if settings.pace:
+        w = settings.pace_after_months
+        pace_rng = np.random.default_rng([settings.seed, sample, stream + 4])
+        late = (month >= w) & ~worked  # never worked, still waiting when the record ends
+        month[late] = w + _pace_months(
+            curve,
+            age[late] + w,
+            settings.pace_per_month,
+            settings.pace_sigma,
+            pace_rng,
+            settings.pace_new_per_month,
+            settings.pace_months,
+        )
+        # going on: hazards already worked on and later stages share the "again" pace
+        go = (month >= w) & worked
+        la, lb = lag_a >= w, lag_b >= w
+        ages = np.concatenate([age[go] + w, np.full(int(la.sum() + lb.sum()), w)])
+        served = w + _pace_months(
+            again,
+            ages,
+            settings.pace_again_per_month,
+            settings.pace_again_sigma,
+            pace_rng,
+            0.0,
+            settings.pace_months,
+        )
+        n_go, n_a = int(go.sum()), int(la.sum())
+        month[go] = served[:n_go]
+        lag_a[la] = served[n_go : n_go + n_a]
+        lag_b[lb] = served[n_go + n_a :]
+    else:
+        lag_a = np.minimum(lag_a, TASKING_CAP_MONTHS // 2)
+        lag_b = np.minimum(lag_b, TASKING_CAP_MONTHS // 2)
     days = (month + within) * DAYS_PER_MONTH
-    return {h: float(d) for h, d in zip(hazards, days, strict=True)}
+    da = (lag_a + lag_within[0]) * DAYS_PER_MONTH
+    db = (lag_b + lag_within[1]) * DAYS_PER_MONTH
+    return (
+        {h: float(d) for h, d in zip(hazards, days, strict=True)},
+        {h: (float(x), float(y)) for h, x, y in zip(hazards, da, db, strict=True)},
+    )
 
 
-def _stage_lags(
-    problem: PlanningProblem, settings: ForecastSettings, sample: int, stream: int = 9
-) -> dict[str, tuple[float, float]]:
-    """Days each hazard's later stages wait after the previous stage ends: the hazard is
-    idle again (age 0) and taken up by the curve of hazards already worked on (own random
-    stream).
+def _pace_months(
+    curve: npt.NDArray[np.float64],
+    age: npt.NDArray[np.int64],
+    per_month: float,
+    sigma: float,
+    rng: np.random.Generator,
+    new_per_month: float = 0.0,
+    months: int = 0,
+) -> npt.NDArray[np.float64]:
+    """Month (from now) in which each waiting hazard is taken up at the observed pace (inf:
+    not taken up: a pace of 0, or not within ``months`` / the planner's horizon).
 
-    >>> from mineaction.core.planning.generate import generate_problem
-    >>> lags = _stage_lags(generate_problem(10, seed=1), ForecastSettings(tasking=(1.0,)), 0)
-    >>> all(0 <= x < DAYS_PER_MONTH for pair in lags.values() for x in pair)
+    Each month a count is drawn (Poisson around ``per_month`` x a lognormal month factor of
+    log-sigma ``sigma``) and that many hazards are taken from what is left (and from the
+    newly reported hazards competing, ``new_per_month`` a month, not returned), weighted by
+    the curve at their idle age then (weighted sampling without replacement,
+    Efraimidis-Spirakis keys): the order the record shows.
+
+    >>> rng = np.random.default_rng(0)
+    >>> m = _pace_months(np.asarray([0.2]), np.zeros(30, dtype=np.int64), 10.0, 0.0, rng)
+    >>> bool(np.isfinite(m).all()), int(m.max()) < 12
+    (True, True)
+    >>> bool(np.isinf(_pace_months(np.asarray([0.2]), np.zeros(3, dtype=np.int64), 0.0, 0.0,
+    ...                            rng)).all())
     True
     """
-    if not settings.tasking:
-        return {}
-    hazards = list(dict.fromkeys(p.hazard_id for p in problem.packages))
-    rng = np.random.default_rng([settings.seed, sample, stream])
-    zero = np.zeros(len(hazards), dtype=np.int64)
-    again = np.asarray(settings.tasking_again or settings.tasking, dtype=np.float64)
-    cap = TASKING_CAP_MONTHS // 2
-    a = np.minimum(_curve_months(again, zero, rng, np.ones(again.size)), cap)
-    b = np.minimum(_curve_months(again, zero, rng, np.ones(again.size)), cap)
-    da = (a + rng.uniform(size=len(hazards))) * DAYS_PER_MONTH
-    db = (b + rng.uniform(size=len(hazards))) * DAYS_PER_MONTH
-    return {h: (float(x), float(y)) for h, x, y in zip(hazards, da, db, strict=True)}
+    month = np.full(age.size, np.inf)
+    if per_month <= 0 or age.size == 0:
+        return month
+    top = curve.size - 1
+    positive = curve[curve > 0]
+    weights = np.where(curve > 0, curve, float(positive.min()) if positive.size else 1.0)
+    left = np.ones(age.size, dtype=bool)
+    new_age = np.zeros(0, dtype=np.int64)
+    limit = months or PACE_MAX_MONTHS
+    m = 0
+    while left.any() and m < limit:
+        if new_per_month > 0:
+            arrivals = int(rng.poisson(new_per_month))
+            new_age = np.concatenate([new_age, np.zeros(arrivals, dtype=np.int64)])
+        factor = float(rng.lognormal(-sigma * sigma / 2, sigma)) if sigma > 0 else 1.0
+        k = int(rng.poisson(per_month * factor))
+        idx = np.flatnonzero(left)
+        w = np.concatenate(
+            [weights[np.minimum(age[idx] + m, top)], weights[np.minimum(new_age, top)]]
+        )
+        if k > 0:
+            if k < w.size:
+                key = np.log(rng.uniform(size=w.size)) / w
+                pick = np.argpartition(-key, k - 1)[:k]
+            else:
+                pick = np.arange(w.size)
+            stock = pick[pick < idx.size]
+            month[idx[stock]] = m
+            left[idx[stock]] = False
+            new_age = np.delete(new_age, pick[pick >= idx.size] - idx.size)
+        new_age += 1
+        m += 1
+    return month
 
 
 def _curve_months(
@@ -320,7 +460,8 @@ def _curve_months(
 ) -> npt.NDArray[np.int64]:
     """Month (from now) in which each hazard is taken up, from its idle ``age``: month by
     month with the curve's probability for its age then (x the month's ``tempo``), after
-    the curve's last age geometric at the last probability; at most TASKING_CAP_MONTHS."""
+    the curve's last age geometric at the last probability; at most TASKING_CAP_MONTHS
+    (with the pace, months from ``pace_after_months`` on are replaced by the pace)."""
     month = np.full(age.size, -1, dtype=np.int64)
     top = curve.size - 1
     for m in range(top + 1):  # through the ages that have their own probability
@@ -485,19 +626,28 @@ def forecast(
     stage_end = np.full(shape, np.nan, dtype=np.float32)
     stage_rel = np.zeros(shape, dtype=np.float32)
     stage_ix = {st: i for i, st in enumerate(STAGE_ORDER)}
+    pkg_index = {p.id: i for i, p in enumerate(problem.packages)}
     for k in range(settings.samples):
         variant = _sample_problem(problem, settings, k, horizon)
+        # packages never taken up at the observed pace are left out of the variant: no date
+        kept = np.asarray(
+            [pkg_index.get(p.id, -1) for p in variant.packages[:n_pk]], dtype=np.int64
+        )
+        kept = kept[: int(np.argmin(kept >= 0)) if (kept < 0).any() else kept.size]
+        n_kept = kept.size
         inst = compile_problem(variant)
         plan = dispatch_schedule(inst)
         if settings.local_search_moves > 0 and not inst.op_lag.size:  # lags: dispatch only
             plan = local_search(plan, time_limit=1e9, max_moves=settings.local_search_moves, seed=k)
-        known = inst.op_pkg < n_pk  # sampled new hazards (inflow) are not reported on
-        pkg_days[k] = plan.completion()[:n_pk]
+        known = inst.op_pkg < n_kept  # sampled new hazards (inflow) are not reported on
+        pkg_days[k] = np.inf
+        pkg_days[k, kept] = plan.completion()[:n_kept]
         objective[k] = float(inst.op_weight[known] @ plan.end[known])
         if keep_stages:
             cols = np.asarray([stage_ix[st] for st in inst.op_stage], dtype=np.int64)
-            stage_end[k, inst.op_pkg[known], cols[known]] = plan.end[known]
-            stage_rel[k, inst.op_pkg[known], cols[known]] = inst.op_released[known]
+            rows = kept[inst.op_pkg[known]]
+            stage_end[k, rows, cols[known]] = plan.end[known]
+            stage_rel[k, rows, cols[known]] = inst.op_released[known]
     region_days = {}
     for g, name in enumerate(regions):
         cols = pkg_region == g
@@ -516,6 +666,18 @@ def forecast(
         package_region=pkg_region if keep_stages else None,
         all_regions=regions,
     )
+
+
+def _saved(before: float, after: float) -> float:
+    """Days earlier (0 when neither completes: no date either way; inf when only the team
+    makes it complete).
+
+    >>> _saved(100.0, 90.0), _saved(float("inf"), float("inf"))
+    (10.0, 0.0)
+    """
+    if np.isinf(before) and np.isinf(after):
+        return 0.0
+    return float(before - after)
 
 
 @dataclass(frozen=True)
@@ -548,11 +710,13 @@ def marginal_team_effects(
         out.append(
             MarginalEffect(
                 asset,
-                float(np.median(base.programme_days) - np.median(more.programme_days)),
-                float(
-                    np.percentile(base.programme_days, 90) - np.percentile(more.programme_days, 90)
+                _saved(np.median(base.programme_days), np.median(more.programme_days)),
+                _saved(
+                    np.percentile(base.programme_days, 90), np.percentile(more.programme_days, 90)
                 ),
-                float(1.0 - more.objective.mean() / base.objective.mean()),
+                float(1.0 - more.objective.mean() / base.objective.mean())
+                if base.objective.mean() > 0
+                else 0.0,
             )
         )
     return out
