@@ -106,3 +106,25 @@ def test_no_repeat_pricing_paths_match_the_dynamic_programme():
                 calc += c * min(0.0, first.get((tg.k, h), 0.0))
         assert abs(value - calc) <= 1e-9 * abs(value)
         assert loose.evaluate(pi, alpha)[0] <= value + 1e-9 * abs(value)
+
+
+def test_pricing_never_reads_a_state_before_it_is_computed():
+    """An operation of exactly one team-day started on day t frees the team on day t + 1
+    (not day t, whose DP row is not computed yet when day t is priced)."""
+    from mineaction.core.planning.model import (
+        DEFAULT_RATES_M2_PER_DAY,
+        AssetClass,
+        PlanningProblem,
+        Team,
+        WorkPackage,
+    )
+
+    rate = DEFAULT_RATES_M2_PER_DAY[AssetClass.MANUAL]["open"]
+    pk = tuple(WorkPackage(f"p{j}", "h", "R", rate, "open", 1.0 + j) for j in range(3))
+    inst = compile_problem(PlanningProblem(pk, (Team("t", AssetClass.MANUAL, "R"),)))
+    lag = ScheduleLagrangian(inst, 10.0)
+    tg = lag.types[0]
+    assert (tg.nxt > np.arange(lag.H)[:, None]).all()
+    opt = brute_force(inst).objective()
+    res = schedule_bound(inst, 10.0, np.full(inst.n_ops, 5.0), opt, iterations=30)
+    assert res.value <= opt * (1 + 1e-9)

@@ -151,7 +151,10 @@ class ScheduleLagrangian:
                 start = np.maximum(days[:, None], rel[ops][None, :])
                 p = np.broadcast_to(pk[ops], start.shape).ravel().copy()
                 e = inst.finish_many(row0 + int(g), start.ravel(), p).reshape(start.shape)
-                nxt[:, cols] = np.minimum(np.floor(e - 1e-9), H).astype(np.int32)
+                # a grid operation (p >= 1) started in day t ends at E >= t + 1: the team is
+                # free from day t + 1 at the earliest (also when E is exactly t + 1)
+                free = np.maximum(np.floor(e - 1e-9), days[:, None] + 1)
+                nxt[:, cols] = np.minimum(free, H).astype(np.int32)
                 end[:, cols] = e
             _, dmin = calendar_tails(inst, big, pk[big])
             _, tiny_dmin = calendar_tails(inst, tiny, pk[tiny])
