@@ -253,19 +253,29 @@ def test_workers_scratch_files_are_copied_then_removed(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    made: list[str] = []
-    real = sh.copy_scratch
+    copies: list[tuple[str, list[str]]] = []
+    real = sh.ScratchCopier.copy
 
-    def copy(conn: Any, files: Any, tables: Any) -> None:
-        made.extend(files)
-        real(conn, files, tables)
+    def copy(self: sh.ScratchCopier, path: str, tables: Any) -> None:
+        copies.append((path, [t.name for t in tables]))
+        real(self, path, tables)
 
-    monkeypatch.setattr(sh, "copy_scratch", copy)
+    monkeypatch.setattr(sh.ScratchCopier, "copy", copy)
+    # files of a few shards each, copied as soon as finished (natural keys only at the end)
+    monkeypatch.setattr(rebuild, "SCRATCH_MAX_FILES", 6)
     # a pooled store (a server's): its connection must not go back with the files attached
     pooled = Store(sqlite_store.url, pooled=True)
     try:
+        with pooled.read() as conn:
+            n_shards = len(sh.plan_shards(conn, reports_per_shard=PER_SHARD))
         result = rebuild.recompute(pooled, jobs=2, reports_per_shard=PER_SHARD)
-        assert 1 <= len(made) <= 2  # one file per worker process, not per shard
+        files = {path for path, _ in copies}
+        assert 3 <= len(files) <= 6 < n_shards  # several shards per file, within the limit
+        early = [names for names in copies[: -len(files)]]
+        assert early and all("accident" not in names for names in early)
+        assert [set(names) for _, names in copies[-len(files) :]] == [set(rebuild._TABLES)] * len(
+            files
+        )
         assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
         assert _content(sqlite_store) == expected
         assert list(scratch.iterdir()) == []  # removed after the commit

@@ -3,14 +3,17 @@
 The ledger is split into shards (:mod:`mineaction.store.shards`: ranges of hazard ids, and
 ranges of report ids among reports without a hazard). For each shard a worker folds the
 approved reports into hazard states exactly as the one-process rebuild does, builds every
-derived row, encodes it as the database stores it and compares it with the stored row; only
-rows that differ, are missing or are stale are sent back. The parent process holds the write
-transaction from the start to the end: it takes the writer lock first (so the ledger cannot
-change), workers read the same committed state (SQLite: WAL readers while the parent holds
-the lock; PostgreSQL: the parent's exported snapshot), and the parent deletes and inserts
-the differences as shard results arrive. The result is row for row what clearing the derived
-tables and rewriting them gives (surrogate ``id`` values of unchanged rows are kept), and an
-interrupted recompute rolls back to the state before it.
+derived row and compares it with the stored row, each table of the shard column by column
+first (every column encoded once as the database stores it) and row by row only when
+something differs; only rows that differ, are missing or are stale are sent back. The parent
+process holds the write transaction from the start to the end: it takes the writer lock
+first (so the ledger cannot change), workers read the same committed state (SQLite: WAL
+readers while the parent holds the lock; PostgreSQL: the parent's exported snapshot), and
+the parent deletes the differences as shard results arrive and inserts them (on SQLite with
+worker processes the workers leave the rows to insert in scratch files that the parent
+copies at the end with ``INSERT ... SELECT``). The result is row for row what clearing the
+derived tables and rewriting them gives (surrogate ``id`` values of unchanged rows are
+kept), and an interrupted recompute rolls back to the state before it.
 
 ``jobs=1`` runs the same shards one after the other in the calling process.
 """
@@ -53,9 +56,11 @@ REPORTS_PER_SHARD = 10_000
 #: Most worker processes ``jobs=None`` starts.
 AUTO_MAX_JOBS = 8
 #: With up to this many worker processes a recompute on SQLite has the workers write the rows
-#: to insert into scratch files (one per worker, attached at the end; more would pass
-#: SQLite's limit of 10 attached databases); with more they send the rows back.
+#: to insert into scratch files; with more they send the rows back.
 SCRATCH_MAX_JOBS = 8
+#: Most scratch files of one recompute: SQLite attaches at most 10 databases to a connection
+#: (and cannot detach one inside a transaction that read it).
+SCRATCH_MAX_FILES = 10
 #: Tables whose rows have their own natural key (accident, victim, session, inspection id):
 #: their inserts wait until every shard's deletes are done, so that a key moving from one
 #: report to another cannot collide with its stale row.
@@ -116,6 +121,8 @@ class ShardResult:
     seen: dict[str, int] = field(default_factory=dict)
     #: the scratch SQLite file holding this shard's rows to insert (see :func:`_to_scratch`)
     scratch: str | None = None
+    #: the worker writes no more to ``scratch``: the parent may copy it now
+    scratch_final: bool = False
 
 
 # --- one shard ------------------------------------------------------------------------------
@@ -339,8 +346,8 @@ def _init_worker(url: str, snapshot: str | None, parent: int) -> None:
         multiprocessing.util.Finalize(None, conn.close, exitpriority=10)
 
 
-def _run_in_worker(task: tuple[sh.Shard, str, bool, str | None]) -> ShardResult:
-    shard, mode, empty, scratch = task
+def _run_in_worker(task: tuple[sh.Shard, str, bool, str | None, int]) -> ShardResult:
+    shard, mode, empty, scratch, per_file = task
     conn = _worker.get("conn")
     if conn is not None:
         res = run_shard(conn, shard, mode, empty)
@@ -348,7 +355,16 @@ def _run_in_worker(task: tuple[sh.Shard, str, bool, str | None]) -> ShardResult:
         with _worker["store"].read() as rconn:
             res = run_shard(rconn, shard, mode, empty)
     if scratch is not None:
-        _to_scratch(res, os.path.join(scratch, f"worker-{os.getpid()}.db"))
+        # a new file after every ``per_file`` shards that wrote rows, so that the parent can
+        # copy the finished ones while the workers go on
+        seq, used = _worker.get("scratch", (0, 0))
+        _to_scratch(res, os.path.join(scratch, f"worker-{os.getpid()}-{seq}.db"))
+        if res.scratch is not None:
+            used += 1
+            if used >= per_file:
+                res.scratch_final = True
+                seq, used = seq + 1, 0
+        _worker["scratch"] = (seq, used)
     return res
 
 
@@ -385,7 +401,12 @@ def _results(
     # spawn, not fork: a forked child must not inherit the parent's open database connections
     ctx = multiprocessing.get_context("spawn")
     # biggest shards first, so that no process is left with a big one at the end
-    tasks = [(shard, mode, empty, scratch) for shard in sorted(shards, key=lambda x: -x.reports)]
+    # at most SCRATCH_MAX_FILES files in all: sum over workers of ceil(shards / per_file)
+    per_file = max(1, -(-len(shards) // max(1, SCRATCH_MAX_FILES - jobs)))
+    tasks = [
+        (shard, mode, empty, scratch, per_file)
+        for shard in sorted(shards, key=lambda x: -x.reports)
+    ]
     pool = ProcessPoolExecutor(
         min(jobs, len(tasks)),
         mp_context=ctx,
@@ -450,7 +471,9 @@ def recompute(
         # files (in parallel, nothing pickled), copied by SQLite at the end; one file per
         # worker, all attached at once (SQLite attaches at most 10 databases).
         use_scratch = store.dialect == "sqlite" and 1 < n <= SCRATCH_MAX_JOBS
+        copier = sh.ScratchCopier(conn)
         files: set[str] = set()
+        now = [t for name, t in _TABLES.items() if name not in _DEFERRED]
         with (
             _scratch_dir(use_scratch) as scratch,
             proj.indexes_set_aside(conn) if empty else nullcontext(),
@@ -465,6 +488,9 @@ def recompute(
                             deferred.append(change)
                     if res.scratch is not None:
                         files.add(res.scratch)
+                        if res.scratch_final:
+                            # every shard in it has had its deletes: copy while workers go on
+                            copier.copy(res.scratch, now)
                     for name, k in res.seen.items():
                         seen[name] += k
                     res.changes = []
@@ -480,7 +506,8 @@ def recompute(
                     if change.table == table.name:
                         write_encoded(conn, table, change.keys, change.rows)
             # every delete is done: rows with their own natural key cannot collide
-            sh.copy_scratch(conn, sorted(files), list(_TABLES.values()))
+            for path in sorted(files):
+                copier.copy(path, list(_TABLES.values()))
         for res in sorted(done, key=lambda r: r.index):
             result.reports += res.reports
             result.hazards += res.hazards

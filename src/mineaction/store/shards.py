@@ -329,28 +329,43 @@ def write_scratch(path: str, tables: Sequence[tuple[str, Sequence[str], Sequence
         db.close()
 
 
-def copy_scratch(conn: Connection, files: Sequence[str], tables: Sequence[Table]) -> None:
-    """Insert every row of the scratch ``files`` into ``tables``, table by table, in order.
+class ScratchCopier:
+    """Copies rows of scratch files (:func:`write_scratch`) into the tables, on SQLite.
 
-    Runs inside the caller's SQLite write transaction: the files are attached to its
-    connection (at most 10), which is therefore closed afterwards instead of going back to
-    a pool with them attached, and SQLite copies the rows itself (``INSERT ... SELECT``).
+    Runs inside the caller's SQLite write transaction: each file is attached to its
+    connection once (SQLite allows at most 10, and no detaching inside a transaction that
+    read one), and SQLite copies the rows itself (``INSERT ... SELECT``, in the order they
+    were written). A connection with files attached is closed at the end instead of going
+    back to a pool.
     """
-    if not files:
-        return
-    conn.detach()
-    names = [f"scratch{i}" for i in range(len(files))]
-    for name, path in zip(names, files, strict=True):
-        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {name}", (path,))
-    for table in tables:
-        cols = ", ".join(f'"{c}"' for c in compare_columns(table))
-        for name in names:
-            found = conn.exec_driver_sql(
-                f"SELECT count(*) FROM {name}.sqlite_master WHERE type = 'table' AND name = ?",
+
+    def __init__(self, conn: Connection) -> None:
+        """Copy into the tables of ``conn`` (in its write transaction)."""
+        self.conn = conn
+        self.attached: dict[str, str] = {}
+        self.copied: dict[str, set[str]] = {}
+
+    def copy(self, path: str, tables: Sequence[Table]) -> None:
+        """Insert the rows of ``tables`` from the scratch file ``path`` (each table once)."""
+        alias = self.attached.get(path)
+        if alias is None:
+            if not self.attached:
+                self.conn.detach()
+            alias = self.attached[path] = f"scratch{len(self.attached)}"
+            self.conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
+            self.copied[path] = set()
+        done = self.copied[path]
+        for table in tables:
+            if table.name in done:
+                continue
+            done.add(table.name)
+            found = self.conn.exec_driver_sql(
+                f"SELECT count(*) FROM {alias}.sqlite_master WHERE type = 'table' AND name = ?",
                 (table.name,),
             ).scalar()
             if found:
-                conn.exec_driver_sql(
+                cols = ", ".join(f'"{c}"' for c in compare_columns(table))
+                self.conn.exec_driver_sql(
                     f'INSERT INTO main."{table.name}" ({cols}) '
-                    f'SELECT {cols} FROM {name}."{table.name}" ORDER BY rowid'
+                    f'SELECT {cols} FROM {alias}."{table.name}" ORDER BY rowid'
                 )
