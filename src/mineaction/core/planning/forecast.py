@@ -362,23 +362,24 @@ def _take_up(
             settings.pace_new_per_month,
             settings.pace_months,
         )
-        # going on: hazards already worked on and later stages share the "again" pace
-        go = (month >= w) & worked
-        la, lb = lag_a >= w, lag_b >= w
-        ages = np.concatenate([age[go] + w, np.full(int(la.sum() + lb.sum()), w)])
-        served = w + _pace_months(
+        # going on: hazards already worked on and later stages share the "again" pace (a
+        # stage that the hazard's chain does not have waits for nothing)
+        later: dict[str, int] = {}
+        for p in problem.packages:
+            later[p.hazard_id] = max(later.get(p.hazard_id, 0), len(p.stage_areas()) - 1)
+        n_later = np.asarray([later[h] for h in hazards], dtype=np.int64)
+        lag_a = np.where(n_later >= 1, lag_a, 0.0)
+        lag_b = np.where(n_later >= 2, lag_b, 0.0)
+        month, lag_a, lag_b = _going_on(
             again,
-            ages,
-            settings.pace_again_per_month,
-            settings.pace_again_sigma,
+            month,
+            (month >= w) & worked,
+            age,
+            lag_a,
+            lag_b,
+            settings,
             pace_rng,
-            0.0,
-            settings.pace_months,
         )
-        n_go, n_a = int(go.sum()), int(la.sum())
-        month[go] = served[:n_go]
-        lag_a[la] = served[n_go : n_go + n_a]
-        lag_b[lb] = served[n_go + n_a :]
     else:
         lag_a = np.minimum(lag_a, TASKING_CAP_MONTHS // 2)
         lag_b = np.minimum(lag_b, TASKING_CAP_MONTHS // 2)
@@ -389,6 +390,92 @@ def _take_up(
         {h: float(d) for h, d in zip(hazards, days, strict=True)},
         {h: (float(x), float(y)) for h, x, y in zip(hazards, da, db, strict=True)},
     )
+
+
+def _going_on(
+    curve: npt.NDArray[np.float64],
+    month: npt.NDArray[np.float64],
+    queued: npt.NDArray[np.bool_],
+    age: npt.NDArray[np.int64],
+    lag_a: npt.NDArray[np.float64],
+    lag_b: npt.NDArray[np.float64],
+    settings: ForecastSettings,
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Take-up months of the hazards already worked on that are still waiting (``queued``)
+    and the later stages' lags (months) still waiting after ``pace_after_months``, served at
+    the observed going-on pace (inf: never, with a pace of 0).
+
+    One queue: a waiting hazard joins it when the record's months end, a later stage
+    ``pace_after_months`` after the previous stage was taken up (the stage's end is not
+    known before planning: its start stands for it). Each month a count is drawn (Poisson
+    around ``pace_again_per_month`` x a lognormal month factor) and that many waiting entries
+    are served, weighted by the curve at the months they have waited.
+
+    >>> s = ForecastSettings(pace=True, pace_again_per_month=5.0)
+    >>> m, a, b = _going_on(np.asarray([0.4, 0.01]), np.asarray([20.0, 0.0]),
+    ...     np.asarray([True, False]), np.zeros(2, dtype=np.int64), np.asarray([30.0, 1.0]),
+    ...     np.asarray([30.0, 2.0]), s, np.random.default_rng(0))
+    >>> bool(m[0] >= 12 and a[0] >= 12 and b[0] >= 12), float(a[1]), float(b[1])
+    (True, 1.0, 2.0)
+    """
+    w = settings.pace_after_months
+    n = month.size
+    top = curve.size - 1
+    positive = curve[curve > 0]
+    weights = np.where(curve > 0, curve, float(positive.min()) if positive.size else 1.0)
+    need = np.concatenate([queued, lag_a >= w, lag_b >= w])
+    arrive = np.full(3 * n, np.inf)
+    waited0 = np.concatenate([age + w, np.full(2 * n, w)])
+    served = np.full(3 * n, np.inf)
+    month, lag_a, lag_b = month.copy(), lag_a.copy(), lag_b.copy()
+    t0 = np.where(queued, np.inf, month)  # take-up month when known
+    t1 = np.full(n, np.inf)  # month the second stage is taken up, when known
+    arrive[:n][queued] = w
+
+    def taken_up(i: npt.NDArray[np.int64], t: npt.NDArray[np.float64]) -> None:
+        t0[i] = t
+        a = need[n + i]
+        arrive[n + i[a]] = t[a] + w
+        second_taken(i[~a], t[~a] + lag_a[i[~a]])
+
+    def second_taken(i: npt.NDArray[np.int64], t: npt.NDArray[np.float64]) -> None:
+        t1[i] = t
+        b = need[2 * n + i]
+        arrive[2 * n + i[b]] = t[b] + w
+
+    known = np.flatnonzero(~queued & np.isfinite(month))
+    taken_up(known, month[known])
+    if settings.pace_again_per_month > 0:
+        sg = settings.pace_again_sigma
+        limit = settings.pace_months or PACE_MAX_MONTHS
+        m = w
+        while m < limit:
+            waiting = need & np.isinf(served)
+            if not (waiting & np.isfinite(arrive)).any():
+                break
+            ready = np.flatnonzero(waiting & (arrive <= m))
+            factor = float(rng.lognormal(-sg * sg / 2, sg)) if sg > 0 else 1.0
+            k = int(rng.poisson(settings.pace_again_per_month * factor))
+            if k > 0 and ready.size:
+                wt = weights[np.minimum(waited0[ready] + (m - arrive[ready]).astype(np.int64), top)]
+                if k < ready.size:
+                    key = np.log(rng.uniform(size=ready.size)) / wt
+                    ready = ready[np.argpartition(-key, k - 1)[:k]]
+                served[ready] = m
+                kind, i = np.divmod(ready, n)
+                t = np.full(i.size, float(m))
+                taken_up(i[kind == 0], t[kind == 0])
+                one = i[kind == 1]
+                lag_a[one] = m - t0[one]
+                second_taken(one, t[kind == 1])
+                two = i[kind == 2]
+                lag_b[two] = m - t1[two]
+            m += 1
+    month[queued] = served[:n][queued]
+    lag_a[need[n : 2 * n] & np.isinf(served[n : 2 * n])] = np.inf
+    lag_b[need[2 * n :] & np.isinf(served[2 * n :])] = np.inf
+    return month, lag_a, lag_b
 
 
 def _pace_months(
