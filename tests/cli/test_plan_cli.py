@@ -100,6 +100,9 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
         db, "plan", "forecast", "--samples", "3", "--deadline", "2030-12-31", "--teams", str(teams)
     )
     assert "programme" in out and "probability the programme completes by 2030-12-31" in out
+    # the scenario is stated, and the other scenario's P50 shown side by side
+    assert "scenario: at the programme's observed pace" in out
+    assert "P50, whole stock at reported rates" in out
     # work selection by default (fitted take-up), the whole stock on request
     picked, whole = (
         json.loads(
@@ -119,6 +122,10 @@ def test_plan_commands_on_the_small_demo(tmp_path: Path) -> None:
         for flag in ((), ("--whole-stock",))
     )
     assert picked["settings"]["work_selection"] and not whole["settings"]["work_selection"]
+    assert (picked["scenario"], whole["scenario"]) == ("observed_pace", "whole_stock")
+    assert picked["compare"]["scenario"] == "whole_stock"
+    assert whole["compare"]["scenario"] == "observed_pace"
+    assert picked["pace"]["source"] == "fitted" and picked["settings"]["pace"] is True
     assert set(picked["packages_done_within_years"]) == {"1", "2", "5", "10"}
     assert "hazard_idle_months" not in picked["settings"]
     out = run(db, "plan", "backtest", "--as-of", "2025-10-31", "--samples", "3", "--months", "6")

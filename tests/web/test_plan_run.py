@@ -69,6 +69,8 @@ def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -
     assert follow.status_code == 303 and state["plan_id"] in follow.headers["location"]
     plan = im_client.get(follow.headers["location"])
     assert 'data-testid="plan-forecast"' in plan.text and 'data-testid="marginal"' in plan.text
+    # the plan's forecast says which scenario its dates are
+    assert 'data-testid="forecast-scenario"' in plan.text and "observed pace" in plan.text
     assert "2040-12-31" in plan.text
     stored = svc.get_plan(im_client.app.state.store, state["plan_id"], items=False)
     fc = stored["summary"]["forecast"]
@@ -143,3 +145,24 @@ def test_jobs_run_one_at_a_time_queue_is_bounded_and_failures_are_kept(
     assert jobs.recent(1)[0].job_id == queued[-1].job_id
     with pytest.raises(Exception, match="not found"):
         jobs.get("nope")
+
+
+def test_forecast_page_states_its_scenario_and_compares(im_client: TestClient) -> None:
+    from mineaction.store.settings import get_setting, set_setting
+
+    store = im_client.app.state.store
+    teams = [
+        {"code": f"F-{k}", "kind": k, "organisation": "ORG-A"} for k in ("nts", "ts", "manual")
+    ]
+    with store.read() as conn:
+        before = get_setting(conn, "teams")
+    with store.write() as conn:
+        set_setting(conn, "teams", teams)
+    try:
+        page = im_client.get("/forecast", params={"run": "1", "samples": "2", "compare": "1"})
+    finally:
+        with store.write() as conn:
+            set_setting(conn, "teams", before)
+    assert page.status_code == 200, page.text
+    assert 'data-testid="forecast-scenario"' in page.text and "observed pace" in page.text
+    assert "P50, whole stock at reported rates" in page.text  # side by side
