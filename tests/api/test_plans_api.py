@@ -67,7 +67,7 @@ def test_plan_run_read_accept_forecast(shared: Seeded) -> None:
     assert fd["scenario_label"].startswith("at the programme's observed pace")
     assert fd["pace"]["first_take_ups_per_month"] == 0 and fd["packages_without_date"] > 0
     prog = next(r for r in fd["regions"] if r["region"] == "programme")
-    assert prog["p50"] is None and fd["p_deadline"] == 0
+    assert prog["p50"] is None and 0 <= fd["p_deadline"] < 0.5
     assert {m["asset"] for m in fd["marginal"]} == {"nts", "ts", "manual"}
     w = c.get(
         "/api/v1/forecast",
