@@ -310,7 +310,7 @@ def write_scratch(path: str, tables: Sequence[tuple[str, Sequence[str], Sequence
     """Append encoded rows ``(table, columns, rows)`` to a scratch SQLite file of one process.
 
     The scratch tables have no declared column types (no affinity), so every value is kept
-    exactly as bound; :func:`copy_scratch` then converts it by the real column's affinity,
+    exactly as bound; :class:`ScratchCopier` then converts it by the real column's affinity,
     exactly as binding it there would. Rows keep their order (``rowid``). No journal, no
     sync: the file is thrown away after the recompute, whatever happens.
     """
