@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 from collections import Counter
 from typing import Any
@@ -253,6 +256,14 @@ def test_workers_scratch_files_are_copied_then_removed(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    # left by a recompute killed with SIGKILL (its process is gone), and by a running one
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = scratch / f"mineaction-recompute-{gone.pid}-abc"
+    running = scratch / f"mineaction-recompute-{os.getpid()}-abc"
+    for d in (stale, running):
+        d.mkdir()
+        (d / "worker-1-0.db").write_bytes(b"x")
     copies: list[tuple[str, list[str]]] = []
     real = sh.ScratchCopier.copy
 
@@ -278,7 +289,7 @@ def test_workers_scratch_files_are_copied_then_removed(
         )
         assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
         assert _content(sqlite_store) == expected
-        assert list(scratch.iterdir()) == []  # removed after the commit
+        assert list(scratch.iterdir()) == [running]  # own removed after the commit, stale too
         with pooled.read() as conn:
             attached = [r[1] for r in conn.exec_driver_sql("PRAGMA database_list")]
         assert attached == ["main"]

@@ -431,13 +431,46 @@ def _apply(conn: Connection, change: TableChange) -> None:
         write_encoded(conn, table, change.keys, change.rows)
 
 
+_SCRATCH_PREFIX = "mineaction-recompute-"
+
+
+def _alive(pid: int) -> bool:
+    """Tell whether a process ``pid`` exists (of any user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_scratch() -> list[str]:
+    """Remove scratch directories left by recomputes that were killed; return their paths.
+
+    A directory is named after the recompute's process id; it is removed only when no
+    process of that id exists any more.
+    """
+    removed = []
+    with os.scandir(tempfile.gettempdir()) as entries:
+        for entry in entries:
+            if not entry.name.startswith(_SCRATCH_PREFIX) or not entry.is_dir():
+                continue
+            pid = entry.name[len(_SCRATCH_PREFIX) :].split("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+    return removed
+
+
 @contextmanager
 def _scratch_dir(use: bool) -> Iterator[str | None]:
     """Yield a new directory for the workers' scratch files (removed at the end), or None."""
     if not use:
         yield None
         return
-    path = tempfile.mkdtemp(prefix="mineaction-recompute-")
+    remove_stale_scratch()  # a recompute killed with SIGKILL cannot remove its own
+    path = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
     try:
         yield path
     finally:
