@@ -149,6 +149,27 @@ def test_no_hazard_gets_a_capped_or_invented_day():
     assert {r["p50"] for r in f.table()} == {None}
 
 
+def test_charts_show_no_date_rather_than_a_date(tmp_path):
+    from mineaction.services import plan_charts
+    from mineaction.services.planning import forecast_summary
+    from mineaction.services.planning_charts import forecast_chart
+
+    pb = generate_problem(40, seed=3)
+    hazards = sorted({p.hazard_id for p in pb.packages})
+    s = ForecastSettings(
+        samples=2,
+        tasking=(0.001,),
+        hazard_idle_months=tuple((h, 30) for h in hazards),
+        pace=True,
+        pace_after_months=0,
+    )
+    f = forecast(pb, s)
+    assert forecast_chart(f, tmp_path / "f.png").stat().st_size > 0
+    summary = forecast_summary(f, pb, None)
+    assert summary["scenario"] == "observed_pace" and summary["packages_without_date"] > 0
+    assert plan_charts.forecast_bands(summary)[:4] == b"\x89PNG"
+
+
 def test_forecast_at_the_pace_completes_and_keeps_stages():
     pb = generate_problem(80, seed=5)
     hazards = sorted({p.hazard_id for p in pb.packages})

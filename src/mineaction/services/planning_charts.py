@@ -84,10 +84,17 @@ def forecast_chart(result: Forecast, path: str | Path, deadline: dt.date | None 
     path = Path(path)
     rows = result.table()
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.5))
+    known = [row[k] for row in rows for k in ("p10", "p50", "p90") if row[k] is not None]
+    right = mdates.date2num(max(known)) if known else 0.0  # type: ignore[type-var]
     for y, row in enumerate(rows):
-        p10, p50, p90 = (mdates.date2num(row[k]) for k in ("p10", "p50", "p90"))
+        if row["p10"] is None:  # never completes at the observed pace: no date
+            ax.annotate("no date", (right, y), fontsize=7, va="center", color="#b00")
+            continue
+        p10 = mdates.date2num(row["p10"])
+        p90 = mdates.date2num(row["p90"]) if row["p90"] is not None else right
         ax.plot([p10, p90], [y, y], color="#1f77b4", lw=4, alpha=0.5)
-        ax.plot([p50], [y], "o", color="#1f77b4")
+        if row["p50"] is not None:
+            ax.plot([mdates.date2num(row["p50"])], [y], "o", color="#1f77b4")
     if deadline is not None:
         ax.axvline(mdates.date2num(deadline), color="red", ls="--", label="deadline")
         ax.legend(fontsize=7)
