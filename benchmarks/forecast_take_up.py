@@ -21,11 +21,13 @@ Prints CPU seconds. Example::
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import resource
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -77,6 +79,7 @@ def _report(
     text: str,
     geo: dict[str, tuple[float, float, float]],
     now: dict[str, HazardHistory],
+    scores: dict[date, dict[str, float]],
 ) -> None:
     """Pace, order AUCs and the stock replays as of one date."""
     cut = date.fromisoformat(text)
@@ -122,6 +125,10 @@ def _report(
         ),
         "random": lambda x, m0: float(rng.uniform()),
     }
+    if scores:  # the priority score as the ledger stood the day before the month
+        orders["priority score (prioritise --as-of the day before the month)"] = lambda x, m0: (
+            scores.get(m0 - timedelta(days=1), {}).get(x.hazard_id, -1.0)
+        )
     auc = take_up_order_auc(hist.values(), window, orders)
     pace = take_up_pace(hist.values(), window)
     again = take_up_pace(hist.values(), window, worked=True)
@@ -154,6 +161,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True, help="database URL (region demo)")
     ap.add_argument("--as-of", action="append", required=True, help="YYYY-MM-DD (repeat)")
+    ap.add_argument(
+        "--scores-dir",
+        help="directory of `mineaction prioritise --as-of D --no-save --out prio-D.json` "
+        "exports, D = the last day of each month before a history month (priority order)",
+    )
     args = ap.parse_args()
     store = open_store(args.db)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -164,8 +176,14 @@ def main() -> None:
             for r in conn.execute(select(h.hazard_id, h.minx, h.maxx, h.miny, h.maxy, h.area_m2))
         }
     now = svc.hazard_histories(svc.load_programme(store, None))
+    scores: dict[date, dict[str, float]] = {}
+    if args.scores_dir:
+        for f in sorted(Path(args.scores_dir).glob("prio-*.json")):
+            run = json.loads(f.read_text(encoding="utf-8"))
+            day = date.fromisoformat(run["run"]["data_cutoff"])
+            scores[day] = {r["hazard_id"]: float(r["score"]) for r in run["scores"]}
     for text in args.as_of:
-        _report(store, text, geo, now)
+        _report(store, text, geo, now, scores)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"cpu {time.process_time() - cpu0:.1f} s, wall {time.perf_counter() - wall0:.1f} s, "
