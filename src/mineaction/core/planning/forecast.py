@@ -762,7 +762,7 @@ def _saved(before: float, after: float) -> float:
     >>> _saved(100.0, 90.0), _saved(float("inf"), float("inf"))
     (10.0, 0.0)
     """
-    if np.isinf(before) and np.isinf(after):
+    if not (np.isfinite(before) or np.isfinite(after)):
         return 0.0
     return float(before - after)
 
@@ -794,13 +794,14 @@ def marginal_team_effects(
         home = max(set(homes), key=homes.count)
         extra = Team(f"extra-{asset.value}", asset, home, dict(like[0].rates) if like else {})
         more = forecast(dataclasses.replace(problem, teams=problem.teams + (extra,)), settings)
+        with np.errstate(invalid="ignore"):  # samples without a date (inf) interpolate to nan
+            q_base = np.percentile(base.programme_days, [50, 90])
+            q_more = np.percentile(more.programme_days, [50, 90])
         out.append(
             MarginalEffect(
                 asset,
-                _saved(np.median(base.programme_days), np.median(more.programme_days)),
-                _saved(
-                    np.percentile(base.programme_days, 90), np.percentile(more.programme_days, 90)
-                ),
+                _saved(float(q_base[0]), float(q_more[0])),
+                _saved(float(q_base[1]), float(q_more[1])),
                 float(1.0 - more.objective.mean() / base.objective.mean())
                 if base.objective.mean() > 0
                 else 0.0,
