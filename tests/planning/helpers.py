@@ -20,6 +20,13 @@ from mineaction.core.planning.model import (
 START = dt.date(2026, 3, 1)
 
 
+def month_window(k: int) -> tuple[dt.date, dt.date]:
+    """First and last day of month ``k`` counted from January 2024."""
+    y, m = divmod(k, 12)
+    y1, m1 = divmod(k + 1, 12)
+    return dt.date(2024 + y, m + 1, 1), dt.date(2024 + y1, m1 + 1, 1) - dt.timedelta(days=1)
+
+
 def tiny_problem(
     seed: int, n_packages: int = 3, n_teams: int = 2, chains: bool = True, ts_share: float = 0.4
 ) -> PlanningProblem:

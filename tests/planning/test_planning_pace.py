@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from tests.planning.helpers import month_window
 
 from mineaction.core.planning.calibration import (
     HazardHistory,
@@ -28,13 +29,6 @@ from mineaction.core.planning.forecast import (
 from mineaction.core.planning.generate import generate_problem
 
 
-def _month(k: int) -> tuple[date, date]:
-    y, m = divmod(k, 12)
-    m0 = date(2024 + y, m + 1, 1)
-    y1, m1 = divmod(k + 1, 12)
-    return m0, date(2024 + y1, m1 + 1, 1) - timedelta(days=1)
-
-
 def _history(pace: float, youngest_first: bool, months: int = 24, seed: int = 1):
     """60 hazards reported a month; each month a Poisson(``pace``) number of the never-worked
     hazards reported before it is taken up, youngest (or oldest) first: a known count and
@@ -43,7 +37,7 @@ def _history(pace: float, youngest_first: bool, months: int = 24, seed: int = 1)
     first: dict[str, date] = {}
     taken: dict[str, date] = {}
     for k in range(months):
-        m0, m1 = _month(k)
+        m0, m1 = month_window(k)
         stock = sorted(
             (h for h, d in first.items() if d < m0 and h not in taken),
             key=lambda h: first[h],
@@ -66,7 +60,7 @@ ORDERS = {
 
 
 def test_fit_recovers_a_known_take_up_count_and_order():
-    window = [_month(k) for k in range(12, 24)]
+    window = [month_window(k) for k in range(12, 24)]
     hist = _history(25.0, youngest_first=True)
     pace = take_up_pace(hist, window)
     assert pace.fitted and len(pace.counts) == 12

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from tests.planning.helpers import month_window
 
 from mineaction.core.planning.calibration import (
     HazardHistory,
@@ -34,13 +35,6 @@ from mineaction.core.planning.model import (
 from mineaction.core.planning.schedule import dispatch_schedule
 
 
-def _month(k: int) -> tuple[date, date]:
-    y, m = divmod(k, 12)
-    m0 = date(2024 + y, m + 1, 1)
-    y1, m1 = divmod(k + 1, 12)
-    return m0, date(2024 + y1, m1 + 1, 1) - timedelta(days=1)
-
-
 def _simulate(
     p_new: float, p_old: float, n: int, months: int, seed: int, tempo: float = 0.0
 ) -> list[HazardHistory]:
@@ -52,11 +46,11 @@ def _simulate(
     out = []
     for j in range(n):
         first_m = int(rng.integers(0, months))
-        first = _month(first_m)[0] + timedelta(days=int(rng.integers(0, 5)))
+        first = month_window(first_m)[0] + timedelta(days=int(rng.integers(0, 5)))
         starts: list[date] = []
         last = first
         for k in range(first_m + 1, months):
-            m0, _ = _month(k)
+            m0, _ = month_window(k)
             idle = int((m0 - last).days / DAYS_PER_MONTH)
             if rng.uniform() < (p_new if idle == 0 else p_old) * factor[k]:
                 day = m0 + timedelta(days=int(rng.integers(0, 25)))
@@ -68,7 +62,7 @@ def _simulate(
 
 def test_tasking_curve_recovers_a_known_curve():
     hist = _simulate(0.45, 0.08, 3000, 24, seed=3)
-    window = [_month(k) for k in range(12, 24)]
+    window = [month_window(k) for k in range(12, 24)]
     c = tasking_curve(hist, window, max_age=6)
     assert c.fitted and c.window_months == 12
     assert c.probability[0] == pytest.approx(0.45, abs=0.03)
@@ -88,13 +82,13 @@ def test_tasking_curve_recovers_a_known_curve():
 
 def test_tempo_sigma_recovers_a_known_month_to_month_spread():
     hist = _simulate(0.3, 0.05, 4000, 36, seed=5, tempo=0.35)
-    window = [_month(k) for k in range(12, 36)]
+    window = [month_window(k) for k in range(12, 36)]
     c = tasking_curve(hist, window, max_age=6)
     assert c.tempo_sigma == pytest.approx(0.35, abs=0.12)
 
 
 def test_sparse_ages_are_pooled_and_closed_hazards_are_not_at_risk():
-    window = [_month(k) for k in range(3, 6)]
+    window = [month_window(k) for k in range(3, 6)]
     young = [HazardHistory(f"Y{j}", date(2024, 3, 20), (date(2024, 4, 10),)) for j in range(40)]
     old = [HazardHistory(f"O{j}", date(2024, 1, 2)) for j in range(5)]
     closed = [HazardHistory(f"C{j}", date(2024, 1, 2), (), date(2024, 2, 1)) for j in range(50)]
@@ -216,12 +210,12 @@ def test_forecast_stage_lags_defer_later_stages():
 
 
 def test_first_take_up_and_going_on_are_fitted_apart():
-    window = [_month(k) for k in range(6, 12)]
+    window = [month_window(k) for k in range(6, 12)]
     # never worked: taken up rarely; worked: the next activity follows in the next month
     fresh = [HazardHistory(f"F{j}", date(2024, 6, 2)) for j in range(200)]
     busy = []
     for j in range(100):
-        starts = tuple(_month(k)[0] + timedelta(days=3) for k in range(6, 12))
+        starts = tuple(month_window(k)[0] + timedelta(days=3) for k in range(6, 12))
         busy.append(HazardHistory(f"B{j}", date(2024, 5, 2), (date(2024, 6, 5), *starts)))
     first = tasking_curve(fresh + busy, window, max_age=3, worked=False)
     again = tasking_curve(fresh + busy, window, max_age=3, worked=True)

@@ -70,6 +70,25 @@ class _TypeGrid:
     homes: IntArray
     home_teams: FloatArray
 
+    def starts(self, g: int, t: int) -> tuple[int, int, FloatArray, FloatArray]:
+        """Grid operations of region ``g`` (slice a:b) with E and D when started on day ``t``."""
+        a = int(np.searchsorted(self.region, g, side="left"))
+        b = int(np.searchsorted(self.region, g, side="right"))
+        e = self.end[t, a:b]
+        return a, b, e, np.maximum(self.dmin[a:b], e - (t + 1))
+
+    def tail_occurrences(self, om: FloatArray, al: FloatArray, pij: FloatArray) -> list[Occurrence]:
+        """Operations worth taking on or after the grid end (negative reduced cost), once each."""
+        neg = np.flatnonzero(om * self.tail_end + al * self.dmin - pij < 0)
+        return list(
+            zip(
+                self.ops[neg].tolist(),
+                self.tail_end[neg].tolist(),
+                self.dmin[neg].tolist(),
+                strict=True,
+            )
+        )
+
 
 @dataclass
 class _NoRepeatDP:
@@ -387,10 +406,7 @@ class ScheduleLagrangian:
                 t2 += 1
             if t2 >= H:
                 break
-            a = int(np.searchsorted(tg.region, g2, side="left"))
-            b = int(np.searchsorted(tg.region, g2, side="right"))
-            e = tg.end[t2, a:b]
-            d = np.maximum(tg.dmin[a:b], e - (t2 + 1))
+            a, b, e, d = tg.starts(g2, t2)
             nx = tg.nxt[t2, a:b]
             local = np.arange(a, b)
             cont = np.where(dp.F1[nx, g2] == local, dp.V2[nx, g2], dp.V1[nx, g2])
@@ -400,11 +416,7 @@ class ScheduleLagrangian:
             j = int(np.argmin(vals))
             out.append((int(tg.ops[a + j]), float(e[j]), float(d[j])))
             t, g, ban = int(nx[j]), g2, a + j
-        tail_red = dp.om * tg.tail_end + dp.al * tg.dmin - dp.pij
-        neg = np.flatnonzero(tail_red < 0)
-        out.extend(
-            zip(tg.ops[neg].tolist(), tg.tail_end[neg].tolist(), tg.dmin[neg].tolist(), strict=True)
-        )
+        out.extend(tg.tail_occurrences(dp.om, dp.al, dp.pij))
         return out
 
     def queue_column(
@@ -454,19 +466,12 @@ class ScheduleLagrangian:
                 t2 += 1
             if t2 >= H:
                 break
-            a = int(np.searchsorted(tg.region, g2, side="left"))
-            b = int(np.searchsorted(tg.region, g2, side="right"))
-            e = tg.end[t2, a:b]
-            d = np.maximum(tg.dmin[a:b], e - (t2 + 1))
+            a, b, e, d = tg.starts(g2, t2)
             vals = om[a:b] * e + al[a:b] * d - pij[a:b] + V[tg.nxt[t2, a:b], g2]
             j = int(np.argmin(vals))
             out.append((int(tg.ops[a + j]), float(e[j]), float(d[j])))
             t, g = int(tg.nxt[t2, a + j]), g2
-        tail_red = om * tg.tail_end + al * tg.dmin - pij
-        neg = np.flatnonzero(tail_red < 0)
-        out.extend(
-            zip(tg.ops[neg].tolist(), tg.tail_end[neg].tolist(), tg.dmin[neg].tolist(), strict=True)
-        )
+        out.extend(tg.tail_occurrences(om, al, pij))
         return out
 
 
