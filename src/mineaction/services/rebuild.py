@@ -11,7 +11,7 @@ first (so the ledger cannot change), workers read the same committed state (SQLi
 readers while the parent holds the lock; PostgreSQL: the parent's exported snapshot), and
 the parent deletes the differences as shard results arrive and inserts them (on SQLite with
 worker processes the workers leave the rows to insert in scratch files that the parent
-copies at the end with ``INSERT ... SELECT``). The result is row for row what clearing the
+copies with ``INSERT ... SELECT`` as soon as a worker is done with one). The result is row for row what clearing the
 derived tables and rewriting them gives (surrogate ``id`` values of unchanged rows are
 kept), and an interrupted recompute rolls back to the state before it.
 
