@@ -276,6 +276,15 @@ def main() -> None:
             f"{'  re-import of the same file (all duplicates)':44} {ours_pg['reimport_wall']:7.2f} s wall"
         )
         print(line("baseline GeoPandas -> PostGIS table (COPY)", base_pg))
+        print(
+            f"ratio ours/GeoPandas on PostGIS (wall): {base_pg['wall'] / ours_pg['wall']:.2f}x "
+            f"of its speed; {ours_pg['n'] / ours_pg['wall']:,.0f}/s wall"
+        )
+    load = os.getloadavg()
+    print(
+        f"load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) "
+        f"on {os.cpu_count()} CPUs; a shared machine: compare CPU seconds, not only wall"
+    )
 
 
 if __name__ == "__main__":

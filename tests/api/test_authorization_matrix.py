@@ -228,6 +228,7 @@ PAGE_SAMPLES: dict[str, Sample] = {
     ),
     "GET /import": PAGE,
     "POST /import": Sample("page", form={"organisation": "ORG-A"}),
+    "GET /import/{batch_id}": item("batch_id", "IMP-A", "IMP-B"),
     "POST /import/confirm": Sample("page", form={"token": "expired"}),
     "GET /admin": PAGE,
     "GET /plans": PAGE,

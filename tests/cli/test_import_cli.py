@@ -110,3 +110,24 @@ def test_quarantine_show_repair_discard_resubmit(db: str, tmp_path: Path) -> Non
     assert {r["resolution"] for r in resolved} == {"repaired", "discarded", "resubmitted"}
     detail = orjson.loads(run(db, "quarantine", "show", str(hid), "--format", "json"))
     assert detail["repairs"][0]["proposed"]["type"] == "MultiPolygon"
+
+
+def test_dry_run_shows_the_proposed_repair_and_an_unzipped_shapefile(
+    db: str, tmp_path: Path
+) -> None:
+    import zipfile
+
+    from mineaction.forms import synthetic as syn
+
+    hazard = syn.fill("ma_hazard", 64)
+    hazard.answers["polygon"] = BOWTIE
+    path = tmp_path / "bowtie.json"
+    path.write_bytes(orjson.dumps(syn.kobo_json([hazard])))
+    out = run(db, "import", str(path), "--org", "FSD", "--dry-run")
+    assert "proposed repair of hazard.polygon: MultiPolygon of 2 parts, " in out
+    assert "accept-repair" in out and "dry run: nothing was written" in out
+    with zipfile.ZipFile(FIX / "gis" / "hazards_shp.zip") as zf:
+        zf.extractall(tmp_path)
+    mapping = str(FIX / "gis" / "hazards_shp.yaml")
+    out = run(db, "import", str(tmp_path / "hazards.shp"), "--org", "SHP", "--mapping", mapping)
+    assert "ma_hazard     3    2          0         1" in out

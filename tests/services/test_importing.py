@@ -270,3 +270,27 @@ def test_oversized_file_is_refused_before_reading(
     with pytest.raises(ValidationError, match="the limit is"):
         imp(sqlite_store, "odk_central/ma_hazard.odata.json")
     assert counts(sqlite_store) == before
+
+
+def test_unzipped_shapefile_is_read_with_its_sidecar_files(store: Store, tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(FIX / "gis/hazards_shp.zip") as zf:
+        zf.extractall(tmp_path)
+    mapping = (FIX / "gis/hazards_shp.yaml").read_text()
+    shp = tmp_path / "hazards.shp"
+    result = importing.import_path(store, shp, organisation="SHP", mapping=mapping)
+    assert (result.totals.new, result.totals.rejected) == (2, 1)
+    assert result.records[2].where == "hazards.shp, feature 3"
+    assert importing.import_path(store, shp, organisation="SHP", mapping=mapping).totals.new == 0
+    before = counts(store)
+    # one .shp alone (an upload): a clear message, nothing written
+    with pytest.raises(ValidationError, match="zip them together") as info:
+        importing.import_bytes(
+            store, shp.read_bytes(), "hazards.shp", organisation="SHP", mapping=mapping
+        )
+    assert str(info.value).startswith("hazards.shp:")
+    (tmp_path / "hazards.dbf").unlink()
+    with pytest.raises(ValidationError, match=r"\.dbf file is missing"):
+        importing.import_path(store, shp, organisation="SHP", mapping=mapping)
+    assert counts(store) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,7 +50,8 @@ def import_(
     \b
     ODK Central: OData JSON (Submissions, with or without $expand=*), submissions.csv.zip
     KoboToolbox: API v2 JSON, CSV or XLSX export (XML names as headers)
-    GIS: .gpkg .geojson .shp (zipped) .kml .kmz .fgb, or .csv/.xlsx with coordinate columns
+    GIS: .gpkg .geojson .shp (with its .shx/.dbf/.prj, or zipped) .kml .kmz .fgb,
+         or .csv/.xlsx with coordinate columns (any EPSG CRS, MGRS, Gauss-Kruger)
 
     Good records become submitted reports; bad ones go to the quarantine with every reason
     (`mineaction quarantine list`). Re-importing the same file changes nothing.
@@ -86,6 +88,12 @@ def import_(
             click.echo(f"rejected  {r.where}")
             for p in r.problems:
                 click.echo(f"  - {p['field'] + ': ' if p['field'] else ''}{p['message']}")
+            for rp in r.repairs:
+                click.echo(f"  proposed repair of {rp['field']}: {_describe(rp['proposed'])}")
+                click.echo(
+                    "    (never applied silently: accept it after the import with "
+                    "`mineaction quarantine accept-repair ID`, see `mineaction quarantine list`)"
+                )
         elif r.supersedes:
             click.echo(f"new       {r.report_id} (edit: supersedes {r.supersedes})")
         for w in r.warnings:
@@ -106,6 +114,19 @@ def import_(
         click.echo(
             f"batch {result.batch_id}: {t.new} submitted for review, {t.rejected} in quarantine"
         )
+
+
+def _describe(geojson: dict[str, Any]) -> str:
+    """Describe a proposed geometry in one line: type, parts and area on the ellipsoid."""
+    from shapely.geometry import shape
+
+    from mineaction.core.geometry import geodesic_area_m2
+
+    geom = shape(geojson)
+    parts = len(getattr(geom, "geoms", [geom]))
+    return (
+        f"{geojson['type']} of {parts} part{'s' * (parts != 1)}, {geodesic_area_m2(geom):,.0f} m²"
+    )
 
 
 @click.group()

@@ -270,7 +270,13 @@ def read_gis(
     the_form = _form(form, mapping, where)
     ext = PurePath(filename).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="mineaction-gis-") as tmp:
-        if ext in (".zip", ".kmz"):
+        if ext == ".shp" and not data.startswith(b"PK"):
+            raise ValidationError(
+                "a Shapefile is several files (.shp, .shx, .dbf, .prj): zip them together and "
+                "upload the .zip",
+                where=where,
+            )
+        if ext in (".zip", ".kmz", ".shp"):  # a .shp here is bundled with its sidecar files
             zf = open_zip(data, where)
             members = [n for n in zf.namelist() if not n.endswith("/")]
             inner = [

@@ -831,18 +831,52 @@ def list_imports(
 
 def import_path(store: Store, path: Path, **kwargs: Any) -> ImportResult:
     """Import a file from disk (see :func:`import_bytes`)."""
+    parts = shapefile_parts(path) if path.suffix.lower() == ".shp" else [path]
     try:
-        size = path.stat().st_size
+        size = sum(p.stat().st_size for p in parts)
         if size > MAX_FILE_BYTES:
             raise ValidationError(
                 f"the file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB "
                 "(split the export)",
                 where=path.name,
             )
-        data = path.read_bytes()
+        data = path.read_bytes() if len(parts) == 1 else _zip_parts(parts)
     except OSError as exc:
         raise ValidationError(f"cannot read the file: {exc.strerror}", where=str(path)) from None
     return import_bytes(store, data, path.name, **kwargs)
+
+
+#: The files of a Shapefile next to its .shp (the first three are required).
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def shapefile_parts(path: Path) -> list[Path]:
+    """Return a Shapefile's files (.shp, .shx, .dbf and, when present, .prj, .cpg).
+
+    Raises :class:`ValidationError` naming a missing required part.
+    """
+    found = {p.suffix.lower(): p for p in path.parent.glob(f"{path.stem}.*") if p.is_file()}
+    found[".shp"] = path
+    missing = [ext for ext in SHAPEFILE_PARTS[:3] if ext not in found]
+    if missing:
+        raise ValidationError(
+            f"the Shapefile's {', '.join(missing)} file is missing next to it (a Shapefile is "
+            "several files: keep them together, or zip them)",
+            where=path.name,
+        )
+    return [found[ext] for ext in SHAPEFILE_PARTS if ext in found]
+
+
+def _zip_parts(parts: list[Path]) -> bytes:
+    """Return the files zipped together (uncompressed), named as on disk."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for p in parts:
+            zf.writestr(p.name, p.read_bytes())
+    return buf.getvalue()
 
 
 def list_quarantine(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 from markupsafe import Markup
 
@@ -162,5 +163,56 @@ def stacked_bars(
             f'<text x="{lx + 14}" y="{height - 5}" class="legend">{escape(labels[k])}</text>'
         )
         lx += 24 + 7 * len(labels[k])
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _polygons(geojson: dict[str, Any]) -> list[list[list[tuple[float, float]]]]:
+    """Return the polygons (lists of rings of (lon, lat)) of a GeoJSON (Multi)Polygon."""
+    coords = geojson.get("coordinates") or []
+    kind = geojson.get("type")
+    polys = [coords] if kind == "Polygon" else list(coords) if kind == "MultiPolygon" else []
+    return [[[(float(p[0]), float(p[1])) for p in ring] for ring in poly] for poly in polys]
+
+
+def geometry_sketch(geojson: dict[str, Any], *, title: str, size: int = 140) -> Markup:
+    """Return a small SVG sketch of a (multi)polygon, each part in its own shade (north up).
+
+    >>> svg = geometry_sketch(
+    ...     {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}, title="t"
+    ... )
+    >>> svg.count("<path"), 'role="img"' in svg
+    (1, True)
+    >>> geometry_sketch({"type": "Point", "coordinates": [0, 0]}, title="t")
+    Markup('')
+    """
+    polys = _polygons(geojson)
+    points = [p for poly in polys for ring in poly for p in ring]
+    if not points:
+        return Markup("")
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, y0 = min(xs), min(ys)
+    # a degree of longitude is cos(latitude) of a degree of latitude: keep the shape true
+    kx = math.cos(math.radians((y0 + max(ys)) / 2))
+    span = max((max(xs) - x0) * kx, max(ys) - y0) or 1.0
+    pad = 6
+    scale = (size - 2 * pad) / span
+
+    def xy(p: tuple[float, float]) -> str:
+        return f"{pad + (p[0] - x0) * kx * scale:.1f},{size - pad - (p[1] - y0) * scale:.1f}"
+
+    shades = ["#2e8b57", "#2f80ed", "#d4a017", "#8e44ad", "#c0392b"]
+    parts = [
+        f'<svg class="sketch" width="{size}" height="{size}" viewBox="0 0 {size} {size}" '
+        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, poly in enumerate(polys):
+        d = " ".join("M" + " L".join(xy(p) for p in ring) + " Z" for ring in poly)
+        colour = shades[i % len(shades)]
+        parts.append(
+            f'<path d="{d}" fill="{colour}" fill-opacity="0.35" stroke="{colour}" '
+            f'stroke-width="1.5" fill-rule="evenodd"/>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

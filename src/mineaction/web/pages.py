@@ -93,7 +93,23 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "step_button": lambda s: step_label(s, button=True),
 }
 env.filters.update({name: at_render(fn) for name, fn in _FILTERS.items()})
+
+
+def _geometry_area(geojson: dict[str, Any]) -> float:
+    """Return the area of a GeoJSON geometry in m² on the ellipsoid (0 when unreadable)."""
+    from shapely.geometry import shape
+
+    from mineaction.core.geometry import geodesic_area_m2
+
+    try:
+        return geodesic_area_m2(shape(geojson))
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return 0.0
+
+
 env.globals.update(
+    sketch=charts.geometry_sketch,
+    geometry_area=_geometry_area,
     COLOURS=charts.COLOURS,
     LANGUAGES=LANGUAGES,
     ACTIVITY_TYPES=[a.value for a in ActivityType],
@@ -951,23 +967,10 @@ def report_file(
 
 
 # --- import --------------------------------------------------------------------------------
-
-UPLOAD_TTL_S = 3600.0
-
-
-@dataclass
-class _Upload:
-    """A file checked by a dry run, waiting for the user to confirm the import."""
-
-    data: bytes
-    filename: str
-    organisation: str
-    form: str | None
-    username: str | None
-    at: float
-
-
-_UPLOADS: dict[str, _Upload] = {}
+#
+# A check (dry run) is kept as a *checked* import record in the database with the uploaded
+# bytes (services.importing.check_upload), exactly like the API's: it survives restarts and is
+# confirmed by any server process. The pages show import records by id (post/redirect/get).
 
 
 def _import_choices(request: Request, user: Any) -> tuple[list[str], list[tuple[str, str]]]:
@@ -993,11 +996,44 @@ def max_upload(request: Request) -> int:
     return int(limit) if limit else max_upload_bytes()
 
 
+def _import_page(
+    request: Request,
+    user: Any,
+    record: dict[str, Any] | None = None,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render the import page, with an import record (a check or an import) when given."""
+    orgs, forms = _import_choices(request, user)
+    return render(
+        request,
+        "import.html",
+        user,
+        orgs=orgs,
+        forms=forms,
+        result=record,
+        token=record["batch_id"] if record and record["status"] == "checked" else None,
+        error=error,
+        status_code=status_code,
+    )
+
+
 @router.get("/import", response_class=HTMLResponse)
 def import_page(request: Request, user: CurrentUser) -> Response:
     """Upload a file of field data (ODK Central, KoboToolbox, GIS) for a dry run."""
-    orgs, forms = _import_choices(request, user)
-    return render(request, "import.html", user, orgs=orgs, forms=forms, result=None)
+    return _import_page(request, user)
+
+
+@router.get("/import/{batch_id}", response_class=HTMLResponse)
+def import_record_page(batch_id: str, request: Request, user: CurrentUser) -> Response:
+    """One check or import: counts per form and every record's outcome, problems and repairs."""
+    from mineaction.services import importing
+
+    record = importing.import_record(
+        _store(request), batch_id, organisation=user_scope(user).organisation
+    )
+    return _import_page(request, user, record)
 
 
 def _check_org(user: Any, organisation: str) -> str:
@@ -1012,6 +1048,15 @@ def _check_org(user: Any, organisation: str) -> str:
     return organisation
 
 
+async def _read_file(upload: UploadFile, limit: int, what: str) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise UploadTooLargeError(limit, where=what)
+    if not data:
+        raise ValidationError("the file is empty", where=what)
+    return data
+
+
 @router.post("/import", response_class=HTMLResponse)
 async def import_upload(
     request: Request,
@@ -1019,74 +1064,60 @@ async def import_upload(
     file: Annotated[UploadFile, File()],
     organisation: Annotated[str, Form()] = "",
     form: Annotated[str, Form()] = "",
+    mapping: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Dry-run an uploaded file: counts and row-level problems, nothing written."""
-    import secrets
-    import time
-
+    """Check an uploaded file (dry run, kept for confirmation): counts and every problem."""
     from starlette.concurrency import run_in_threadpool
 
+    from mineaction.api.imports import MAX_MAPPING_BYTES
     from mineaction.services import importing
 
-    orgs, forms = _import_choices(request, user)
-    filename = file.filename or "upload"
+    filename = (file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:300] or "upload"
     try:
         org = _check_org(user, organisation)
-        limit = max_upload(request)
-        data = await file.read(limit + 1)
-        if len(data) > limit:
-            raise UploadTooLargeError(limit, where=filename)
-        if not data:
-            raise ValidationError("the file is empty", where=filename)
+        data = await _read_file(file, max_upload(request), filename)
+        mapping_text = None
+        if mapping is not None and mapping.filename:
+            mapping_text = await _read_file(mapping, MAX_MAPPING_BYTES, mapping.filename)
         result = await run_in_threadpool(
-            importing.import_bytes,
+            importing.check_upload,
             _store(request),
             data,
             filename,
             organisation=org,
             form=form or None,
-            dry_run=True,
+            mapping=mapping_text,
             actor=getattr(user, "username", None),
         )
     except MineActionError as exc:
-        return render(
-            request,
-            "import.html",
-            user,
-            orgs=orgs,
-            forms=forms,
-            result=None,
-            error=str(exc),
-            status_code=exc.http_status,
-        )
-    now = time.monotonic()
-    for key in [k for k, u in _UPLOADS.items() if now - u.at > UPLOAD_TTL_S]:
-        _UPLOADS.pop(key, None)
-    token = secrets.token_urlsafe(16)
-    _UPLOADS[token] = _Upload(
-        data, filename, org, form or None, getattr(user, "username", None), now
-    )
-    orgs, forms = _import_choices(request, user)
-    return render(request, "import.html", user, orgs=orgs, forms=forms, result=result, token=token)
+        return _import_page(request, user, error=str(exc), status_code=exc.http_status)
+    return RedirectResponse(f"/import/{quote(result.batch_id)}", status_code=303)
 
 
 @router.post("/import/confirm", response_class=HTMLResponse)
-def import_confirm(request: Request, user: CurrentUser, token: Annotated[str, Form()]) -> Response:
-    """Import the file checked by the dry run: good records become submitted reports."""
+async def import_confirm(
+    request: Request, user: CurrentUser, token: Annotated[str, Form()]
+) -> Response:
+    """Import the file kept by a check: good records become submitted reports."""
+    from starlette.concurrency import run_in_threadpool
+
     from mineaction.services import importing
 
-    upload = _UPLOADS.get(token)
-    if upload is None or upload.username != getattr(user, "username", None):
-        raise ValidationError("this upload has expired: upload the file again", where="import")
-    result = importing.import_bytes(
-        _store(request),
-        upload.data,
-        upload.filename,
-        organisation=upload.organisation,
-        form=upload.form,
-        dry_run=False,
-        actor=getattr(user, "username", None),
-    )
-    _UPLOADS.pop(token, None)
-    orgs, forms = _import_choices(request, user)
-    return render(request, "import.html", user, orgs=orgs, forms=forms, result=result, token=None)
+    try:
+        result = await run_in_threadpool(
+            importing.confirm_import,
+            _store(request),
+            token,
+            actor=getattr(user, "username", None),
+            organisation=user_scope(user).organisation,
+        )
+    except NotFoundError:
+        return _import_page(
+            request,
+            user,
+            error="this check is not kept any more: upload the file again",
+            status_code=409,
+        )
+    except MineActionError as exc:
+        return _import_page(request, user, error=str(exc), status_code=exc.http_status)
+    return RedirectResponse(f"/import/{quote(result.batch_id)}", status_code=303)

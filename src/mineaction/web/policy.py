@@ -92,6 +92,7 @@ POLICY: dict[str, Access] = {
     "POST /review/{report_id}/reject": allow(A, IM, OPS, QC, scoped=True),
     "GET /import": SUBMITTERS,
     "POST /import": SUBMITTERS,
+    "GET /import/{batch_id}": SUBMITTERS,
     "POST /import/confirm": SUBMITTERS,
     "GET /admin": ADMIN_ONLY,
     # administration forms (mineaction.web.admin): the services validate and audit
