@@ -146,7 +146,7 @@ HOSTILE = [
     ("abs.zip", _zip({"/tmp/evil.json": b"{}"}), "unsafe path"),
     ("bomb.zip", (FIX / "bad/zip_bomb.zip").read_bytes(), "zip bomb"),
     ("laughs.kml", (FIX / "bad/billion_laughs.kml").read_bytes(), "DTD or entities"),
-    ("nan.geojson", (FIX / "bad/nan_coords.geojson").read_bytes(), ""),
+    ("nan.geojson", (FIX / "bad/nan_coords.geojson").read_bytes(), "not a number (NaN"),
     ("truncated.json", (FIX / "bad/truncated.json").read_bytes(), "truncated"),
 ]
 

@@ -127,6 +127,16 @@ def test_reject_needs_a_reason_and_roles_and_scope_hold(
     assert ok.status_code == 200 and ok.json()["report"]["state"] == "rejected"
     again = decide(api, seeded, "qc", "verify")
     assert again.status_code == 409
+    # back to the submitter: the operator's data entry sees it among its rejected reports,
+    # with the reason and who rejected it
+    mine = api.get(
+        "/api/v1/reports", params={"state": "rejected"}, headers=seeded.headers("entry")
+    ).json()
+    row = next(i for i in mine["items"] if i["report_id"] == "R-A-PEND-1")
+    assert row["reason"] == "polygon is the village" and row["organisation"] == "ORG-A"
+    history = api.get(URL, headers=seeded.headers("entry")).json()["history"]
+    assert history[-1]["action"] == "reject" and history[-1]["actor"] == "ops"
+    assert history[-1]["reason"] == "polygon is the village"
     assert api.get(f"{URL}/review", headers=seeded.headers("qc")).json()["decisions"] == []
 
 

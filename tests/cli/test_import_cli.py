@@ -30,6 +30,7 @@ def test_import_summary_dry_run_and_quarantine(db: str) -> None:
     path = str(FIX / "odk_central" / "ma_hazard.odata.json")
     out = run(db, "import", path, "--org", "FSD", "--dry-run")
     assert "dry run: nothing was written" in out
+    assert "records/s" not in out  # no progress bar when the output is not a terminal
     assert "rejected  ma_hazard.odata.json, submission uuid:" in out
     assert "hazard_id: required answer is missing" in out
     assert "ma_hazard     4    3          0         1" in out
@@ -131,3 +132,39 @@ def test_dry_run_shows_the_proposed_repair_and_an_unzipped_shapefile(
     mapping = str(FIX / "gis" / "hazards_shp.yaml")
     out = run(db, "import", str(tmp_path / "hazards.shp"), "--org", "SHP", "--mapping", mapping)
     assert "ma_hazard     3    2          0         1" in out
+
+
+def test_progress_bar_on_a_terminal(db: str, tmp_path: Path) -> None:
+    """On a terminal (a pty here) the import draws a progress bar on stderr."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from mineaction.forms import synthetic as syn
+
+    path = tmp_path / "many.json"
+    path.write_bytes(orjson.dumps(syn.kobo_json([syn.fill("ma_eo_spot", i) for i in range(300)])))
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    cmd = [sys.executable, "-m", "mineaction", "--db", db, "import", str(path), "--org", "FSD"]
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=child, env=env, check=False)
+    os.close(child)
+    drawn = b""
+    while True:
+        try:
+            part = os.read(parent, 65536)
+        except OSError:
+            break
+        if not part:
+            break
+        drawn += part
+    os.close(parent)
+    assert proc.returncode == 0, proc.stdout
+    assert b"/300 [" in drawn and b"many.json" in drawn and b"%|" in drawn
+    assert b"300 submitted for review" in proc.stdout

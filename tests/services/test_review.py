@@ -146,3 +146,46 @@ def test_reconcile_attaches_to_existing_hazard(store: Store) -> None:
         row = repo.get_report(conn, new_id)
     assert row["state"] == "approved" and row["hazard_id"] == "HZ-00006"
     assert row["payload"]["extensions"]["reconciled_from"] == oid
+
+
+def test_rejected_report_corrected_in_the_field_comes_back_as_an_edit(store: Store) -> None:
+    rv.set_approval_levels(store, [])
+    hazard = syn.fill("ma_eo_spot", 11)
+    (rid,) = load(store, [hazard])
+    rv.reject(store, rid, reason="quantity looks wrong: count again", actor="qc")
+    assert state(store, rid) == "rejected" and rv.queue(store) == []
+    # the operator edits the submission in ODK/Kobo: a new instance ID naming the old one
+    edited = copy.deepcopy(hazard)
+    edited.deprecated_id, edited.root_id = hazard.instance_id, hazard.instance_id
+    edited.instance_id = "0b8f4c62-1d3a-4e5f-9a7b-444444444444"
+    edited.repeats["items"][0]["eo_quantity"] = "3"
+    (new_id,) = load(store, [edited])
+    with store.read() as conn:
+        row = repo.get_report(conn, new_id)
+    assert row["supersedes"] == rid and row["state"] == "submitted"
+    assert [i.report_id for i in rv.queue(store)] == [new_id]
+    assert any(p.kind == "edit" for p in rv.review(store, new_id).proposals)
+    rv.approve(store, new_id)
+    assert state(store, new_id) == "approved"
+
+
+def test_report_inside_a_hazard_is_proposed_a_link_and_linked(store: Store) -> None:
+    rv.set_approval_levels(store, [])
+    (hid,) = load(store, [syn.fill("ma_hazard", 5)])  # HZ-00005 around 51.3 N 35.25 E
+    eo = syn.fill("ma_eo_spot", 5)  # its item lies at the hazard's centre; names no hazard
+    far = syn.fill("ma_eo_spot", 6)
+    far.repeats["items"][0]["eo_point"] = "51.4000000 35.4000000 152.0 4.0"
+    eid, fid = load(store, [eo, far])
+    assert not [p for p in rv.review(store, eid).proposals if p.kind == "link_hazard"]
+    rv.approve(store, hid)
+    link = [p for p in rv.review(store, eid).proposals if p.kind == "link_hazard"]
+    assert [p.hazard_id for p in link] == ["HZ-00005"] and "it names none" in link[0].message
+    assert not [p for p in rv.review(store, fid).proposals if p.kind == "link_hazard"]
+    linked = rv.reconcile(store, eid, hazard_id="HZ-00005", actor="im")
+    assert state(store, eid) == "superseded"
+    assert not [p for p in rv.review(store, linked).proposals if p.kind == "link_hazard"]
+    rv.approve(store, linked)
+    with store.read() as conn:
+        row = repo.get_report(conn, linked)
+    assert row["state"] == "approved" and row["hazard_id"] == "HZ-00005"
+    assert row["payload"]["eo"]["hazard_id"] == "HZ-00005"

@@ -76,6 +76,15 @@ def _json(data: bytes, where: str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        at = data[exc.pos : exc.pos + 9].lstrip(b"-")
+        if at.startswith((b"NaN", b"Infinity")):
+            line = data.count(b"\n", 0, exc.pos) + 1
+            raise ValidationError(
+                f"a value that is not a number ({at[:3].decode() if at[:1] == b'N' else 'Infinity'}"
+                f", line {line}, char {exc.pos}) where JSON needs a number, e.g. a coordinate: "
+                "a corrupted file or a broken export; nothing was imported",
+                where=where,
+            ) from None
         raise ValidationError(
             f"not valid JSON ({exc}); is the file truncated?", where=where
         ) from None

@@ -367,7 +367,9 @@ def _queue_item(levels: list[str], row: RowMapping) -> QueueItem:
 class Proposal:
     """A reconciliation proposal shown to the reviewer."""
 
-    kind: str  # same_submission | overlapping_hazard | nearby_eo | new_hazard | update_hazard
+    #: same_submission | overlapping_hazard | nearby_eo | new_hazard | update_hazard |
+    #: link_hazard | edit
+    kind: str
     message: str
     report_id: str | None = None
     hazard_id: str | None = None
@@ -530,6 +532,48 @@ def _nearby_eo(conn: Connection, row: RowMapping) -> list[Proposal]:
     return out
 
 
+def _points(payload: dict[str, Any]) -> list[tuple[float, float]]:
+    """Return the report's points: EO items' and the body's own (an accident's place)."""
+    body = payload.get(payload.get("type", "")) or {}
+    p = body.get("point") if isinstance(body, dict) else None
+    if not isinstance(p, dict) or not _is_point(p):
+        return _eo_points(payload)
+    return [*_eo_points(payload), (float(p["coordinates"][0]), float(p["coordinates"][1]))]
+
+
+def _is_point(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("type") == "Point" and bool(obj.get("coordinates"))
+
+
+def _link_hazard(conn: Connection, row: RowMapping) -> list[Proposal]:
+    """Propose linking a report whose points lie inside an approved hazard it does not name."""
+    pts = _points(row["payload"])
+    if not pts or row["type"] == "hazard":
+        return []
+    h = s.hazard
+    out = []
+    seen: set[str] = set()
+    for x, y in pts:
+        q = select(h.c.hazard_id, h.c.geom, h.c.status).where(
+            h.c.minx <= x, h.c.maxx >= x, h.c.miny <= y, h.c.maxy >= y
+        )
+        for hid, geom, status in conn.execute(q):
+            if hid in seen or hid == row["hazard_id"] or geom is None:
+                continue
+            if geom.covers(shape({"type": "Point", "coordinates": [x, y]})):
+                seen.add(hid)
+                named = f"it names {row['hazard_id']}" if row["hazard_id"] else "it names none"
+                out.append(
+                    Proposal(
+                        "link_hazard",
+                        f"lies inside approved hazard {hid} ({status}) but {named}: link the "
+                        f"report to {hid}?",
+                        hazard_id=hid,
+                    )
+                )
+    return out
+
+
 def _same_submission(conn: Connection, row: RowMapping) -> list[Proposal]:
     r = s.report
     conds = []
@@ -584,6 +628,7 @@ def proposals_for(conn: Connection, row: RowMapping) -> list[Proposal]:
             )
     if row["type"] in ("eo", "activity"):
         out += _nearby_eo(conn, row)
+    out += _link_hazard(conn, row)
     if row["supersedes"]:
         out.append(
             Proposal(
