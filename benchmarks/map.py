@@ -230,6 +230,12 @@ def main() -> None:
 
     url = ensure_data(args)
     ensure_user(url)
+    import os
+    import resource
+
+    load_before = os.getloadavg()
+    cpu0 = time.process_time()
+    wall0 = time.perf_counter()
     from playwright.sync_api import sync_playwright
     from sqlalchemy import func, select
 
@@ -319,6 +325,13 @@ def main() -> None:
         print(f"{label:28}{fmt.format(a, unit)}{fmt.format(b, unit)}{ratio:>8.1f}x")
     print(
         f"{'zoom to zoom 12, redraw':28}{statistics.median(zooms):>13.0f} ms  ({', '.join(modes)})"
+    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"\nrun: {time.perf_counter() - wall0:.0f} s wall; CPU {time.process_time() - cpu0:.1f} s "
+        f"(this process: server + driver), {children.ru_utime + children.ru_stime:.1f} s "
+        f"(browser and other children); load average before {load_before[0]:.2f}, "
+        f"after {os.getloadavg()[0]:.2f} (1 min)"
     )
     target = med("ours", "interactive")
     print(

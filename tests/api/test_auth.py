@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import threading
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.api.seed import PASSWORD, Accounts
 
+from mineaction.api.users import Language
 from mineaction.services import users
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
+from mineaction.web.i18n import LANGUAGES
 from mineaction.web.policy import POLICY, route_keys
 
 
@@ -247,6 +249,48 @@ def test_user_update_needs_if_match(client: TestClient, accounts: Accounts) -> N
         "/api/v1/users/viewer", json={"display_name": "W"}, headers={**h, "If-Match": tag}
     )
     assert second.status_code == 412 and second.json()["code"] == "stale_version"
+
+
+def test_admin_sets_a_users_language(client: TestClient, accounts: Accounts) -> None:
+    assert get_args(Language) == tuple(LANGUAGES)  # the API accepts every interface language
+    h = accounts.headers("admin")
+    made = client.post(
+        "/api/v1/users", json={"username": "lang1", "role": "viewer", "locale": "ru"}, headers=h
+    )
+    assert made.status_code == 201 and made.json()["locale"] == "ru"
+    tag = client.get("/api/v1/users/lang1", headers=h).headers["ETag"]
+    bad = client.patch("/api/v1/users/lang1", json={"locale": "de"}, headers={**h, "If-Match": tag})
+    assert bad.status_code == 400 and "locale" in bad.text
+    en = client.patch("/api/v1/users/lang1", json={"locale": "en"}, headers={**h, "If-Match": tag})
+    assert en.status_code == 200 and en.json()["locale"] == "en"
+    # null: follow the browser again
+    browser = client.patch(
+        "/api/v1/users/lang1", json={"locale": None}, headers={**h, "If-Match": en.headers["ETag"]}
+    )
+    assert browser.status_code == 200 and browser.json()["locale"] is None
+    assert [
+        u["locale"]
+        for u in client.get("/api/v1/users", headers=h).json()
+        if u["username"] == "lang1"
+    ] == [None]
+    # the account's language is what the web pages use
+    client.patch(
+        "/api/v1/users/lang1",
+        json={"locale": "ru"},
+        headers={**h, "If-Match": browser.headers["ETag"]},
+    )
+    token = client.post("/api/v1/users/lang1/tokens", json={}, headers=h).json()["token"]
+    page = client.get("/", headers={"Authorization": f"Bearer {token}", "accept": "text/html"})
+    assert page.status_code == 200 and '<html lang="ru"' in page.text
+    audit = client.get("/api/v1/audit", params={"entity": "user"}, headers=h).json()
+    assert {"locale": "ru"} in [ln["details"] for ln in audit if ln["entity_id"] == "lang1"]
+    # only administrators change accounts (the authorization matrix covers every role)
+    im = client.patch(
+        "/api/v1/users/viewer",
+        json={"locale": "ru"},
+        headers={**accounts.headers("im"), "If-Match": "*"},
+    )
+    assert im.status_code == 403
 
 
 def _app_routes(app: FastAPI) -> list[str]:

@@ -78,11 +78,14 @@ SAMPLES: dict[str, Sample] = {
     "GET /api/v1/auth/me": GLOBAL,
     "GET /api/v1/users": GLOBAL,
     "POST /api/v1/users": Sample(
-        "global", body=lambda k: {"username": f"u{next(_n)}", "role": "viewer"}
+        "global", body=lambda k: {"username": f"u{next(_n)}", "role": "viewer", "locale": "ru"}
     ),
     "GET /api/v1/users/{username}": Sample("global", {"username": "viewer"}),
     "PATCH /api/v1/users/{username}": Sample(
-        "global", {"username": "viewer"}, body=lambda k: {"display_name": "V"}, headers=IF_MATCH
+        "global",
+        {"username": "viewer"},
+        body=lambda k: {"display_name": "V", "locale": "ru"},
+        headers=IF_MATCH,
     ),
     "POST /api/v1/users/{username}/tokens": Sample(
         "global", {"username": "viewer"}, body=lambda k: {"name": "matrix"}

@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from mineaction.services import users
+from mineaction.services import organisations, users
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
 
@@ -35,6 +35,13 @@ def csrf_of(html: str) -> str:
     """Return the CSRF token of a page's forms."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def version_of(html: str) -> str:
+    """Return the version a page's edit form was based on."""
+    found = re.search(r'name="version" value="([^"]+)"', html)
+    assert found, "no version in the form"
     return found.group(1)
 
 
@@ -145,7 +152,8 @@ def test_edit_roles_scopes_state_passwords_and_tokens(
     assert (after["organisation"], after["admin_area"], after["locale"]) == (None, "RG2", "en")
     # the same (now stale) form again: refused, nothing lost
     r = client.post("/admin/users/viewer", data={**form, "admin_area": "RG1"}, headers=HTML)
-    assert r.status_code == 412 and "reload" in r.text
+    assert r.status_code == 412 and "Someone else changed this record" in r.text
+    assert version_of(r.text) == form["version"]  # the same form is refused again
     assert users.get_user(store, "viewer")["admin_area"] == "RG2"
     # an unknown admin area is named at its field
     fresh = {**form, "version": str(after["version"]), "admin_area": "XX99"}
@@ -210,9 +218,10 @@ def test_organisations_are_registered_and_edited(
     r = client.post("/admin/organisations", data=form, follow_redirects=False)
     assert r.status_code == 303
     assert client.post("/admin/organisations", data=form, headers=HTML).status_code == 409
+    version = version_of(client.get("/admin/organisations/NMAC", headers=HTML).text)
     r = client.post(
         "/admin/organisations/NMAC",
-        data={**form, "name": "National Mine Action Centre", "country": "RU"},
+        data={**form, "version": version, "name": "National Mine Action Centre", "country": "RU"},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -221,6 +230,60 @@ def test_organisations_are_registered_and_edited(
     audit = users.list_audit(sample_db[1], entity="organisation")
     assert [a["action"] for a in audit] == ["update", "create"]
     assert audit[0]["details"]["name"]["to"] == "National Mine Action Centre"
+
+
+def test_organisation_saved_by_someone_else_meanwhile_is_not_overwritten(
+    admin: tuple[TestClient, str], app_url: str, sample_db: tuple[str, Store]
+) -> None:
+    client, csrf = admin
+    store = sample_db[1]
+    form = {"csrf_token": csrf, "code": "QA1", "name": "QA body", "kind": "qa"}
+    assert client.post("/admin/organisations", data=form, follow_redirects=False).is_redirect
+    # two administrators open the same form
+    with TestClient(create_app(app_url)) as other:
+        other_csrf = sign_in(other, "root")
+        mine = version_of(client.get("/admin/organisations/QA1", headers=HTML).text)
+        theirs = version_of(other.get("/admin/organisations/QA1", headers=HTML).text)
+        assert mine == theirs
+        r = other.post(
+            "/admin/organisations/QA1",
+            data={**form, "csrf_token": other_csrf, "version": theirs, "country": "RU"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+    # the second save, based on the old version, is refused with a clear message
+    r = client.post(
+        "/admin/organisations/QA1",
+        data={**form, "version": mine, "name": "Quality assurance"},
+        headers=HTML,
+    )
+    assert r.status_code == 412
+    assert "Someone else changed this record" in r.text and "Reload the page" in r.text
+    assert 'value="Quality assurance"' in r.text  # what was typed is kept to copy
+    assert version_of(r.text) == mine  # saving the same form again is refused again
+    saved = organisations.get_organisation(store, "QA1")
+    assert (saved["name"], saved["country"]) == ("QA body", "RU")
+    # a form without a version is refused too (nothing is saved blindly)
+    r = client.post("/admin/organisations/QA1", data={**form, "name": "Blind"}, headers=HTML)
+    assert r.status_code == 400 and "reload" in r.text
+    # after a reload the change is made on top of the other one
+    fresh = version_of(client.get("/admin/organisations/QA1", headers=HTML).text)
+    assert fresh != mine
+    r = client.post(
+        "/admin/organisations/QA1",
+        data={**form, "version": fresh, "name": "Quality assurance", "country": "RU"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    saved = organisations.get_organisation(store, "QA1")
+    assert (saved["name"], saved["country"]) == ("Quality assurance", "RU")
+    # in Russian too
+    r = client.post(
+        "/admin/organisations/QA1?lang=ru",
+        data={**form, "version": mine, "name": "x"},
+        headers=HTML,
+    )
+    assert r.status_code == 412 and "Кто-то другой изменил эту запись" in r.text
 
 
 def test_code_lists_country_codes_and_russian_labels(

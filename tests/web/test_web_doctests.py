@@ -7,7 +7,12 @@ import importlib
 
 import pytest
 
-MODULES = ["mineaction.web.i18n", "mineaction.web.charts", "mineaction.services.mapdata"]
+MODULES = [
+    "mineaction.web.i18n",
+    "mineaction.web.charts",
+    "mineaction.services.mapdata",
+    "mineaction.services.organisations",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

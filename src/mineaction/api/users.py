@@ -16,6 +16,8 @@ from mineaction.web.auth import CurrentUser, get_auth
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
 RoleName = Literal["admin", "im_officer", "operations", "operator_entry", "operator_qc", "viewer"]
+#: Interface languages (``mineaction.web.i18n.LANGUAGES``); null: follow the browser.
+Language = Literal["en", "ru"]
 
 
 class UserOut(BaseModel):
@@ -27,6 +29,9 @@ class UserOut(BaseModel):
     organisation: str | None = None
     admin_area: str | None = None
     disabled: bool
+    locale: str | None = Field(
+        default=None, description="interface language (null: the browser's Accept-Language)"
+    )
     created_at: str | None = None
     last_login_at: str | None = None
     version: int
@@ -40,6 +45,9 @@ class UserIn(BaseModel):
     organisation: str | None = Field(default=None, max_length=100)
     admin_area: str | None = Field(default=None, max_length=50)
     display_name: str | None = Field(default=None, max_length=200)
+    locale: Language | None = Field(
+        default=None, description="interface language (null: the browser's Accept-Language)"
+    )
     password: str | None = Field(default=None, min_length=10, max_length=1000)
 
 
@@ -59,6 +67,9 @@ class UserPatch(BaseModel):
     admin_area: str | None = Field(default=None, max_length=50)
     display_name: str | None = Field(default=None, max_length=200)
     disabled: bool | None = None
+    locale: Language | None = Field(
+        default=None, description="interface language (null: the browser's Accept-Language)"
+    )
 
 
 class TokenIn(BaseModel):
@@ -111,6 +122,7 @@ def add_user(
         organisation=body.organisation,
         admin_area=body.admin_area,
         display_name=body.display_name,
+        locale=body.locale,
         actor=user.username,
     )
     out = svc.get_user(store, body.username)
@@ -138,7 +150,7 @@ def change_user(
     response: Response,
     if_match: str | None = Header(default=None),
 ) -> dict[str, Any]:
-    """Change role, organisation, admin area, display name or disable (needs If-Match)."""
+    """Change role, organisation, admin area, display name, language or disable (If-Match)."""
     version = expected_version(if_match)
     changes = body.model_dump(exclude_unset=True)
     out = svc.update_user(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import RowMapping, insert, select, update
 
-from mineaction.errors import ConflictError, NotFoundError
+from mineaction.errors import ConflictError, NotFoundError, StaleVersionError
 from mineaction.services.codelists import field_error
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
@@ -45,6 +48,25 @@ def check_organisation(
     return problems
 
 
+def organisation_version(org: Mapping[str, Any] | RowMapping) -> str:
+    """Return the version of an organisation's editable fields (a form sends it back on save).
+
+    It is a digest of the name, kind and country, so any saved change gives a new version
+    without a version column; a change undone again gives the old one back, which loses
+    nothing (the record is what the form was based on).
+
+    >>> v = organisation_version({"name": "FSD", "kind": "ngo", "country": None})
+    >>> v == organisation_version({"name": "FSD", "kind": "ngo", "country": None, "code": "X"})
+    True
+    >>> v == organisation_version({"name": "FSD", "kind": "ngo", "country": "CH"})
+    False
+    >>> len(v)
+    16
+    """
+    fields = [org.get("name"), org.get("kind"), org.get("country")]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
+
+
 def all_organisations(store: Store) -> list[dict[str, Any]]:
     """Return every organisation, by code."""
     with store.read() as conn:
@@ -58,7 +80,7 @@ def get_organisation(store: Store, code: str) -> dict[str, Any]:
         row = conn.execute(select(o).where(o.c.code == code)).mappings().first()
     if row is None:
         raise NotFoundError(f"no organisation {code!r}")
-    return dict(row)
+    return {**dict(row), "version": organisation_version(row)}
 
 
 def create_organisation(
@@ -104,8 +126,13 @@ def update_organisation(
     kind: str,
     country: str | None = None,
     actor: str | None = None,
+    expected_version: str | None = None,
 ) -> dict[str, Any]:
-    """Change an organisation's name, kind and country (its code is its identity)."""
+    """Change an organisation's name, kind and country (its code is its identity).
+
+    With ``expected_version`` (from :func:`organisation_version` of the record the change is
+    based on) a record saved by someone else meanwhile raises :class:`StaleVersionError`.
+    """
     name, country = name.strip(), (country or "").strip() or None
     problems = check_organisation(code, name, kind, country)
     if problems:
@@ -115,8 +142,30 @@ def update_organisation(
         before = conn.execute(select(o).where(o.c.code == code)).mappings().first()
         if before is None:
             raise NotFoundError(f"no organisation {code!r}")
+        if expected_version is not None and organisation_version(before) != expected_version:
+            raise StaleVersionError(
+                f"organisation {code} was changed by someone else since it was read: "
+                "reload it and apply your change again",
+                where="_",
+            )
         values = {"name": name, "kind": kind, "country": country}
-        conn.execute(update(o).where(o.c.code == code).values(**values))
+        result = conn.execute(
+            update(o)
+            .where(
+                o.c.code == code,
+                o.c.name == before["name"],
+                o.c.kind == before["kind"],
+                o.c.country.is_(None)
+                if before["country"] is None
+                else o.c.country == before["country"],
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise StaleVersionError(
+                f"organisation {code} changed meanwhile: reload it and apply your change again",
+                where="_",
+            )
         changed = {k: v for k, v in values.items() if before[k] != v}
         audit(
             conn,
@@ -126,4 +175,5 @@ def update_organisation(
             entity_id=code,
             details={k: {"from": before[k], "to": v} for k, v in changed.items()},
         )
-    return {"code": code, **values}
+    out = {"code": code, **values}
+    return {**out, "version": organisation_version(out)}

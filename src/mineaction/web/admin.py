@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from mineaction.core import codes
 from mineaction.core.access import Role
-from mineaction.errors import MineActionError, ValidationError
+from mineaction.errors import MineActionError, StaleVersionError, ValidationError
 from mineaction.services import codelists, organisations, users
 from mineaction.store import schema as s
-from mineaction.web.i18n import LANGUAGES
+from mineaction.web.i18n import L_, LANGUAGES, LazyText
 from mineaction.web.labels import code_list_label, org_kind_label
 from mineaction.web.pages import LANG_COOKIE, CurrentUser, _store, at_render, env, render
 
@@ -35,11 +35,21 @@ ACCOUNT_ROLES = [r.value for r in Role if r != Role.PUBLIC]
 
 def field_errors(exc: MineActionError) -> dict[str, str]:
     """Return ``{field: message}`` of an error from a service (``_`` for the whole form)."""
+    if isinstance(exc, StaleVersionError):
+        return {"_": stale_message()}
     details = exc.details if isinstance(exc.details, dict) else {}
     fields = details.get("fields")
     if isinstance(fields, dict) and fields:
-        return {str(k): str(v) for k, v in fields.items()}
+        return {str(k): v if isinstance(v, str) else str(v) for k, v in fields.items()}
     return {exc.where or "_": exc.message}
+
+
+def stale_message() -> LazyText:
+    """The message of a form saved over someone else's change (optimistic concurrency)."""
+    return L_(
+        "Someone else changed this record after you opened the form, so nothing was saved. "
+        "Reload the page to see their change, then make yours again."
+    )
 
 
 def _actor(user: Any) -> str | None:
@@ -136,7 +146,7 @@ def user_create(
     secret = password or users.generate_password()
     try:
         if not values["username"]:
-            raise ValidationError("enter a user name", where="username")
+            raise ValidationError(L_("enter a user name"), where="username")
         users.add_user(
             _store(request),
             values["username"],
@@ -223,7 +233,7 @@ def _save_user(
     try:
         if not version.isdigit():
             raise ValidationError(
-                "the form has no version: reload the page and try again", where="_"
+                L_("The form has no version: reload the page and try again."), where="_"
             )
         users.update_user(
             _store(request), username, changes, expected_version=int(version), actor=_actor(user)
@@ -232,6 +242,9 @@ def _save_user(
         if exc.http_status == 404:
             raise
         account = users.get_user(_store(request), username)
+        if isinstance(exc, StaleVersionError):
+            # keep the version the form was based on: saving again needs a reload
+            account = {**account, "version": version}
         return _user_page(
             request,
             user,
@@ -292,7 +305,7 @@ def user_token(
             request,
             user,
             username,
-            errors={"days": "enter a number of days between 1 and 3650, or nothing"},
+            errors={"days": L_("enter a number of days between 1 and 3650, or nothing")},
             status_code=400,
         )
     try:
@@ -327,7 +340,11 @@ def user_token_revoke(
             request,
             user,
             username,
-            errors={"token_id": f"{username} has no active token {token_id!r}"},
+            errors={
+                "token_id": L_(
+                    "%(user)s has no active token %(token)r", user=username, token=token_id
+                )
+            },
             status_code=400,
         )
     users.revoke_token(store, token_id, actor=_actor(user))
@@ -399,15 +416,28 @@ def org_update(
     name: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "operator",
     country: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
 ) -> Response:
-    """Save an organisation."""
+    """Save an organisation (refused if someone saved it since the form was opened)."""
     org = organisations.get_organisation(_store(request), code)
     values = {"code": code, "name": name, "kind": kind, "country": country}
     try:
+        if not version:
+            raise ValidationError(
+                L_("The form has no version: reload the page and try again."), where="_"
+            )
         organisations.update_organisation(
-            _store(request), code, name=name, kind=kind, country=country, actor=_actor(user)
+            _store(request),
+            code,
+            name=name,
+            kind=kind,
+            country=country,
+            actor=_actor(user),
+            expected_version=version,
         )
     except MineActionError as exc:
+        # the form keeps the version it was based on: after a refusal, saving needs a reload
+        org = {**org, "version": version}
         return _org_form(request, user, org, values, field_errors(exc), exc.http_status)
     return RedirectResponse(f"/admin?saved={quote(code)}#organisations", status_code=303)
 

@@ -78,6 +78,58 @@ def N_(message: str) -> str:
     return message
 
 
+class LazyText(str):
+    """A message in English now and in the page's language when shown (see :func:`translate`).
+
+    Raised errors and form messages are made before the page's language is known; as a ``str``
+    they read as English everywhere else (logs, the JSON API).
+
+    >>> msg = L_("no hazard with id %(id)r", id="HZ-1")
+    >>> str(msg)
+    "no hazard with id 'HZ-1'"
+    >>> with use_language("ru"): translate(msg)
+    "нет опасного района с идентификатором 'HZ-1'"
+    """
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, params: dict[str, object]) -> LazyText:
+        """Keep the message id and its parameters next to the English text."""
+        obj = super().__new__(cls, msgid % params if params else msgid)
+        obj.msgid, obj.params = msgid, params
+        return obj
+
+
+def L_(msgid: str, **params: object) -> LazyText:
+    """Mark a message for extraction; translated when shown (``%(name)s`` parameters)."""
+    return LazyText(msgid, params)
+
+
+def translate(value: object) -> str:
+    """Translate a message into the current language when it is shown.
+
+    A :class:`LazyText` is translated with its parameters; an error is shown as ``where:
+    message``; any other text is looked up in the catalogue as it is (unknown text is
+    shown unchanged).
+
+    >>> with use_language("ru"): translate("Not found")
+    'Не найдено'
+    >>> with use_language("ru"): translate("text no catalogue knows")
+    'text no catalogue knows'
+    """
+    if isinstance(value, LazyText):
+        text = gettext(value.msgid)
+        return text % value.params if value.params else text
+    message = getattr(value, "message", None)
+    if isinstance(value, Exception) and isinstance(message, str):
+        where = getattr(value, "where", None)
+        shown = translate(message)
+        return f"{where}: {shown}" if where and where != "_" else shown
+    text = "" if value is None else str(value)
+    return gettext(text) if text else ""  # (the empty msgid is the catalogue's header)
+
+
 def negotiate(
     query: str | None, cookie: str | None, user_pref: str | None, accept: str | None
 ) -> str:

@@ -43,6 +43,7 @@ from mineaction.web.auth import csrf_token, current_user
 from mineaction.web.auth import login as do_login
 from mineaction.web.auth import logout as do_logout
 from mineaction.web.i18n import (
+    L_,
     LANGUAGES,
     fmt_area,
     fmt_date,
@@ -51,6 +52,7 @@ from mineaction.web.i18n import (
     gettext,
     negotiate,
     ngettext,
+    translate,
     use_language,
 )
 from mineaction.web.labels import code_label, role_label, step_label, use_country_labels
@@ -91,6 +93,7 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "role": role_label,
     "step": step_label,
     "step_button": lambda s: step_label(s, button=True),
+    "tr": translate,
 }
 env.filters.update({name: at_render(fn) for name, fn in _FILTERS.items()})
 
@@ -552,7 +555,7 @@ def hazard_page(request: Request, hazard_id: str, user: CurrentUser) -> Response
     with store.read() as conn:
         row = proj.get_hazard(conn, hazard_id)
         if not _in_scope(scope, row["organisation"], row["location"]):
-            raise NotFoundError(f"no hazard with id {hazard_id!r}")
+            raise NotFoundError(L_("no hazard with id %(id)r", id=hazard_id))
         eo = list(
             conn.execute(
                 select(s.eo_item)
@@ -703,7 +706,7 @@ def review_report(request: Request, report_id: str, user: CurrentUser) -> Respon
     with store.read() as conn:
         row = repo.get_report(conn, report_id)
         if scope.organisation and row["organisation"] != scope.organisation:
-            raise NotFoundError(f"no report with id {report_id!r}")
+            raise NotFoundError(L_("no report with id %(id)r", id=report_id))
         hazard = None
         if row["hazard_id"]:
             hazard = (
@@ -779,7 +782,7 @@ def _check_report_scope(request: Request, user: Any, report_id: str) -> None:
     with _store(request).read() as conn:
         row = repo.get_report(conn, report_id)
     if scope.organisation and row["organisation"] != scope.organisation:
-        raise NotFoundError(f"no report with id {report_id!r}")
+        raise NotFoundError(L_("no report with id %(id)r", id=report_id))
 
 
 @router.post("/review/{report_id}/advance")
@@ -804,7 +807,13 @@ def review_advance(
         )
     except PermissionDeniedError as exc:
         # The page may be used by this role, but the report waits for another level.
-        raise ConflictError(f"report {report_id} waits for another approval level: {exc}") from exc
+        raise ConflictError(
+            L_(
+                "report %(id)s waits for another approval level: %(why)s",
+                id=report_id,
+                why=str(exc),
+            )
+        ) from exc
     return RedirectResponse(f"/review?{quote(step.to_state)}={quote(report_id)}", status_code=303)
 
 
@@ -947,7 +956,13 @@ def report_file(
     from mineaction.services.reporting import generate
 
     if fmt not in REPORT_FORMATS:
-        raise ValidationError(f"unknown format {fmt!r}; use one of {', '.join(REPORT_FORMATS)}")
+        raise ValidationError(
+            L_(
+                "unknown format %(fmt)r: use one of %(known)s",
+                fmt=fmt,
+                known=", ".join(REPORT_FORMATS),
+            )
+        )
     doc = generate(_store(request), name, Period.parse(period), scope=_report_scope(user))
     stem = f"{name}_{period.replace('..', '_to_')}"
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,6 +14,7 @@ from mineaction.core.planning.packages import calendars_from_dict, teams_from_li
 from mineaction.errors import MineActionError, PermissionDeniedError, ValidationError
 from mineaction.services import plan_jobs
 from mineaction.services import planning as svc
+from mineaction.web.i18n import L_
 from mineaction.web.pages import CurrentUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,12 @@ def _regions(request: Request) -> list[tuple[str, str]]:
 
 
 def _plans_page(
-    request: Request, user: Any, *, error: str | None = None, form: Any = None, status: int = 200
+    request: Request,
+    user: Any,
+    *,
+    error: MineActionError | None = None,
+    form: Any = None,
+    status: int = 200,
 ) -> HTMLResponse:
     may_run = getattr(user, "role", None) in ACCEPTERS
     jobs = getattr(request.app.state, "plan_jobs", None)
@@ -80,7 +86,9 @@ async def plan_run(request: Request, user: CurrentUser) -> Response:
     """Start a planning run in the background (scope, horizon, options, optional teams and
     calendars YAML, optional forecast); show its progress page."""
     if getattr(user, "role", None) not in ACCEPTERS:
-        raise PermissionDeniedError("only admin, IM officer and operations roles start plan runs")
+        raise PermissionDeniedError(
+            L_("only admin, IM officer and operations roles start plan runs")
+        )
     raw = await request.form()
     form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     try:
@@ -89,10 +97,10 @@ async def plan_run(request: Request, user: CurrentUser) -> Response:
         calendars = _yaml_field(form, "calendars_yaml", None)
         if teams is not None and not isinstance(teams, list):
             raise ValidationError(
-                "teams YAML is a list of teams (or {teams: [...]})", where="teams"
+                L_("teams YAML is a list of teams (or {teams: [...]})"), where="teams"
             )
         if calendars is not None and not isinstance(calendars, dict):
-            raise ValidationError("calendars YAML is a mapping", where="calendars")
+            raise ValidationError(L_("calendars YAML is a mapping"), where="calendars")
         if teams is not None:  # check the file now: errors belong on the form
             teams_from_list(teams, {}, "R", where="teams")
         calendars_from_dict(calendars)
@@ -104,7 +112,7 @@ async def plan_run(request: Request, user: CurrentUser) -> Response:
             forecast=fc,
         )
     except MineActionError as exc:
-        return _plans_page(request, user, error=str(exc), form=form, status=exc.http_status)
+        return _plans_page(request, user, error=exc, form=form, status=exc.http_status)
     return RedirectResponse(f"/plans/runs/{quote(job.job_id)}", status_code=303)
 
 
@@ -117,7 +125,8 @@ def _yaml_field(form: dict[str, str], name: str, key: str | None) -> Any:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationError(f"not valid YAML: {exc}".splitlines()[0], where=name) from None
+        first = str(exc).splitlines()[0]
+        raise ValidationError(L_("not valid YAML: %(why)s", why=first), where=name) from None
     if key is not None and isinstance(data, dict) and key in data:
         data = data[key]
     return data
@@ -196,9 +205,11 @@ def forecast_page(request: Request, user: CurrentUser) -> HTMLResponse:
             n = int(samples)
             d = date.fromisoformat(deadline) if deadline else None
         except ValueError:
-            raise ValidationError("samples is a number and deadline a date YYYY-MM-DD") from None
+            raise ValidationError(
+                L_("samples is a number and deadline a date YYYY-MM-DD")
+            ) from None
         if not 1 <= n <= 200:
-            raise ValidationError("samples must be between 1 and 200", where="samples")
+            raise ValidationError(L_("samples must be between 1 and 200"), where="samples")
         result, _, _ = svc.run_forecast(
             _store(request),
             samples=n,
