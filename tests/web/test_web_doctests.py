@@ -12,6 +12,8 @@ MODULES = [
     "mineaction.web.charts",
     "mineaction.services.mapdata",
     "mineaction.services.organisations",
+    "mineaction.web.notes",
+    "mineaction.web.labels",
 ]
 
 

@@ -193,3 +193,64 @@ def org_kind_label(kind: str | None) -> str:
 def code_list_label(name: str) -> str:
     """Return the display name of a code list in the current language."""
     return gettext(CODE_LIST_NAMES[name]) if name in CODE_LIST_NAMES else name
+
+
+#: Titles and descriptions of the reports (mineaction.services.reporting.REPORTS), by name.
+REPORT_TEXTS: dict[str, tuple[str, str]] = {
+    "apmbc-article7": (
+        N_("APMBC Article 7: mined areas and anti-personnel mines destroyed"),
+        N_(
+            "Mined areas (location, SHA/CHA count and area by contamination) and AP mines "
+            "destroyed by type"
+        ),
+    ),
+    "oslo-action-plan": (
+        N_("Oslo Action Plan: contamination and progress by admin area"),
+        N_(
+            "SHA/CHA with size at start and end; cancelled by NTS, reduced by TS, cleared; by admin area"
+        ),
+    ),
+    "ccm-form-f": (
+        N_("CCM Article 7 Form F: cluster munition contaminated areas and clearance"),
+        N_("CMR-contaminated areas, land released and submunitions destroyed"),
+    ),
+    "ccm-form-g": (
+        N_("CCM Article 7 Form G: explosive ordnance risk education"),
+        N_("Risk education sessions and beneficiaries by sex and age"),
+    ),
+    "ccm-form-h": (
+        N_("CCM Article 7 Form H: casualties for victim assistance (aggregate)"),
+        N_("Casualties by device, sex and age (aggregate only, no personal data)"),
+    ),
+    "operations": (
+        N_("Operations report"),
+        N_("Per operator and programme: land released, productivity, EO, accidents, QA/QC, tasks"),
+    ),
+}
+
+
+def report_title(name: str, title: str) -> str:
+    """Return a report's title in the current language (``title`` for a report not listed)."""
+    return gettext(REPORT_TEXTS[name][0]) if name in REPORT_TEXTS else title
+
+
+def report_description(name: str, text: str) -> str:
+    """Return a report's description in the current language (``text`` if not listed)."""
+    return gettext(REPORT_TEXTS[name][1]) if name in REPORT_TEXTS else text
+
+
+def scope_text(area: str | None, organisation: str | None) -> str:
+    """Describe a report scope in the current language.
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("en"): scope_text("RG1", "FSD")
+    'admin area RG1, organisation FSD'
+    >>> with use_language("ru"): scope_text(None, None)
+    'вся программа'
+    """
+    parts = []
+    if area:
+        parts.append(gettext("admin area %(code)s") % {"code": area})
+    if organisation:
+        parts.append(gettext("organisation %(code)s") % {"code": organisation})
+    return ", ".join(parts) or gettext("whole programme")

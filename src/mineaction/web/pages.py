@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,8 +55,17 @@ from mineaction.web.i18n import (
     translate,
     use_language,
 )
-from mineaction.web.labels import code_label, role_label, step_label, use_country_labels
+from mineaction.web.labels import (
+    code_label,
+    report_description,
+    report_title,
+    role_label,
+    scope_text,
+    step_label,
+    use_country_labels,
+)
 from mineaction.web.limits import UploadTooLargeError
+from mineaction.web.notes import explain_note
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -94,6 +103,7 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "step": step_label,
     "step_button": lambda s: step_label(s, button=True),
     "tr": translate,
+    "note": explain_note,
 }
 env.filters.update({name: at_render(fn) for name, fn in _FILTERS.items()})
 
@@ -113,6 +123,9 @@ def _geometry_area(geojson: dict[str, Any]) -> float:
 env.globals.update(
     sketch=charts.geometry_sketch,
     geometry_area=_geometry_area,
+    report_title=report_title,
+    report_description=report_description,
+    scope_text=scope_text,
     COLOURS=charts.COLOURS,
     LANGUAGES=LANGUAGES,
     ACTIVITY_TYPES=[a.value for a in ActivityType],
@@ -483,6 +496,8 @@ class Approval:
     approved_by: str | None
     approved_at: Any
     reason: str | None
+    #: the workflow events (submitted, each approval level, rejected ...): who, when
+    trail: list[Any] = field(default_factory=list)
 
 
 @router.get("/hazards", response_class=HTMLResponse)
@@ -586,6 +601,12 @@ def hazard_page(request: Request, hazard_id: str, user: CurrentUser) -> Response
                 select(s.report).where(s.report.c.hazard_id == hazard_id).order_by(s.report.c.seq)
             )
         ]
+        by_id = {r.report_id: r for r in reports}
+        ev = s.report_event
+        for e in conn.execute(
+            select(ev).where(ev.c.report_id.in_(list(by_id))).order_by(ev.c.report_id, ev.c.id)
+        ).mappings():
+            by_id[e["report_id"]].trail.append(e)
         releases = list(
             conn.execute(
                 select(s.release_polygon).where(s.release_polygon.c.hazard_id == hazard_id)
@@ -928,7 +949,8 @@ def reports_page(
         period=period,
         fmt=fmt if fmt in REPORT_FORMATS else "xlsx",
         formats=list(REPORT_FORMATS),
-        scope_text=_report_scope(user).describe(),
+        scope_area=_report_scope(user).area,
+        scope_org=_report_scope(user).organisation,
     )
 
 

@@ -1,0 +1,185 @@
+"""Notes, warnings and proposals of the core and services, in the page's language.
+
+The projection's explanation notes, status reasons and flags, a submission's geometry warnings
+and the review inbox's reconciliation proposals are written in English by the core and the
+services, with areas in whole m² (``new hazard, 265,736 m²``); they stay free of any locale.
+Here each known shape is recognised and shown translated, with its areas and codes formatted
+for the page's language. Text of an unknown shape (or free text typed by a user, such as a
+closing reason) is shown as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from mineaction.web.i18n import N_, fmt_m2, fmt_number, gettext, ngettext
+from mineaction.web.labels import code_label
+
+_NUM = r"(-?[\d,]+)"
+
+
+def _m2(text: str) -> str:
+    return fmt_m2(float(text.replace(",", "")))
+
+
+def _code(text: str) -> str:
+    return code_label(text)
+
+
+def _short(text: str) -> str:
+    return code_label(text, short=True)
+
+
+def _keep(text: str) -> str:
+    return text
+
+
+def _decimal(text: str) -> str:
+    return fmt_number(float(text), 1)
+
+
+def _why(text: str) -> str:
+    return gettext(_WHY[text]) if text in _WHY else text
+
+
+#: (pattern, message, one formatter per group) of every note the projection writes.
+_NOTES: list[tuple[re.Pattern[str], str, tuple[Callable[[str], str], ...]]] = [
+    (
+        re.compile(r"classification (\w+) given, but the evidence suggests (\w+)"),
+        N_("classification %(a)s given, but the evidence suggests %(b)s"),
+        (_short, _short),
+    ),
+    (
+        re.compile(r"classification (\w+) -> (\w+)"),
+        N_("classification %(a)s → %(b)s"),
+        (_short, _short),
+    ),
+    (re.compile(rf"new hazard, {_NUM} m²"), N_("new hazard, %(a)s"), (_m2,)),
+    (
+        re.compile(rf"boundary changed \(baseline change\): {_NUM} m² -> {_NUM} m²"),
+        N_("boundary changed (baseline change): %(a)s → %(b)s"),
+        (_m2, _m2),
+    ),
+    (re.compile(r"status set to (\w+): (.*)"), N_("status set to %(a)s: %(b)s"), (_code, _keep)),
+    (
+        re.compile(rf"releases\[(\w+)\]: reported {_NUM} m² (\w+) but the polygon is {_NUM} m²"),
+        N_("release %(a)s: reported %(b)s %(c)s, but the polygon is %(d)s"),
+        (_keep, _m2, _code, _m2),
+    ),
+    (
+        re.compile(rf"reported {_NUM} m² (\w+) in total but the polygons give {_NUM} m²"),
+        N_("reported %(a)s %(b)s in total, but the polygons give %(c)s"),
+        (_m2, _code, _m2),
+    ),
+    (re.compile(r"([A-Z][A-Z_]*) started"), N_("%(a)s started"), (_code,)),
+    (re.compile(r"all land released"), N_("all land released"), ()),
+    (
+        re.compile(rf"closed with {_NUM} m² remaining: (.*)"),
+        N_("closed with %(a)s remaining: %(b)s"),
+        (_m2, _keep),
+    ),
+    (
+        re.compile(
+            rf"completion report leaves {_NUM} m² remaining; the hazard stays (\w+) "
+            r"\(give close_reason to close it\)"
+        ),
+        N_(
+            "the completion report leaves %(a)s remaining; the hazard stays %(b)s (give a closing reason to close it)"
+        ),
+        (_m2, _code),
+    ),
+    (re.compile(r"handed over to (.*)"), N_("handed over to %(a)s"), (_keep,)),
+    # warnings of a submission (mineaction.core.geometry)
+    (
+        re.compile(r"two consecutive vertices are ([\d.]+) km apart \(more than (\d+) km\)"),
+        N_("two consecutive vertices are %(a)s km apart (more than %(b)s km)"),
+        (_decimal, _keep),
+    ),
+    # reconciliation proposals of the review inbox (mineaction.services.review)
+    (
+        re.compile(
+            r"updates existing hazard (\S+) \((\w+)\); (\d+)% of the new polygon lies inside it"
+        ),
+        N_("updates existing hazard %(a)s (%(b)s); %(c)s %% of the new polygon lies inside it"),
+        (_keep, _code, _keep),
+    ),
+    (
+        re.compile(
+            r"(\d+)% of this polygon overlaps approved hazard (\S+) \((\w+)\): "
+            r"update or link to \S+ instead of creating a new hazard\?"
+        ),
+        N_(
+            "%(a)s %% of this polygon overlaps approved hazard %(b)s (%(c)s): update or link to "
+            "%(b)s instead of creating a new hazard?"
+        ),
+        (_keep, _keep, _code),
+    ),
+    (
+        re.compile(r"(\d+)% of this polygon overlaps pending report (\S+) \(hazard (\S+), (.+)\)"),
+        N_("%(a)s %% of this polygon overlaps pending report %(b)s (hazard %(c)s, %(d)s)"),
+        (_keep, _keep, _keep, _keep),
+    ),
+    (
+        re.compile(
+            r"EO reported (\d+) m away and (\d+) days apart in (\S+) \((.+)\): the same item\(s\)\?"
+        ),
+        N_("EO reported %(a)s m away and %(b)s days apart in %(c)s (%(d)s): the same items?"),
+        (_keep, _keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"(.+?) was also submitted by (.+) as (\S+) \((\w+)\): keep one"),
+        N_("%(a)s was also submitted by %(b)s as %(c)s (%(d)s): keep one"),
+        (_why, _keep, _keep, _code),
+    ),
+    (
+        re.compile(r"creates new hazard (\S+); no approved hazard overlaps it"),
+        N_("creates new hazard %(a)s; no approved hazard overlaps it"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"an edited version: approving it supersedes (\S+)"),
+        N_("an edited version: approving it supersedes %(a)s"),
+        (_keep,),
+    ),
+]
+_WHY = {
+    "the same form instance": N_("the same form instance"),
+    "identical content": N_("identical content"),
+}
+_EO_FOUND = re.compile(r"(\d+) EO item\(s\) found")
+_FLAG = re.compile(r"([^\s:]+): (.+)")
+
+
+def explain_note(text: str | None) -> str:
+    """Return a note of the projection (or a status reason, or a flag) in the current language.
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("en"): explain_note("new hazard, 265,736 m²")
+    'new hazard, 265,736\\xa0m²'
+    >>> with use_language("ru"): explain_note("new hazard, 265,736 m²")
+    'новый опасный район, 265\\xa0736\\xa0м²'
+    >>> with use_language("ru"): explain_note("3 EO item(s) found")
+    'найдено 3 ВОП'
+    >>> with use_language("ru"): explain_note("R-7: reported 1,000 m² cleared in total but the polygons give 900 m²")
+    'R-7: всего заявлено 1\\xa0000\\xa0м² (Очищено), но по полигонам 900\\xa0м²'
+    >>> explain_note("a closing reason typed by someone")
+    'a closing reason typed by someone'
+    """
+    if not text:
+        return ""
+    found = _EO_FOUND.fullmatch(text)
+    if found:
+        n = int(found.group(1))
+        return ngettext("%(num)d EO item found", "%(num)d EO items found", n) % {"num": n}
+    for pattern, message, formats in _NOTES:
+        m = pattern.fullmatch(text)
+        if m:
+            values = {k: f(v) for k, f, v in zip("abcd", formats, m.groups(), strict=False)}
+            return gettext(message) % values
+    flag = _FLAG.fullmatch(text)
+    if flag:  # "R-7: ..." (a report's flag) or "hazard.polygon: ..." (where a warning is)
+        inner = explain_note(flag.group(2))
+        if inner != flag.group(2):
+            return f"{flag.group(1)}: {inner}"
+    return text

@@ -1,0 +1,159 @@
+"""Every explanation note the projection can write is shown translated on the hazard page."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import warnings
+from collections.abc import Iterator
+from datetime import date
+from types import ModuleType
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from mineaction.core import geometry, projection
+from mineaction.services import ledger, review, users
+from mineaction.store import projections as proj
+from mineaction.store import schema as s
+from mineaction.store.engine import Store
+from mineaction.web.app import create_app
+from mineaction.web.i18n import use_language
+from mineaction.web.notes import explain_note
+
+#: placeholders of the English texts that are whole numbers
+_COUNTS = {"found", "days", "i"}
+
+
+def _example(node: ast.expr) -> str | None:
+    """An example of the text an f-string (or string) gives, or None if it is not text."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    out = []
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            out.append(str(part.value))
+        elif isinstance(part, ast.FormattedValue):
+            spec = ast.unparse(part.format_spec) if part.format_spec else ""
+            if ",.0f" in spec:
+                out.append("12,345")
+            elif ".1f" in spec:
+                out.append("7.5")
+            elif ".0f" in spec or ast.unparse(part.value) in _COUNTS:
+                out.append("7")
+            else:
+                out.append("CHA")
+    return "".join(out)
+
+
+def texts_of(module: ModuleType) -> list[str]:
+    """Examples of every note, status reason, warning and proposal a module writes."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        texts: list[ast.expr] = []
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in ("notes.append", "warnings.append"):
+                texts = list(node.args)
+            elif name == "_set_status" and len(node.args) >= 3:
+                texts = [node.args[2]]
+            elif name == "Proposal" and len(node.args) >= 2:
+                texts = [node.args[1]]
+        elif isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["msg"]:
+            texts = [node.value]
+        found += [t for t in map(_example, texts) if t is not None]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("module", "at_least"), [(projection, 12), (review, 7), (geometry, 1)], ids=str
+)
+def test_every_note_warning_and_proposal_is_translated(module: ModuleType, at_least: int) -> None:
+    texts = texts_of(module)
+    assert len(texts) >= at_least, texts
+    for text in texts:
+        if text.startswith("CHA: "):  # "{where}: ..." (a warning names its field)
+            text = text[len("CHA: ") :]
+        with use_language("ru"):
+            shown = explain_note(text)
+            flag = explain_note(f"R-1: {text}")
+        assert shown != text and re.search("[а-яё]", shown), f"not translated: {text!r}"
+        assert flag == f"R-1: {shown}"
+        with use_language("en"):
+            assert re.search("[a-z]", explain_note(text))
+
+
+@pytest.fixture(scope="module")
+def client(sample_db: tuple[str, Store]) -> Iterator[TestClient]:
+    """A client signed in (by API token) as the national IM officer."""
+    url, store = sample_db
+    token = users.create_token(store, "im").token
+    with TestClient(create_app(url)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def test_hazard_pages_show_the_notes_in_russian(
+    client: TestClient, sample_db: tuple[str, Store]
+) -> None:
+    store = sample_db[1]
+    with store.read() as conn:
+        ids = [
+            r[0] for r in conn.execute(s.hazard.select().with_only_columns(s.hazard.c.hazard_id))
+        ]
+    seen = 0
+    for hazard_id in ids:
+        _state, steps = ledger.explain(store, hazard_id)
+        html = client.get(f"/hazards/{hazard_id}?lang=ru", headers={"accept": "text/html"}).text
+        for note in (n for st in steps for n in st.notes):
+            assert note not in html, f"{hazard_id}: {note!r} shown in English"
+            seen += 1
+    assert seen >= len(ids)  # every hazard has at least its "new hazard" note
+    assert "новый опасный район" in html
+
+
+def test_review_shows_warnings_and_proposals_translated(
+    client: TestClient, sample_db: tuple[str, Store]
+) -> None:
+    store = sample_db[1]
+    with store.read() as conn:
+        x0, y0, x1, y1 = proj.get_hazard(conn, "HZ-003")["geom"].bounds
+    # a new hazard over HZ-003, with one edge ~7 km long (a warning, not an error)
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0 - 0.1, y1], [x0, y0]]
+    result = ledger.submit(
+        store,
+        {
+            "report_id": "R-NEW-2",
+            "type": "hazard",
+            "organisation": "DRC",
+            "date_of_information": date.today().isoformat(),
+            "hazard": {
+                "hazard_id": "HZ-NEW-2",
+                "evidence": [{"type": "FORMER_FRONTLINE"}],
+                "contamination": ["AP_MINE"],
+                "polygon": {"type": "Polygon", "coordinates": [ring]},
+            },
+        },
+        submitted_by="field.officer",
+    )
+    assert result.warnings
+    html = {"accept": "text/html"}
+    inbox = client.get("/review", headers=html).text
+    row = re.search(r"<tr><td><a href=\"/review/R-NEW-2\">.*?</tr>", inbox, re.S)
+    assert row and "⚠ 1" in row.group(0)
+    en = client.get("/review/R-NEW-2?lang=en", headers=html).text
+    assert "two consecutive vertices are" in en and "km apart (more than 5 km)" in en
+    assert "of this polygon overlaps approved hazard HZ-003" in en
+    assert '<a href="/hazards/HZ-003">HZ-003</a>' in en
+    ru = client.get("/review/R-NEW-2?lang=ru", headers=html).text
+    assert "две соседние вершины отстоят на" in ru and "больше 5 км" in ru
+    assert "перекрывает утверждённый опасный район HZ-003" in ru
+    assert "two consecutive" not in ru and "overlaps approved" not in ru
+    assert "новый опасный район" in ru  # the predicted effect's note
+    client.get("/review?lang=en", headers=html)
