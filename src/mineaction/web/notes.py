@@ -39,6 +39,13 @@ def _decimal(text: str) -> str:
     return fmt_number(float(text), 1)
 
 
+def _named(text: str) -> str:
+    if text == "it names none":
+        return gettext("it names no hazard")
+    m = re.fullmatch(r"it names (\S+)", text)
+    return gettext("it names %(id)s") % {"id": m.group(1)} if m else text
+
+
 def _why(text: str) -> str:
     return gettext(_WHY[text]) if text in _WHY else text
 
@@ -136,6 +143,13 @@ _NOTES: list[tuple[re.Pattern[str], str, tuple[Callable[[str], str], ...]]] = [
         re.compile(r"creates new hazard (\S+); no approved hazard overlaps it"),
         N_("creates new hazard %(a)s; no approved hazard overlaps it"),
         (_keep,),
+    ),
+    (
+        re.compile(
+            r"lies inside approved hazard (\S+) \((\w+)\) but (.+): link the report to \S+\?"
+        ),
+        N_("lies inside approved hazard %(a)s (%(b)s) but %(c)s: link the report to %(a)s?"),
+        (_keep, _code, _named),
     ),
     (
         re.compile(r"an edited version: approving it supersedes (\S+)"),
