@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -87,6 +88,51 @@ def test_kobo_geo_strings_and_attachments() -> None:
     assert problems == []
     assert doc_["source"]["attachments"][0]["uid"] == "attXYZ"
     assert doc_["accident"]["point"]["coordinates"][:2] == pytest.approx([35.21, 51.3])
+
+
+@pytest.mark.parametrize("form_id", ["ma_hazard", "ma_eo_spot"])
+def test_photos_and_the_attachment_lists_of_every_export(form_id: str) -> None:
+    """A photo answer is listed with its question and whether the file reached the server."""
+    filled = [syn.fill(form_id, 4)]
+    question = "evidence[0].evidence_photo" if form_id == "ma_hazard" else "items[0].eo_photo"
+    photo = f"17750000040{1 if form_id == 'ma_hazard' else 2}.jpg"
+    odata = syn.central_odata(filled)
+    partial = syn.central_odata(filled)
+    partial["value"][0]["__system"]["attachmentsPresent"] = 0  # not uploaded yet
+    csv_zip = syn.central_csv_zip(filled)
+    no_media = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(csv_zip)) as src, zipfile.ZipFile(no_media, "w") as dst:
+        for n in src.namelist():
+            if not n.startswith("media/"):
+                dst.writestr(n, src.read(n))
+    kobo = syn.kobo_json(filled)
+    kobo_missing = syn.kobo_json(filled)
+    kobo_missing["results"][0]["_attachments"] = []
+    cases = {
+        "central.json": (orjson.dumps(odata), True),
+        "partial.json": (orjson.dumps(partial), False),
+        "central.csv.zip": (csv_zip, True),
+        "no-media.csv.zip": (no_media.getvalue(), False),
+        "kobo.json": (orjson.dumps(kobo), True),
+        "missing.json": (orjson.dumps(kobo_missing), False),
+        "kobo.xlsx": (syn.kobo_xlsx(filled), None),  # an XLSX export lists no files
+    }
+    for name, (data, present) in cases.items():
+        sub = read_any(data, name, form=form_id).records[0]
+        doc, problems = to_report(sub, FORMS[form_id], organisation="O", report_id="O:1")
+        assert problems == [], (name, problems)
+        (att,) = doc["source"]["attachments"]
+        assert (att["question"], att["filename"], att["present"]) == (question, photo, present), (
+            name,
+            att,
+        )
+    kobo_att = to_report(
+        read_any(orjson.dumps(kobo), "k.json").records[0],
+        FORMS[form_id],
+        organisation="O",
+        report_id="O:1",
+    )[0]["source"]["attachments"][0]
+    assert kobo_att["mimetype"] == "image/jpeg" and "/attachments/" in kobo_att["download_url"]
 
 
 @pytest.mark.parametrize(

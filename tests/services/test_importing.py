@@ -45,6 +45,11 @@ def test_central_odata_import_quarantine_and_idempotency(store: Store) -> None:
     assert {r["state"] for r in reports} == {"submitted"}
     assert {r["source_system"] for r in reports} == {"odk-central"}
     assert all(r["source_key"] and r["report_id"].startswith("FSD:") for r in reports)
+    # the evidence photo of each submission, listed with its question (the file stays in Central)
+    atts = [r["payload"]["source"]["attachments"] for r in reports]
+    assert all(
+        a[0]["question"] == "evidence[0].evidence_photo" and a[0]["present"] is True for a in atts
+    )
     assert len(q) == 1
     assert q[0]["filename"] == "ma_hazard.odata.json"
     assert "uuid:" in q[0]["record"] and q[0]["field"] == "hazard_id"

@@ -29,7 +29,7 @@ from mineaction.core.codes import (
 )
 
 #: Version written into every form's settings sheet (yyyymmddnn, as ODK recommends).
-FORMS_VERSION = "2026112501"
+FORMS_VERSION = "2026112601"
 
 
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -165,6 +165,7 @@ def _eo_repeat(name: str, title: str) -> tuple[Row, ...]:
         Row("select_one disposal", "eo_disposal", "Disposal"),
         Row("decimal", "eo_depth_cm", "Depth (cm)", constraint=". >= 0 and . <= 1000"),
         Row("geopoint", "eo_point", "Location of the item"),
+        Row("image", "eo_photo", "Photo of the item"),
         Row("end_repeat", name),
     )
 
@@ -189,6 +190,7 @@ HAZARD = Form(
         Row("select_one evidence_type", "evidence_type", "Evidence type", required=True),
         Row("select_one evidence_source", "evidence_source", "Source"),
         Row("text", "evidence_description", "Description"),
+        Row("image", "evidence_photo", "Photo"),
         Row("end_repeat", "evidence"),
         Row("text", "description", "Description", appearance="multiline"),
     ),

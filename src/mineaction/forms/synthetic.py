@@ -104,11 +104,13 @@ def fill(
                 "evidence_type": "EO_OBSERVED",
                 "evidence_source": "observed",
                 "evidence_description": "PMN-2 seen",
+                "evidence_photo": f"17750{i:05d}01.jpg",
             },
             {
                 "evidence_type": "VERBAL_REPORT",
                 "evidence_source": "verbal",
                 "evidence_description": "",
+                "evidence_photo": "",
             },
         ]
     elif form_id == "ma_activity":
@@ -144,6 +146,7 @@ def fill(
                 "eo_disposal": "destroyed_in_situ",
                 "eo_depth_cm": "8",
                 "eo_point": _point(lon, lat),
+                "eo_photo": "",
             }
         ]
     elif form_id == "ma_eo_spot":
@@ -157,6 +160,7 @@ def fill(
                 "eo_disposal": "removed",
                 "eo_depth_cm": "",
                 "eo_point": _point(lon, lat),
+                "eo_photo": f"17750{i:05d}02.jpg",
             }
         ]
     elif form_id == "ma_accident":
@@ -251,7 +255,17 @@ def _kobo_row(form: Form, f: Filled, idx: int) -> dict[str, Any]:
         "meta/rootUuid": f"uuid:{f.root}",
         "_xform_id_string": form.form_id,
         "_uuid": f.instance_id,
-        "_attachments": [],
+        "_attachments": [
+            {
+                "download_url": f"https://kf.example.org/api/v2/assets/a1/data/{100000 + idx}"
+                f"/attachments/{k}/",
+                "mimetype": "image/jpeg",
+                "filename": f"enumerator1/attachments/0f3a2b1c9d8e4f7a/{f.instance_id}/{name}",
+                "question_xpath": xpath,
+                "uid": f"att{f.instance_id[:8]}{k}",
+            }
+            for k, (xpath, name) in enumerate(_files(form, f))
+        ],
         "_status": "submitted_via_web",
         "_geolocation": latlon,
         "_submission_time": f.submitted_at.rstrip("Z").split(".")[0],
@@ -263,6 +277,20 @@ def _kobo_row(form: Form, f: Filled, idx: int) -> dict[str, Any]:
     if f.deprecated_id:
         row["meta/deprecatedID"] = f"uuid:{f.deprecated_id}"
     return row
+
+
+def _files(form: Form, f: Filled) -> list[tuple[str, str]]:
+    """Return (Kobo question xpath, file name) of every file answer of an instance."""
+    p, types = paths(form), form.fields()
+    out = [(p[k], v) for k, v in f.answers.items() if v and types.get(k) == "image"]
+    for rname, rows in f.repeats.items():
+        for j, row in enumerate(rows):
+            out += [
+                (f"{p.get(rname, rname)}[{j + 1}]/{k}", v)
+                for k, v in row.items()
+                if v and types.get(k) == "image"
+            ]
+    return out
 
 
 def kobo_json(filled: list[Filled]) -> dict[str, Any]:
@@ -324,8 +352,8 @@ def central_odata(filled: list[Filled], *, expand: bool = True) -> Any:
             "updatedAt": None,
             "submitterId": "27",
             "submitterName": f.submitter,
-            "attachmentsPresent": 0,
-            "attachmentsExpected": 0,
+            "attachmentsPresent": len(_files(form, f)),
+            "attachmentsExpected": len(_files(form, f)),
             "status": None,
             "reviewState": None,
             "deviceId": "collect:abc123",
@@ -409,10 +437,14 @@ def central_csv_zip(filled: list[Filled]) -> bytes:
                     f"uuid:{f.instance_id}",
                     "",
                 ]
-                + [f"uuid:{f.root}", "27", f.submitter, "0", "0", "", "", "collect:abc123"]
+                + [f"uuid:{f.root}", "27", f.submitter, *[str(len(_files(form, f)))] * 2]
+                + ["", "", "collect:abc123"]
                 + ["1" if f.deprecated_id else "0", FORMS_VERSION]
             )
         zf.writestr(f"{form.form_id}.csv", out.getvalue())
+        for f in filled:
+            for _, name in _files(form, f):
+                zf.writestr(f"media/{name}", b"\xff\xd8\xff\xe0 not a real photo")
         for rname, names in form.repeats().items():
             out = io.StringIO()
             w = csv.writer(out, lineterminator="\n")

@@ -19,6 +19,8 @@ from mineaction.io.submissions import Submission
 Problems = list[dict[str, str]]
 
 _META_TYPES = {"start", "end", "deviceid", "username", "today", "calculate", "note"}
+#: Question types whose answer is the name of a file sent with the submission.
+_FILE_TYPES = {"image", "audio", "video", "file"}
 _INT = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 
@@ -30,6 +32,8 @@ class _Reader:
         self.problems = problems
         self.accuracy: dict[str, float] = {}
         self.read: set[str] = set()
+        #: (question path, file name) of every photo/file answer
+        self.files: list[tuple[str, str]] = []
 
     def bad(self, field: str, message: str) -> None:
         self.problems.append({"field": field, "message": message})
@@ -90,7 +94,10 @@ class _Reader:
             return None
         if isinstance(value, float) and value == int(value):
             value = int(value)
-        return str(value).strip()[:2000]
+        text = str(value).strip()[:2000]
+        if kind in _FILE_TYPES:
+            self.files.append((field, text))
+        return text
 
 
 def _flat(coords: Any) -> Any:
@@ -139,6 +146,7 @@ def _eo_items(r: _Reader, rows: list[dict[str, Any]], repeat: str) -> list[dict[
                 }
             )
         )
+        r.get(a, "eo_photo", f"{w}.eo_photo")  # a file: listed in source.attachments
     return items
 
 
@@ -160,6 +168,8 @@ def _body(form: Form, r: _Reader, s: Submission, report_date: str | None) -> dic
             )
             for i, e in enumerate(rep.get("evidence", []))
         ]
+        for i, e in enumerate(rep.get("evidence", [])):
+            g(e, "evidence_photo", f"evidence[{i}].evidence_photo")  # in source.attachments
         return _drop_none(
             {
                 "hazard_id": g(a, "hazard_id"),
@@ -364,7 +374,7 @@ def to_report(
             "submitted_at": str(sub.submitted_at) if sub.submitted_at else None,
             "submitter": sub.submitter,
             "review_state": sub.review_state,
-            "attachments": sub.attachments,
+            "attachments": attachments(sub.attachments, r.files),
             "accuracy_m": r.accuracy,
         }
     )
@@ -379,6 +389,48 @@ def to_report(
     if sub.submitter:
         doc["submitted_by"] = str(sub.submitter)[:100]
     return doc, problems
+
+
+def attachments(
+    exported: list[dict[str, Any]], files: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """Return the submission's attachments: each file answer with its entry in the export.
+
+    ``exported`` is the export's own list (Kobo ``_attachments``; ODK Central: the files named
+    by answers, ``present`` from the media folder or the attachment counts). Each file answer
+    gets ``question``, ``filename`` and ``present`` (True: on the server, False: not sent yet,
+    None: unknown); export entries no answer names are kept as they are.
+
+    >>> attachments(
+    ...     [{"filename": "u/attachments/abc/p1.jpg", "mimetype": "image/jpeg"}],
+    ...     [("items[0].eo_photo", "p1.jpg"), ("items[1].eo_photo", "p2.jpg")],
+    ... )  # doctest: +NORMALIZE_WHITESPACE
+    [{'question': 'items[0].eo_photo', 'filename': 'p1.jpg', 'present': True,
+      'mimetype': 'image/jpeg'},
+     {'question': 'items[1].eo_photo', 'filename': 'p2.jpg', 'present': False}]
+    """
+    by_name: dict[str, dict[str, Any]] = {}
+    for entry in exported:
+        name = str(entry.get("filename") or "").replace("\\", "/").rsplit("/", 1)[-1]
+        by_name.setdefault(name, entry)
+    out: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for question, name in files:
+        listed = by_name.get(name)
+        item: dict[str, Any] = {"question": question, "filename": name}
+        if listed is None:
+            item["present"] = False
+        else:
+            used.add(name)
+            item["present"] = listed.get("present", True)
+            item |= {
+                k: v
+                for k, v in listed.items()
+                if k not in ("filename", "present", "question_xpath") and v is not None
+            }
+        out.append(item)
+    out += [e for n, e in by_name.items() if n not in used]
+    return out
 
 
 def _required_in_repeat(form: Form) -> set[str]:

@@ -177,9 +177,38 @@ def read_central_odata(doc: Any, where: str) -> Iterator[Submission]:
             review_state=system.get("reviewState"),
             answers=answers,
             repeats=repeats,
-            attachments=[],
+            attachments=_central_attachments(answers, repeats, system),
             raw=row,
         )
+
+
+#: An answer that names a file sent with the submission (ODK names them like 1700000000.jpg).
+_FILE_NAME = re.compile(
+    r"[\w\-. ]{1,200}\.(jpe?g|png|gif|webp|heic|mp4|3gp|mov|m4a|amr|ogg|wav|pdf)", re.I
+)
+
+
+def named_files(answers: dict[str, Any], repeats: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Return the file names the answers (and repeat rows) give, in order, once each.
+
+    >>> named_files({"a": "1.jpg", "b": "x"}, {"r": [{"p": "2.m4a"}, {"p": "1.jpg"}]})
+    ['1.jpg', '2.m4a']
+    """
+    values = list(answers.values()) + [
+        v for rows in repeats.values() for row in rows for v in row.values()
+    ]
+    return list(dict.fromkeys(v for v in values if isinstance(v, str) and _FILE_NAME.fullmatch(v)))
+
+
+def _central_attachments(
+    answers: dict[str, Any], repeats: dict[str, list[dict[str, Any]]], system: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Return the files a Central submission names; present from its attachment counts."""
+    have, expected = system.get("attachmentsPresent"), system.get("attachmentsExpected")
+    present: bool | None = None
+    if isinstance(have, int) and isinstance(expected, int):
+        present = True if have >= expected else (False if have == 0 else None)
+    return [{"filename": n, "present": present} for n in named_files(answers, repeats)]
 
 
 # --- ODK Central CSV zip -------------------------------------------------------------------
@@ -273,9 +302,8 @@ def read_central_csv_zip(data: bytes, where: str) -> Iterator[Submission]:
         answers = _central_csv_answers(row)
         instance = strip_uuid(answers.pop("instanceID", None)) or strip_uuid(key)
         atts = [
-            {"filename": v, "present": v in media}
-            for v in answers.values()
-            if isinstance(v, str) and re.fullmatch(r"[\w\-.]+\.(jpg|jpeg|png|mp4|m4a|pdf)", v, re.I)
+            {"filename": n, "present": n in media}
+            for n in named_files(answers, children.get(key, {}))
         ]
         yield Submission(
             system="odk-central",
@@ -374,7 +402,16 @@ def _kobo_table_row(row: dict[str, Any]) -> dict[str, Any]:
 def read_kobo_csv(data: bytes, where: str) -> Iterator[Submission]:
     """Yield submissions from a KoboToolbox CSV export (XML names as headers; no repeats)."""
     for i, row in enumerate(_csv_rows(data, where), 2):
-        yield _kobo_submission(_kobo_table_row(row), f"{where}, line {i}", i)
+        yield _unlisted_files(_kobo_submission(_kobo_table_row(row), f"{where}, line {i}", i))
+
+
+def _unlisted_files(sub: Submission) -> Submission:
+    """Kobo CSV/XLSX exports carry no attachment list: the files named are of unknown presence."""
+    if not sub.attachments:
+        sub.attachments = [
+            {"filename": n, "present": None} for n in named_files(sub.answers, sub.repeats)
+        ]
+    return sub
 
 
 def _xlsx_sheets(data: bytes, where: str) -> dict[str, list[dict[str, Any]]]:
@@ -423,7 +460,7 @@ def read_kobo_xlsx(data: bytes, where: str) -> Iterator[Submission]:
     for i, row in enumerate(main, 2):
         sub = _kobo_submission(_kobo_table_row(row), f"{where}, sheet {names[0]!r} row {i}", i)
         sub.repeats.update(children.get(str(row.get("_index")), {}))
-        yield sub
+        yield _unlisted_files(sub)
 
 
 def sniff_json(doc: Any) -> str:
