@@ -72,6 +72,24 @@ def test_same_data_through_every_central_format_is_one_report(store: Store) -> N
     assert (b.totals.new, b.totals.duplicate, b.totals.rejected) == (0, 2, 1)
     problem = next(r for r in a.records if r.status == "rejected").problems[0]
     assert "clearance depth" in problem["message"]
+    # the bad submission is one quarantined record, whichever export it came in
+    held = importing.list_quarantine(store, organisation="FSD")
+    assert len(held) == 1 and held[0]["filename"] == "ma_activity.csv.zip"
+    # a record quarantined before records were keyed by instance (raw-content key) is not
+    # quarantined again by a re-import of its file
+    from mineaction.io.detect import read_any
+
+    sub = next(
+        x
+        for x in read_any((FIX / "odk_central/ma_activity.csv.zip").read_bytes(), "a.zip").records
+        if x.instance_id in held[0]["record"]
+    )
+    with store.write() as conn:
+        conn.execute(
+            s.quarantine.update().values(record_key=importing._raw_key("FSD", sub))  # noqa: SLF001
+        )
+    imp(store, "odk_central/ma_activity.csv.zip")
+    assert len(importing.list_quarantine(store, organisation="FSD")) == 1
 
 
 def test_edited_submission_supersedes(store: Store) -> None:
@@ -299,3 +317,68 @@ def test_unzipped_shapefile_is_read_with_its_sidecar_files(store: Store, tmp_pat
     with pytest.raises(ValidationError, match=r"\.dbf file is missing"):
         importing.import_path(store, shp, organisation="SHP", mapping=mapping)
     assert counts(store) == before
+
+
+def test_coordinate_tables_in_xlsx_and_projected_crs(store: Store, tmp_path: Path) -> None:
+    """XLSX/CSV tables with lat/lon or projected x/y (any EPSG CRS), and a GIS file in 3857."""
+    import geopandas as gpd
+    from openpyxl import Workbook
+    from pyproj import Transformer
+    from shapely.geometry import Point
+
+    lon, lat = 36.25, 51.45
+    utm = Transformer.from_crs("EPSG:4326", "EPSG:32637", always_xy=True).transform(lon, lat)
+
+    def xlsx(header: list[str], rows: list[list[object]]) -> bytes:
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.append(header)
+        for r in rows:
+            ws.append(r)
+        path = tmp_path / "t.xlsx"
+        wb.save(path)
+        return path.read_bytes()
+
+    cases = [
+        (
+            "latlon.xlsx",
+            xlsx(
+                ["report_date", "eo_category", "eo_quantity", "lat", "lon"],
+                [["2026-04-12", "UXO", 2, lat, lon]],
+            ),
+            None,
+        ),
+        (
+            "utm.xlsx",
+            xlsx(
+                ["report_date", "eo_category", "eo_quantity", "EASTING", "NORTHING"],
+                [["2026-04-12", "UXO", 2, *utm]],
+            ),
+            "form: ma_eo_spot\ncrs: EPSG:32637\ncoordinates:\n  x: EASTING\n  y: NORTHING\n",
+        ),
+        (
+            "utm.csv",
+            f"report_date,eo_category,eo_quantity,E,N\n2026-04-12,UXO,2,{utm[0]:.3f},{utm[1]:.3f}\n".encode(),
+            "form: ma_eo_spot\ncrs: EPSG:32637\ncoordinates:\n  x: E\n  y: N\n",
+        ),
+    ]
+    merc = gpd.GeoDataFrame(
+        {"report_date": ["2026-04-12"], "eo_category": ["UXO"], "eo_quantity": [2]},
+        geometry=[Point(lon, lat)],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:3857")
+    merc.to_file(tmp_path / "merc.gpkg", driver="GPKG")
+    cases.append(("merc.gpkg", (tmp_path / "merc.gpkg").read_bytes(), None))
+    for k, (name, data, mapping) in enumerate(cases):
+        org = f"T{k}"
+        kw = {"mapping": mapping} if mapping else {"form": "ma_eo_spot"}
+        result = importing.import_bytes(store, data, name, organisation=org, **kw)  # type: ignore[arg-type]
+        assert (result.totals.new, result.totals.rejected) == (1, 0), (name, result.records)
+        with store.read() as conn:
+            payload = conn.execute(
+                select(s.report.c.payload).where(s.report.c.organisation == org)
+            ).scalar_one()
+        x, y = payload["eo"]["items"][0]["point"]["coordinates"]
+        assert (x, y) == pytest.approx((lon, lat), abs=1e-6), name
+        assert payload["eo"]["items"][0]["quantity"] == 2

@@ -137,6 +137,20 @@ def _pick_form(sub: Submission, form: str | None) -> Form | None:
 
 
 def _record_key(organisation: str, sub: Submission) -> str:
+    """Return the quarantine key of a record: its submission (any export format), else its data.
+
+    The same ODK/Kobo instance read from another export format (Central OData vs CSV zip) is
+    the same record; a record without an instance ID is known by its raw content.
+    """
+    if sub.instance_id:
+        return hashlib.sha256(
+            orjson.dumps({"o": organisation, "s": sub.system, "i": sub.instance_id})
+        ).hexdigest()
+    return _raw_key(organisation, sub)
+
+
+def _raw_key(organisation: str, sub: Submission) -> str:
+    """Return the key of a record by its raw content (how records were keyed before 2026-11)."""
     raw = orjson.dumps({"o": organisation, "r": sub.raw}, option=orjson.OPT_SORT_KEYS, default=str)
     return hashlib.sha256(raw).hexdigest()
 
@@ -388,8 +402,12 @@ def _quarantine(
     at = ledger.now()
     rows = []
     keys = [_record_key(organisation, sub) for _, sub, _ in rejected]
+    # quarantine rows written before records were keyed by instance carry the raw-content key
+    older = {
+        _raw_key(organisation, sub): key for (_, sub, _), key in zip(rejected, keys, strict=True)
+    }
     known: set[str] = set()
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in _chunks(sorted(set(keys) | set(older))):
         # held already, or set aside by a reviewer (discarded, corrected, repaired): not again
         q = select(s.quarantine.c.record_key).where(
             s.quarantine.c.record_key.in_(chunk),
@@ -398,7 +416,7 @@ def _quarantine(
                 s.quarantine.c.resolution.in_(["discarded", "resubmitted", "repaired"]),
             ),
         )
-        known |= {k for (k,) in conn.execute(q)}
+        known |= {older.get(k, k) for (k,) in conn.execute(q)}
     for (out, sub, document), key in zip(rejected, keys, strict=True):
         if key in known:
             continue
