@@ -319,11 +319,13 @@ def test_interrupted_recompute_leaves_the_database_as_it_was(
     calls = {"n": 0}
     real = rebuild.run_shard
 
-    def failing(conn: Any, shard: sh.Shard, mode: str, empty: bool) -> rebuild.ShardResult:
+    def failing(
+        conn: Any, shard: sh.Shard, mode: str, empty: bool, digests: Any = None
+    ) -> rebuild.ShardResult:
         calls["n"] += 1
         if calls["n"] == 4:  # after three shards' changes were written
             raise RuntimeError("interrupted")
-        return real(conn, shard, mode, empty)
+        return real(conn, shard, mode, empty, digests)
 
     monkeypatch.setattr(rebuild, "run_shard", failing)
     with pytest.raises(RuntimeError, match="interrupted"):
@@ -361,3 +363,181 @@ def test_docstring_examples() -> None:
     import doctest
 
     assert doctest.testmod(rebuild).failed == 0
+
+
+# --- digests of the stored rows (migration 0012) ----------------------------------------------
+
+
+def _digests(store: Store) -> dict[tuple[Any, ...], str]:
+    with store.read() as conn:
+        rows = conn.execute(
+            select(
+                s.derived_digest.c.tbl,
+                s.derived_digest.c.no_hazard,
+                s.derived_digest.c.lo,
+                s.derived_digest.c.hi,
+                s.derived_digest.c.digest,
+            )
+        ).all()
+    return {(r[0], bool(r[1]), r[2], r[3]): r[4] for r in rows}
+
+
+def _no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make reading stored derived rows fail: a recompute trusting its digests reads none."""
+
+    def fail(*_args: Any, **_kw: Any) -> Any:
+        raise AssertionError("stored rows read although the digest matched")
+
+    for name in ("stored_rows", "stored_hazards", "shard_reports"):
+        monkeypatch.setattr(sh, name, fail)
+
+
+def test_recompute_writes_digests_and_trusts_them(
+    demo_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _digests(demo_store) == {}  # a full rewrite leaves none: the first recompute compares
+    first = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert first.rows_inserted == 0
+    digests = _digests(demo_store)
+    with demo_store.read() as conn:
+        shards = sh.plan_shards(conn, reports_per_shard=PER_SHARD)
+    loose = sum(1 for x in shards if x.no_hazard)
+    # every table of every shard (no hazard table for shards of reports without a hazard)
+    assert len(digests) == (len(shards) - loose) * 9 + loose * 8
+    expected = _content(demo_store)
+    _no_reading(monkeypatch)
+    again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert (again.rows_inserted, again.keys_deleted, again.reports) == (0, 0, first.reports)
+    assert _digests(demo_store) == digests
+    assert _content(demo_store) == expected
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_direct_edits_lose_their_digest_and_are_repaired(demo_store: Store, jobs: int) -> None:
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    expected, digests = _content(demo_store), _digests(demo_store)
+    changed: set[tuple[str, str]] = set()
+    with demo_store.write() as conn:
+        for table, column, value in [*_ONE_VALUE, (s.hazard, "remaining_m2", 1.5)]:
+            key = "hazard_id" if table is s.hazard else "report_id"
+            rows = conn.execute(select(table.c[key], table.c[column]).order_by(table.c[key]))
+            k = [k for k, v in rows if v != value][-1]
+            pk = list(table.primary_key.columns)[0]
+            one = conn.execute(select(pk).where(table.c[key] == k).limit(1)).scalar()
+            conn.execute(update(table).where(pk == one).values({column: value}))
+            changed.add((table.name, k))
+    left = _digests(demo_store)
+    # only the edited ranges' digests are gone, of the edited tables only
+    assert set(left) < set(digests) and len(digests) - len(left) <= len(changed)
+    assert {t for t, *_ in set(digests) - set(left)} == {t.name for t, _c, _v in _ONE_VALUE}
+    checked = rebuild.check(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
+    assert any("remaining_m2 is 1.50" in d for d in checked.differences)
+    result = rebuild.recompute(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
+    assert result.keys_deleted == len(changed)
+    assert _content(demo_store) == expected
+    assert _digests(demo_store) == digests
+    assert rebuild.check(demo_store, jobs=1).differences == []
+
+
+def test_every_write_of_a_derived_row_forgets_its_digest(demo_store: Store) -> None:
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    digests = _digests(demo_store)
+    for table in s.DERIVED_TABLES:
+        key = "hazard_id" if table is s.hazard else "report_id"
+        with demo_store.read() as conn:
+            row = dict(conn.execute(select(table).order_by(table.c[key]).limit(1)).one()._mapping)
+        for edit in ("update", "delete", "insert"):
+            with demo_store.write() as conn:
+                if edit == "update":
+                    conn.execute(
+                        update(table).where(table.c[key] == row[key]).values({key: row[key]})
+                    )
+                elif edit == "delete":
+                    conn.execute(delete(table).where(table.c[key] == row[key]))
+                else:  # the row deleted, every digest put back, then the row inserted
+                    conn.execute(delete(table).where(table.c[key] == row[key]))
+                    conn.execute(delete(s.derived_digest))
+                    conn.execute(
+                        insert(s.derived_digest),
+                        [
+                            {"tbl": t, "no_hazard": n, "lo": lo, "hi": hi, "digest": d}
+                            for (t, n, lo, hi), d in digests.items()
+                        ],
+                    )
+                    conn.execute(insert(table).values(row))
+            gone = set(digests) - set(_digests(demo_store))
+            assert len(gone) == 1 and next(iter(gone))[0] == table.name, (table.name, edit)
+            rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+            assert _digests(demo_store) == digests
+    # a row that names no known report: every digest of its table goes
+    with demo_store.write() as conn:
+        row = dict(conn.execute(select(s.handover).limit(1)).one()._mapping)
+        conn.execute(insert(s.handover).values({**row, "report_id": "NO-SUCH-REPORT"}))
+    assert not any(k[0] == "handover" for k in _digests(demo_store))
+    assert len(_digests(demo_store)) == len(digests) - sum(k[0] == "handover" for k in digests)
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert _digests(demo_store) == digests
+    if demo_store.dialect == "postgresql":
+        with demo_store.write() as conn:
+            conn.exec_driver_sql("TRUNCATE handover")
+        assert not any(k[0] == "handover" for k in _digests(demo_store))
+
+
+def test_an_approval_forgets_the_digests_of_its_hazard(demo_store: Store) -> None:
+    with demo_store.read() as conn:
+        pending = conn.execute(
+            select(s.report.c.report_id, s.report.c.hazard_id)
+            .where(s.report.c.state == "submitted", s.report.c.hazard_id.isnot(None))
+            .order_by(s.report.c.report_id)
+        ).first()
+    assert pending is not None
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    digests = _digests(demo_store)
+    ledger.approve(demo_store, pending[0], actor="im")
+    gone = set(digests) - set(_digests(demo_store))
+    hid = pending[1]
+    assert gone and all(
+        not no_hazard and (lo is None or lo < hid) and (hi is None or hid <= hi)
+        for _t, no_hazard, lo, hi in gone
+    )
+    result = rebuild.recompute(demo_store, jobs=1)
+    assert result.rows_inserted == 0  # the approval wrote its rows itself
+    _full_rewrite(demo_store)
+    assert rebuild.check(demo_store, jobs=1).differences == []
+
+
+def test_interrupted_recompute_keeps_digests_and_triggers(
+    demo_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    digests = _digests(demo_store)
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        if demo_store.dialect == "sqlite"
+        else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname"
+    )
+    with demo_store.read() as conn:
+        triggers = [r[0] for r in conn.execute(text(sql))]
+    assert sum(t.startswith("derived_digest_") for t in triggers) >= 18
+    real = rebuild.run_shard
+
+    def failing(conn: Any, shard: sh.Shard, *args: Any) -> rebuild.ShardResult:
+        if shard.index == 3:
+            raise RuntimeError("interrupted")
+        return real(conn, shard, *args)
+
+    monkeypatch.setattr(rebuild, "run_shard", failing)
+    with demo_store.write() as conn:  # a direct edit: its digest goes
+        conn.execute(update(s.victim).values(age=None))
+    digests = _digests(demo_store)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert _digests(demo_store) == digests
+    with demo_store.read() as conn:
+        assert [r[0] for r in conn.execute(text(sql))] == triggers
+    # the triggers still work after the rollback
+    with demo_store.write() as conn:
+        conn.execute(update(s.activity).values(team="x"))
+    # (ranges of reports without a hazard have no activities: their digests stay)
+    assert not any(k[0] == "activity" and not k[1] for k in _digests(demo_store))
+    assert any(k[0] == "activity" and not k[1] for k in digests)

@@ -290,6 +290,15 @@ def seed_0010(conn: Connection, dialect: str) -> Expected:
     return expected
 
 
+def seed_0011(conn: Connection, dialect: str) -> Expected:
+    """Schema 0011: the 0010 data with the hazard's GeoJSON text (0012 adds the digests)."""
+    expected = seed_0010(conn, dialect)
+    text_ = shapely.to_geojson(shapely.box(35.2, 51.2, 35.204, 51.202))
+    conn.execute(text("UPDATE hazard SET geom_geojson = :t"), {"t": text_})
+    expected["SELECT count(*) FROM derived_digest"] = [(0,)]
+    return expected
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
 SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0001": seed_0001,
@@ -297,6 +306,7 @@ SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0008": seed_0008,
     "0009": seed_0009,
     "0010": seed_0010,
+    "0011": seed_0011,
 }
 
 

@@ -123,18 +123,18 @@ class ShardResult:
     scratch: str | None = None
     #: the worker writes no more to ``scratch``: the parent may copy it now
     scratch_final: bool = False
+    #: digest of the fresh rows of each table (:func:`mineaction.store.shards.rows_digest`)
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 # --- one shard ------------------------------------------------------------------------------
 
 
-def _encoded(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Encode rows in the canonical column order of ``table`` (all columns but ``id``)."""
-    if not rows:
-        return []
-    return list(
-        zip(*encode_columns(conn.dialect, table, sh.compare_columns(table), rows), strict=True)
-    )
+def _fresh_columns(
+    conn: Connection, table: Table, cols: list[str], rows: list[dict[str, Any]]
+) -> list[list[Any]]:
+    """Encode rows column by column in the canonical column order (all columns but ``id``)."""
+    return encode_columns(conn.dialect, table, cols, rows)
 
 
 def _same_columns(
@@ -156,24 +156,29 @@ def _unchanged(
     conn: Connection,
     table: Table,
     cols: list[str],
-    fresh_rows: list[dict[str, Any]],
+    fresh: list[list[Any]],
     stored: list[tuple[Any, ...]],
     order: list[str],
 ) -> bool:
     """Tell cheaply, column by column, whether the stored rows are exactly the fresh rows.
 
-    Both sides are put in the same order first (by the ``order`` columns, stable, so that
-    the rows of one report keep their order); ``False`` may also mean "cannot tell this way".
+    ``fresh`` are the encoded columns. Both sides are put in the same order first (by the
+    ``order`` columns, stable, so that the rows of one report keep their order); ``False``
+    may also mean "cannot tell this way".
     """
-    if len(fresh_rows) != len(stored) or not stored:
+    if not stored or not fresh or len(fresh[0]) != len(stored):
         return False
+    at = [cols.index(c) for c in order]
     try:
-        fresh_sorted = sorted(fresh_rows, key=itemgetter(*order))
-        stored_sorted = sorted(stored, key=itemgetter(*(cols.index(c) for c in order)))
+        keys: list[Any] = (
+            fresh[at[0]] if len(at) == 1 else list(zip(*(fresh[i] for i in at), strict=True))
+        )
+        perm = sorted(range(len(keys)), key=keys.__getitem__)
+        stored_sorted = sorted(stored, key=itemgetter(*at))
     except TypeError:  # values that do not sort (None, mixed types): compare row by row
         return False
-    fresh = encode_columns(conn.dialect, table, cols, fresh_sorted)
-    return _same_columns(fresh, stored_sorted, sh.column_keys(conn, table, cols))
+    fresh_sorted = [[col[i] for i in perm] for col in fresh]
+    return _same_columns(fresh_sorted, stored_sorted, sh.column_keys(conn, table, cols))
 
 
 def _diff_hazards(
@@ -182,16 +187,23 @@ def _diff_hazards(
     fresh_rows: list[dict[str, Any]],
     out: ShardResult,
     empty: bool,
+    known: str | None,
 ) -> None:
+    if shard.no_hazard:
+        return  # reports without a hazard: no hazard rows (and none stored for this range)
     cols = sh.compare_columns(s.hazard)
+    fresh = _fresh_columns(conn, s.hazard, cols, fresh_rows)
+    digest = out.digests["hazard"] = sh.rows_digest(conn.dialect.name, "hazard", cols, fresh)
+    if digest == known:
+        return  # the stored rows are the rows this digest was made of (triggers: migration 0012)
     found = [] if empty else sh.stored_hazards(conn, shard, cols)
-    if _unchanged(conn, s.hazard, cols, fresh_rows, found, ["hazard_id"]):
+    if _unchanged(conn, s.hazard, cols, fresh, found, ["hazard_id"]):
         return
     key = sh.comparable(conn, s.hazard, cols)
     stored = {row[0]: key(row) for row in found}
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
-    for row in _encoded(conn, s.hazard, fresh_rows):
+    for row in zip(*fresh, strict=True):
         old = stored.pop(row[0], None)
         if old is None:
             inserts.append(row)
@@ -218,23 +230,33 @@ def _diff_table(
     conn: Connection,
     table: Table,
     fresh_rows: list[dict[str, Any]],
-    reports: dict[str, list[str]],
+    reports: Callable[[], dict[str, list[str]]],
     out: ShardResult,
     empty: bool,
+    known: str | None,
 ) -> None:
     cols = sh.compare_columns(table)
+    fresh = _fresh_columns(conn, table, cols, fresh_rows)
+    digest = out.digests[table.name] = sh.rows_digest(conn.dialect.name, table.name, cols, fresh)
+    if digest == known:
+        out.seen[table.name] = len(fresh_rows)  # the stored rows are exactly these
+        return
     at = cols.index("report_id")
-    ids = [rid for t in sh.SOURCE_TYPES[table.name] for rid in reports.get(t, [])]
-    stored_list = [] if empty else sh.stored_rows(conn, table, cols, ids)
+    if empty:
+        stored_list: list[tuple[Any, ...]] = []
+    else:
+        found = reports()
+        ids = [rid for t in sh.SOURCE_TYPES[table.name] for rid in found.get(t, [])]
+        stored_list = sh.stored_rows(conn, table, cols, ids)
     out.seen[table.name] = len(stored_list)
     # rows of one report: in insertion order (``id``), or by primary key
     pk = [] if "id" in table.columns else [c.name for c in table.primary_key.columns]
     order = ["report_id", *(c for c in pk if c != "report_id")]
-    if _unchanged(conn, table, cols, fresh_rows, stored_list, order):
+    if _unchanged(conn, table, cols, fresh, stored_list, order):
         return
     key = sh.comparable(conn, table, cols)
     stored = _grouped(stored_list, at)
-    fresh = _grouped(_encoded(conn, table, fresh_rows), at)
+    fresh_grouped = _grouped(list(zip(*fresh, strict=True)) if fresh_rows else [], at)
     if pk:
         # no insertion order to keep: compare as sets, ordered by primary key
         pk_at = [cols.index(c) for c in pk]
@@ -245,10 +267,10 @@ def _diff_table(
             return sorted(rows, key=lambda r: tuple(str(r[i]) for i in pk_at))
 
         stored = {k: by_pk(v) for k, v in stored.items()}
-        fresh = {k: by_pk(v) for k, v in fresh.items()}
+        fresh_grouped = {k: by_pk(v) for k, v in fresh_grouped.items()}
     deletes: list[str] = []
     inserts: list[tuple[Any, ...]] = []
-    for rid, rows in fresh.items():
+    for rid, rows in fresh_grouped.items():
         old = stored.pop(rid, None)
         if old is not None:
             if old == rows if key is tuple else _same(old, rows, key):
@@ -277,13 +299,23 @@ def _check_hazards(
     out.stale.extend(stored)
 
 
-def run_shard(conn: Connection, shard: sh.Shard, mode: str, empty: bool = False) -> ShardResult:
+def run_shard(
+    conn: Connection,
+    shard: sh.Shard,
+    mode: str,
+    empty: bool = False,
+    digests: dict[str, str] | None = None,
+) -> ShardResult:
     """Recompute one shard from the ledger on ``conn`` and compare it with what is stored.
 
-    ``mode`` is ``"recompute"`` (the result carries the rows to delete and insert) or
-    ``"check"`` (the result carries the differences ``recompute --check`` reports).
-    ``empty``: the derived tables were empty when the recompute began (nothing to read).
+    ``mode`` is ``"recompute"`` (the result carries the rows to delete and insert and the
+    digest of every table's fresh rows) or ``"check"`` (the result carries the differences
+    ``recompute --check`` reports). ``empty``: the derived tables were empty when the
+    recompute began (nothing to read). ``digests``: the stored digests of the shard's range
+    by table; a table whose fresh rows hash to its digest is not read back (the digest
+    triggers vouch that the stored rows are the rows it was made of).
     """
+    known = digests or {}
     out = ShardResult(shard.index)
     rebuild = mode == "recompute"
     states: list[HazardState] = []
@@ -305,10 +337,16 @@ def run_shard(conn: Connection, shard: sh.Shard, mode: str, empty: bool = False)
     if not rebuild:
         _check_hazards(conn, shard, hazard_rows, out)
         return out
-    _diff_hazards(conn, shard, hazard_rows, out, empty)
-    reports = {} if empty else sh.shard_reports(conn, shard)
+    _diff_hazards(conn, shard, hazard_rows, out, empty, known.get("hazard"))
+    found: list[dict[str, list[str]]] = []
+
+    def reports() -> dict[str, list[str]]:
+        if not found:  # read once, only when some table has to be compared
+            found.append(sh.shard_reports(conn, shard))
+        return found[0]
+
     for table in sh.PER_REPORT:
-        _diff_table(conn, table, rows.get(table, []), reports, out, empty)
+        _diff_table(conn, table, rows.get(table, []), reports, out, empty, known.get(table.name))
     return out
 
 
@@ -346,14 +384,17 @@ def _init_worker(url: str, snapshot: str | None, parent: int) -> None:
         multiprocessing.util.Finalize(None, conn.close, exitpriority=10)
 
 
-def _run_in_worker(task: tuple[sh.Shard, str, bool, str | None, int]) -> ShardResult:
-    shard, mode, empty, scratch, per_file = task
+_Task = tuple[sh.Shard, str, bool, str | None, int, dict[str, str] | None]
+
+
+def _run_in_worker(task: _Task) -> ShardResult:
+    shard, mode, empty, scratch, per_file, digests = task
     conn = _worker.get("conn")
     if conn is not None:
-        res = run_shard(conn, shard, mode, empty)
+        res = run_shard(conn, shard, mode, empty, digests)
     else:
         with _worker["store"].read() as rconn:
-            res = run_shard(rconn, shard, mode, empty)
+            res = run_shard(rconn, shard, mode, empty, digests)
     if scratch is not None:
         # a new file after every ``per_file`` shards that wrote rows, so that the parent can
         # copy the finished ones while the workers go on
@@ -389,22 +430,27 @@ def _results(
     snapshot: str | None,
     empty: bool = False,
     scratch: str | None = None,
+    digests: dict[sh.RangeKey, dict[str, str]] | None = None,
 ) -> Iterator[Iterator[ShardResult]]:
     """Yield an iterator of shard results (in completion order) from ``jobs`` processes.
 
     With ``scratch`` (a directory; worker processes only) the workers leave the rows to insert
-    in scratch files there instead of sending them back.
+    in scratch files there instead of sending them back. ``digests``: the stored digests by
+    shard range (see :func:`run_shard`).
     """
+    known = digests or {}
     if jobs == 1:
-        yield (run_shard(conn, shard, mode, empty) for shard in shards)
+        yield (
+            run_shard(conn, shard, mode, empty, known.get(sh.range_key(shard))) for shard in shards
+        )
         return
     # spawn, not fork: a forked child must not inherit the parent's open database connections
     ctx = multiprocessing.get_context("spawn")
     # biggest shards first, so that no process is left with a big one at the end
     # at most SCRATCH_MAX_FILES files in all: sum over workers of ceil(shards / per_file)
     per_file = max(1, -(-len(shards) // max(1, SCRATCH_MAX_FILES - jobs)))
-    tasks = [
-        (shard, mode, empty, scratch, per_file)
+    tasks: list[_Task] = [
+        (shard, mode, empty, scratch, per_file, known.get(sh.range_key(shard)))
         for shard in sorted(shards, key=lambda x: -x.reports)
     ]
     pool = ProcessPoolExecutor(
@@ -490,9 +536,12 @@ def recompute(
     """
     result = ledger.RecomputeResult()
     with ledger.no_cyclic_gc(), store.write() as conn:
+        sh.lock_derived(conn)
         snapshot = sh.export_snapshot(conn)
         shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard)
         n = resolve_jobs(jobs, sum(x.reports for x in shards))
+        # the digests of the last recompute that are still valid; new ones are written at the end
+        digests = sh.take_digests(conn)
         counts = sh.row_counts(conn)
         seen = dict.fromkeys(counts, 0)
         deferred: list[TableChange] = []
@@ -508,10 +557,13 @@ def recompute(
         files: set[str] = set()
         now = [t for name, t in _TABLES.items() if name not in _DEFERRED]
         with (
+            sh.trusted_writer(conn),
             _scratch_dir(use_scratch) as scratch,
             proj.indexes_set_aside(conn) if empty else nullcontext(),
         ):
-            with _results(store, conn, shards, "recompute", n, snapshot, empty, scratch) as results:
+            with _results(
+                store, conn, shards, "recompute", n, snapshot, empty, scratch, digests
+            ) as results:
                 for res in results:
                     for change in res.changes:
                         _apply(conn, change)
@@ -541,10 +593,15 @@ def recompute(
             # every delete is done: rows with their own natural key cannot collide
             for path in sorted(files):
                 copier.copy(path, list(_TABLES.values()))
+        ranges = {shard.index: sh.range_key(shard) for shard in shards}
+        fresh: list[tuple[sh.RangeKey, str, str]] = []
         for res in sorted(done, key=lambda r: r.index):
             result.reports += res.reports
             result.hazards += res.hazards
             result.errors.extend(res.errors)
+            fresh.extend((ranges[res.index], tbl, d) for tbl, d in res.digests.items())
+        # every derived row now is what the digests were made of
+        sh.store_digests(conn, fresh)
         ledger_store.audit(
             conn,
             actor=None,

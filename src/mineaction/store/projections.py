@@ -337,8 +337,17 @@ def indexes_set_aside(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(sql)
 
 
+def clear_digests(conn: Connection) -> None:
+    """Forget every digest of stored derived rows (see :mod:`mineaction.store.shards`)."""
+    conn.execute(delete(s.derived_digest))
+
+
 def clear_derived(conn: Connection) -> None:
-    """Delete all derived rows (before a full recompute)."""
+    """Delete all derived rows (before a full recompute), and with them their digests."""
+    clear_digests(conn)
+    if conn.dialect.name == "postgresql":
+        # no digest is left to invalidate: the row triggers may skip this transaction
+        conn.exec_driver_sql("SET LOCAL mineaction.derived_writer = 'on'")
     for table in s.DERIVED_TABLES:
         conn.execute(delete(table))
 

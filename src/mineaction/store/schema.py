@@ -630,6 +630,25 @@ plan_item = Table(
 Index("ix_plan_item_plan", plan_item.c.plan_id, plan_item.c.team, plan_item.c.seq)
 Index("ix_plan_item_task", plan_item.c.task_id)
 
+#: Digests of the derived rows a recompute wrote or verified, one per table and shard range
+#: (``no_hazard``: a range of report ids among reports without a hazard, else of hazard ids;
+#: ``lo`` exclusive, ``hi`` inclusive, NULL open). Triggers on the derived tables delete a
+#: range's digest on any other INSERT, UPDATE or DELETE (migration 0012), so a digest that is
+#: still there vouches for the stored rows; a cache, not backed up (docs/recompute.md).
+derived_digest = Table(
+    "derived_digest",
+    metadata,
+    Column("tbl", String(40), nullable=False),
+    Column("no_hazard", Boolean, nullable=False),
+    Column("lo", String(100)),
+    Column("hi", String(100)),
+    Column("digest", String(64), nullable=False),
+)
+Index("ix_derived_digest_tbl", derived_digest.c.tbl, derived_digest.c.no_hazard)
+
+#: Tables that only cache what can be rebuilt (left out of backups and database comparisons).
+CACHE_TABLES = frozenset({"derived_digest"})
+
 #: Tables rebuilt from the ledger by ``recompute`` (order matters for deletes).
 DERIVED_TABLES = (
     hazard,

@@ -10,10 +10,14 @@ SQLite) so that they can be compared with freshly encoded rows
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import pickle
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +26,7 @@ from sqlalchemy import JSON, Connection, Float, Table, delete, func, select
 
 from mineaction.core.codes import ReportType
 from mineaction.store import schema as s
-from mineaction.store.projections import PER_REPORT
+from mineaction.store.projections import PER_REPORT, clear_digests
 from mineaction.store.types import Geometry
 
 #: Report types whose approved reports give rows in each per-report derived table (must match
@@ -369,3 +373,108 @@ class ScratchCopier:
                     f'INSERT INTO main."{table.name}" ({cols}) '
                     f'SELECT {cols} FROM {alias}."{table.name}" ORDER BY rowid'
                 )
+
+
+# --- digests of stored derived rows (migration 0012) ----------------------------------------
+
+#: Changes whenever the way rows are digested changes (old digests then simply do not match).
+DIGEST_VERSION = b"mineaction-derived-rows-1"
+
+#: A shard range as digests are stored: ``(no_hazard, lo, hi)``.
+RangeKey = tuple[bool, str | None, str | None]
+
+
+def range_key(shard: Shard) -> RangeKey:
+    """Return the key of a shard's range in ``derived_digest``."""
+    return (shard.no_hazard, shard.after, shard.upto)
+
+
+def _pickled(values: list[Any]) -> bytes:
+    """Pickle a column without the memo, so that equal values always give equal bytes."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True  # no memo: the bytes depend on the values only, not on object identity
+    pickler.dump(values)
+    return buf.getvalue()
+
+
+def rows_digest(dialect: str, table: str, cols: Sequence[str], columns: Sequence[list[Any]]) -> str:
+    """Return a digest of encoded rows given column by column, in their order.
+
+    Covers the dialect, table, column names, number of rows and every value exactly (type
+    and bits: pickled); equal rows in the same order give the same digest.
+
+    >>> a = rows_digest("sqlite", "t", ["a", "b"], [["x", "y"], [1.0, None]])
+    >>> a == rows_digest("sqlite", "t", ["a", "b"], [["x", "y"], [1.0, None]])
+    True
+    >>> a == rows_digest("sqlite", "t", ["a", "b"], [["x", "y"], [1, None]])
+    False
+    """
+    h = hashlib.blake2b(digest_size=32)
+    n = len(columns[0]) if columns else 0
+    h.update(orjson.dumps([DIGEST_VERSION.decode(), dialect, table, list(cols), n]))
+    for col in columns:
+        data = _pickled(col)
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def take_digests(conn: Connection) -> dict[RangeKey, dict[str, str]]:
+    """Return the stored digests by shard range and table, and delete them (in the transaction).
+
+    The recompute writes new ones before it commits; if it does not commit, they stay.
+    """
+    out: dict[RangeKey, dict[str, str]] = {}
+    d = s.derived_digest.c
+    for tbl, no_hazard, lo, hi, digest in conn.execute(
+        select(d.tbl, d.no_hazard, d.lo, d.hi, d.digest)
+    ):
+        out.setdefault((bool(no_hazard), lo, hi), {})[tbl] = digest
+    clear_digests(conn)
+    return out
+
+
+def store_digests(conn: Connection, digests: Iterable[tuple[RangeKey, str, str]]) -> None:
+    """Write ``(range, table, digest)`` rows into ``derived_digest``."""
+    rows = [
+        {"tbl": tbl, "no_hazard": key[0], "lo": key[1], "hi": key[2], "digest": digest}
+        for key, tbl, digest in digests
+    ]
+    if rows:
+        conn.execute(s.derived_digest.insert(), rows)
+
+
+def lock_derived(conn: Connection) -> None:
+    """On PostgreSQL, lock the derived tables against other writers until the commit.
+
+    Taken first in a recompute's transaction (before its snapshot), so that no direct edit
+    of a derived row can slip in between what the workers read and the digests written at
+    the end. Readers are not blocked (``EXCLUSIVE`` mode). SQLite's writer lock does this.
+    """
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in s.DERIVED_TABLES)
+        conn.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+
+
+@contextmanager
+def trusted_writer(conn: Connection) -> Iterator[None]:
+    """Write derived rows without the digest triggers, inside the caller's write transaction.
+
+    SQLite: the triggers are dropped and made again at the end (both in the transaction, so
+    an interrupted recompute leaves them as they were). PostgreSQL: the row triggers are told
+    to skip this transaction (``mineaction.derived_writer``); see :func:`lock_derived`.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql("SET LOCAL mineaction.derived_writer = 'on'")
+        yield
+        return
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+        "AND name LIKE 'derived\\_digest\\_%' ESCAPE '\\' ORDER BY name"
+    ).all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)
