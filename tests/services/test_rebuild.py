@@ -402,8 +402,10 @@ def test_recompute_writes_digests_and_trusts_them(
     with demo_store.read() as conn:
         shards = sh.plan_shards(conn, reports_per_shard=PER_SHARD)
     loose = sum(1 for x in shards if x.no_hazard)
-    # every table of every shard (no hazard table for shards of reports without a hazard)
-    assert len(digests) == (len(shards) - loose) * 9 + loose * 8
+    # every table of every shard (no hazard table for shards of reports without a hazard),
+    # and the plan: one row per shard
+    assert len(digests) == (len(shards) - loose) * 9 + loose * 8 + len(shards)
+    assert sum(k[0] == sh.PLAN for k in digests) == len(shards)
     expected = _content(demo_store)
     _no_reading(monkeypatch)
     again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
@@ -541,3 +543,57 @@ def test_interrupted_recompute_keeps_digests_and_triggers(
     # (ranges of reports without a hazard have no activities: their digests stay)
     assert not any(k[0] == "activity" and not k[1] for k in _digests(demo_store))
     assert any(k[0] == "activity" and not k[1] for k in digests)
+
+
+def test_the_plan_of_the_last_recompute_is_kept_while_it_fits(demo_store: Store) -> None:
+    with demo_store.read() as conn:
+        fresh = sh.plan_shards(conn, reports_per_shard=PER_SHARD)
+    keys = [sh.range_key(x) for x in fresh]
+    with demo_store.read() as conn:
+        # a coarser earlier plan (ranges under twice the size) is kept as it is
+        coarse = [
+            sh.range_key(x) for x in sh.plan_shards(conn, reports_per_shard=PER_SHARD * 3 // 2)
+        ]
+        assert coarse != keys
+        again = sh.plan_shards(conn, reports_per_shard=PER_SHARD, reuse=coarse)
+        assert [sh.range_key(x) for x in again] == coarse
+        assert sum(x.reports for x in again) == sum(x.reports for x in fresh)
+        kept = sh.plan_shards(conn, reports_per_shard=PER_SHARD, reuse=keys)
+        assert [sh.range_key(x) for x in kept] == keys
+        assert [x.reports for x in kept] == [x.reports for x in fresh]
+        # a range that does not chain (a gap): planned afresh
+        gap = [k for k in keys if k != keys[-1]]
+        assert [
+            sh.range_key(x) for x in sh.plan_shards(conn, reports_per_shard=PER_SHARD, reuse=gap)
+        ] == keys
+        # ranges grown past twice the shard size: planned afresh
+        small = sh.plan_shards(conn, reports_per_shard=PER_SHARD // 3, reuse=keys)
+        assert len(small) > len(keys)
+        # a bound that is no longer a key of the ledger: planned afresh
+        moved = [(k[0], k[1], "ZZZ" if k[2] is not None else None) for k in keys]
+        assert [
+            sh.range_key(x) for x in sh.plan_shards(conn, reports_per_shard=PER_SHARD, reuse=moved)
+        ] == keys
+
+
+def test_an_approval_keeps_the_plan_and_the_other_digests(demo_store: Store) -> None:
+    with demo_store.read() as conn:
+        pending = (
+            conn.execute(
+                select(s.report.c.report_id)
+                .where(s.report.c.state == "submitted", s.report.c.hazard_id.isnot(None))
+                .order_by(s.report.c.report_id)
+            )
+            .scalars()
+            .all()
+        )
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    plan = {k for k in _digests(demo_store) if k[0] == sh.PLAN}
+    for rid in pending[:3]:
+        ledger.approve(demo_store, rid, actor="im")
+    left = _digests(demo_store)
+    result = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert result.rows_inserted == 0
+    after = _digests(demo_store)
+    assert {k for k in after if k[0] == sh.PLAN} == plan  # the same ranges
+    assert all(after[k] == d for k, d in left.items())  # the digests not forgotten still hold

@@ -538,10 +538,11 @@ def recompute(
     with ledger.no_cyclic_gc(), store.write() as conn:
         sh.lock_derived(conn)
         snapshot = sh.export_snapshot(conn)
-        shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard)
-        n = resolve_jobs(jobs, sum(x.reports for x in shards))
-        # the digests of the last recompute that are still valid; new ones are written at the end
+        # the digests of the last recompute that are still valid; new ones are written at the
+        # end. Their ranges are kept where they still fit, so that they can match.
         digests = sh.take_digests(conn)
+        shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard, reuse=digests)
+        n = resolve_jobs(jobs, sum(x.reports for x in shards))
         counts = sh.row_counts(conn)
         seen = dict.fromkeys(counts, 0)
         deferred: list[TableChange] = []
@@ -594,7 +595,8 @@ def recompute(
             for path in sorted(files):
                 copier.copy(path, list(_TABLES.values()))
         ranges = {shard.index: sh.range_key(shard) for shard in shards}
-        fresh: list[tuple[sh.RangeKey, str, str]] = []
+        # the plan itself (no trigger deletes these), so that the next recompute keeps it
+        fresh: list[tuple[sh.RangeKey, str, str]] = [(r, sh.PLAN, "") for r in ranges.values()]
         for res in sorted(done, key=lambda r: r.index):
             result.reports += res.reports
             result.hazards += res.hazards

@@ -43,6 +43,13 @@ SOURCE_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: ``derived_digest.tbl`` of the rows recording the shard plan (one per range, no digest):
+#: no trigger deletes them, so the next recompute can keep the ranges (:func:`plan_shards`).
+PLAN = ""
+
+#: A shard range as digests are stored: ``(no_hazard, lo, hi)``.
+RangeKey = tuple[bool, str | None, str | None]
+
 _SNAPSHOT = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
 
 
@@ -81,12 +88,58 @@ def _cut(
     return shards
 
 
-def plan_shards(conn: Connection, *, reports_per_shard: int = 10_000) -> list[Shard]:
+def _reuse(
+    keys: Sequence[tuple[str, int]],
+    ranges: Sequence[tuple[str | None, str | None]],
+    per_shard: int,
+    no_hazard: bool,
+    start: int,
+) -> list[Shard] | None:
+    """Return shards with the given ranges (``after``, ``upto``) if they still fit the ledger.
+
+    They fit when they chain from an open start to an open end, every inner bound is still a
+    key of the ledger (found by equality: no collation involved) and no range has grown past
+    twice ``per_shard`` reports. Otherwise None (plan afresh).
+    """
+    if not ranges or not keys:
+        return None
+    at = {key: i for i, (key, _n) in enumerate(keys)}
+    by_after = {after: upto for after, upto in ranges}
+    if len(by_after) != len(ranges):
+        return None
+    shards: list[Shard] = []
+    after: str | None = None
+    pos = 0  # index of the first key after ``after``
+    while True:
+        if after not in by_after:
+            return None
+        upto = by_after.pop(after)
+        end = len(keys) if upto is None else at.get(upto, -1) + 1
+        if end <= pos and upto is not None:
+            return None  # a bound no longer in the ledger, or out of order
+        n = sum(c for _k, c in keys[pos:end])
+        if n > 2 * per_shard:
+            return None
+        shards.append(Shard(start + len(shards), after, upto, no_hazard, n))
+        if upto is None:
+            break
+        after, pos = upto, end
+    return None if by_after else shards
+
+
+def plan_shards(
+    conn: Connection,
+    *,
+    reports_per_shard: int = 10_000,
+    reuse: Iterable[RangeKey] = (),
+) -> list[Shard]:
     """Split the approved ledger into shards of about ``reports_per_shard`` reports.
 
     Together the shards cover every possible hazard id and every report without a hazard
     (the first and last bounds are open), so that stale stored rows are found too. The
-    shards without a hazard come first.
+    shards without a hazard come first. ``reuse``: ranges of an earlier plan (those of the
+    stored digests), kept where they still fit the ledger, so that approvals in between do
+    not move every later cut point (and with it every digest).
     """
     r = s.report.c
     approved = r.state == "approved"
@@ -105,8 +158,16 @@ def plan_shards(conn: Connection, *, reports_per_shard: int = 10_000) -> list[Sh
             select(r.report_id).where(approved, r.hazard_id.is_(None)).order_by(r.report_id)
         )
     ]
-    first = _cut(loose, reports_per_shard, True, 0)
-    return first + _cut(by_hazard, reports_per_shard, False, len(first))
+    ranges = list(reuse)
+    old_loose = [(lo, hi) for no_hazard, lo, hi in ranges if no_hazard]
+    old_hazard = [(lo, hi) for no_hazard, lo, hi in ranges if not no_hazard]
+    first = _reuse(loose, old_loose, reports_per_shard, True, 0) or _cut(
+        loose, reports_per_shard, True, 0
+    )
+    rest = _reuse(by_hazard, old_hazard, reports_per_shard, False, len(first)) or _cut(
+        by_hazard, reports_per_shard, False, len(first)
+    )
+    return first + rest
 
 
 def _bounds(column: str, shard: Shard, mark: str) -> tuple[str, list[str]]:
@@ -379,9 +440,6 @@ class ScratchCopier:
 
 #: Changes whenever the way rows are digested changes (old digests then simply do not match).
 DIGEST_VERSION = b"mineaction-derived-rows-1"
-
-#: A shard range as digests are stored: ``(no_hazard, lo, hi)``.
-RangeKey = tuple[bool, str | None, str | None]
 
 
 def range_key(shard: Shard) -> RangeKey:
