@@ -1,14 +1,17 @@
 """Concurrent editors against a real uvicorn server (SQLite or PostGIS).
 
-N clients for a bounded time: submitters post new hazard reports, approvers approve (now and
-then reject) pending reports with the ETag they read (If-Match), editors change shared tasks
-with If-Match, readers list and read hazards and reports. Allowed answers per operation: 2xx,
-and 412 for a stale If-Match (several approvers pick from the same few pending reports, so
-they race). A reviewer only acts on a report it read as pending, so the loser of a race must
-get 412, never 409; a 5xx, a 409 or a hang is a failure. Afterwards the ledger and projections
-must agree (``recompute --check``), every approved report must have its events and derived
-rows, every accepted submission must be there, and each task's version must equal 1 + the
-number of edits the server accepted (no lost update).
+N clients for a bounded time: submitters post new hazard reports; reviewers take them through
+every configured review level (operator QC ``verify``, operations ``ops_approve``, IM officer
+final ``approve``; now and then ``reject``), each with the role that holds the level, from
+their review inbox and with the ETag they read (If-Match); editors change shared tasks with
+If-Match; readers list and read hazards and reports. Allowed answers per operation: 2xx, and
+412 for a stale If-Match (several reviewers pick from the same few pending reports, so they
+race). A reviewer only takes the step the report's review page offers it, so the loser of a
+race must get 412, never 409; a 5xx, a 409 or a hang is a failure. Afterwards the ledger and
+projections must agree (``recompute --check``), every approved report must have its events and
+derived rows and must have climbed every level in order, every accepted submission must be
+there, and each task's version must equal 1 + the number of edits the server accepted (no
+lost update).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from tests.factories import hazard_report, rect
 from tests.reliability.killing import consistency_problems
 
@@ -40,6 +44,10 @@ ALLOWED = {
     "submit": {200, 201},
     "list": {200},
     "read": {200},
+    "inbox": {200},
+    "read review": {200},
+    "verify": {200, 412},
+    "ops_approve": {200, 412},
     "approve": {200, 412},
     "reject": {200, 412},
     "read task": {200},
@@ -47,6 +55,11 @@ ALLOWED = {
     "read hazards": {200},
 }
 PENDING = ("submitted", "verified", "ops_approved")
+#: the review levels the reviewers go through, and the reviewer accounts (role, organisation)
+LEVELS = ["verified", "ops_approved"]
+REVIEWERS = (("qc", "operator_qc", "FSD"), ("ops", "operations", None), ("im", "im_officer", None))
+#: the decision taken at each level, in order
+DECISIONS = ("verify", "ops_approve", "approve")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -175,12 +188,11 @@ class ConcurrencyStats:
 def _prepare(store: Store, tasks: int) -> dict[str, str]:
     """Accounts with tokens, one approved hazard, shared tasks; return tokens by user."""
     tokens = {}
-    for name, role in (("entry", "operator_entry"), ("im", "im_officer")):
-        org = "FSD" if role == "operator_entry" else None
+    for name, role, org in (("entry", "operator_entry", "FSD"), *REVIEWERS):
         users.add_user(store, name, role=role, organisation=org, password="correct horse battery")
         tokens[name] = users.create_token(store, name).token
-    # one-step approval (no intermediate levels): the approvers give the final approval directly
-    review.set_approval_levels(store, [], actor="setup")
+    # every review level: operator QC verification, operations approval, final IM approval
+    review.set_approval_levels(store, LEVELS, actor="setup")
     ledger.submit(store, hazard_report("C-BASE", "CBASE"))
     ledger.approve(store, "C-BASE")
     for i in range(10):  # work for the approvers from the first second
@@ -240,34 +252,51 @@ def run_concurrency(
                 with lock:
                     submitted.append(rid)
 
-    def approver(i: int, rng: random.Random, http: httpx.Client) -> None:
+    def reviewer(i: int, rng: random.Random, http: httpx.Client) -> None:
+        name = REVIEWERS[i % len(REVIEWERS)][0]
+        auth = _auth(tokens[name])
         for _round in _rounds(deadline):
-            r = http.get(
-                "/api/v1/reports",
-                params={"state": "submitted", "limit": 5},
-                headers=_auth(tokens["im"]),
-            )
-            record("list", r)
+            params: dict[str, Any] = {"limit": 5}
+            if name == "im" and rng.random() < 0.7:
+                params["step"] = "approved"  # the IM officers mostly give the final approval
+            r = http.get("/api/v1/review/inbox", params=params, headers=auth)
+            record("inbox", r)
             items = r.json().get("items", []) if r.status_code == 200 else []
             if not items:
                 time.sleep(0.02)
                 continue
             rid = rng.choice(items)["report_id"]
-            g = http.get(f"/api/v1/reports/{rid}", headers=_auth(tokens["im"]))
-            record("read", g)
-            if g.status_code != 200 or g.json()["report"]["state"] not in PENDING:
-                continue  # someone acted first; acting now would be a state conflict (409)
-            headers = {**_auth(tokens["im"]), "If-Match": g.headers["ETag"]}
-            if rng.random() < 0.1:
-                a = http.post(
-                    f"/api/v1/reports/{rid}/reject",
-                    json={"reason": f"approver {i}: check the polygon"},
-                    headers=headers,
-                )
+            g = http.get(f"/api/v1/reports/{rid}/review", headers=auth)
+            record("read review", g)
+            if g.status_code != 200:
+                continue
+            page = g.json()
+            step = page["next_step"]
+            decision = review.LEVEL_ACTION.get(step or "")
+            if decision not in page["decisions"]:
+                continue  # someone acted first (or not this role's level): acting would be 409
+            headers = {**auth, "If-Match": g.headers["ETag"]}
+            if rng.random() < 0.08:
+                reason = f"reviewer {i} ({name}): check the polygon"
+                if name != "ops" and rng.random() < 0.5:  # POST .../reject: not operations
+                    a = http.post(
+                        f"/api/v1/reports/{rid}/reject", json={"reason": reason}, headers=headers
+                    )
+                else:
+                    a = http.post(
+                        f"/api/v1/reports/{rid}/review",
+                        json={"decision": "reject", "reason": reason},
+                        headers=headers,
+                    )
                 record("reject", a)
-            else:
+            elif decision == "approve" and rng.random() < 0.5:
                 a = http.post(f"/api/v1/reports/{rid}/approve", headers=headers)
                 record("approve", a)
+            else:
+                a = http.post(
+                    f"/api/v1/reports/{rid}/review", json={"decision": decision}, headers=headers
+                )
+                record(decision, a)
 
     def editor(i: int, rng: random.Random, http: httpx.Client) -> None:
         n = 0
@@ -305,11 +334,11 @@ def run_concurrency(
             r = http.get("/api/v1/reports", params={"limit": 20}, headers=_auth(tokens["im"]))
             record("list", r)
 
-    # 20 clients: 7 submitters, 7 approvers, 4 editors, 2 readers
+    # 20 clients: 7 submitters, 7 reviewers (QC, operations, IM in turn), 4 editors, 2 readers
     n_sub = max(1, clients * 7 // 20)
     n_app = max(1, clients * 7 // 20)
     n_read = clients // 10
-    roles = [submitter] * n_sub + [approver] * n_app + [reader] * n_read
+    roles = [submitter] * n_sub + [reviewer] * n_app + [reader] * n_read
     roles += [editor] * (clients - len(roles))
 
     def client(i: int) -> None:
@@ -346,6 +375,7 @@ def run_concurrency(
     stats.check_hazards, stats.check_reports = checked.hazards, checked.reports
     stats.check_differences = len(checked.differences) + len(checked.errors)
     stats.failures += consistency_problems(store)
+    stats.failures += level_problems(store, exempt={"C-BASE"})
     with store.read() as conn:
         have = {r.report_id for r in conn.execute(s.report.select())}
         versions = dict(
@@ -365,6 +395,28 @@ def run_concurrency(
             stats.records_lost += max(0, low - int(versions.get(tid) or 0))
     store.dispose()
     return stats
+
+
+def level_problems(store: Store, *, exempt: set[str]) -> list[str]:
+    """Approved reports that did not climb every review level in order (verify, ops, approve)."""
+    ev = s.report_event
+    steps: dict[str, list[str]] = {}
+    with store.read() as conn:
+        approved = {
+            rid
+            for (rid,) in conn.execute(
+                select(s.report.c.report_id).where(s.report.c.state == "approved")
+            )
+        }
+        for rid, action in conn.execute(
+            select(ev.c.report_id, ev.c.action).where(ev.c.action.in_(DECISIONS)).order_by(ev.c.id)
+        ):
+            steps.setdefault(rid, []).append(action)
+    return [
+        f"report {rid} approved through {steps.get(rid, [])}, not {list(DECISIONS)}"
+        for rid in sorted(approved - exempt)
+        if steps.get(rid) != list(DECISIONS)
+    ][:10]
 
 
 def _rounds(deadline: float) -> Iterator[int]:

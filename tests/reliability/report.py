@@ -103,6 +103,13 @@ def print_report(folder: Path) -> bool:
     rows.append(("  seconds", [get(conc, st, "seconds") for st in stores]))
     rows.append(("  requests", [get(conc, st, "requests") for st in stores]))
     rows.append(("  operations completed (2xx)", [get(conc, st, "completed") for st in stores]))
+    for label, op in (
+        ("    verify (operator QC) 200", "verify 200"),
+        ("    ops_approve (operations) 200", "ops_approve 200"),
+        ("    approve (final, IM) 200", "approve 200"),
+        ("    reject 200", "reject 200"),
+    ):
+        rows.append((label, [get(conc, st, "operations", op) for st in stores]))
     rows.append(("  412 stale version", [get(conc, st, "stale_412") for st in stores]))
     rows.append(("  409 (must be 0)", [get(conc, st, "conflict_409") for st in stores]))
     rows.append(("  5xx (must be 0)", [get(conc, st, "server_errors_5xx") for st in stores]))

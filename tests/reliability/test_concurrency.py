@@ -1,5 +1,6 @@
 """Concurrent editors: 20 clients on a real uvicorn server for a few seconds (SQLite, PostGIS).
 
+Reviewers go through every review level (verify, ops_approve, final approve) over the API.
 No 5xx, no hang, no lost update (stale edits answer 412), ledger and projections agree.
 The long run is ``python tests/reliability/run_concurrency.py``.
 """
@@ -21,9 +22,22 @@ def test_twenty_clients_on_a_real_server(store_url: str) -> None:
     assert not stats.failures, "\n".join(stats.failures[:10])
     assert stats.records_lost == 0
     ops = stats.operations
-    assert sum(n for k, n in ops.items() if k.startswith("approve 200")) > 0, ops
+    for decision in ("verify", "ops_approve", "approve"):  # every level was taken
+        assert ops[f"{decision} 200"] > 0, ops
     assert sum(n for k, n in ops.items() if k.startswith("edit task 200")) > 0, ops
     assert sum(n for k, n in ops.items() if k.startswith("submit 201")) > 0, ops
+
+
+def test_level_check_can_fail(sqlite_store: Store) -> None:
+    """A report approved without its verify and ops_approve steps is reported."""
+    from tests.reliability.concurrency import level_problems
+
+    docs = hazard_docs(1, prefix="L")
+    ledger.submit(sqlite_store, docs[0])
+    ledger.approve(sqlite_store, docs[0]["report_id"])
+    problems = level_problems(sqlite_store, exempt=set())
+    assert len(problems) == 1 and "L-HA-0000" in problems[0], problems
+    assert level_problems(sqlite_store, exempt={"L-HA-0000"}) == []
 
 
 def test_writers_are_serialised(store: Store) -> None:
