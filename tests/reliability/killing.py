@@ -35,7 +35,10 @@ from mineaction.services import ledger
 from mineaction.store import schema as s
 from mineaction.store.engine import Store, open_store
 
-SCENARIOS = ("approve", "submit", "recompute", "migrate", "import", "demo")
+SCENARIOS = ("approve", "submit", "recompute -j1", "recompute -j2", "migrate", "import", "demo")
+#: approved reports per recompute shard in the kill runs: several shards even for a small
+#: ledger, so that ``--jobs 2`` really runs two workers (SQLite: each with scratch files)
+KILL_REPORTS_PER_SHARD = 10
 
 _CTX: Any = None
 
@@ -73,16 +76,76 @@ def _noop() -> None:
     """Nothing (starts the forkserver)."""
 
 
-def _child(argv: list[str], log: str) -> None:
+def _child(argv: list[str], log: str, reports_per_shard: int | None = None) -> None:
     """Run the CLI with ``argv`` (in the child process), output to ``log``."""
     out = open(log, "w", encoding="utf-8")  # noqa: SIM115 - lives until the process ends
     sys.stdout = sys.stderr = out
     from mineaction.cli import main
 
+    if reports_per_shard is not None:
+        use_small_shards(reports_per_shard)
+
     try:
         main(argv)
     finally:
         out.flush()
+
+
+def use_small_shards(reports_per_shard: int) -> None:
+    """Make ``recompute`` split even a small ledger into several shards (this process only).
+
+    The shards are planned in the recompute's own process, so a child killed with several
+    worker processes (each writing its scratch file on SQLite) needs only this here.
+    """
+    from mineaction.services import rebuild
+
+    rebuild.REPORTS_PER_SHARD = reports_per_shard
+    defaults = rebuild.recompute.__kwdefaults__ or {}
+    if "reports_per_shard" in defaults:
+        defaults["reports_per_shard"] = reports_per_shard
+
+
+def _children(pid: int) -> set[int]:
+    """Process ids of every living descendant of ``pid`` (Linux /proc)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                kids = Path(f"/proc/{p}/task/{tid}/children").read_text().split()
+            except OSError:
+                continue
+            for k in map(int, kids):
+                if k not in found:
+                    found.add(k)
+                    todo.append(k)
+    return found
+
+
+def _workers(pids: set[int]) -> set[int]:
+    """The multiprocessing worker processes among ``pids`` (not e.g. its resource tracker)."""
+    out = set()
+    for p in pids:
+        try:
+            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes():
+                out.add(p)
+        except OSError:
+            pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @dataclass
@@ -93,19 +156,43 @@ class Run:
     exitcode: int | None
     output: str
     seconds: float
+    #: descendants (e.g. recompute workers) alive at the kill, and those still alive 10 s later
+    workers_at_kill: int = 0
+    workers_left: int = 0
+    pid: int = 0
 
 
-def run_cli(argv: list[str], *, kill_after: float | None = None, timeout: float = 300) -> Run:
-    """Run ``mineaction ARGV`` in a child process; SIGKILL it after ``kill_after`` seconds."""
+def run_cli(
+    argv: list[str],
+    *,
+    kill_after: float | None = None,
+    timeout: float = 300,
+    reports_per_shard: int | None = None,
+    kill_when: Callable[[int], bool] | None = None,
+) -> Run:
+    """Run ``mineaction ARGV`` in a child process; SIGKILL it after ``kill_after`` seconds.
+
+    ``kill_when(pid)``: first wait until it is true of the child (polled), then ``kill_after``.
+    """
     fd, log = tempfile.mkstemp(prefix="mineaction-kill-", suffix=".log")
     os.close(fd)
     try:
-        proc = _context().Process(target=_child, args=(argv, log))
+        proc = _context().Process(target=_child, args=(argv, log, reports_per_shard))
         t0 = time.perf_counter()
         proc.start()
+        workers: set[int] = set()
+        at_kill = 0
+        if kill_when is not None:
+            end = time.monotonic() + timeout
+            while proc.is_alive() and not kill_when(proc.pid):
+                if time.monotonic() > end:
+                    break
+                time.sleep(0.005)
         if kill_after is not None:
             proc.join(kill_after)
             if proc.is_alive():
+                workers = _children(proc.pid)
+                at_kill = len(_workers(workers))  # read before they go
                 os.kill(proc.pid, signal.SIGKILL)
         proc.join(timeout)
         if proc.is_alive():
@@ -113,8 +200,24 @@ def run_cli(argv: list[str], *, kill_after: float | None = None, timeout: float 
             proc.join()
             raise AssertionError(f"mineaction {' '.join(argv)} did not finish in {timeout} s")
         seconds = time.perf_counter() - t0
+        # the recompute's workers must die with it (they hold a snapshot and scratch files)
+        end = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.05)
+        left = [w for w in workers if _alive(w)]
+        for w in left:  # do not leave them running after the test
+            os.kill(w, signal.SIGKILL)
         output = Path(log).read_text(encoding="utf-8", errors="replace")
-        return Run(proc.exitcode == -signal.SIGKILL, proc.exitcode, output, seconds)
+        killed = proc.exitcode == -signal.SIGKILL
+        return Run(
+            killed,
+            proc.exitcode,
+            output,
+            seconds,
+            at_kill,
+            len(left),
+            proc.pid or 0,
+        )
     finally:
         Path(log).unlink(missing_ok=True)
 
@@ -222,6 +325,14 @@ class KillStats:
     tried: Counter[str] = field(default_factory=Counter)  # kill points tried per scenario
     killed: Counter[str] = field(default_factory=Counter)  # runs really interrupted
     survived: Counter[str] = field(default_factory=Counter)  # consistent after kill and re-run
+    #: kills that hit a recompute while its worker processes were running, per scenario
+    with_workers: Counter[str] = field(default_factory=Counter)
+    #: SQLite recompute kills that left a scratch directory (workers had started on it), and
+    #: how many scratch files were in them
+    with_scratch: Counter[str] = field(default_factory=Counter)
+    scratch_files: Counter[str] = field(default_factory=Counter)
+    #: kills after which the transaction was rolled back (the database exactly as before)
+    rolled_back: Counter[str] = field(default_factory=Counter)
     records_lost: int = 0
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -231,6 +342,10 @@ class KillStats:
         self.tried += other.tried
         self.killed += other.killed
         self.survived += other.survived
+        self.with_workers += other.with_workers
+        self.with_scratch += other.with_scratch
+        self.scratch_files += other.scratch_files
+        self.rolled_back += other.rolled_back
         self.records_lost += other.records_lost
         self.failures += other.failures
         self.seconds += other.seconds
@@ -241,6 +356,10 @@ class KillStats:
             "tried": dict(self.tried),
             "killed": dict(self.killed),
             "survived": dict(self.survived),
+            "killed_with_workers": dict(self.with_workers),
+            "killed_with_scratch_dir": dict(self.with_scratch),
+            "scratch_files_at_kill": dict(self.scratch_files),
+            "rolled_back": dict(self.rolled_back),
             "records_lost": self.records_lost,
             "failures": self.failures[:20],
             "seconds": round(self.seconds, 1),
@@ -287,6 +406,154 @@ def _kill_round(
     return rerun.seconds
 
 
+def damage_projection(store: Store, rng: random.Random, *, empty: bool | None = None) -> str:
+    """Make the derived tables disagree with the ledger, so that a recompute has work to do.
+
+    ``empty``: delete every derived row (a recompute then takes its path for empty tables,
+    SQLite's secondary indexes set aside); otherwise change some hazards' areas and delete
+    some released polygons and EO items. None: either, at random.
+    """
+    from mineaction.store.projections import PER_REPORT
+
+    if empty is None:
+        empty = rng.random() < 0.5
+    with store.write() as conn:
+        if empty:
+            for table in (*PER_REPORT, s.hazard):
+                conn.execute(table.delete())
+            return "emptied"
+        hazards = sorted(h for (h,) in conn.execute(select(s.hazard.c.hazard_id)))
+        changed = hazards[:: 2 + rng.randrange(3)]
+        conn.execute(
+            s.hazard.update()
+            .where(s.hazard.c.hazard_id.in_(changed))
+            .values(remaining_m2=s.hazard.c.remaining_m2 + 1.0, status="damaged")
+        )
+        for table in (s.release_polygon, s.eo_item):
+            ids = sorted(r for (r,) in conn.execute(select(table.c.report_id)))
+            conn.execute(table.delete().where(table.c.report_id.in_(ids[:: 2 + rng.randrange(3)])))
+        return "changed"
+
+
+def database_state(store: Store) -> dict[str, Any]:
+    """Every row of every table, and the indexes (and SQLite's R*Tree), for exact comparison."""
+    from mineaction.store.backup import dump_tables
+
+    with store.read() as conn:
+        state: dict[str, Any] = dict(dump_tables(conn))
+        if store.dialect == "sqlite":
+            state["(schema objects)"] = conn.execute(
+                text(
+                    "SELECT type, name, sql FROM sqlite_master "
+                    "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+                )
+            ).all()
+            state["(hazard_rtree)"] = conn.execute(
+                text("SELECT * FROM hazard_rtree ORDER BY id")
+            ).all()
+        else:
+            state["(indexes)"] = conn.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = current_schema() ORDER BY indexname"
+                )
+            ).all()
+    return state
+
+
+def _has_workers(pid: int) -> bool:
+    return bool(_workers(_children(pid)))
+
+
+def _has_scratch_file(pid: int) -> bool:
+    return any(any(Path(d).glob("*.db")) for d in _stale_scratch(pid))
+
+
+def _stale_scratch(pid: int) -> list[str]:
+    from mineaction.services import rebuild
+
+    prefix = f"{getattr(rebuild, '_SCRATCH_PREFIX', 'mineaction-recompute-')}{pid}-"
+    return [str(p) for p in Path(tempfile.gettempdir()).glob(f"{prefix}*")]
+
+
+def _recompute_round(
+    stats: KillStats,
+    scenario: str,
+    store: Store,
+    argv: list[str],
+    full: float,
+    rng: random.Random,
+    expect: dict[str, int],
+    *,
+    first: bool = False,
+) -> float:
+    """Damage, kill a recompute, check it rolled back or finished, re-run, check exact counts.
+
+    The ``first`` round of a scenario kills surely inside the run: a third into it with one
+    process; with two, as soon as a worker has written a scratch file (SQLite) or soon after
+    the workers started (PostgreSQL).
+    """
+    stats.tried[scenario] += 1
+    how = damage_projection(store, rng, empty=True if first else None)
+    before = database_state(store)
+    workers = argv[-1] != "1"
+    delay = _delay(rng, full)
+    when: Callable[[int], bool] | None = None
+    if first:
+        delay = 0.0 if workers else 0.3 * full
+        if workers and store.dialect == "sqlite":
+            when = _has_scratch_file
+        elif workers:
+            delay = rng.uniform(0.0, 0.3)
+            when = _has_workers
+    run = run_cli(argv, kill_after=delay, reports_per_shard=KILL_REPORTS_PER_SHARD, kill_when=when)
+    problems: list[str] = []
+    if run.killed:
+        stats.killed[scenario] += 1
+        if run.workers_at_kill:
+            stats.with_workers[scenario] += 1
+    elif run.exitcode != 0:
+        problems.append(f"failed before the kill: {run.output[-300:]}")
+    if run.workers_left:
+        problems.append(f"{run.workers_left} worker process(es) outlived the killed recompute")
+    if run.killed and store.dialect == "sqlite":
+        dirs = _stale_scratch(run.pid)
+        if dirs:
+            stats.with_scratch[scenario] += 1
+            stats.scratch_files[scenario] += sum(len(list(Path(d).glob("*.db"))) for d in dirs)
+    after = database_state(store)
+    if after == before:
+        stats.rolled_back[scenario] += 1
+    else:  # committed before the kill: then it must be the whole rebuild
+        done = consistency_problems(store)
+        if done:
+            changed = sorted(k for k in after if after[k] != before.get(k))
+            problems.append(
+                f"projection ({how}) neither rolled back nor rebuilt: changed {changed[:8]}; "
+                + "; ".join(done[:3])
+            )
+    rerun = run_cli(argv, reports_per_shard=KILL_REPORTS_PER_SHARD)
+    if rerun.exitcode != 0:
+        problems.append(f"re-run exited {rerun.exitcode}: {rerun.output[-300:]}")
+    problems += consistency_problems(store)
+    have = counts(store)
+    for k, want in expect.items():
+        if have[k] != want:
+            problems.append(f"after re-run {k} = {have[k]}, expected {want}")
+            stats.records_lost += max(0, want - have[k])
+    if store.dialect == "sqlite" and argv[-1] != "1":
+        # the killed recompute's scratch files are removed by the next one with workers
+        # (they may be ours only if the kill came after they were made)
+        left = _stale_scratch(run.pid)
+        if left:
+            problems.append(f"scratch files of the killed recompute left behind: {left}")
+    if problems:
+        stats.failures.append(f"{scenario} ({store.dialect}): " + "; ".join(problems[:6]))
+    else:
+        stats.survived[scenario] += 1
+    return rerun.seconds
+
+
 def _docs_file(folder: Path, docs: list[dict[str, Any]], name: str) -> Path:
     path = folder / name
     path.write_bytes(b"\n".join(orjson.dumps(d) for d in docs) + b"\n")
@@ -299,9 +566,14 @@ def ledger_campaign(
     *,
     rounds: dict[str, int],
     hazards_per_batch: int = 3,
+    recompute_hazards: int = 100,
     seed: int = 0,
 ) -> KillStats:
-    """Kill ``approve``, ``submit`` and ``recompute`` runs on the store at ``url``."""
+    """Kill ``approve``, ``submit`` and ``recompute`` runs on the store at ``url``.
+
+    Before the recompute kills ``recompute_hazards`` more hazards (3 approved reports each) are
+    loaded, so that the workers have work to be interrupted in.
+    """
     from tests.reliability.data import hazard_docs
 
     rng = random.Random(seed)
@@ -353,18 +625,27 @@ def ledger_campaign(
                     full = run.seconds
                     continue
                 full = max(full, _kill_round(stats, "submit", store, argv, full, rng, expect))
-        # recompute: kill a full rebuild of the projection, in one process and with two
-        # worker processes (the workers die with their parent)
+        # recompute: damage the projection (empty it, or change and delete some rows), then
+        # kill the rebuild, in one process and with two worker processes (SQLite: the workers'
+        # scratch files): after the kill the database is exactly as before or fully rebuilt
         n_recompute = rounds.get("recompute", 0)
         if n_recompute:
+            path = _docs_file(folder, hazard_docs(recompute_hazards, prefix="R"), "more.jsonl")
+            run = run_cli([*db, "reports", "submit", str(path), "--approve", "--by", "im"])
+            assert run.exitcode == 0, run.output
             for jobs in ("1", "2"):
+                scenario = f"recompute -j{jobs}"
                 argv = [*db, "recompute", "--jobs", jobs]
-                run = run_cli(argv)
+                damage_projection(store, rng, empty=True)
+                run = run_cli(argv, reports_per_shard=KILL_REPORTS_PER_SHARD)
                 assert run.exitcode == 0, run.output
                 full = run.seconds
                 expect = counts(store)
-                for _ in range(n_recompute // 2 + (n_recompute % 2 if jobs == "1" else 0)):
-                    _kill_round(stats, "recompute", store, argv, full, rng, expect)
+                for i in range(n_recompute // 2 + (n_recompute % 2 if jobs == "1" else 0)):
+                    took = _recompute_round(
+                        stats, scenario, store, argv, full, rng, expect, first=i == 0
+                    )
+                    full = max(full, took)
     finally:
         store.dispose()
     stats.seconds = time.perf_counter() - t0

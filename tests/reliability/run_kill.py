@@ -3,7 +3,8 @@
 Usage (from the repository root)::
 
     MINEACTION_TEST_PG_URL=postgresql://... python tests/reliability/run_kill.py \\
-        [--approve 40] [--submit 40] [--recompute 20] [--migrate 20] [--stores sqlite,postgis] \\
+        [--approve 40] [--submit 40] [--recompute 20] [--recompute-hazards 300] [--migrate 20] \\
+        [--stores sqlite,postgis] \\
         [--seed N] [--json results.json]
 
 Prints kill points tried, runs really interrupted, survived (consistent after the kill and
@@ -38,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--import", dest="imports", type=int, default=15)
     ap.add_argument("--demo", type=int, default=4, help="kills of `mineaction demo` (bulk load)")
     ap.add_argument("--hazards-per-batch", type=int, default=3)
+    ap.add_argument(
+        "--recompute-hazards",
+        type=int,
+        default=300,
+        help="hazards (3 approved reports each) loaded before the recompute kills",
+    )
     ap.add_argument("--stores", default="sqlite,postgis")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the figures to this file too")
@@ -56,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                         folder,
                         rounds=rounds,
                         hazards_per_batch=args.hazards_per_batch,
+                        recompute_hazards=args.recompute_hazards,
                         seed=args.seed,
                     )
                 )
@@ -87,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                             folder,
                             rounds=rounds,
                             hazards_per_batch=args.hazards_per_batch,
+                            recompute_hazards=args.recompute_hazards,
                             seed=args.seed,
                         )
                     )
@@ -106,15 +115,19 @@ def main(argv: list[str] | None = None) -> int:
             results[kind] = stats.as_dict()
             failed |= bool(stats.failures) or stats.records_lost > 0
             print(f"\n== {kind}: {stats.seconds:.0f} s")
-            print(f"{'scenario':<10} {'tried':>6} {'killed':>7} {'survived':>9}")
+            print(
+                f"{'scenario':<14} {'tried':>6} {'killed':>7} {'survived':>9} "
+                f"{'rolled back':>12} {'w/ workers':>11} {'w/ scratch':>11}"
+            )
             for sc in killing.SCENARIOS:
                 if stats.tried[sc]:
                     print(
-                        f"{sc:<10} {stats.tried[sc]:>6} {stats.killed[sc]:>7} "
-                        f"{stats.survived[sc]:>9}"
+                        f"{sc:<14} {stats.tried[sc]:>6} {stats.killed[sc]:>7} "
+                        f"{stats.survived[sc]:>9} {stats.rolled_back[sc]:>12} "
+                        f"{stats.with_workers[sc]:>11} {stats.with_scratch[sc]:>11}"
                     )
             print(
-                f"{'total':<10} {sum(stats.tried.values()):>6} {sum(stats.killed.values()):>7} "
+                f"{'total':<14} {sum(stats.tried.values()):>6} {sum(stats.killed.values()):>7} "
                 f"{sum(stats.survived.values()):>9}   records lost: {stats.records_lost}"
             )
             for f in stats.failures[:10]:

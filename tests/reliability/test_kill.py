@@ -1,5 +1,11 @@
 """Crash safety: SIGKILL at random points during approve, bulk submit, recompute and migration.
 
+Recompute is killed after its projection was damaged (emptied, or rows changed and deleted),
+with ``--jobs 1`` and ``--jobs 2`` (several shards: two worker processes, on SQLite writing
+scratch files the parent copies): afterwards the database is exactly as before the run (every
+row, index and the R*Tree) or completely rebuilt, no worker outlives the kill, and the next
+run removes the scratch files and rebuilds exactly.
+
 A short campaign (about 50 kill points over SQLite and PostGIS); the long one is
 ``python tests/reliability/run_kill.py``. After every kill: the projection equals a fresh
 recompute, every report has its events and audit entries, derived rows match the approved
@@ -15,9 +21,9 @@ import pytest
 from tests.reliability import killing
 
 SEED = int(os.environ.get("MINEACTION_KILL_SEED", "20261125"))
-LEDGER_ROUNDS = {"approve": 6, "submit": 6, "recompute": 4}
+LEDGER_ROUNDS = {"approve": 6, "submit": 6, "recompute": 6}
 MIGRATION_ROUNDS = 6
-IMPORT_ROUNDS = 3  # kill points: 2 stores x (6 + 6 + 4 + 6 + 3) = 50
+IMPORT_ROUNDS = 3  # kill points: 2 stores x (6 + 6 + 6 + 6 + 3) = 54
 
 
 def _assert_campaign(stats: killing.KillStats, tried: int) -> None:
@@ -34,6 +40,12 @@ def test_kill_ledger_commands(store_url: str, tmp_path: Path) -> None:
         store_url, tmp_path, rounds=LEDGER_ROUNDS, hazards_per_batch=2, seed=SEED
     )
     _assert_campaign(stats, sum(LEDGER_ROUNDS.values()))
+    # recompute in one process and with two workers (SQLite: writing scratch files), each
+    # interrupted at least once; with two, at least once while the workers were running
+    assert stats.killed["recompute -j1"] >= 1 and stats.killed["recompute -j2"] >= 1, stats
+    assert stats.with_workers["recompute -j2"] >= 1, stats.as_dict()
+    if store_url.startswith("sqlite"):  # the workers had their scratch directory
+        assert stats.with_scratch["recompute -j2"] >= 1, stats.as_dict()
 
 
 def test_kill_migration_sqlite(tmp_path: Path) -> None:
@@ -101,3 +113,24 @@ def test_kill_bulk_load_sqlite(tmp_path: Path) -> None:
         stats = killing.demo_campaign(make, copy, rounds=1, seed=SEED)
     assert not stats.failures, "\n".join(stats.failures)
     assert stats.records_lost == 0 and stats.survived["demo"] == 1
+
+
+@pytest.mark.parametrize("empty", [True, False])
+def test_damaged_projection_is_detected(sqlite_store: object, empty: bool) -> None:
+    """What the recompute kills start from: the checks see the damage (so a half-done rebuild
+    that is not the state before the run cannot pass), and a recompute repairs it."""
+    import random
+
+    from tests.reliability.data import populate
+
+    from mineaction.services import ledger
+    from mineaction.store.engine import Store
+
+    assert isinstance(sqlite_store, Store)
+    populate(sqlite_store, 4)
+    before = killing.database_state(sqlite_store)
+    killing.damage_projection(sqlite_store, random.Random(1), empty=empty)
+    assert killing.database_state(sqlite_store) != before
+    assert any(p.startswith("check") for p in killing.consistency_problems(sqlite_store))
+    ledger.recompute(sqlite_store, jobs=1)
+    assert killing.consistency_problems(sqlite_store) == []
