@@ -9,16 +9,13 @@ UTC), not through the backup's own encoding, so a lossy encoder cannot hide itse
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import shapely
 from shapely.geometry import Point, box
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     Boolean,
     Column,
@@ -36,6 +33,7 @@ from sqlalchemy import (
 )
 from tests.reliability.data import populate
 from tests.reliability.pgutil import pg_databases
+from tests.reliability.rows import rows_of
 
 from mineaction.services import ledger
 from mineaction.store import backup as bk
@@ -105,29 +103,6 @@ def _filled_source(store: Store) -> Store:
             if not conn.execute(select(func.count()).select_from(table)).scalar():
                 _fill(conn, table)
     return store
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, BaseGeometry):
-        return shapely.to_wkb(value, hex=True)
-    if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-    if isinstance(value, memoryview):
-        return bytes(value)
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return value
-
-
-def rows_of(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every schema table as normalised Python values, in a fixed order."""
-    out = {}
-    with store.read() as conn:
-        for table in s.metadata.sorted_tables:
-            rows = [tuple(_norm(v) for v in r) for r in conn.execute(select(table))]
-            out[table.name] = sorted(rows, key=repr)
-    return out
 
 
 @pytest.mark.parametrize("target_kind", ["sqlite", "postgis"])
