@@ -146,3 +146,32 @@ def test_metrics_show_the_writer_queue(store: Store) -> None:
     assert 'mineaction_write_transactions{state="waiting"} 1' in body
     assert 'mineaction_write_transactions{state="waiting"} 0' in after
     assert 'mineaction_write_transactions{state="running"} 0' in after
+
+
+def test_metrics_show_the_plan_queue(sqlite_store: Store) -> None:
+    """The background planner's queue: one run running (held), one queued."""
+    import threading
+
+    from mineaction.services import plan_jobs
+    from mineaction.services.planning import PlanOptions
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def runner(job: plan_jobs.PlanJob, store: Store, progress: object) -> str:
+        started.set()
+        release.wait(30)
+        return "P-TEST"
+
+    app = create_app(sqlite_store.url)
+    jobs = app.state.plan_jobs = plan_jobs.PlanJobs(app.state.store, runner=runner)
+    with TestClient(app) as client:
+        body = client.get("/metrics").text
+        assert 'mineaction_plan_runs{state="queued"} 0' in body
+        jobs.submit(PlanOptions(), created_by="im")
+        assert started.wait(10)
+        jobs.submit(PlanOptions(), created_by="im")
+        body = client.get("/metrics").text
+        release.set()
+    assert 'mineaction_plan_runs{state="running"} 1' in body
+    assert 'mineaction_plan_runs{state="queued"} 1' in body

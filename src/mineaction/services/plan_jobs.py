@@ -176,6 +176,14 @@ class PlanJobs:
             )
         return job
 
+    def counts(self) -> dict[str, int]:
+        """Runs kept by state: ``queued``, ``running``, ``done``, ``failed``."""
+        with self._lock:
+            out = dict.fromkeys(("queued", "running", "done", "failed"), 0)
+            for job in self._jobs.values():
+                out[job.status] = out.get(job.status, 0) + 1
+            return out
+
     def recent(self, limit: int = 10) -> list[PlanJob]:
         """The latest jobs, newest first."""
         return sorted(self._jobs.values(), key=lambda j: -j.submitted)[:limit]

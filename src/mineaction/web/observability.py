@@ -8,7 +8,7 @@ JSON line per request on the ``mineaction.access`` logger and records the latenc
 - ``GET /metrics``: Prometheus text format: request counts and a latency histogram by route,
   requests in flight, write transactions waiting for the writer lock and running, the review
   backlog by workflow state and the age of the oldest pending report, open import quarantine
-  records, reports and hazards.
+  records, reports and hazards, and the background planner's runs (queued, running).
 
 An unexpected exception is answered (500, JSON error shape, ``X-Request-ID``) and logged with
 its traceback inside the request's context, so the error line carries the request ID too.
@@ -218,6 +218,20 @@ def write_queue_metrics(store: Store) -> list[str]:
     ]
 
 
+def plan_queue_metrics(jobs: Any) -> list[str]:
+    """Return the background planner's queue of this process: runs queued and running."""
+    counts = jobs.counts() if jobs is not None else {}
+    return [
+        "# HELP mineaction_plan_runs Planning runs of this server's background planner by state "
+        "(queued, running; finished runs kept for their pages: done, failed).",
+        "# TYPE mineaction_plan_runs gauge",
+        *(
+            f'mineaction_plan_runs{{state="{st}"}} {int(counts.get(st, 0))}'
+            for st in ("queued", "running", "done", "failed")
+        ),
+    ]
+
+
 def readiness(store: Store) -> tuple[bool, dict[str, Any]]:
     """Return (ready, details): the database answers and its schema is this program's."""
     details: dict[str, Any] = {"database": "unreachable", "schema": None}
@@ -349,6 +363,7 @@ def install(app: FastAPI, store: Store, *, log_requests: bool = True) -> Metrics
         except Exception:  # the database is down: still answer, and say so
             up = 0
         lines += write_queue_metrics(store)
+        lines += plan_queue_metrics(getattr(app.state, "plan_jobs", None))
         lines += [
             "# HELP mineaction_database_up 1 when the database answered the last scrape.",
             "# TYPE mineaction_database_up gauge",
