@@ -108,8 +108,9 @@ def test_digests_of_derived_rows_are_not_carried_by_a_backup(
         target.dispose()
 
 
-def test_backup_is_consistent_while_writers_run(sqlite_store: Store, tmp_path: Path) -> None:
-    populate(sqlite_store, 2)
+def test_backup_is_consistent_while_writers_run(store: Store, tmp_path: Path) -> None:
+    """Online: backups taken while another thread submits and approves (SQLite, PostGIS)."""
+    populate(store, 2)
     stop = threading.Event()
     extra = hazard_docs(40, prefix="W")
 
@@ -117,8 +118,8 @@ def test_backup_is_consistent_while_writers_run(sqlite_store: Store, tmp_path: P
         for doc in extra:
             if stop.is_set():
                 return
-            ledger.submit(sqlite_store, doc)
-            ledger.approve(sqlite_store, doc["report_id"])
+            ledger.submit(store, doc)
+            ledger.approve(store, doc["report_id"])
 
     t = threading.Thread(target=writer)
     t.start()
@@ -126,7 +127,7 @@ def test_backup_is_consistent_while_writers_run(sqlite_store: Store, tmp_path: P
         archives = []
         for i in range(3):
             archives.append(tmp_path / f"b{i}.zip")
-            bk.backup(sqlite_store, archives[-1])
+            bk.backup(store, archives[-1])
     finally:
         stop.set()
         t.join()
