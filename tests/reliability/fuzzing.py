@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ class FuzzStats:
     partial_writes: list[str] = field(default_factory=list)
     wall: float = 0.0
     cpu: float = 0.0
+    #: cases per kind of input (e.g. file type), where a fuzzer counts them
+    by_kind: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         """Figures as JSON-able data."""
@@ -60,6 +63,7 @@ class FuzzStats:
             "rejected": self.rejected,
             "crashes": self.crashes[:10],
             "partial_writes": self.partial_writes[:10],
+            "by_kind": dict(sorted(self.by_kind.items())),
             "wall_s": round(self.wall, 1),
             "cpu_s": round(self.cpu, 1),
         }
@@ -204,11 +208,33 @@ def _fixture_files() -> list[Path]:
     return sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000)
 
 
+#: GIS file types: imported with a form or a column mapping (without one they are refused
+#: before they are read, and the GIS reader would not be fuzzed)
+GIS_SUFFIXES = (".gpkg", ".kml", ".kmz", ".fgb", ".geojson", ".zip", ".csv")
+
+
+def import_args(path: Path) -> dict[str, Any]:
+    """The form or column mapping a fixture file is imported with (GIS files need one)."""
+    if path.suffix not in GIS_SUFFIXES or path.parent.name not in ("gis", "bad"):
+        return {}
+    if path.name.endswith(".csv.zip"):  # an ODK Central CSV export
+        return {}
+    mapping = path.with_suffix(".yaml")
+    if mapping.exists():
+        return {"mapping": mapping.read_text(encoding="utf-8")}
+    return {"form": "ma_hazard"}
+
+
 def fuzz_import(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
-    """Import damaged fixture files (bit flips, cuts, splices, random bytes) under any name."""
+    """Import damaged fixture files (bit flips, cuts, splices, random bytes) under any name.
+
+    GIS files (GeoPackage, KML/KMZ, FlatGeobuf, GeoJSON, zipped shapefiles, CSV with
+    coordinates) are imported with their form or column mapping most of the time, so that
+    the damaged bytes reach the GIS reader; now and then without, or under another name.
+    """
     stats = FuzzStats()
-    files = [(p.name, p.read_bytes()) for p in _fixture_files()]
-    names = [n for n, _ in files] + ["x.kml", "x.geojson", "x.zip", "x.csv", "x.xlsx", "x.json"]
+    files = [(p.name, p.read_bytes(), import_args(p)) for p in _fixture_files()]
+    names = [n for n, _, _ in files] + ["x.kml", "x.geojson", "x.zip", "x.csv", "x.xlsx", "x.json"]
 
     @settings(
         max_examples=cases,
@@ -220,7 +246,9 @@ def fuzz_import(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
     @given(st.integers(min_value=0, max_value=2**32), st.binary(max_size=64))
     def case(r: int, junk: bytes) -> None:
         rng = random.Random(seed * 104729 + r)
-        name, data = rng.choice(files)
+        name, data, args = rng.choice(files)
+        if rng.random() < 0.15:
+            args = {}
         how = rng.random()
         buf = bytearray(data)
         if how < 0.35 and buf:
@@ -238,9 +266,10 @@ def fuzz_import(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
         payload = bytes(buf)
 
         def call() -> None:
-            importing.import_bytes(store, payload, name, organisation="FSD", actor="fuzz")
+            importing.import_bytes(store, payload, name, organisation="FSD", actor="fuzz", **args)
 
-        _one(store, stats, f"import {name} ({how:.2f}, {len(payload)} bytes)", call)
+        stats.by_kind[Path(name).suffix + (" +form/mapping" if args else "")] += 1
+        _one(store, stats, f"import {name} {sorted(args)} ({how:.2f}, {len(payload)} bytes)", call)
 
     case()
     return stats

@@ -86,3 +86,18 @@ def test_parallel_approvals_of_one_hazard_keep_the_projection_exact(store: Store
     assert all("ConflictError" in e for e in errors), errors
     checked = ledger.check(store)
     assert not checked.differences and checked.reports == len(docs)
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_handling(sqlite_store: Store) -> None:
+    """One writer at a time, readers not blocked (WAL), waiting instead of failing (busy)."""
+    with sqlite_store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 10_000
+    # a reader sees the last committed state while a write transaction is open
+    docs = hazard_docs(1, prefix="W")
+    ledger.submit(sqlite_store, docs[0])
+    with sqlite_store.write() as w:
+        w.exec_driver_sql("DELETE FROM report_event")
+        with sqlite_store.read() as r:
+            assert r.exec_driver_sql("SELECT count(*) FROM report_event").scalar() == 1
+        w.rollback()
