@@ -92,10 +92,10 @@ def test_upload_fuzzing(store: Store) -> None:
     """POST /api/v1/imports: zip traversal, zip bombs, KML entities, junk names and bytes, and
     bodies over the configured limit (413): never a 5xx, always the error shape, no reports
     written by a refusal or a dry run (the long run: 500 per store)."""
-    stats = fuzzing.fuzz_uploads(store, 34)
+    stats = fuzzing.fuzz_uploads(store, 44)
     assert not stats.crashes, stats.crashes[:5]
     assert not stats.partial_writes, stats.partial_writes[:5]
-    assert stats.cases >= 34 and stats.rejected >= len(fuzzing.hostile_uploads()) * 2 + 2
+    assert stats.cases >= 44 and stats.rejected >= len(fuzzing.hostile_uploads()) * 2 + 2
 
 
 def test_api_fuzzing_counts_cases(sqlite_store: Store) -> None:
