@@ -99,6 +99,28 @@ def print_report(folder: Path) -> bool:
             [sum((get(kill, st, "survived") or {}).values()) or None for st in stores],
         )
     )
+
+    def killed(st: str, *scenarios: str) -> int | None:
+        return sum((get(kill, st, "killed") or {}).get(k, 0) for k in scenarios) or None
+
+    def per(key: str, scenario: str) -> list[Any]:
+        return [(get(kill, st, key) or {}).get(scenario) for st in stores]
+
+    rows.append(("  approve, submit: killed", [killed(st, "approve", "submit") for st in stores]))
+    rows.append(("  recompute --jobs 1: killed", [killed(st, "recompute -j1") for st in stores]))
+    rows.append(("  recompute --jobs 2: killed", [killed(st, "recompute -j2") for st in stores]))
+    rows.append(("    with workers running", per("killed_with_workers", "recompute -j2")))
+    rows.append(
+        ("    with scratch files (SQLite)", per("killed_with_scratch_dir", "recompute -j2"))
+    )
+    rows.append(
+        (
+            "  recompute: rolled back exactly",
+            [sum((get(kill, st, "rolled_back") or {}).values()) or None for st in stores],
+        )
+    )
+    rows.append(("  db upgrade: killed", [killed(st, "migrate") for st in stores]))
+    rows.append(("  import: killed", [killed(st, "import") for st in stores]))
     rows.append(("concurrent clients", [get(conc, st, "clients") for st in stores]))
     rows.append(("  seconds", [get(conc, st, "seconds") for st in stores]))
     rows.append(("  requests", [get(conc, st, "requests") for st in stores]))
