@@ -37,7 +37,12 @@ def _assert_campaign(stats: killing.KillStats, tried: int) -> None:
 
 def test_kill_ledger_commands(store_url: str, tmp_path: Path) -> None:
     stats = killing.ledger_campaign(
-        store_url, tmp_path, rounds=LEDGER_ROUNDS, hazards_per_batch=2, seed=SEED
+        store_url,
+        tmp_path,
+        rounds=LEDGER_ROUNDS,
+        hazards_per_batch=2,
+        recompute_hazards=40,  # 120 more reports: several shards of 10 for two workers
+        seed=SEED,
     )
     _assert_campaign(stats, sum(LEDGER_ROUNDS.values()))
     # recompute in one process and with two workers (SQLite: writing scratch files), each
