@@ -195,11 +195,13 @@ def _prepare(store: Store, tasks: int) -> dict[str, str]:
     review.set_approval_levels(store, LEVELS, actor="setup")
     ledger.submit(store, hazard_report("C-BASE", "CBASE"))
     ledger.approve(store, "C-BASE")
-    for i in range(10):  # work for the approvers from the first second
+    for i in range(12):  # work for every level from the first second
         x = 0.6 + 0.003 * i
         ledger.submit(
             store, hazard_report(f"C-PRE-{i}", f"CPRE{i}", polygon=rect(x, 0, x + 0.002, 0.001))
         )
+        for _ in range(i % 3):  # a third left submitted, a third verified, a third ops-approved
+            review.advance(store, f"C-PRE-{i}", actor="setup")
     from mineaction.services import tasks as task_svc
 
     for i in range(tasks):
@@ -257,7 +259,7 @@ def run_concurrency(
         auth = _auth(tokens[name])
         for _round in _rounds(deadline):
             params: dict[str, Any] = {"limit": 5}
-            if name == "im" and rng.random() < 0.7:
+            if name == "im" and (_round == 0 or rng.random() < 0.7):
                 params["step"] = "approved"  # the IM officers mostly give the final approval
             r = http.get("/api/v1/review/inbox", params=params, headers=auth)
             record("inbox", r)

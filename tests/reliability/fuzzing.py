@@ -9,11 +9,14 @@ it was (no partial data). Used by tests/reliability/test_hostile.py (few cases) 
 from __future__ import annotations
 
 import copy
+import functools
+import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,6 +73,25 @@ class FuzzStats:
 
 
 TABLES = (s.report, s.report_event, s.audit_log, s.quarantine, s.import_batch, s.hazard)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def quiet_access_log(fn: F) -> F:
+    """Run ``fn`` with the per-request access log off (one line per case), then restore it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        logger = logging.getLogger("mineaction.access")
+        old = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            logger.setLevel(old)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _counts(store: Store) -> tuple[int, ...]:
@@ -275,6 +297,7 @@ def fuzz_import(store: Store, cases: int, *, seed: int = 0) -> FuzzStats:
     return stats
 
 
+@quiet_access_log
 def fuzz_api(
     store: Store,
     per_operation: int,
@@ -303,9 +326,7 @@ def fuzz_api(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
-    import logging
 
-    logging.getLogger("mineaction.access").setLevel(logging.WARNING)  # one line per case
     stats = FuzzStats()
     checks = [not_a_server_error, status_code_conformance, content_type_conformance]
     for who in users:
@@ -455,6 +476,7 @@ ROLE_OF = {
 }
 
 
+@quiet_access_log
 def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzStats:
     """Authenticated writes over HTTP: submissions (mutated reports, as an operator and an IM
     officer), review actions (approve, reject, unapprove) and task edits with right, stale,
@@ -465,11 +487,9 @@ def fuzz_api_writes(store: Store, cases: int, *, seed_value: int = 0) -> FuzzSta
     to act, with a valid body); a refused submission leaves the tables unchanged; afterwards
     the ledger and projections agree (``recompute --check``) and the bookkeeping is complete.
     """
-    import logging
 
     from tests.reliability.killing import consistency_problems
 
-    logging.getLogger("mineaction.access").setLevel(logging.WARNING)
     client, accounts = _api_setup(store)
     stats = FuzzStats()
     base = _write_docs()
@@ -703,12 +723,11 @@ def _ogc_value(rng: random.Random, name: str, value: Any) -> str:
     return str(value)[:50]
 
 
+@quiet_access_log
 def fuzz_ogc(store: Store, cases: int, *, seed_value: int = 0) -> FuzzStats:
     """OGC API - Features as three users: random, borderline and hostile query parameters and
     feature ids on every collection; never a 5xx, every error in the JSON error shape."""
-    import logging
 
-    logging.getLogger("mineaction.access").setLevel(logging.WARNING)
     client, accounts = _api_setup(store)
     stats = FuzzStats()
     cols = [
@@ -824,16 +843,15 @@ def hostile_uploads() -> list[tuple[str, str, bytes]]:
     ]
 
 
+@quiet_access_log
 def fuzz_uploads(store: Store, cases: int, *, seed_value: int = 0) -> FuzzStats:
     """``POST /api/v1/imports`` with hostile files (every case of :func:`hostile_uploads`, then
     damaged fixture files as in :func:`fuzz_import`), dry runs and real imports, as an operator
     and an IM officer. Never a 5xx; every refusal is the JSON error shape with a message; a
     refused or rejected file adds no report; afterwards ``recompute --check`` passes."""
-    import logging
 
     from tests.reliability.killing import consistency_problems
 
-    logging.getLogger("mineaction.access").setLevel(logging.WARNING)
     client, accounts = _api_setup(store)
     stats = FuzzStats()
     files = [(p.name, p.read_bytes(), import_args(p)) for p in _fixture_files()]
