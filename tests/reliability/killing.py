@@ -445,11 +445,14 @@ def damage_projection(store: Store, rng: random.Random, *, empty: bool | None = 
 
 
 def database_state(store: Store) -> dict[str, Any]:
-    """Every row of every table, and the indexes (and SQLite's R*Tree), for exact comparison."""
-    from mineaction.store.backup import dump_tables
+    """Every row of every table (caches too), the indexes and SQLite's R*Tree, to compare."""
+    from mineaction.store.backup import dump_tables, iter_table_lines
 
     with store.read() as conn:
         state: dict[str, Any] = dict(dump_tables(conn))
+        # caches a backup leaves out (the digests of derived rows) must roll back too
+        for name in getattr(s, "CACHE_TABLES", ()):
+            state[name] = list(iter_table_lines(conn, s.metadata.tables[name]))
         if store.dialect == "sqlite":
             state["(schema objects)"] = conn.execute(
                 text(

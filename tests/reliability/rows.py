@@ -28,11 +28,18 @@ def norm(value: Any) -> Any:
     return value
 
 
-def rows_of(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of ``store/schema.py``, read through SQLAlchemy, sorted."""
+def rows_of(store: Store, *, caches: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of ``store/schema.py``, read through SQLAlchemy, sorted.
+
+    Caches (``schema.CACHE_TABLES``: digests of derived rows, left out of backups) only with
+    ``caches``.
+    """
+    skip = set() if caches else set(getattr(s, "CACHE_TABLES", ()))
     out = {}
     with store.read() as conn:
         for table in s.metadata.sorted_tables:
+            if table.name in skip:
+                continue
             rows = [tuple(norm(v) for v in r) for r in conn.execute(select(table))]
             out[table.name] = sorted(rows, key=repr)
     return out
