@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 import subprocess
 import sys
@@ -11,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from tests.factories import activity_report, hazard_report, rect
 
-from mineaction.cli import cli
+from mineaction.cli import cli, main
+from mineaction.cli import db as cli_db
 
 
 def run(db: str, *args: str, ok: bool = True) -> str:
@@ -141,3 +143,29 @@ def test_registered_organisations_are_enforced(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 1
     f_ok = write(tmp_path, "ok.json", hazard_report(org="FSD"))
     assert "1 submitted" in run(db, "reports", "submit", f_ok)
+
+
+def test_init_sets_and_clears_the_map_tile_url(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from mineaction.store.engine import open_store
+    from mineaction.store.settings import get_setting
+
+    def tile_url() -> object:
+        store = open_store(db)
+        try:
+            with store.read() as conn:
+                return get_setting(conn, "map_tile_url", None)
+        finally:
+            store.dispose()
+
+    assert doctest.testmod(cli_db, optionflags=doctest.ELLIPSIS).failed == 0
+    assert tile_url() is None  # offline by default
+    run(db, "init", "--map-tile-url", "https://tiles.example.org/{z}/{x}/{y}.png")
+    assert tile_url() == "https://tiles.example.org/{z}/{x}/{y}.png"
+    with pytest.raises(SystemExit) as info:
+        main(["--db", db, "init", "--map-tile-url", "javascript:{z}{x}{y}"])
+    err = capsys.readouterr().err
+    assert info.value.code == 1 and err.startswith("error: --map-tile-url: ")
+    assert "https://" in err and "Traceback" not in err
+    assert tile_url() == "https://tiles.example.org/{z}/{x}/{y}.png"  # unchanged
+    run(db, "init", "--map-tile-url", "")
+    assert tile_url() is None

@@ -11,13 +11,14 @@ from datetime import date
 from types import ModuleType
 
 import pytest
+from sample import PASSWORD
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from mineaction.core import geometry, projection
-from mineaction.services import ledger, review, users
+from mineaction.core import codes, geometry, projection
+from mineaction.services import codelists, ledger, organisations, review, users
 from mineaction.store import projections as proj
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
@@ -47,6 +48,8 @@ def _example(node: ast.expr) -> str | None:
                 out.append("7.5")
             elif ".0f" in spec or ast.unparse(part.value) in _COUNTS:
                 out.append("7")
+            elif part.conversion == ord("r"):
+                out.append("'CHA'")
             else:
                 out.append("CHA")
     return "".join(out)
@@ -157,3 +160,56 @@ def test_review_shows_warnings_and_proposals_translated(
     assert "two consecutive" not in ru and "overlaps approved" not in ru
     assert "новый опасный район" in ru  # the predicted effect's note
     client.get("/review?lang=en", headers=html)
+
+
+#: error classes whose messages a web form or the error page shows (token and sign-in errors
+#: are answered by the API, and the login page has its own message)
+_SHOWN = {"ValidationError", "ConflictError", "StaleVersionError"}
+
+
+def form_messages(module: ModuleType) -> list[str]:
+    """Examples of the messages an administration service gives the web forms."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = ast.unparse(node.func)
+        if name in _SHOWN or (name == "NotFoundError" and "`" not in ast.unparse(node.args[0])):
+            text = _example(node.args[0])
+        elif name == "problems.append" and isinstance(node.args[0], ast.Tuple):
+            text = _example(node.args[0].elts[1])
+        else:
+            continue
+        if text and text != "CHA":  # (a message passed on from elsewhere)
+            found.append(text)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("module", "at_least"), [(users, 10), (organisations, 8), (codelists, 6), (codes, 4)], ids=str
+)
+def test_every_administration_message_is_translated(module: ModuleType, at_least: int) -> None:
+    messages = form_messages(module)
+    assert len(messages) >= at_least, messages
+    for text in messages:
+        with use_language("ru"):
+            shown = explain_note(text)
+        assert shown != text and re.search("[а-яё]", shown), f"not translated: {text!r}"
+
+
+def test_admin_form_messages_are_shown_in_russian(sample_db: tuple[str, Store]) -> None:
+    url, store = sample_db
+    users.add_user(store, "root.ru", role="admin", password=PASSWORD, locale="ru")
+    with TestClient(create_app(url)) as c:
+        r = c.post("/login", data={"username": "root.ru", "password": PASSWORD})
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/profile").text).group(1)
+        r = c.post(
+            "/admin/organisations",
+            data={"csrf_token": csrf, "code": "N MAC", "name": "", "kind": "club"},
+            headers={"accept": "text/html"},
+        )
+    assert r.status_code == 400
+    errors = dict(re.findall(r'<p class="field-error" id="err-([\w-]+)">([^<]+)</p>', r.text))
+    assert set(errors) == {"code", "name", "kind"}
+    assert errors["name"] == "введите название"
+    assert errors["code"].startswith("используйте") and "неизвестный вид" in errors["kind"]

@@ -6,6 +6,7 @@ import click
 
 from mineaction.cli._common import Context, pass_ctx
 from mineaction.core.geometry import BBox
+from mineaction.errors import ValidationError
 from mineaction.store.engine import Store
 from mineaction.store.settings import get_setting, set_setting
 
@@ -18,9 +19,21 @@ from mineaction.store.settings import get_setting, set_setting
     "it are rejected on entry.",
 )
 @click.option("--name", "programme_name", help="Programme name shown on reports and pages.")
+@click.option(
+    "--map-tile-url",
+    metavar="URL",
+    help="Tile layer drawn under the web map, e.g. https://tiles.example.org/{z}/{x}/{y}.png "
+    "or a path on this server; '' removes it (default: none, the map draws admin boundaries "
+    "and settlements from the database and works offline).",
+)
 @pass_ctx
-def init(ctx: Context, programme_area: str | None, programme_name: str | None) -> None:
-    """Create the database (or upgrade it to this version's schema)."""
+def init(
+    ctx: Context,
+    programme_area: str | None,
+    programme_name: str | None,
+    map_tile_url: str | None,
+) -> None:
+    """Create the database (or upgrade it to this version's schema) and set its settings."""
     store = Store(ctx.db_url, check_schema=False)
     store.upgrade()
     with store.write() as conn:
@@ -28,8 +41,37 @@ def init(ctx: Context, programme_area: str | None, programme_name: str | None) -
             set_setting(conn, "programme_area", BBox.parse(programme_area).as_list())
         if programme_name:
             set_setting(conn, "programme_name", programme_name)
+        if map_tile_url is not None:
+            set_setting(conn, "map_tile_url", check_tile_url(map_tile_url))
         name = get_setting(conn, "programme_name", "(unnamed programme)")
     click.echo(f"database ready: {store.safe_url} (schema {store.head_revision()}, {name})")
+
+
+def check_tile_url(url: str) -> str | None:
+    """Return a map tile URL template (None for "": no tile layer) or raise ValidationError.
+
+    >>> check_tile_url(" https://tile.openstreetmap.org/{z}/{x}/{y}.png ")
+    'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
+    >>> check_tile_url("") is None
+    True
+    >>> check_tile_url("https://tiles.example.org/{z}/{x}.png")
+    Traceback (most recent call last):
+    ...
+    mineaction.errors.ValidationError: --map-tile-url: a tile URL needs {z}, {x} and {y}: ...
+    """
+    url = url.strip()
+    if not url:
+        return None
+    if not all(part in url for part in ("{z}", "{x}", "{y}")):
+        raise ValidationError(
+            f"a tile URL needs {{z}}, {{x}} and {{y}}: {url!r}", where="--map-tile-url"
+        )
+    if not url.startswith(("https://", "http://", "/")):
+        raise ValidationError(
+            f"a tile URL starts with https://, http:// or / (this server): {url!r}",
+            where="--map-tile-url",
+        )
+    return url
 
 
 @click.group()

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from mineaction.web.i18n import N_, fmt_m2, fmt_number, gettext, ngettext
-from mineaction.web.labels import code_label
+from mineaction.web.labels import code_label, code_list_label, role_label
 
 _NUM = r"(-?[\d,]+)"
 
@@ -44,6 +44,14 @@ def _named(text: str) -> str:
         return gettext("it names no hazard")
     m = re.fullmatch(r"it names (\S+)", text)
     return gettext("it names %(id)s") % {"id": m.group(1)} if m else text
+
+
+def _role(text: str) -> str:
+    return role_label(text)
+
+
+def _list(text: str) -> str:
+    return code_list_label(text)
 
 
 def _why(text: str) -> str:
@@ -155,6 +163,126 @@ _NOTES: list[tuple[re.Pattern[str], str, tuple[Callable[[str], str], ...]]] = [
         re.compile(r"an edited version: approving it supersedes (\S+)"),
         N_("an edited version: approving it supersedes %(a)s"),
         (_keep,),
+    ),
+]
+# messages of the administration services shown on the forms (users, organisations, codes)
+_Q = r"'?([^'\s]+?)'?"  # a value as the services write it (quoted by !r, or not)
+_NOTES += [
+    (re.compile(r"enter the name"), N_("enter the name"), ()),
+    (re.compile(r"enter a code"), N_("enter a code"), ()),
+    (re.compile(r"enter the label in English"), N_("enter the label in English"), ()),
+    (re.compile(r"at most (\w+) characters"), N_("at most %(a)s characters"), (_keep,)),
+    (
+        re.compile(r"use 1-100 letters, digits and \. : / _ - \(no spaces\)"),
+        N_("use 1-100 letters, digits and . : / _ - (no spaces)"),
+        (),
+    ),
+    (
+        re.compile(r"use only letters, digits, _, - and \. \(no spaces\)"),
+        N_("use only letters, digits, _, - and . (no spaces)"),
+        (),
+    ),
+    (
+        re.compile(rf"unknown kind {_Q}: use one of (.+)"),
+        N_("unknown kind %(a)s: use one of %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(rf"unknown language {_Q}: use one of (.+)"),
+        N_("unknown language %(a)s: use one of %(b)s"),
+        (_keep, _keep),
+    ),
+    (re.compile(rf"unknown language {_Q}"), N_("unknown language %(a)s"), (_keep,)),
+    (
+        re.compile(rf"organisation {_Q} is already registered: edit it instead"),
+        N_("organisation %(a)s is already registered: edit it instead"),
+        (_keep,),
+    ),
+    (re.compile(rf"{_Q} is already registered"), N_("%(a)s is already registered"), (_keep,)),
+    (
+        re.compile(rf"organisation {_Q} is not registered: add it first or pick another"),
+        N_("organisation %(a)s is not registered: add it first or pick another"),
+        (_keep,),
+    ),
+    (
+        re.compile(rf"no admin area with P-code {_Q}: use a registered P-code"),
+        N_("no admin area with P-code %(a)s: use a registered P-code"),
+        (_keep,),
+    ),
+    (
+        re.compile(rf"invalid user name {_Q}: use 1-100 letters, digits, '_', '\.', '@' or '-'"),
+        N_("invalid user name %(a)s: use 1-100 letters, digits, '_', '.', '@' or '-'"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"'public' is the anonymous role; it cannot be given to an account"),
+        N_("'public' is the anonymous role; it cannot be given to an account"),
+        (),
+    ),
+    (
+        re.compile(r"a user with role (\w+) needs an organisation"),
+        N_("a user with role %(a)s needs an organisation"),
+        (_role,),
+    ),
+    (
+        re.compile(r"cannot change (.+): only (.+)"),
+        N_("cannot change %(a)s: only %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"password too short: use at least (\w+) characters"),
+        N_("password too short: use at least %(a)s characters"),
+        (_keep,),
+    ),
+    (re.compile(rf"user {_Q} already exists"), N_("user %(a)s already exists"), (_keep,)),
+    (re.compile(rf"user {_Q} is disabled"), N_("user %(a)s is disabled"), (_keep,)),
+    (
+        re.compile(r"you cannot disable your own account: ask another administrator"),
+        N_("you cannot disable your own account: ask another administrator"),
+        (),
+    ),
+    (re.compile(rf"no user {_Q}"), N_("no user %(a)s"), (_keep,)),
+    # (a form refused as stale shows its own message; these reach the error page)
+    (
+        re.compile(
+            rf"(?:user |organisation )?{_Q} (?:is at version \S+, not \S+|changed meanwhile|"
+            r"was changed by someone else(?: since it was read| meanwhile)?): "
+            r"reload(?: it)?(?: and apply your change again)?"
+        ),
+        N_("%(a)s was changed by someone else: reload it and apply your change again"),
+        (_keep,),
+    ),
+    (re.compile(rf"no organisation {_Q}"), N_("no organisation %(a)s"), (_keep,)),
+    (
+        re.compile(rf"no code {_Q} in the code list (\S+)"),
+        N_("no code %(a)s in the code list %(b)s"),
+        (_keep, _list),
+    ),
+    (
+        re.compile(r"the code (\S+) is already in (\S+): edit it instead"),
+        N_("the code %(a)s is already in %(b)s: edit it instead"),
+        (_keep, _list),
+    ),
+    (
+        re.compile(
+            r"(\S+) is a base term of (\S+) \(IMAS / MDR\): base terms cannot be removed or "
+            r"deactivated; change its label instead"
+        ),
+        N_(
+            "%(a)s is a base term of %(b)s (IMAS / MDR): base terms cannot be removed or "
+            "deactivated; change its label instead"
+        ),
+        (_keep, _list),
+    ),
+    (
+        re.compile(r"(\S+) is already a base term of (\S+)"),
+        N_("%(a)s is already a base term of %(b)s"),
+        (_keep, _list),
+    ),
+    (
+        re.compile(r"(\S+) is not a base term of (\S+)"),
+        N_("%(a)s is not a base term of %(b)s"),
+        (_keep, _list),
     ),
 ]
 _WHY = {

@@ -102,7 +102,7 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "role": role_label,
     "step": step_label,
     "step_button": lambda s: step_label(s, button=True),
-    "tr": translate,
+    "tr": lambda v: explain_note(translate(v)),
     "note": explain_note,
 }
 env.filters.update({name: at_render(fn) for name, fn in _FILTERS.items()})
