@@ -93,6 +93,8 @@ def test_sqlite_runs_in_wal_mode_with_busy_handling(sqlite_store: Store) -> None
     with sqlite_store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 10_000
+        # FULL (2): every commit is on disk before it returns, so a power cut loses nothing
+        assert int(conn.exec_driver_sql("PRAGMA synchronous").scalar() or 0) == 2
     # a reader sees the last committed state while a write transaction is open
     docs = hazard_docs(1, prefix="W")
     ledger.submit(sqlite_store, docs[0])
