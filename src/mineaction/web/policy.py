@@ -142,7 +142,7 @@ POLICY: dict[str, Access] = {
     "POST /api/v1/reports": SUBMITTERS,
     "GET /api/v1/reports/{report_id}": READERS,
     "POST /api/v1/reports/{report_id}/approve": allow(A, IM, scoped=True),
-    "POST /api/v1/reports/{report_id}/reject": REVIEWERS,
+    "POST /api/v1/reports/{report_id}/reject": REVIEW_ROLES,
     "POST /api/v1/reports/{report_id}/unapprove": allow(A, IM, scoped=True),
     # the review workflow: the service checks each level's decision against the role
     "GET /api/v1/review/levels": allow(SIGNED_IN),
