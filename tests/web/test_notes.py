@@ -213,3 +213,16 @@ def test_admin_form_messages_are_shown_in_russian(sample_db: tuple[str, Store]) 
     assert set(errors) == {"code", "name", "kind"}
     assert errors["name"] == "введите название"
     assert errors["code"].startswith("используйте") and "неизвестный вид" in errors["kind"]
+
+
+def test_error_pages_in_russian(client: TestClient) -> None:
+    html = {"accept": "text/html"}
+    for path, text in (
+        ("/hazards/NOPE?lang=ru", "нет опасного района с идентификатором 'NOPE' (опасный район"),
+        ("/review/NOPE?lang=ru", "нет отчёта с идентификатором 'NOPE'"),
+    ):
+        r = client.get(path, headers=html)
+        assert r.status_code == 404 and "Не найдено" in r.text
+        assert text in r.text.replace("&#39;", "'"), path
+    english = client.get("/hazards/NOPE?lang=en", headers=html).text.replace("&#39;", "'")
+    assert "no hazard with id 'NOPE' (hazards appear once" in english

@@ -166,7 +166,7 @@ _NOTES: list[tuple[re.Pattern[str], str, tuple[Callable[[str], str], ...]]] = [
     ),
 ]
 # messages of the administration services shown on the forms (users, organisations, codes)
-_Q = r"'?([^'\s]+?)'?"  # a value as the services write it (quoted by !r, or not)
+_Q = r"('[^'\s]*'|[^'\s]+)"  # a value as the services write it (quoted by !r, or not)
 _NOTES += [
     (re.compile(r"enter the name"), N_("enter the name"), ()),
     (re.compile(r"enter a code"), N_("enter a code"), ()),
@@ -242,6 +242,15 @@ _NOTES += [
         (),
     ),
     (re.compile(rf"no user {_Q}"), N_("no user %(a)s"), (_keep,)),
+    # records not found (mineaction.store): the error page
+    (
+        re.compile(
+            rf"no hazard with id {_Q} \(hazards appear once their first report is approved\)"
+        ),
+        N_("no hazard with id %(a)s (hazards appear once their first report is approved)"),
+        (_keep,),
+    ),
+    (re.compile(rf"no report with id {_Q}"), N_("no report with id %(a)s"), (_keep,)),
     # (a form refused as stale shows its own message; these reach the error page)
     (
         re.compile(
