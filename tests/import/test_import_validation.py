@@ -218,3 +218,42 @@ def test_discard_and_resubmit(store: Store) -> None:
     # the discarded record is not quarantined again by a re-import of the same file
     importing.import_bytes(store, kobo(bad, other), "eo.json", organisation="FSD")
     assert qsvc.list_records(store, status="all")[1] == 2
+
+
+def test_dates_out_of_order_name_their_field(store: Store) -> None:
+    """Dates in order: each problem names the field, with the file and submission."""
+    future = syn.fill("ma_hazard", 21)
+    future.answers["report_date"] = "2031-01-01"  # after the submission was sent (2026-05-02)
+    ends_early = syn.fill("ma_activity", 22)
+    ends_early.answers["end_date"] = "2026-03-01"  # before its start
+    ends_late = syn.fill("ma_activity", 23)
+    ends_late.answers["end_date"] = "2026-05-30"  # after the date of information
+    accident = syn.fill("ma_accident", 24)
+    accident.answers["accident_date"] = "2026-12-01"  # after the date of information
+    result = importing.import_bytes(
+        store, kobo(future, ends_early, ends_late, accident), "dates.json", organisation="FSD"
+    )
+    got = [(r.where, r.problems[0]["field"], r.problems[0]["message"]) for r in result.records]
+    assert [r.status for r in result.records] == ["rejected"] * 4
+    assert got[0][0].startswith("dates.json, submission ")
+    assert got[0][1:] == ("report_date", "2031-01-01 is after the submission was sent (2026-05-02)")
+    assert got[1][1] == "activity.end_date" and "is before start_date" in got[1][2]
+    assert (
+        got[2][1] == "activity"
+        and "end_date 2026-05-30 is after the date_of_information" in got[2][2]
+    )
+    assert got[3][1] == "accident_date" and "after the date of information" in got[3][2]
+    # a table row has no sending time: a date in the future is refused all the same
+    table = importing.import_bytes(
+        store,
+        b"report_date,eo_category,eo_quantity,lat,lon\n2099-01-01,UXO,1,51.3,35.2\n",
+        "eo.csv",
+        organisation="FSD",
+        form="ma_eo_spot",
+    )
+    assert table.records[0].problems == [
+        {"field": "report_date", "message": "2099-01-01 is in the future"}
+    ]
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(s.report)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(s.quarantine)).scalar_one() == 5

@@ -156,10 +156,16 @@ class ActivityBody(_Model):
     reported: ReportedAreas | None = None
     close_reason: Text | None = None
 
+    @field_validator("end_date")
+    @classmethod
+    def _end_not_before_start(cls, v: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if v is not None and start is not None and v < start:
+            raise ValueError(f"end_date {v} is before start_date {start}")
+        return v
+
     @model_validator(mode="after")
     def _rules(self) -> ActivityBody:
-        if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
         allowed = ALLOWED_OUTCOMES[self.activity_type]
         for i, rel in enumerate(self.releases):
             if rel.outcome not in allowed:
@@ -295,13 +301,22 @@ class Report(_Model):
                 f"a {self.type.value!r} report needs exactly one body named {self.type.value!r}; "
                 f"found {bodies or 'none'}"
             )
-        if self.type == ReportType.ACTIVITY and self.activity is not None:
-            end = self.activity.end_date or self.activity.start_date
-            if end > self.date_of_information:
-                raise ValueError(
-                    f"activity ends {end}, after the date_of_information {self.date_of_information}"
-                )
         return self
+
+    @field_validator("activity")
+    @classmethod
+    def _activity_not_after_information(
+        cls, v: ActivityBody | None, info: ValidationInfo
+    ) -> ActivityBody | None:
+        day = info.data.get("date_of_information")
+        if v is not None and day is not None:
+            end = v.end_date or v.start_date
+            if end > day:
+                which = "end_date" if v.end_date else "start_date"
+                raise ValueError(
+                    f"the activity's {which} {end} is after the date_of_information {day}"
+                )
+        return v
 
     @property
     def body(self) -> BaseModel:

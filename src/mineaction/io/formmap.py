@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from mineaction.core.geoparse import parse_geo_answer
@@ -316,6 +316,29 @@ def _body(form: Form, r: _Reader, s: Submission, report_date: str | None) -> dic
     raise ValidationError(f"no mapping for form {fid!r}")  # pragma: no cover - forms are fixed
 
 
+def _not_later_than_sent(r: _Reader, report_date: str | None, sent: Any) -> None:
+    """A date of information after the submission was sent (or after today) is a typo.
+
+    One day of slack allows for time zones (Central and Kobo give UTC times).
+    """
+    if not report_date:
+        return
+    try:
+        day = date.fromisoformat(report_date)
+    except ValueError:
+        return
+    sent_day = None
+    if sent:
+        try:
+            sent_day = date.fromisoformat(str(sent).strip()[:10])
+        except ValueError:
+            sent_day = None
+    if sent_day is not None and day > sent_day + timedelta(days=1):
+        r.bad("report_date", f"{report_date} is after the submission was sent ({sent_day})")
+    elif day > date.today() + timedelta(days=1):
+        r.bad("report_date", f"{report_date} is in the future")
+
+
 def _not_after(r: _Reader, when: str | None, report_date: str | None, field: str) -> str | None:
     if when and report_date and when > report_date:
         r.bad(field, f"{when} is after the date of information {report_date}")
@@ -360,6 +383,7 @@ def to_report(
                         {"field": f"{rname}[{i}].{fname}", "message": "required answer is missing"}
                     )
     report_date = r.get(sub.answers, "report_date")
+    _not_later_than_sent(r, report_date, sub.submitted_at)
     body = _body(form, r, sub, report_date)
     if reads is not None:
         reads |= r.read
