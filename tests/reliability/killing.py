@@ -13,6 +13,7 @@ tests/reliability/run_kill.py (a long run printing figures).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -193,7 +194,9 @@ def run_cli(
             if proc.is_alive():
                 workers = _children(proc.pid)
                 at_kill = len(_workers(workers))  # read before they go
-                os.kill(proc.pid, signal.SIGKILL)
+                # it may have finished (and been reaped) just before the kill: not killed then
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGKILL)
         proc.join(timeout)
         if proc.is_alive():
             proc.kill()
