@@ -147,7 +147,28 @@ def test_recompute_equals_full_rewrite_after_tampering(demo_store: Store, jobs: 
     assert _content(demo_store) != expected
     serial = ledger.check_serial(demo_store)
     parallel = rebuild.check(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
-    assert parallel.differences == serial.differences and serial.differences
+    # the hazard figures are named as by the one-pass reference (which checks only those) ...
+    rows = [d for d in parallel.differences if " rows of " in d]
+    figures = [d for d in parallel.differences if d not in rows]
+    assert figures == serial.differences and serial.differences
+    # ... and every other damaged row by its table and key: a hazard's geometry, every
+    # per-report table, rows of a report that does not exist
+    tables = {d.split(" rows of ")[0] for d in rows}
+    assert tables == {
+        "hazard",
+        "release_polygon",
+        "activity",
+        "eore_session",
+        "eo_item",
+        "handover",
+        "qm_inspection",
+        "victim",
+    }, rows
+    with demo_store.read() as conn:
+        hz = [r[0] for r in conn.execute(select(s.hazard.c.hazard_id).order_by("hazard_id"))]
+    moved = hz[20 - 3]  # three hazards were deleted before it
+    assert f"hazard rows of hazard_id {moved}: stored values differ" in " ".join(rows)
+    assert any("report_id NO-SUCH-REPORT" in d for d in rows)
     assert (parallel.hazards, parallel.reports) == (serial.hazards, serial.reports)
     progress: list[int] = []
     result = rebuild.recompute(
@@ -434,11 +455,30 @@ def test_direct_edits_lose_their_digest_and_are_repaired(demo_store: Store, jobs
     assert {t for t, *_ in set(digests) - set(left)} == {t.name for t, _c, _v in _ONE_VALUE}
     checked = rebuild.check(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
     assert any("remaining_m2 is 1.50" in d for d in checked.differences)
+    # --check names every edited row, not only the hazard figures: geometries, stored GeoJSON,
+    # dates, details and every per-report table, each by its table and key
+    for table, key in changed:
+        if (table, key) == ("hazard", _hazard_with_figure(changed, checked.differences)):
+            continue
+        assert any(f"{table} rows of " in d and key in d for d in checked.differences), (
+            table,
+            key,
+            checked.differences,
+        )
+    assert len(checked.differences) == len(changed)
     result = rebuild.recompute(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
     assert result.keys_deleted == len(changed)
     assert _content(demo_store) == expected
     assert _digests(demo_store) == digests
     assert rebuild.check(demo_store, jobs=1).differences == []
+
+
+def _hazard_with_figure(changed: set[tuple[str, str]], differences: list[str]) -> str | None:
+    """The edited hazard whose figure (remaining m²) check names field by field, if any."""
+    for table, key in changed:
+        if table == "hazard" and any(d.startswith(f"hazard {key}: ") for d in differences):
+            return key
+    return None
 
 
 def test_every_write_of_a_derived_row_forgets_its_digest(demo_store: Store) -> None:

@@ -284,19 +284,57 @@ def _diff_table(
 
 def _check_hazards(
     conn: Connection, shard: sh.Shard, fresh_rows: list[dict[str, Any]], out: ShardResult
-) -> None:
+) -> set[str]:
+    """Name each hazard figure that differs (status, class, m²...); return the hazards named."""
     cols = ["hazard_id", *ledger.CHECK_FIELDS, *ledger.AREA_FIELDS]
     stored = {
         row[0]: dict(zip(cols, row, strict=True)) for row in sh.stored_hazards(conn, shard, cols)
     }
+    named: set[str] = set()
     for fresh in fresh_rows:
         hid = fresh["hazard_id"]
         row = stored.pop(hid, None)
+        before = len(out.differences)
         if row is None:
             out.differences.append(f"hazard {hid}: missing from the stored projection")
-            continue
-        ledger.compare_row(hid, fresh, row, out.differences)
+        else:
+            ledger.compare_row(hid, fresh, row, out.differences)
+        if len(out.differences) > before:
+            named.add(hid)
     out.stale.extend(stored)
+    named.update(stored)
+    return named
+
+
+def _check_every_row(
+    conn: Connection,
+    shard: sh.Shard,
+    hazard_rows: list[dict[str, Any]],
+    rows: proj.RowsByTable,
+    reports: Callable[[], dict[str, list[str]]],
+    out: ShardResult,
+) -> None:
+    """Compare every stored derived row, column by column, as a recompute does (no digest trusted).
+
+    Hazard figures that differ are named field by field; any other difference (a geometry,
+    the stored GeoJSON, a per-report row: a released polygon, an EO item...) is named by table
+    and key. Nothing is written: the changes found are turned into differences and dropped.
+    """
+    named = _check_hazards(conn, shard, hazard_rows, out)
+    _diff_hazards(conn, shard, hazard_rows, out, False, None)
+    for table in sh.PER_REPORT:
+        _diff_table(conn, table, rows.get(table, []), reports, out, False, None)
+    for change in out.changes:
+        at = change.keys.index(change.column)
+        keys = set(change.deletes) | {row[at] for row in change.rows}
+        for key in sorted(keys - named if change.table == "hazard" else keys):
+            out.differences.append(
+                f"{change.table} rows of {change.column} {key}: stored values differ from "
+                "what the approved reports give"
+            )
+    out.changes.clear()
+    out.digests.clear()
+    out.seen.clear()
 
 
 def run_shard(
@@ -317,7 +355,6 @@ def run_shard(
     """
     known = digests or {}
     out = ShardResult(shard.index)
-    rebuild = mode == "recompute"
     states: list[HazardState] = []
     rows: proj.RowsByTable = {}
     source = ledger.prepared_chunks(ledger_store.iter_approved_raw(conn, **shard.ledger_filter()))
@@ -328,16 +365,11 @@ def run_shard(
         if state is not None and hid is not None:
             out.hazards += 1
             states.append(state)
-        if rebuild:
-            for e in group:
-                proj.merge_rows(rows, proj.derived_rows(e).items())
+        for e in group:
+            proj.merge_rows(rows, proj.derived_rows(e).items())
     hazard_rows: list[dict[str, Any]] = []
     for i in range(0, len(states), 2000):
         hazard_rows.extend(ledger.rows_with_batch_areas(states[i : i + 2000]))
-    if not rebuild:
-        _check_hazards(conn, shard, hazard_rows, out)
-        return out
-    _diff_hazards(conn, shard, hazard_rows, out, empty, known.get("hazard"))
     found: list[dict[str, list[str]]] = []
 
     def reports() -> dict[str, list[str]]:
@@ -345,6 +377,10 @@ def run_shard(
             found.append(sh.shard_reports(conn, shard))
         return found[0]
 
+    if mode != "recompute":
+        _check_every_row(conn, shard, hazard_rows, rows, reports, out)
+        return out
+    _diff_hazards(conn, shard, hazard_rows, out, empty, known.get("hazard"))
     for table in sh.PER_REPORT:
         _diff_table(conn, table, rows.get(table, []), reports, out, empty, known.get(table.name))
     return out
@@ -653,4 +689,11 @@ def check(
         stale.extend(res.stale)
     for hid in sorted(stale):
         result.differences.append(f"hazard {hid}: stored but has no approved reports")
+    with store.read() as conn:
+        for table in sh.PER_REPORT:
+            for rid in sh.unmatched_reports(conn, table):
+                result.differences.append(
+                    f"{table.name} rows of report_id {rid}: no report in the ledger accounts "
+                    "for them"
+                )
     return result

@@ -364,11 +364,21 @@ def delete_keys(conn: Connection, table: Table, column: str, keys: Iterable[str]
         conn.execute(delete(table).where(col.in_(ids[i : i + 500])))
 
 
-def delete_unmatched(conn: Connection, table: Table) -> None:
-    """Delete rows of ``table`` that no report of a type producing them accounts for."""
+def _unmatched(table: Table) -> Any:
     r = s.report.c
     sources = select(r.report_id).where(r.type.in_(SOURCE_TYPES[table.name]))
-    conn.execute(delete(table).where(table.c.report_id.not_in(sources)))
+    return table.c.report_id.not_in(sources)
+
+
+def delete_unmatched(conn: Connection, table: Table) -> None:
+    """Delete rows of ``table`` that no report of a type producing them accounts for."""
+    conn.execute(delete(table).where(_unmatched(table)))
+
+
+def unmatched_reports(conn: Connection, table: Table) -> list[str]:
+    """Report ids named by rows of ``table`` that no report of a producing type accounts for."""
+    query = select(table.c.report_id).where(_unmatched(table)).distinct()
+    return sorted(conn.execute(query.order_by(table.c.report_id)).scalars())
 
 
 def write_scratch(path: str, tables: Sequence[tuple[str, Sequence[str], Sequence[Any]]]) -> None:
