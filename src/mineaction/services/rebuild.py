@@ -144,10 +144,10 @@ def _same_columns(
     if not fresh or len(fresh[0]) != len(stored):
         return False
     for new, old, key in zip(fresh, zip(*stored, strict=True), keys, strict=True):
-        if key is None:
-            if new != list(old):
-                return False
-        elif list(map(key, new)) != list(map(key, old)):
+        stored_column = list(old)
+        if new == stored_column:
+            continue  # the same values: the same canonical forms too
+        if key is None or list(map(key, new)) != list(map(key, stored_column)):
             return False
     return True
 

@@ -261,30 +261,21 @@ def stored_rows(
 def comparable(conn: Connection, table: Table, cols: Sequence[str]) -> Callable[[Any], Any]:
     """Return a function mapping a row (driver values) to a value equal only for equal rows.
 
-    On SQLite the driver values are compared as they are (SQLite keeps no sign of a zero
-    REAL and converts by column affinity exactly as it would on writing). On PostgreSQL JSON
-    (jsonb, read as text) is compared by its canonical form and a float ``-0.0`` is told
-    apart from ``0.0``, which ``float8`` keeps.
+    JSON is compared by its canonical form (keys sorted) on both stores: PostgreSQL's jsonb
+    orders keys its own way, and a restored backup stores the keys of a JSON value sorted,
+    which is the same value. On PostgreSQL a float ``-0.0`` is told apart from ``0.0``, which
+    ``float8`` keeps; SQLite keeps no sign of a zero REAL and converts by column affinity
+    exactly as it would on writing, so other values are compared as they are.
     """
-    if conn.dialect.name != "postgresql":
+    keys = column_keys(conn, table, cols)
+    at = [(i, k) for i, k in enumerate(keys) if k is not None]
+    if not at:
         return tuple
-    json_at = [
-        i
-        for i, n in enumerate(cols)
-        if isinstance(table.columns[n].type.dialect_impl(conn.dialect), JSON)
-    ]
-    float_at = [i for i, n in enumerate(cols) if isinstance(table.columns[n].type, Float)]
-    loads, dumps, sort = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
 
     def key(row: Any) -> Any:
         out = list(row)
-        for i in json_at:
-            if out[i] is not None:
-                out[i] = dumps(loads(out[i]), option=sort)
-        for i in float_at:
-            v = out[i]
-            if v == 0.0 and v is not None and math.copysign(1.0, v) < 0:
-                out[i] = "-0.0"
+        for i, k in at:
+            out[i] = k(out[i])
         return tuple(out)
 
     return key
@@ -299,12 +290,16 @@ def column_keys(
     for :func:`comparable` exactly when ``f(a) == f(b)`` for ``f = column_keys(...)[i]``
     (or ``a == b`` when it is ``None``).
     """
-    if conn.dialect.name != "postgresql":
-        return [None] * len(cols)
     loads, dumps, sort = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
+    pg = conn.dialect.name == "postgresql"
 
     def json_key(v: Any) -> Any:
-        return None if v is None else dumps(loads(v), option=sort)
+        if v is None:
+            return None
+        try:
+            return dumps(loads(v), option=sort)
+        except (orjson.JSONDecodeError, TypeError):  # not JSON text: compared as it is
+            return v
 
     def float_key(v: Any) -> Any:
         return "-0.0" if v == 0.0 and v is not None and math.copysign(1.0, v) < 0 else v
@@ -314,7 +309,7 @@ def column_keys(
         col = table.columns[name]
         if isinstance(col.type.dialect_impl(conn.dialect), JSON):
             out.append(json_key)
-        elif isinstance(col.type, Float):
+        elif pg and isinstance(col.type, Float):
             out.append(float_key)
         else:
             out.append(None)
