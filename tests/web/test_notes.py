@@ -18,13 +18,23 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from mineaction.core import codes, geometry, projection
-from mineaction.services import codelists, ledger, organisations, review, users
+from mineaction.forms import FORMS
+from mineaction.services import (
+    codelists,
+    importing,
+    ledger,
+    organisations,
+    plan_jobs,
+    planning,
+    review,
+    users,
+)
 from mineaction.store import projections as proj
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
 from mineaction.web.i18n import use_language
-from mineaction.web.notes import explain_note
+from mineaction.web.notes import STATES, explain_note, state_label
 
 #: placeholders of the English texts that are whole numbers
 _COUNTS = {"found", "days", "i"}
@@ -226,3 +236,102 @@ def test_error_pages_in_russian(client: TestClient) -> None:
         assert text in r.text.replace("&#39;", "'"), path
     english = client.get("/hazards/NOPE?lang=en", headers=html).text.replace("&#39;", "'")
     assert "no hazard with id 'NOPE' (hazards appear once" in english
+
+
+#: messages put together from parts: examples of each shape they take
+_COMPOSED = {
+    "import CHA CHA": [
+        "import B-1 is an import, not a dry run",
+        "import B-1 was already confirmed as import B-2",
+        "import B-1 has expired: upload the file again",
+        "import B-1 is odd",
+    ],
+    "not valid YAMLCHA: CHA": ["not valid YAML line 3: mapping values", "not valid YAML: bad"],
+}
+
+
+def _russian(text: str) -> str:
+    """The text as the pages show it in Russian (the ``tr`` filter), checked to be translated."""
+    from mineaction.web.i18n import translate
+
+    with use_language("ru"):
+        shown = explain_note(translate(text))
+    assert shown != text and re.search("[а-яё]", shown), f"not translated: {text!r}"
+    return shown
+
+
+@pytest.mark.parametrize(
+    ("module", "at_least"), [(importing, 8), (planning, 14), (plan_jobs, 6)], ids=str
+)
+def test_every_planning_and_import_message_is_translated(module: ModuleType, at_least: int) -> None:
+    messages = form_messages(module)
+    assert len(messages) >= at_least, messages
+    for text in messages:
+        for example in _COMPOSED.get(text, [text]):
+            _russian(example)
+            _russian(f"teams: {example}")  # an error with its place ("where: message")
+
+
+def _progress_texts(module: ModuleType) -> list[str]:
+    """Examples of every step a planning run reports (progress(...), job.message = ...)."""
+    found: list[str | None] = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "progress" and node.args:
+            found.append(_example(node.args[0]))
+        elif isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "message":
+            found.append(_example(node.value) if node.value else None)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
+                for name, value in zip(names, values, strict=False):
+                    if ast.unparse(name) == "job.message":
+                        found.append(_example(value))
+    return [t for t in found if t is not None]  # (a variable is a message passed on)
+
+
+def test_plan_run_steps_states_scenarios_and_form_titles_are_translated() -> None:
+    steps = _progress_texts(planning) + _progress_texts(plan_jobs)
+    assert {"waiting for the planner", "plan stored", "failed", "storing the plan"} <= set(steps)
+    assert len(steps) >= 12, steps
+    for text in steps:
+        _russian(text)
+    # every state of a plan and of a planning run
+    assert {"draft", "accepted", "superseded", "queued", "running", "done", "failed"} <= set(STATES)
+    with use_language("ru"):
+        shown = {state_label(word) for word in STATES}
+    assert len(shown) == len(STATES) and all(re.search("[а-яё]", w) for w in shown), shown
+    # the scenario of a forecast: its name and its one-line description
+    settings = [
+        planning.ForecastSettings(),
+        planning.ForecastSettings(tasking=(0.1,), pace=True),
+        planning.ForecastSettings(tasking=(0.1,)),
+    ]
+    assert {planning.scenario_of(x) for x in settings} == set(planning.SCENARIOS)
+    for x in settings:
+        label = planning._scenario_text(x)
+        _russian(label)
+        _russian(label.split(":")[0])  # the name (the forecast table's column)
+    # the titles of the import forms
+    assert len(FORMS) >= 7
+    for form in FORMS.values():
+        _russian(form.title)
+
+
+def test_import_page_and_plan_errors_in_russian(client: TestClient) -> None:
+    html = {"accept": "text/html"}
+    page = client.get("/import?lang=ru", headers=html).text
+    for form in FORMS.values():
+        assert f">{form.title}<" not in page
+    assert ">Отчёт об опасном районе (нетехническое обследование)<" in page
+    r = client.post(
+        "/import?lang=ru",
+        data={"organisation": "HALO", "form": "nope"},
+        files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")},
+        headers=html,
+    )
+    shown = r.text.replace("&#39;", "'")
+    assert r.status_code >= 400 and "неизвестная форма 'nope'; известные формы" in shown, shown
+    missing = client.get("/plans/NOPE?lang=ru", headers=html)
+    assert missing.status_code == 404 and "нет плана 'NOPE'" in missing.text.replace("&#39;", "'")
+    client.get("/plans?lang=en", headers=html)

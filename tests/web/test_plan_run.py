@@ -72,6 +72,16 @@ def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -
     # the plan's forecast says which scenario its dates are
     assert 'data-testid="forecast-scenario"' in plan.text and "observed pace" in plan.text
     assert "2040-12-31" in plan.text
+    # in Russian: the plan's state, the scenario, the run's state and step (page and JSON)
+    ru = im_client.get(follow.headers["location"] + "&lang=ru").text
+    assert 'data-testid="plan-status">черновик<' in ru
+    assert "в наблюдаемом темпе программы" in ru and "observed pace" not in ru
+    state_ru = im_client.get(f"/plans/runs/{job}.json?lang=ru").json()
+    assert (state_ru["status_text"], state_ru["message_text"]) == ("готово", "план сохранён")
+    plans_ru = im_client.get("/plans?lang=ru").text
+    assert "<td>готово</td><td>план сохранён</td>" in plans_ru
+    assert ">черновик</span>" in plans_ru and ">draft</span>" not in plans_ru
+    im_client.get("/plans?lang=en")
     stored = svc.get_plan(im_client.app.state.store, state["plan_id"], items=False)
     fc = stored["summary"]["forecast"]
     assert fc["samples"] == 3 and 0 <= fc["p_deadline"] <= 1

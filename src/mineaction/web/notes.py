@@ -294,6 +294,226 @@ _NOTES += [
         (_keep, _list),
     ),
 ]
+# messages of the planning and import services (services/planning.py, plan_jobs.py,
+# importing.py) that reach the plan and import pages' errors or the error page
+_NOTES += [
+    (
+        re.compile(rf"unknown form {_Q}; known forms: (.+)"),
+        N_("unknown form %(a)s; known forms: %(b)s"),
+        (_keep, _keep),
+    ),
+    (re.compile(rf"no import with id {_Q}"), N_("no import with id %(a)s"), (_keep,)),
+    (
+        re.compile(
+            r"the Shapefile's (.+) file is missing next to it \(a Shapefile is several files: "
+            r"keep them together, or zip them\)"
+        ),
+        N_(
+            "the Shapefile's %(a)s file is missing next to it (a Shapefile is several files: "
+            "keep them together, or zip them)"
+        ),
+        (_keep,),
+    ),
+    (
+        re.compile(r"import (\S+) is an import, not a dry run"),
+        N_("import %(a)s is an import, not a dry run"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"import (\S+) was already confirmed as import (\S+)"),
+        N_("import %(a)s was already confirmed as import %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"import (\S+) has expired: upload the file again"),
+        N_("import %(a)s has expired: upload the file again"),
+        (_keep,),
+    ),
+    (re.compile(r"import (\S+) is (\w+)"), N_("import %(a)s is %(b)s"), (_keep, _keep)),
+    (
+        re.compile(r"the file is (\d+) MB; the limit is (\d+) MB \(split the export\)"),
+        N_("the file is %(a)s MB; the limit is %(b)s MB (split the export)"),
+        (_keep, _keep),
+    ),
+    (re.compile(r"cannot read the file: (.+)"), N_("cannot read the file: %(a)s"), (_keep,)),
+    (
+        re.compile(r"as-of date (\S+) must be in the past \(after 1900\)"),
+        N_("as-of date %(a)s must be in the past (after 1900)"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"plan start (\S+) must be between 1900 and 2200"),
+        N_("plan start %(a)s must be between 1900 and 2200"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"planner produced an infeasible plan: (.+)"),
+        N_("the planner produced an infeasible plan: %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"nothing happened after (\S+): the latest approved activity is dated (\S+)"),
+        N_("nothing happened after %(a)s: the latest approved activity is dated %(b)s"),
+        (_keep, _keep),
+    ),
+    (re.compile(r"no open hazard as of (\S+)"), N_("no open hazard as of %(a)s"), (_keep,)),
+    (re.compile(r"(\w+) file not found"), N_("%(a)s file not found"), (_keep,)),
+    (
+        re.compile(r"not valid YAML line (\d+): (.*)", re.S),
+        N_("not valid YAML (line %(a)s): %(b)s"),
+        (_keep, _keep),
+    ),
+    (re.compile(r"not valid YAML: (.*)", re.S), N_("not valid YAML: %(a)s"), (_keep,)),
+    (
+        re.compile(r"team home regions (.+) are not planning regions; use one of (.+)"),
+        N_("team home regions %(a)s are not planning regions; use one of %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(
+            rf"scope {_Q} matches no open hazard \(region P-code prefix or organisation code\)"
+        ),
+        N_("scope %(a)s matches no open hazard (region P-code prefix or organisation code)"),
+        (_keep,),
+    ),
+    (re.compile(rf"no plan {_Q}"), N_("no plan %(a)s"), (_keep,)),
+    (
+        re.compile(
+            r"plan (\S+) is (\w+), not a draft: its tasks were created when it was accepted; "
+            r"run a new plan to change them"
+        ),
+        N_(
+            "plan %(a)s is %(b)s, not a draft: its tasks were created when it was accepted; "
+            "run a new plan to change them"
+        ),
+        (_keep, lambda w: state_label(w)),
+    ),
+    (
+        re.compile(r"hazard (\S+) of plan (\S+) no longer exists; run a new plan"),
+        N_("hazard %(a)s of plan %(b)s no longer exists; run a new plan"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(rf"plan run {_Q} not found \(runs are kept in memory until a restart\)"),
+        N_("plan run %(a)s not found (runs are kept in memory until a restart)"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"(\S+) plan runs are already waiting: try again when one has finished"),
+        N_("%(a)s plan runs are already waiting: try again when one has finished"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"(\S+) must be between (\S+) and (\S+)"),
+        N_("%(a)s must be between %(b)s and %(c)s"),
+        (_keep, _keep, _keep),
+    ),
+    (re.compile(r"(\S+) must be a number"), N_("%(a)s must be a number"), (_keep,)),
+    (
+        re.compile(r"(\S+) must be a date YYYY-MM-DD"),
+        N_("%(a)s must be a date YYYY-MM-DD"),
+        (_keep,),
+    ),
+    # a planning run's progress (services/plan_jobs.py, services/planning.py)
+    (
+        re.compile(r"planning (\S+) work packages on (\S+) teams"),
+        N_("planning %(a)s work packages on %(b)s teams"),
+        (_keep, _keep),
+    ),
+    (re.compile(r"forecast: (\S+) samples"), N_("forecast: %(a)s samples"), (_keep,)),
+    (
+        re.compile(r"replaying the ledger as of (\S+)"),
+        N_("replaying the ledger as of %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"forecast from (\S+): (\S+) samples"),
+        N_("forecast from %(a)s: %(b)s samples"),
+        (_keep, _keep),
+    ),
+    # the scenario a completion forecast assumes (services/planning.py, _scenario_text)
+    (
+        re.compile(
+            r"at the programme's observed pace: hazards taken up as the record shows for "
+            r"(\d+) months, then ([\d.]+) never-worked hazards and ([\d.]+) going-on take-ups "
+            r"a month \(fitted counts, in the record's order\); new contamination not included"
+        ),
+        N_(
+            "at the programme's observed pace: hazards taken up as the record shows for "
+            "%(a)s months, then %(b)s never-worked hazards and %(c)s going-on take-ups a month "
+            "(fitted counts, in the record's order); new contamination not included"
+        ),
+        (_keep, _decimal, _decimal),
+    ),
+]
+#: fixed texts of the services, shown translated as they are
+_FIXED = frozenset(
+    {
+        # errors of the import and planning services
+        N_("an import needs the organisation code (--org)"),
+        N_("the column mapping is not UTF-8 text"),
+        N_(
+            "no teams: the database has none (setting 'teams'); give --teams FILE "
+            "(YAML list of id, asset, home)"
+        ),
+        N_("no open hazard with remaining area to plan"),
+        N_("no plan yet: run `mineaction plan run`"),
+        N_("weights are priority or equal"),
+        # a planning run's progress
+        N_("waiting for the planner"),
+        N_("loading approved data"),
+        N_("calibrating and cutting work packages"),
+        N_("lower bound (time-indexed LP)"),
+        N_("marginal effect of one more team per class"),
+        N_("storing the plan"),
+        N_("plan stored"),
+        # forecast scenarios (services.planning.SCENARIOS and their one-line descriptions)
+        N_("at the programme's observed pace"),
+        N_("whole stock at reported rates"),
+        N_("take-up curves with a capped tail (previous model)"),
+        N_(
+            "whole stock at reported rates: every open hazard available from the start, the "
+            "teams working through it by the plan's priorities (a what-if: not how the "
+            "programme has taken hazards up)"
+        ),
+        N_(
+            "take-up curves with a capped tail (previous model): take-up drawn from the "
+            "curves' tails, capped at 20 years"
+        ),
+        # titles of the import forms (mineaction.forms)
+        N_("Hazard report (non-technical survey)"),
+        N_("Survey and clearance progress / completion"),
+        N_("EO spot report"),
+        N_("Accident and victim report"),
+        N_("EORE session"),
+        N_("QA/QC inspection"),
+        N_("Handover of released land"),
+    }
+)
+#: the states of a plan (services.planning) and of a planning run (services.plan_jobs)
+STATES = {
+    "draft": N_("draft"),
+    "accepted": N_("accepted"),
+    "superseded": N_("superseded"),
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+}
+
+
+def state_label(word: str | None) -> str:
+    """Return the state of a plan or of a planning run in the current language.
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("ru"): state_label("draft"), state_label("odd")
+    ('черновик', 'odd')
+    """
+    if not word:
+        return ""
+    return gettext(STATES[word]) if word in STATES else word
+
+
 _WHY = {
     "the same form instance": N_("the same form instance"),
     "identical content": N_("identical content"),
@@ -320,6 +540,8 @@ def explain_note(text: str | None) -> str:
     if not text:
         return ""
     found = _EO_FOUND.fullmatch(text)
+    if text in _FIXED:
+        return gettext(text)
     if found:
         n = int(found.group(1))
         return ngettext("%(num)d EO item found", "%(num)d EO items found", n) % {"num": n}

@@ -65,7 +65,7 @@ from mineaction.web.labels import (
     use_country_labels,
 )
 from mineaction.web.limits import UploadTooLargeError
-from mineaction.web.notes import explain_note
+from mineaction.web.notes import explain_note, state_label
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -104,6 +104,7 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "step_button": lambda s: step_label(s, button=True),
     "tr": lambda v: explain_note(translate(v)),
     "note": explain_note,
+    "state": state_label,
 }
 env.filters.update({name: at_render(fn) for name, fn in _FILTERS.items()})
 
@@ -1038,7 +1039,7 @@ def _import_page(
     user: Any,
     record: dict[str, Any] | None = None,
     *,
-    error: str | None = None,
+    error: object = None,
     status_code: int = 200,
 ) -> Response:
     """Render the import page, with an import record (a check or an import) when given."""
@@ -1078,10 +1079,13 @@ def _check_org(user: Any, organisation: str) -> str:
     scoped = user_scope(user).organisation
     if scoped and organisation != scoped:
         raise ValidationError(
-            f"you can import only for your organisation {scoped}", where="organisation"
+            L_("you can import only for your organisation %(org)s", org=scoped),
+            where="organisation",
         )
     if not organisation:
-        raise ValidationError("choose the organisation the data comes from", where="organisation")
+        raise ValidationError(
+            L_("choose the organisation the data comes from"), where="organisation"
+        )
     return organisation
 
 
@@ -1090,7 +1094,7 @@ async def _read_file(upload: UploadFile, limit: int, what: str) -> bytes:
     if len(data) > limit:
         raise UploadTooLargeError(limit, where=what)
     if not data:
-        raise ValidationError("the file is empty", where=what)
+        raise ValidationError(L_("the file is empty"), where=what)
     return data
 
 
@@ -1127,7 +1131,7 @@ async def import_upload(
             actor=getattr(user, "username", None),
         )
     except MineActionError as exc:
-        return _import_page(request, user, error=str(exc), status_code=exc.http_status)
+        return _import_page(request, user, error=exc, status_code=exc.http_status)
     return RedirectResponse(f"/import/{quote(result.batch_id)}", status_code=303)
 
 
@@ -1152,9 +1156,9 @@ async def import_confirm(
         return _import_page(
             request,
             user,
-            error="this check is not kept any more: upload the file again",
+            error=L_("this check is not kept any more: upload the file again"),
             status_code=409,
         )
     except MineActionError as exc:
-        return _import_page(request, user, error=str(exc), status_code=exc.http_status)
+        return _import_page(request, user, error=exc, status_code=exc.http_status)
     return RedirectResponse(f"/import/{quote(result.batch_id)}", status_code=303)

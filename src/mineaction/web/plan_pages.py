@@ -14,8 +14,9 @@ from mineaction.core.planning.packages import calendars_from_dict, teams_from_li
 from mineaction.errors import MineActionError, PermissionDeniedError, ValidationError
 from mineaction.services import plan_jobs
 from mineaction.services import planning as svc
-from mineaction.web.i18n import L_
-from mineaction.web.pages import CurrentUser, render
+from mineaction.web.i18n import L_, translate, use_language
+from mineaction.web.notes import explain_note, state_label
+from mineaction.web.pages import CurrentUser, language, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -134,8 +135,12 @@ def _yaml_field(form: dict[str, str], name: str, key: str | None) -> Any:
 
 @router.get("/plans/runs/{job_id}.json")
 def plan_run_state(request: Request, user: CurrentUser, job_id: str) -> JSONResponse:
-    """A planning run's state (polled by its page)."""
-    return JSONResponse(_jobs(request).get(job_id).as_dict())
+    """A planning run's state (polled by its page), with its state and step in the user's language."""
+    state = _jobs(request).get(job_id).as_dict()
+    with use_language(language(request, user)):
+        state["status_text"] = state_label(state["status"])
+        state["message_text"] = explain_note(translate(state.get("error") or state["message"]))
+    return JSONResponse(state)
 
 
 @router.get("/plans/runs/{job_id}", response_class=HTMLResponse)
