@@ -75,7 +75,8 @@ def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -
     # in Russian: the plan's state, the scenario, the run's state and step (page and JSON)
     ru = im_client.get(follow.headers["location"] + "&lang=ru").text
     assert 'data-testid="plan-status">черновик<' in ru
-    assert "в наблюдаемом темпе программы" in ru and "observed pace" not in ru
+    scenario = ru.split('data-testid="forecast-scenario">', 1)[1].split("</p>", 1)[0]
+    assert "в наблюдаемом темпе программы" in scenario and "pace" not in scenario
     state_ru = im_client.get(f"/plans/runs/{job}.json?lang=ru").json()
     assert (state_ru["status_text"], state_ru["message_text"]) == ("готово", "план сохранён")
     plans_ru = im_client.get("/plans?lang=ru").text
