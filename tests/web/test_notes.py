@@ -18,6 +18,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from mineaction.core import codes, geometry, projection
+from mineaction.core.planning import packages
 from mineaction.forms import FORMS
 from mineaction.services import (
     codelists,
@@ -174,7 +175,7 @@ def test_review_shows_warnings_and_proposals_translated(
 
 #: error classes whose messages a web form or the error page shows (token and sign-in errors
 #: are answered by the API, and the login page has its own message)
-_SHOWN = {"ValidationError", "ConflictError", "StaleVersionError"}
+_SHOWN = {"ValidationError", "ConflictError", "StaleVersionError", "PlanningInputError"}
 
 
 def form_messages(module: ModuleType) -> list[str]:
@@ -261,7 +262,9 @@ def _russian(text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("module", "at_least"), [(importing, 8), (planning, 14), (plan_jobs, 6)], ids=str
+    ("module", "at_least"),
+    [(importing, 8), (planning, 14), (plan_jobs, 6), (packages, 24)],
+    ids=str,
 )
 def test_every_planning_and_import_message_is_translated(module: ModuleType, at_least: int) -> None:
     messages = form_messages(module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import warnings
@@ -111,6 +112,18 @@ def test_run_form_errors_are_shown_on_the_form(
     assert r.status_code in (400, 422), r.text
     assert 'data-testid="run-error"' in r.text and message in r.text
     assert 'data-testid="run-form"' in r.text
+    # in Russian the same error is translated (its field name and values kept)
+    ru = im_client.post(
+        "/plans/run?lang=ru", data={"time_limit": "1", "forecast": "1", field: value}
+    ).text
+
+    def error(page: str) -> str:
+        return page.split('data-testid="run-error">', 1)[1].split("</p>", 1)[0]
+
+    english = error(r.text)
+    assert not re.search("[а-яё]", english) and re.search("[а-яё]{4}", error(ru)), error(ru)
+    assert english.split(":")[0] == error(ru).split(":")[0]  # the field named the same
+    im_client.get("/plans?lang=en")
 
 
 def test_viewers_may_not_start_runs(sample_db: tuple[str, Store]) -> None:

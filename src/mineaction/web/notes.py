@@ -446,6 +446,44 @@ _NOTES += [
         (_keep, _decimal, _decimal),
     ),
 ]
+# the teams and calendars of a planning run (mineaction.core.planning.packages): form errors
+_NOTES += [
+    (
+        re.compile(rf"unknown asset class {_Q}: use manual, dogs \(mdd\), mechanical, ts or nts"),
+        N_("unknown asset class %(a)s: use manual, dogs (mdd), mechanical, ts or nts"),
+        (_keep,),
+    ),
+    (re.compile(rf"{_Q} is not a date YYYY-MM-DD"), N_("%(a)s is not a date YYYY-MM-DD"), (_keep,)),
+    (
+        re.compile(rf"{_Q} is not a month-day MM-DD"),
+        N_("%(a)s is not a month-day MM-DD"),
+        (_keep,),
+    ),
+    (re.compile(r"not a valid calendar: (.+)"), N_("not a valid calendar: %(a)s"), (_keep,)),
+    (
+        re.compile(r"unknown calendar keys (.+): use (.+)"),
+        N_("unknown calendar keys %(a)s: use %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"closure ends (\S+) before it starts (\S+)"),
+        N_("the closure ends %(a)s before it starts %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"unknown keys (.+): use default, regions, travel"),
+        N_("unknown keys %(a)s: use default, regions, travel"),
+        (_keep,),
+    ),
+    (re.compile(r"(\S+) must be a mapping"), N_("%(a)s must be a mapping"), (_keep,)),
+    (
+        re.compile(r"travel days must be numbers: (.+)"),
+        N_("travel days must be numbers: %(a)s"),
+        (_keep,),
+    ),
+    (re.compile(rf"team id {_Q} appears twice"), N_("team id %(a)s appears twice"), (_keep,)),
+    (re.compile(r"rate on (\S+) must be >= 0"), N_("rate on %(a)s must be >= 0"), (_keep,)),
+]
 #: fixed texts of the services, shown translated as they are
 _FIXED = frozenset(
     {
@@ -459,6 +497,21 @@ _FIXED = frozenset(
         N_("no open hazard with remaining area to plan"),
         N_("no plan yet: run `mineaction plan run`"),
         N_("weights are priority or equal"),
+        N_("max team-days per work package must be > 0"),
+        N_("a calendar is a mapping of its keys"),
+        N_("monthly_fraction needs 12 values in [0, 1] (Jan..Dec)"),
+        N_("weekly_rest days are 0 (Monday) .. 6 (Sunday)"),
+        N_("a closure needs start and end dates"),
+        N_("closure fraction must be in [0, 1]"),
+        N_("rotation is a mapping {days_on: N, days_off: N, start: DATE}"),
+        N_("rotation needs days_on >= 1, days_off >= 0, days_on + days_off <= 366"),
+        N_("calendars file must be a mapping"),
+        N_("travel pairs is a list"),
+        N_("travel pairs are [REGION_A, REGION_B, DAYS >= 0]"),
+        N_("travel default_days must be in [0, 365]"),
+        N_("each team is a mapping with id and asset"),
+        N_("team has no id"),
+        N_("rates is a mapping terrain: m2 per team-day"),
         # a planning run's progress
         N_("waiting for the planner"),
         N_("loading approved data"),
