@@ -8,6 +8,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -338,3 +339,81 @@ def test_import_page_and_plan_errors_in_russian(client: TestClient) -> None:
     missing = client.get("/plans/NOPE?lang=ru", headers=html)
     assert missing.status_code == 404 and "нет плана 'NOPE'" in missing.text.replace("&#39;", "'")
     client.get("/plans?lang=en", headers=html)
+
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+#: committed fixtures with rejected records (file, column mapping or None, form or None)
+_BAD_FIXTURES = [
+    ("odk_central/ma_hazard.odata.json", None, None),
+    ("odk_central/ma_activity.csv.zip", None, None),
+    ("kobo/ma_accident.json", None, None),
+    ("gis/hazards.geojson", None, "ma_hazard"),
+    ("gis/eo_mgrs.csv", "gis/eo_mgrs.yaml", None),
+]
+#: examples of the validators' messages the fixtures do not give (core/reports.py,
+#: core/geoparse.py, io/formmap.py, services/importing.py) and of pydantic's messages
+_ROW_MESSAGES = [
+    "Field required",
+    "Extra inputs are not permitted",
+    "Input should be 'hazard', 'activity' or 'eo'",
+    "Input should be greater than 0",
+    "Input should be less than 5",
+    "Input should be a valid number",
+    "String should have at most 2000 characters",
+    "List should have at least 1 item after validation, not 0",
+    "status_reason is required when a hazard report sets status",
+    "end_date 2024-01-01 is before start_date 2024-02-01",
+    "releases[1]: a nts report cannot release land as cleared (IMAS 07.11: nts gives cancelled)",
+    "date_of_information 1900-01-01 is implausibly early",
+    "a 'hazard' report needs exactly one body named 'hazard'; found none",
+    "the activity's end_date 2024-03-01 is after the date_of_information 2024-02-01",
+    "2030-01-01 is after the submission was sent (2024-01-01)",
+    "2030-01-01 is in the future",
+    "2024-03-01 is after the date of information 2024-02-01",
+    "'abc' is not a whole number",
+    "'x' is not a date",
+    "none of the fields of form ma_hazard is in this record: export with XML names as "
+    "headers (Kobo: 'XML values and headers'), or give a --mapping",
+    "the submission is from form ma_accident, not --form ma_eore",
+    "the submission has no instance ID",
+    "coordinate 'x' is not a number",
+    "unreadable geometry (bad WKB)",
+]
+
+
+def test_row_problems_of_the_bad_fixtures_are_translated(sqlite_store: Store) -> None:
+    messages: set[str] = set()
+    for rel, mapping, form in _BAD_FIXTURES:
+        result = importing.import_path(
+            sqlite_store,
+            FIXTURES / rel,
+            organisation="FSD",
+            dry_run=True,
+            form=form,
+            mapping=(FIXTURES / mapping).read_text() if mapping else None,
+        )
+        assert result.totals.rejected >= 1, rel
+        messages |= {p["message"] for r in result.records for p in r.problems}
+    assert len(messages) >= 6, messages
+    for text in sorted(messages) + _ROW_MESSAGES:
+        _russian(text)
+    with use_language("ru"):
+        shown = explain_note("Input should be 'SHA', 'CHA' or 'EOD_SPOT'")
+        assert shown == "допустимые значения: 'SHA', 'CHA' или 'EOD_SPOT'"
+        assert explain_note("Input should be less than or equal to 120").endswith(" 120")
+
+
+def test_import_page_shows_row_problems_in_russian(client: TestClient) -> None:
+    r = client.post(
+        "/import?lang=ru",
+        data={"organisation": "HALO", "form": ""},
+        files={"file": ("ma_accident.json", (FIXTURES / "kobo/ma_accident.json").read_bytes())},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    r = client.get(r.headers["location"] + "?lang=ru", headers={"accept": "text/html"})
+    assert r.status_code == 200, r.text
+    problems = re.findall(r'<div class="problem">(.*?)</div>', r.text, re.S)
+    assert problems and all(re.search("[а-яё]", p) for p in problems), problems
+    assert "Input should be" not in r.text and "значение должно быть не больше 120" in r.text

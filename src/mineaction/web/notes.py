@@ -484,9 +484,160 @@ _NOTES += [
     (re.compile(rf"team id {_Q} appears twice"), N_("team id %(a)s appears twice"), (_keep,)),
     (re.compile(r"rate on (\S+) must be >= 0"), N_("rate on %(a)s must be >= 0"), (_keep,)),
 ]
+
+
+def _or(text: str) -> str:
+    return text.replace("' or '", "' " + gettext("or") + " '")
+
+
+_WHAT = {
+    "a whole number": N_("a whole number"),
+    "a number": N_("a number"),
+    "a date": N_("a date"),
+}
+
+
+def _what(text: str) -> str:
+    return gettext(_WHAT[text]) if text in _WHAT else text
+
+
+# problems of an imported record (row-level): pydantic's messages for our report models
+# (core/reports.py) and our validators (core/reports.py, core/geoparse.py, io/formmap.py,
+# io/gis.py, services/importing.py); field names and quoted values stay as written
+_NOTES += [
+    (
+        re.compile(r"Input should be ('[^']*'(?:, '[^']*')*(?: or '[^']*')?)"),
+        N_("Input should be %(a)s"),
+        (_or,),
+    ),
+    (
+        re.compile(r"Input should be greater than or equal to (\S+)"),
+        N_("Input should be greater than or equal to %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"Input should be greater than (\S+)"),
+        N_("Input should be greater than %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"Input should be less than or equal to (\S+)"),
+        N_("Input should be less than or equal to %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"Input should be less than (\S+)"),
+        N_("Input should be less than %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"String should have at most (\d+) characters?"),
+        N_("String should have at most %(a)s characters"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"String should have at least (\d+) characters?"),
+        N_("String should have at least %(a)s characters"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"List should have at least (\d+) items? after validation, not (\d+)"),
+        N_("List should have at least %(a)s items after validation, not %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"end_date (\S+) is before start_date (\S+)"),
+        N_("end_date %(a)s is before start_date %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"a (\w+) report cannot release land as (\w+) \(IMAS 07\.11: \w+ gives (.+)\)"),
+        N_("a %(a)s report cannot release land as %(b)s (IMAS 07.11: %(a)s gives %(c)s)"),
+        (_keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"date_of_information (\S+) is implausibly early"),
+        N_("date_of_information %(a)s is implausibly early"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"a ('\w+') report needs exactly one body named '\w+'; found (.+)"),
+        N_("a %(a)s report needs exactly one body named %(a)s; found %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"the activity's (\w+) (\S+) is after the date_of_information (\S+)"),
+        N_("the activity's %(a)s %(b)s is after the date_of_information %(c)s"),
+        (_keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"(\S+) is after the submission was sent \((\S+)\)"),
+        N_("%(a)s is after the submission was sent (%(b)s)"),
+        (_keep, _keep),
+    ),
+    (re.compile(r"(\S+) is in the future"), N_("%(a)s is in the future"), (_keep,)),
+    (
+        re.compile(r"(\S+) is after the date of information (\S+)"),
+        N_("%(a)s is after the date of information %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"('.*') is not (a whole number|a number|a date)"),
+        N_("%(a)s is not %(b)s"),
+        (_keep, _what),
+    ),
+    (
+        re.compile(
+            r"none of the fields of form (\S+) is in this record: export with XML names as "
+            r"headers \(Kobo: 'XML values and headers'\), or give a --mapping"
+        ),
+        N_(
+            "none of the fields of form %(a)s is in this record: export with XML names as "
+            "headers (Kobo: 'XML values and headers'), or give a --mapping"
+        ),
+        (_keep,),
+    ),
+    (
+        re.compile(r"the submission is from form (\S+), not --form (\S+)"),
+        N_("the submission is from form %(a)s, not --form %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(
+            r"position (\[.*\]) is out of range \(GeoJSON order is \[longitude, latitude\]\)"
+        ),
+        N_("position %(a)s is out of range (GeoJSON order is [longitude, latitude])"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"coordinate (.+) is not a number"),
+        N_("coordinate %(a)s is not a number"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"unreadable geometry \((.*)\)", re.S),
+        N_("unreadable geometry (%(a)s)"),
+        (_keep,),
+    ),
+]
 #: fixed texts of the services, shown translated as they are
 _FIXED = frozenset(
     {
+        # problems of an imported record (pydantic and our validators)
+        N_("Field required"),
+        N_("Extra inputs are not permitted"),
+        N_("Input should be a valid number"),
+        N_("Input should be a valid integer"),
+        N_("Input should be a valid string"),
+        N_("Input should be a valid date"),
+        N_("Input should be a finite number"),
+        N_("required answer is missing"),
+        N_("the submission has no instance ID"),
+        N_("status_reason is required when a hazard report sets status"),
+        N_(
+            "cleared land needs the clearance depth (depth_cm on the release or "
+            "clearance_depth_cm on the activity; IMAS 09.10)"
+        ),
         # errors of the import and planning services
         N_("an import needs the organisation code (--org)"),
         N_("the column mapping is not UTF-8 text"),
