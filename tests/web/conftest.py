@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import sample  # noqa: E402
 from liveserver import LiveServer, serve  # noqa: E402
 
+from mineaction.services import users  # noqa: E402
 from mineaction.store.engine import Store, open_store  # noqa: E402
+from mineaction.web.app import create_app  # noqa: E402
 
 SCREENSHOTS_ENV = "MINEACTION_SCREENSHOTS"
 
@@ -30,6 +33,18 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, S
         yield url, store
     finally:
         store.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(sample_db: tuple[str, Store]) -> Iterator[Any]:
+    """A client signed in (by API token) as the national IM officer."""
+    from fastapi.testclient import TestClient  # imported when used, as in the test modules
+
+    url, store = sample_db
+    token = users.create_token(store, "im").token
+    with TestClient(create_app(url)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
 
 
 @pytest.fixture(scope="module")

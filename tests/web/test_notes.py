@@ -6,7 +6,6 @@ import ast
 import inspect
 import re
 import warnings
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import ModuleType
@@ -102,16 +101,6 @@ def test_every_note_warning_and_proposal_is_translated(module: ModuleType, at_le
         assert flag == f"R-1: {shown}"
         with use_language("en"):
             assert re.search("[a-z]", explain_note(text))
-
-
-@pytest.fixture(scope="module")
-def client(sample_db: tuple[str, Store]) -> Iterator[TestClient]:
-    """A client signed in (by API token) as the national IM officer."""
-    url, store = sample_db
-    token = users.create_token(store, "im").token
-    with TestClient(create_app(url)) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        yield c
 
 
 def test_hazard_pages_show_the_notes_in_russian(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,16 +28,6 @@ from mineaction.web.i18n import fmt_area, use_language
 WEB = Path(__file__).resolve().parents[2] / "src" / "mineaction" / "web"
 LOCALE = WEB.parent / "locale"
 BBOX = "34.8,50.9,35.9,51.5"
-
-
-@pytest.fixture(scope="module")
-def client(sample_db: tuple[str, Store]) -> Iterator[TestClient]:
-    """A client signed in (by API token) as the national IM officer."""
-    url, store = sample_db
-    token = users.create_token(store, "im").token
-    with TestClient(create_app(url)) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        yield c
 
 
 def test_templates_load_only_packaged_assets() -> None:
