@@ -13,6 +13,7 @@ MODULES = [
     "mineaction.services.mapdata",
     "mineaction.services.organisations",
     "mineaction.web.notes",
+    "mineaction.web.notes_import",
     "mineaction.web.labels",
 ]
 

@@ -233,6 +233,17 @@ def _credentials(request: Request, auth: Auth) -> tuple[User, Session | None, st
     return ANONYMOUS, None, "anonymous"
 
 
+def known_user(request: Request) -> User | None:
+    """Return who sent a request no route handled (for its error page), or None; never raises."""
+    cached: User | None = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    try:
+        return _credentials(request, get_auth(request))[0]
+    except MineActionError:
+        return None
+
+
 def _cached_credentials(request: Request, auth: Auth) -> tuple[User, str] | None:
     """Return the caller of a token header already in the token cache (no database, no thread).
 

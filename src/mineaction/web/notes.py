@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mineaction.web.i18n import N_, fmt_m2, fmt_number, gettext, ngettext
-from mineaction.web.labels import code_label, code_list_label, role_label
+from mineaction.web import notes_import
+from mineaction.web.i18n import N_, fmt_m2, fmt_number, gettext, ngettext, translate
+from mineaction.web.labels import code_label, code_list_label, org_kind_label, role_label
 
 _NUM = r"(-?[\d,]+)"
 
@@ -166,7 +167,7 @@ _NOTES: list[tuple[re.Pattern[str], str, tuple[Callable[[str], str], ...]]] = [
     ),
 ]
 # messages of the administration services shown on the forms (users, organisations, codes)
-_Q = r"('[^'\s]*'|[^'\s]+)"  # a value as the services write it (quoted by !r, or not)
+_Q = r"('[^'\n]*'|[^'\s]+)"  # a value as the services write it (quoted by !r, or not)
 _NOTES += [
     (re.compile(r"enter the name"), N_("enter the name"), ()),
     (re.compile(r"enter a code"), N_("enter a code"), ()),
@@ -185,7 +186,7 @@ _NOTES += [
     (
         re.compile(rf"unknown kind {_Q}: use one of (.+)"),
         N_("unknown kind %(a)s: use one of %(b)s"),
-        (_keep, _keep),
+        (_keep, lambda t: _kinds(t)),
     ),
     (
         re.compile(rf"unknown language {_Q}: use one of (.+)"),
@@ -617,82 +618,291 @@ _NOTES += [
     (
         re.compile(r"unreadable geometry \((.*)\)", re.S),
         N_("unreadable geometry (%(a)s)"),
+        (notes_import.detail,),
+    ),
+]
+_VALID = {  # what pydantic says an input should be ("Input should be a valid ...")
+    "date": N_("a date"),
+    "date or datetime": N_("a date or a date and time"),
+    "datetime or date": N_("a date and time or a date"),
+    "datetime": N_("a date and time"),
+    "time": N_("a time of day"),
+    "dictionary": N_("a mapping (key: value)"),
+    "list": N_("a list"),
+    "tuple": N_("a list"),
+    "set": N_("a set"),
+    "boolean": N_("yes or no"),
+    "integer": N_("a whole number"),
+    "number": N_("a number"),
+    "string": N_("a text value"),
+    "UUID": N_("a UUID"),
+}
+_WHY_INVALID = {  # and why it is not (pydantic-core's parsing errors)
+    "input is too short": N_("the value is too short"),
+    "input is too long": N_("the value is too long"),
+    "day value is outside expected range": N_("the day is out of range"),
+    "month value is outside expected range of 1-12": N_("the month is not in 1-12"),
+    "unexpected extra characters at the end of the input": N_("extra characters at the end"),
+    "got a number with a fractional part": N_("the number has a fractional part"),
+    "unable to parse string as an integer": N_("the text is not a whole number"),
+    "unable to parse string as a number": N_("the text is not a number"),
+    "unable to interpret input": N_("the value is not understood"),
+    "invalid date separator, expected `-`": N_("wrong date separator: use '-'"),
+}
+_PARTS = {
+    "year": N_("invalid character in the year"),
+    "month": N_("invalid character in the month"),
+    "day": N_("invalid character in the day"),
+    "hour": N_("invalid character in the hour"),
+}
+
+
+def _valid(text: str) -> str:
+    return gettext(_VALID[text]) if text in _VALID else text
+
+
+def _why_invalid(text: str) -> str:
+    m = re.fullmatch(r"invalid character in (\w+)", text)
+    if m and m.group(1) in _PARTS:
+        return gettext(_PARTS[m.group(1)])
+    return gettext(_WHY_INVALID[text]) if text in _WHY_INVALID else text
+
+
+def _kinds(text: str) -> str:
+    return ", ".join(org_kind_label(k) for k in text.split(", "))
+
+
+# pydantic's other messages, by the type of value (any model: reports, forms, settings)
+_NOTES += [
+    (
+        re.compile(r"Input should be a valid ([\w ]+?), (.+)"),
+        N_("Input should be a valid %(a)s, %(b)s"),
+        (_valid, _why_invalid),
+    ),
+    (
+        re.compile(r"Input should be a valid ([\w ]+)"),
+        N_("Input should be a valid %(a)s"),
+        (_valid,),
+    ),
+]
+# the planner's notes on a plan (services/planning.py, core/planning) and its input errors
+_NOTES += [
+    (
+        re.compile(r"(\S+) (\w+) team\(s\) left out: no planning asset class for (\w+)"),
+        N_("%(a)s team(s) of kind %(b)s left out: no planning asset class for %(c)s"),
+        (_keep, _keep, _keep),
+    ),
+    (
+        re.compile(
+            r"(\S+) hazard\(s\) not in the latest prioritisation run: weight = lowest score"
+        ),
+        N_("%(a)s hazard(s) not in the latest prioritisation run: they weigh as the lowest score"),
+        (_keep,),
+    ),
+    (
+        re.compile(
+            r"environmental rules \(IMAS 07\.13\): (\S+) hazard\(s\) in a protected area or "
+            r"near water \(latest prioritisation run\): no mechanical assets there"
+        ),
+        N_(
+            "environmental rules (IMAS 07.13): %(a)s hazard(s) in a protected area or near water "
+            "(latest prioritisation run): no mechanical assets there"
+        ),
+        (_keep,),
+    ),
+    (
+        re.compile(
+            r"(\w+) rates x (\S+): utilisation over the last 12 months \((\S+) reported "
+            r"team-days of (\S+) workable\)"
+        ),
+        N_(
+            "%(a)s rates x %(b)s: utilisation over the last 12 months (%(c)s team-days "
+            "reported of %(d)s workable)"
+        ),
+        (_keep, _keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"task (\S+) in progress not kept in place: unknown stage"),
+        N_("task %(a)s in progress not kept in place: unknown stage"),
+        (_keep,),
+    ),
+    (
+        re.compile(rf"task (\S+) in progress not kept in place: team {_Q} not in the teams"),
+        N_("task %(a)s in progress not kept in place: team %(b)s is not among the teams"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"local search: (\S+) improving moves in (\S+) tries"),
+        N_("local search: %(a)s improving moves in %(b)s tries"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"(\S+) layer: (\S+) moves / (\S+) tries, kept=(\S+)"),
+        N_("layer %(a)s: %(b)s moves in %(c)s tries, kept: %(d)s"),
+        (_keep, _keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"CP-SAT (\w+): no solution in the time limit"),
+        N_("CP-SAT %(a)s: no solution in the time limit"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"CP-SAT (\w+), objective (\S+) \(approximate durations\), bound (\S+)"),
+        N_("CP-SAT %(a)s, objective %(b)s (approximate durations), bound %(c)s"),
+        (_keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"parallel search: (\S+) processes x (\S+) rounds"),
+        N_("parallel search: %(a)s processes x %(b)s rounds"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"round (\d+): (.*) \((.*)\)"),
+        N_("round %(a)s: %(b)s (%(c)s)"),
+        (_keep, _keep, lambda t: explain_note(t)),
+    ),
+    (
+        re.compile(
+            r"work package ('[^']*')(?: \((\w+), terrain ('[^']*')\))?: no team may work on it "
+            r"\(rates 0, stage or environmental rules\); add a team or record an exemption"
+        ),
+        N_(
+            "no team may work on work package %(a)s (rates 0, stage or environmental rules): "
+            "add a team or record an exemption"
+        ),
+        (_keep, _keep, _keep),
+    ),
+    (
+        re.compile(r"release ratios (.+) must be >= 0 and sum to 1; fix the calibration input"),
+        N_("release ratios %(a)s must be >= 0 and sum to 1; fix the calibration input"),
+        (_keep,),
+    ),
+    (
+        re.compile(
+            r"frozen work on ('[^']*') starts on day (\S+) < 0: re-plan from today with the "
+            r"remaining area and start_day=0"
+        ),
+        N_(
+            "frozen work on %(a)s starts on day %(b)s < 0: plan again from today with the "
+            "remaining area and start_day=0"
+        ),
+        (_keep, _keep),
+    ),
+    # access, periods and code lists (web/auth.py, core/reporting.py, core/codes.py)
+    (
+        re.compile(r"role (\w+) may not do this \((.+)\)"),
+        N_("the role %(a)s may not do this (%(b)s)"),
+        (_role, _keep),
+    ),
+    (re.compile(r"role (\w+) may not do this"), N_("the role %(a)s may not do this"), (_role,)),
+    (
+        re.compile(
+            rf"{_Q} is not a period; use YYYY, YYYY-MM, YYYY-MM\.\.YYYY-MM or "
+            r"YYYY-MM-DD\.\.YYYY-MM-DD"
+        ),
+        N_("%(a)s is not a period; use YYYY, YYYY-MM, YYYY-MM..YYYY-MM or YYYY-MM-DD..YYYY-MM-DD"),
         (_keep,),
     ),
 ]
+# the readers of imported files and the geometry checks (web/notes_import.py)
+_NOTES += notes_import.PATTERNS
+# a code form sent without a base term ("nothing is not a base term"): before the general one
+_NOTES.insert(
+    0,
+    (
+        re.compile(r"nothing is not a base term of (\S+)"),
+        N_("choose a base term of %(a)s"),
+        (_list,),
+    ),
+)
 #: fixed texts of the services, shown translated as they are
-_FIXED = frozenset(
-    {
-        # problems of an imported record (pydantic and our validators)
-        N_("Field required"),
-        N_("Extra inputs are not permitted"),
-        N_("Input should be a valid number"),
-        N_("Input should be a valid integer"),
-        N_("Input should be a valid string"),
-        N_("Input should be a valid date"),
-        N_("Input should be a finite number"),
-        N_("required answer is missing"),
-        N_("the submission has no instance ID"),
-        N_("status_reason is required when a hazard report sets status"),
-        N_(
-            "cleared land needs the clearance depth (depth_cm on the release or "
-            "clearance_depth_cm on the activity; IMAS 09.10)"
-        ),
-        # errors of the import and planning services
-        N_("an import needs the organisation code (--org)"),
-        N_("the column mapping is not UTF-8 text"),
-        N_(
-            "no teams: the database has none (setting 'teams'); give --teams FILE "
-            "(YAML list of id, asset, home)"
-        ),
-        N_("no open hazard with remaining area to plan"),
-        N_("no plan yet: run `mineaction plan run`"),
-        N_("weights are priority or equal"),
-        N_("max team-days per work package must be > 0"),
-        N_("a calendar is a mapping of its keys"),
-        N_("monthly_fraction needs 12 values in [0, 1] (Jan..Dec)"),
-        N_("weekly_rest days are 0 (Monday) .. 6 (Sunday)"),
-        N_("a closure needs start and end dates"),
-        N_("closure fraction must be in [0, 1]"),
-        N_("rotation is a mapping {days_on: N, days_off: N, start: DATE}"),
-        N_("rotation needs days_on >= 1, days_off >= 0, days_on + days_off <= 366"),
-        N_("calendars file must be a mapping"),
-        N_("travel pairs is a list"),
-        N_("travel pairs are [REGION_A, REGION_B, DAYS >= 0]"),
-        N_("travel default_days must be in [0, 365]"),
-        N_("each team is a mapping with id and asset"),
-        N_("team has no id"),
-        N_("rates is a mapping terrain: m2 per team-day"),
-        # a planning run's progress
-        N_("waiting for the planner"),
-        N_("loading approved data"),
-        N_("calibrating and cutting work packages"),
-        N_("lower bound (time-indexed LP)"),
-        N_("marginal effect of one more team per class"),
-        N_("storing the plan"),
-        N_("plan stored"),
-        # forecast scenarios (services.planning.SCENARIOS and their one-line descriptions)
-        N_("at the programme's observed pace"),
-        N_("whole stock at reported rates"),
-        N_("take-up curves with a capped tail (previous model)"),
-        N_(
-            "whole stock at reported rates: every open hazard available from the start, the "
-            "teams working through it by the plan's priorities (a what-if: not how the "
-            "programme has taken hazards up)"
-        ),
-        N_(
-            "take-up curves with a capped tail (previous model): take-up drawn from the "
-            "curves' tails, capped at 20 years"
-        ),
-        # titles of the import forms (mineaction.forms)
-        N_("Hazard report (non-technical survey)"),
-        N_("Survey and clearance progress / completion"),
-        N_("EO spot report"),
-        N_("Accident and victim report"),
-        N_("EORE session"),
-        N_("QA/QC inspection"),
-        N_("Handover of released land"),
-    }
+_FIXED = (
+    frozenset(
+        {
+            # problems of an imported record (pydantic and our validators)
+            N_("Field required"),
+            N_("Extra inputs are not permitted"),
+            N_("Input should be a valid number"),
+            N_("Input should be a valid integer"),
+            N_("Input should be a valid string"),
+            N_("Input should be a valid date"),
+            N_("Input should be a finite number"),
+            N_("required answer is missing"),
+            N_("the submission has no instance ID"),
+            N_("status_reason is required when a hazard report sets status"),
+            N_(
+                "cleared land needs the clearance depth (depth_cm on the release or "
+                "clearance_depth_cm on the activity; IMAS 09.10)"
+            ),
+            # errors of the import and planning services
+            N_("an import needs the organisation code (--org)"),
+            N_("the column mapping is not UTF-8 text"),
+            N_(
+                "no teams: the database has none (setting 'teams'); give --teams FILE "
+                "(YAML list of id, asset, home)"
+            ),
+            N_("no open hazard with remaining area to plan"),
+            N_("no plan yet: run `mineaction plan run`"),
+            N_("weights are priority or equal"),
+            N_("max team-days per work package must be > 0"),
+            N_("a calendar is a mapping of its keys"),
+            N_("monthly_fraction needs 12 values in [0, 1] (Jan..Dec)"),
+            N_("weekly_rest days are 0 (Monday) .. 6 (Sunday)"),
+            N_("a closure needs start and end dates"),
+            N_("closure fraction must be in [0, 1]"),
+            N_("rotation is a mapping {days_on: N, days_off: N, start: DATE}"),
+            N_("rotation needs days_on >= 1, days_off >= 0, days_on + days_off <= 366"),
+            N_("calendars file must be a mapping"),
+            N_("travel pairs is a list"),
+            N_("travel pairs are [REGION_A, REGION_B, DAYS >= 0]"),
+            N_("travel default_days must be in [0, 365]"),
+            N_("each team is a mapping with id and asset"),
+            N_("team has no id"),
+            N_("rates is a mapping terrain: m2 per team-day"),
+            # a planning run's progress
+            N_("waiting for the planner"),
+            N_("loading approved data"),
+            N_("calibrating and cutting work packages"),
+            N_("lower bound (time-indexed LP)"),
+            N_("marginal effect of one more team per class"),
+            N_("storing the plan"),
+            N_("plan stored"),
+            # forecast scenarios (services.planning.SCENARIOS and their one-line descriptions)
+            N_("at the programme's observed pace"),
+            N_("whole stock at reported rates"),
+            N_("take-up curves with a capped tail (previous model)"),
+            N_(
+                "whole stock at reported rates: every open hazard available from the start, the "
+                "teams working through it by the plan's priorities (a what-if: not how the "
+                "programme has taken hazards up)"
+            ),
+            N_(
+                "take-up curves with a capped tail (previous model): take-up drawn from the "
+                "curves' tails, capped at 20 years"
+            ),
+            # planning, review and pydantic texts without a pattern
+            N_("no prioritisation run: every hazard has weight 1 (run `mineaction prioritise`)"),
+            N_(
+                "stage lags (WorkPackage.stage_lags) are timed by dispatching only; the local "
+                "search's incremental timing does not know them"
+            ),
+            N_("Calendar.monthly_fraction needs 12 values (Jan..Dec)"),
+            N_("Calendar.rotation is (days on >= 1, days off >= 0)"),
+            N_("CP-SAT found no solution in the time limit"),
+            N_("a rejection needs a reason for the submitter"),
+            N_("Datetimes provided to dates should have zero time - e.g. be exact dates"),
+            N_("Unable to parse input string as an integer, exceeded maximum size"),
+            # titles of the import forms (mineaction.forms)
+            N_("Hazard report (non-technical survey)"),
+            N_("Survey and clearance progress / completion"),
+            N_("EO spot report"),
+            N_("Accident and victim report"),
+            N_("EORE session"),
+            N_("QA/QC inspection"),
+            N_("Handover of released land"),
+        }
+    )
+    | notes_import.FIXED
 )
 #: the states of a plan (services.planning) and of a planning run (services.plan_jobs)
 STATES = {
@@ -704,6 +914,33 @@ STATES = {
     "done": N_("done"),
     "failed": N_("failed"),
 }
+
+
+#: the planner's asset classes (core.planning.model.AssetClass), terrains and rate sources
+PLANNING_WORDS = {
+    "manual": N_("manual clearance"),
+    "dogs": N_("mine detection dogs"),
+    "mechanical": N_("mechanical clearance"),
+    "ts": N_("technical survey"),
+    "nts": N_("non-technical survey"),
+    "open": N_("open ground"),
+    "vegetated": N_("vegetated ground"),
+    "steep": N_("steep ground"),
+    "fitted": N_("fitted to the reports"),
+    "default": N_("default"),
+}
+
+
+def planning_label(word: str | None) -> str:
+    """Return an asset class, terrain or rate source of the planner in the current language.
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("ru"): planning_label("nts"), planning_label("rocky")
+    ('нетехническое обследование', 'rocky')
+    """
+    if not word:
+        return ""
+    return gettext(PLANNING_WORDS[word]) if word in PLANNING_WORDS else word
 
 
 def state_label(word: str | None) -> str:
@@ -760,3 +997,50 @@ def explain_note(text: str | None) -> str:
         if inner != flag.group(2):
             return f"{flag.group(1)}: {inner}"
     return text
+
+
+def region_label(region: str | None) -> str:
+    """Return a forecast's region, the whole programme's row named in the current language.
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("ru"): region_label("programme"), region_label("RG1")
+    ('вся программа', 'RG1')
+    """
+    return gettext("whole programme") if region == "programme" else (region or "")
+
+
+#: the fields errors of the web forms name (``where``), as their forms call them
+_FIELDS = {
+    "organisation": N_("Organisation"),
+    "--org": N_("Organisation"),
+    "--form": N_("Form"),
+    "form": N_("Form"),
+    "mapping": N_("Column mapping"),
+    "--period": N_("Period"),
+    "teams": N_("Teams"),
+    "calendars": N_("Calendars"),
+    "reason": N_("Reason"),
+}
+
+
+def shown(value: object) -> str:
+    """Return a message (text, marked text or error) as the pages show it, translated.
+
+    An error is shown as ``where: message``, where the place of a record in its file is
+    translated too.
+
+    >>> from mineaction.errors import ValidationError
+    >>> from mineaction.web.i18n import use_language
+    >>> err = ValidationError("not a KoboToolbox export (needs 'results')", where="my file.json")
+    >>> with use_language("ru"): shown(err)
+    "my file.json: это не выгрузка KoboToolbox (нужен ключ 'results')"
+    """
+    message = getattr(value, "message", None)
+    if isinstance(value, Exception) and isinstance(message, str):
+        where = getattr(value, "where", None)
+        text = explain_note(translate(message))
+        if not where or where == "_":
+            return text
+        field = gettext(_FIELDS[where]) if where in _FIELDS else notes_import.place(where)
+        return f"{field}: {text}"
+    return explain_note(translate(value))

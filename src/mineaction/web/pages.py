@@ -12,14 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mineaction.core.access import Role
 from mineaction.core.codes import ActivityType, EOCategory
@@ -38,8 +40,8 @@ from mineaction.store import reports as repo
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.store.settings import get_setting
-from mineaction.web import charts
-from mineaction.web.auth import csrf_token, current_user
+from mineaction.web import charts, notes_import
+from mineaction.web.auth import csrf_token, current_user, known_user
 from mineaction.web.auth import login as do_login
 from mineaction.web.auth import logout as do_logout
 from mineaction.web.i18n import (
@@ -52,7 +54,6 @@ from mineaction.web.i18n import (
     gettext,
     negotiate,
     ngettext,
-    translate,
     use_language,
 )
 from mineaction.web.labels import (
@@ -65,7 +66,13 @@ from mineaction.web.labels import (
     use_country_labels,
 )
 from mineaction.web.limits import UploadTooLargeError
-from mineaction.web.notes import explain_note, state_label
+from mineaction.web.notes import (
+    explain_note,
+    planning_label,
+    region_label,
+    shown,
+    state_label,
+)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -102,7 +109,11 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "role": role_label,
     "step": step_label,
     "step_button": lambda s: step_label(s, button=True),
-    "tr": lambda v: explain_note(translate(v)),
+    "tr": shown,
+    "place": notes_import.place,
+    "reason": notes_import.reason,
+    "region": region_label,
+    "planning": planning_label,
     "note": explain_note,
     "state": state_label,
 }
@@ -893,6 +904,53 @@ def _page_errors(app: FastAPI) -> None:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)
 
     app.add_exception_handler(MineActionError, handler)
+    for kind, page_error in (
+        (StarletteHTTPException, _http_page_error),
+        (RequestValidationError, _invalid_page_error),
+    ):
+        app.add_exception_handler(kind, _as_page(app.exception_handlers.get(kind), page_error))
+
+
+def _http_page_error(exc: Exception) -> MineActionError:
+    """An unknown address or a refused method, as an error the error page shows."""
+    status = getattr(exc, "status_code", 500)
+    if status == 404:
+        return NotFoundError(L_("there is no page at this address: check the link"))
+    if status == 405:
+        return ValidationError(L_("this page cannot be used that way (method not allowed)"))
+    err = MineActionError(L_("the request could not be answered (HTTP %(status)s)", status=status))
+    err.http_status = status
+    return err
+
+
+def _invalid_page_error(exc: Exception) -> MineActionError:
+    """Bad parameters of a page request: 400 naming the fields."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    fields = ", ".join(
+        sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "-" for e in errors})
+    )
+    return ValidationError(L_("the address has invalid parameters: %(fields)s", fields=fields))
+
+
+def _as_page(
+    fallback: Callable[..., Any] | None, to_error: Callable[[Exception], MineActionError]
+) -> Callable[[Request, Exception], Any]:
+    """Show a framework error of a page request as the error page; keep JSON for the rest."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        error = to_error(exc)
+        if error.http_status != 401 and _html_wanted(request):
+            from starlette.concurrency import run_in_threadpool
+
+            user = await run_in_threadpool(known_user, request)
+            return render(request, "error.html", user, error=error, status_code=error.http_status)
+        assert fallback is not None
+        resp = fallback(request, exc)
+        if inspect.isawaitable(resp):
+            resp = await resp
+        return cast(Response, resp)
+
+    return handler
 
 
 def install(app: FastAPI) -> None:

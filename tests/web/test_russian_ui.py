@@ -1,0 +1,436 @@
+"""A Russian user walks every page of the web app and sees no English (data values aside)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import orjson
+import pytest
+from sample import PASSWORD
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from mineaction.forms import synthetic as syn
+from mineaction.services import ledger, users
+from mineaction.services import planning as pl
+from mineaction.store import projections as proj
+from mineaction.store.engine import Store
+from mineaction.store.settings import get_setting, set_setting
+from mineaction.web.app import create_app
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+HTML = {"accept": "text/html"}
+
+#: data values of the sample programme and proper nouns shown as they are written: removed
+#: from the visible text before it is searched for English words
+DATA_VALUES = [
+    r"Field \d+ near (?:Sudzha|Martynovka|Korenevo|Snagost)",  # hazard names (tests/web/sample.py)
+    r"Field \d+ north of the village",  # hazard names of forms/synthetic.py
+    r"Tree line east of Korenevo",
+    r"Reported by the farmer; mines seen near the tree line\.",  # a free-text description
+    r"Kursk Oblast Mine Action Centre",  # the programme's name (a setting)
+    r"Sudzhansky|Korenevsky|(?:Sudzha|Martynovka|Korenevo|Snagost)(?: town| village)?",  # areas
+    r"\b(?:im|viewer|anna|oleg)\b",  # user names
+    r"\b[a-z][a-z_]* – ",  # a code before its label (code lists)
+    r"id, asset, home, rates, availability|default, regions, travel",  # YAML keys of a form
+    r"\b(?:Multi)?(?:Polygon|Point|LineString)\b",  # GeoJSON geometry types
+    r"Irina Petrova|Hanna Kovalenko|Victor Orlov|Anna Smirnova",  # people's names
+    r"English",  # the language switch names the language in its own language
+    r"KoboToolbox|ODK Central|ODK Collect|ODK|GeoJSON|GeoPackage|FlatGeobuf|Shapefile|OData",
+    r"QGIS|GDAL|Leaflet|OpenStreetMap|Bearer|HTTP Basic|Gauss-Kruger|Pulkovo|NaN",
+    r"XML values and headers",  # the name of Kobo's export option, as Kobo shows it
+    r"mineaction(?: [a-z][a-z-]*)+",  # command lines
+]
+_DATA = re.compile("|".join(f"(?:{p})" for p in DATA_VALUES))
+#: a word of English: Latin letters, not an acronym or code (CHA, EORE, HTML), not a single letter
+_WORD = re.compile(r"(?<![\w'’.-])[A-Za-z]*[a-z][A-Za-z]*(?![\w'’-])")
+#: tokens that are values, not words: identifiers, paths, field names, codes, options, numbers
+_TOKEN_VALUE = re.compile(
+    r"\{\w+\}|\S*[\d_/=@\\]\S*|\S+\.\S+|--\S+|'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`"
+)
+
+
+VOID = {"input", "img", "br", "hr", "meta", "link", "source", "col", "area", "wbr"}
+
+
+class _Visible(HTMLParser):
+    """The text a reader sees: text nodes and the titles, labels and placeholders of elements.
+
+    Left out: scripts and styles, code values (``<code>``, ``<pre>``: JSON documents, field
+    names), text areas (what the user typed) and elements marked English (``lang="en"``).
+    """
+
+    SKIP = {"script", "style", "code", "pre", "textarea", "metadata"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.scripts: dict[str, str] = {}
+        self._skipping = 0  # depth inside a left-out element
+        self._script: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if self._skipping:
+            self._skipping += tag not in VOID
+            return
+        if tag in self.SKIP or a.get("lang", "ru") != "ru":
+            self._skipping = int(tag not in VOID)
+            if tag == "script" and a.get("type") == "application/json":
+                self._script = a.get("id") or ""
+            return
+        for name in ("title", "placeholder", "alt", "aria-label", "label"):
+            if a.get(name):
+                self.texts.append(str(a[name]))
+        if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
+            self.texts.append(str(a["value"]))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self._skipping and tag not in self.SKIP:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skipping and tag not in VOID:
+            self._skipping -= 1
+            if not self._skipping:
+                self._script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self.scripts[self._script] = self.scripts.get(self._script, "") + data
+        elif not self._skipping and data.strip():
+            self.texts.append(data.strip())
+
+
+def english_in(text: str) -> list[str]:
+    """The English words of a visible text, data values and codes left out.
+
+    >>> english_in("Сводка · Kursk Oblast Mine Action Centre · HZ-003 · ma_hazard: 'nope' · CHA")
+    []
+    >>> english_in("Ошибка: not a KoboToolbox export (needs 'results')")
+    ['not', 'export', 'needs']
+    """
+    text = _DATA.sub(" ", text)
+    text = _TOKEN_VALUE.sub(" ", text)
+    return _WORD.findall(text)
+
+
+@dataclass
+class Walk:
+    """The pages a Russian user saw, and the English found on them."""
+
+    client: TestClient
+    seen: dict[str, int] = field(default_factory=dict)
+    english: dict[str, list[str]] = field(default_factory=dict)
+
+    def check(self, where: str, html: str, status: int) -> str:
+        """Record the English of a page (its visible text and its JSON texts for scripts)."""
+        parser = _Visible()
+        parser.feed(html)
+        texts = list(parser.texts)
+        if "map-i18n" in parser.scripts:  # the map's texts, shown by map.js
+            texts += _strings(json.loads(parser.scripts["map-i18n"]))
+        found = [f"{w!r} in {t[:160]!r}" for t in texts for w in english_in(t)[:1]]
+        self.seen[where] = status
+        if found:
+            self.english[where] = found
+        return html
+
+    def get(self, path: str, status: int = 200) -> str:
+        r = self.client.get(path, headers=HTML)
+        assert r.status_code == status, (
+            path,
+            r.status_code,
+            re.findall(r"role=\"alert\"[^>]*>([^<]*)", r.text) or r.text[:300],
+        )
+        return self.check(f"GET {path}", _page(r.text, r.headers["content-type"]), r.status_code)
+
+    def post(self, path: str, status: int, where: str | None = None, **kw: object) -> str:
+        r = self.client.post(path, headers=HTML, follow_redirects=False, **kw)  # type: ignore[arg-type]
+        if r.status_code == 303 and status != 303:
+            return self.get(r.headers["location"], status)
+        assert r.status_code == status, (
+            path,
+            r.status_code,
+            re.findall(r"role=\"alert\"[^>]*>([^<]*)", r.text) or r.text[:300],
+        )
+        page = _page(r.text, r.headers["content-type"])
+        return self.check(f"POST {where or path}", page, r.status_code)
+
+    def csrf(self) -> str:
+        page = self.client.get("/profile", headers=HTML).text
+        m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert m
+        return m.group(1)
+
+
+def _page(text: str, content_type: str) -> str:
+    """A page as a browser shows it (a JSON answer to a page request is shown as text)."""
+    return text if content_type.startswith("text/html") else f"<pre>JSON</pre><p>{text}</p>"
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [] if value in ("en", "ru") else [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@pytest.fixture(scope="module")
+def russian(sample_db: tuple[str, Store]) -> Iterator[Walk]:
+    """A Russian-speaking administrator signed in through the form (a session cookie)."""
+    url, store = sample_db
+    users.add_user(
+        store,
+        "anna",
+        role="admin",
+        password=PASSWORD,
+        locale="ru",
+        display_name="Anna Smirnova",
+    )
+    with TestClient(create_app(url)) as c:
+        r = c.post("/login", data={"username": "anna", "password": PASSWORD})
+        assert r.status_code == 200 and "Выйти" in r.text, r.text[:300]
+        yield Walk(c)
+
+
+def _bad_kobo() -> bytes:
+    """A KoboToolbox JSON export whose records break most rules of the form and its geometry."""
+    rows = []
+    bowtie = "51.2 35.2 0 0;51.21 35.21 0 0;51.2 35.21 0 0;51.21 35.2 0 0;51.2 35.2 0 0"
+    breaks: list[dict[str, str]] = [
+        {"polygon": bowtie},  # a repair is proposed
+        {"polygon": "51.2 35.2 0 0;51.2 35.2 0 0;51.2 35.2 0 0;51.2 35.2 0 0"},  # too few
+        {"polygon": "95.0 35.2 0 0;51.2 35.3 0 0;51.3 35.3 0 0;95.0 35.2 0 0"},  # out of range
+        {"polygon": "51.2 35.2 0 0;51.3 35.2 0 0"},  # too short
+        {"polygon": "abc"},
+        {"classification": "XYZ", "report_date": "31.12.2024", "estimated_area_m2": "lots"},
+        {"report_date": "2099-01-01"},
+        {"hazard_id": ""},
+    ]
+    for i, change in enumerate(breaks):
+        f = syn.fill("ma_hazard", 70 + i)
+        f.answers.update(change)
+        rows.append(f)
+    rows.append(syn.fill("ma_hazard", 90))  # one good record
+    return orjson.dumps(syn.kobo_json(rows))
+
+
+_BAD_GEOJSON = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"hazard_id": "G-1", "classification": "CHA"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[35.2, 51.2], [35.21, 51.21], [35.2, 51.21], [35.21, 51.2]]],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {"hazard_id": "G-2", "classification": "SHA"},
+            "geometry": {"type": "Point", "coordinates": [35.2, 51.2]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"hazard_id": "G-3"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[51.2, 35.2], [51.21, 35.2], [51.21, 35.21], [51.2, 35.2]]],
+            },
+        },
+        {
+            "type": "Feature",
+            "properties": {"hazard_id": "G-4", "classification": "CHA"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[35.2, 51.2], [35.25, 51.2], [35.25, 51.25], [35.2, 51.2]]],
+            },
+        },
+    ],
+}
+
+
+def test_a_russian_user_sees_no_english_on_any_page(
+    russian: Walk, sample_db: tuple[str, Store]
+) -> None:
+    started = time.monotonic()
+    w, store = russian, sample_db[1]
+    today = date.today().isoformat()
+    # a pending report with a warning (a 7 km edge) over an approved hazard: proposals
+    with store.read() as conn:
+        x0, y0, x1, y1 = proj.get_hazard(conn, "HZ-003")["geom"].bounds
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0 - 0.1, y1], [x0, y0]]
+    ledger.submit(
+        store,
+        {
+            "report_id": "R-RU-1",
+            "type": "hazard",
+            "organisation": "DRC",
+            "date_of_information": today,
+            "hazard": {
+                "hazard_id": "HZ-RU-1",
+                "evidence": [{"type": "FORMER_FRONTLINE"}],
+                "contamination": ["AP_MINE"],
+                "polygon": {"type": "Polygon", "coordinates": [ring]},
+            },
+        },
+        submitted_by="field.officer",
+    )
+    # a plan, a failed planning run and a forecast
+    teams = [{"id": "W-NTS", "asset": "nts"}, {"id": "W-TS", "asset": "ts"}]
+    teams.append({"id": "W-MAN", "asset": "manual"})
+    plan = pl.run_plan(store, pl.PlanOptions(time_limit=0.2, bound=False), teams_rows=teams)
+
+    # --- every page of the menu and the records they link to
+    for path in (
+        "/",
+        "/map",
+        "/hazards",
+        "/hazards?q=Korenevo",
+        "/hazards/HZ-003",
+        "/hazards/HZ-004",
+        "/hazards/HZ-002",
+        "/review",
+        "/review/R-RU-1",
+        "/review/R-NEW-1",
+        "/review/R-HZ-005-9",
+        "/import",
+        "/reports",
+        "/reports?name=oslo-action-plan&period=2026",
+        "/plans",
+        f"/plans/{plan.plan_id}",
+        "/forecast",
+        "/admin",
+        "/admin/codes",
+        "/admin/codes/HazardClassification/CHA",
+        "/admin/users/new",
+        "/admin/users/im",
+        "/admin/organisations/new",
+        "/profile",
+    ):
+        w.get(path)
+    with store.read() as conn:
+        saved_teams = get_setting(conn, "teams")
+    one = [{"code": "F-1", "kind": "manual", "organisation": "FSD"}]
+    three = [{"code": f"F-{k}", "kind": k, "organisation": "FSD"} for k in ("nts", "ts", "manual")]
+    try:
+        with store.write() as conn:
+            set_setting(conn, "teams", three)
+        w.get("/forecast?run=1&samples=2&compare=1&deadline=2040-12-31")
+        with store.write() as conn:
+            set_setting(conn, "teams", one)
+        w.get("/forecast?run=1&samples=2", 400)  # a work package no team may work on
+    finally:
+        with store.write() as conn:
+            set_setting(conn, "teams", saved_teams)
+    run = w.client.post(
+        "/plans/run",
+        data={"csrf_token": w.csrf(), "time_limit": "0.2", "teams_yaml": "- {id: N, asset: nts}"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert run.status_code == 303, run.text[:300]
+    job = run.headers["location"]
+    for _ in range(300):
+        state = w.client.get(job + ".json").json()
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert state["status"] == "failed", state
+    w.get(job)
+    w.check("GET " + job + ".json", f"<p>{state['status_text']} {state['message_text']}</p>", 200)
+
+    # --- the import page: bad files, file-level errors and a check with rejected records
+    csrf = w.csrf()
+    uploads: list[tuple[str, bytes, dict[str, str], int]] = [
+        ("bad-kobo.json", _bad_kobo(), {}, 200),
+        ("ma_accident.json", (FIX / "kobo/ma_accident.json").read_bytes(), {}, 200),
+        ("ma_eore.csv", (FIX / "kobo/ma_eore.csv").read_bytes(), {}, 200),
+        ("hazards.geojson", orjson.dumps(_BAD_GEOJSON), {"form": "ma_hazard"}, 200),
+        ("hazards.geojson", (FIX / "gis/hazards.geojson").read_bytes(), {"form": "ma_hazard"}, 200),
+        ("hazards.geojson", orjson.dumps(_BAD_GEOJSON), {}, 400),  # no form
+        ("eo_mgrs.csv", (FIX / "gis/eo_mgrs.csv").read_bytes(), {}, 400),
+        ("not_a_geopackage.gpkg", (FIX / "bad/not_a_geopackage.gpkg").read_bytes(), {}, 400),
+        ("truncated.json", (FIX / "bad/truncated.json").read_bytes(), {}, 400),
+        ("truncated.csv.zip", (FIX / "bad/truncated.csv.zip").read_bytes(), {}, 400),
+        (
+            "nan_coords.geojson",
+            (FIX / "bad/nan_coords.geojson").read_bytes(),
+            {"form": "ma_hazard"},
+            400,
+        ),
+        ("results.json", b'{"count": 1, "next": null}', {}, 400),  # not a Kobo export
+        ("report.json", orjson.dumps({"report_id": "R-9", "type": "hazard"}), {}, 400),  # a report
+        ("notes.txt", b"hello", {}, 400),
+        ("empty.csv", b"", {}, 400),
+    ]
+    for name, data, form, status in uploads:
+        w.post(
+            "/import",
+            status,
+            where=f"/import {name} {form}",
+            files={"file": (name, data)},
+            data={"csrf_token": csrf, "organisation": "FSD", **form},
+        )
+    w.post(
+        "/import",
+        400,
+        where="/import with a bad mapping",
+        files={
+            "file": ("eo_mgrs.csv", (FIX / "gis/eo_mgrs.csv").read_bytes()),
+            "mapping": ("m.yaml", b"form: ma_eo\nfields: {nope: x}\nextra: 1\n"),
+        },
+        data={"csrf_token": csrf, "organisation": "FSD"},
+    )
+
+    # --- forms refused with their errors
+    w.post("/plans/run", 400, data={"csrf_token": csrf, "time_limit": "abc"})
+    w.post("/plans/run", 400, data={"csrf_token": csrf, "calendars_yaml": "default: {x: 1}"})
+    w.post("/admin/users", 400, data={"csrf_token": csrf, "username": "a b", "role": "viewer"})
+    w.post("/admin/organisations", 400, data={"csrf_token": csrf, "code": "N MAC", "kind": "x"})
+    w.post("/admin/codes", 400, data={"csrf_token": csrf, "list_name": "HazardClassification"})
+    w.post("/review/R-RU-1/reject", 400, data={"csrf_token": csrf, "reason": ""})
+
+    # --- error pages: 400, 403, 404, 409, 412
+    w.get("/reports/file?name=oslo-action-plan&period=2026-13&format=html", 400)
+    w.get("/nope", 404)
+    w.get("/hazards/NOPE", 404)
+    w.get("/review/NOPE", 404)
+    w.get("/plans/NOPE", 404)
+    w.get("/import/NOPE", 404)
+    w.post("/import/confirm", 409, data={"csrf_token": csrf, "token": "NOPE"})
+    org = {"csrf_token": csrf, "code": "QA1", "name": "QA body", "kind": "qa"}
+    assert w.client.post("/admin/organisations", data=org, follow_redirects=False).is_redirect
+    w.get("/admin/organisations/QA1")
+    w.post("/admin/organisations/QA1", 412, data={**org, "version": "stale"})
+    users.add_user(store, "oleg", role="viewer", password=PASSWORD, locale="ru")
+    with TestClient(create_app(sample_db[0])) as viewer:
+        viewer.post("/login", data={"username": "oleg", "password": PASSWORD})
+        r = viewer.get("/admin", headers=HTML)
+        assert r.status_code == 403
+        w.check("GET /admin as a viewer", r.text, 403)
+    with TestClient(create_app(sample_db[0])) as anonymous:
+        r = anonymous.get("/login?lang=ru", headers=HTML)
+        w.check("GET /login", r.text, r.status_code)
+        r = anonymous.post("/login?lang=ru", data={"username": "anna", "password": "wrong"})
+        w.check("POST /login (wrong password)", r.text, r.status_code)
+
+    report = "\n".join(f"{where}:\n  " + "\n  ".join(f) for where, f in w.english.items())
+    assert not w.english, f"English in the Russian interface:\n{report}"
+    assert len(w.seen) >= 60, w.seen
+    assert time.monotonic() - started < 60
