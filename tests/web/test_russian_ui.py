@@ -53,7 +53,7 @@ DATA_VALUES = [
 ]
 _DATA = re.compile("|".join(f"(?:{p})" for p in DATA_VALUES))
 #: a word of English: Latin letters, not an acronym or code (CHA, EORE, HTML), not a single letter
-_WORD = re.compile(r"(?<![\w'’.-])[A-Za-z]*[a-z][A-Za-z]*(?![\w'’-])")
+_WORD = re.compile(r"(?<![\w'’.-])[A-Za-z]*[a-z][A-Za-z]*(?:-[A-Za-z]+)*(?![\w'’-])")
 #: tokens that are values, not words: identifiers, paths, field names, codes, options, numbers
 _TOKEN_VALUE = re.compile(
     r"\{\w+\}|\S*[\d_/=@\\]\S*|\S+\.\S+|--\S+|'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`"
@@ -113,16 +113,34 @@ class _Visible(HTMLParser):
 
 
 def english_in(text: str) -> list[str]:
-    """The English words of a visible text, data values and codes left out.
-
-    >>> english_in("Сводка · Kursk Oblast Mine Action Centre · HZ-003 · ma_hazard: 'nope' · CHA")
-    []
-    >>> english_in("Ошибка: not a KoboToolbox export (needs 'results')")
-    ['not', 'export', 'needs']
-    """
-    text = _DATA.sub(" ", text)
+    """The English words of a visible text, data values and codes left out."""
+    text = re.sub(r"\{\w+\}", " ", _DATA.sub(" ", text))  # ({n}: a placeholder of map.js)
+    text = re.sub(r"[\[\](){}<>,;«»]", " ", text)  # (a word glued to a value is still a word)
     text = _TOKEN_VALUE.sub(" ", text)
     return _WORD.findall(text)
+
+
+def test_the_detector_finds_english_words_and_leaves_data_values_out() -> None:
+    data = "Сводка · Kursk Oblast Mine Action Centre · HZ-003 · ma_hazard: 'nope' · CHA · {n}"
+    assert english_in(data) == []
+    assert english_in("Ошибка: not a KoboToolbox export (needs 'results')") == [
+        "not",
+        "a",
+        "export",
+        "needs",
+    ]
+    glued = "полигон недопустим (Self-intersection[35.205 51.205]); ГИС-файл в zip-архиве"
+    assert english_in(glued) == ["Self-intersection"]
+    assert english_in("0.0 s") == ["s"] and english_in("Запустил(а) anna") == []
+    page = _Visible()
+    page.feed(
+        '<p title="Hazard">Район <code>open</code><input placeholder="Name">'
+        '<input lang="en" placeholder="Confirmed hazardous area"><svg><metadata>Matplotlib'
+        "</metadata></svg><pre>{}</pre></p>"
+        '<script id="map-i18n" type="application/json">{"a": "Loading"}</script>'
+    )
+    assert page.texts == ["Hazard", "Район", "Name"]
+    assert json.loads(page.scripts["map-i18n"]) == {"a": "Loading"}
 
 
 @dataclass

@@ -131,7 +131,7 @@ _REASONS = {
         N_("Repeated Point"),
     )
 }
-_REASON = re.compile(r"([A-Za-z ]+?)\s*(\[[^\]]*\])?")
+_REASON = re.compile(r"([A-Za-z -]+?)\s*(\[[^\]]*\])?")
 
 
 def reason(text: str) -> str:
