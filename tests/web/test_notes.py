@@ -17,9 +17,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from mineaction.core import codes, geometry, projection
+from mineaction.core import codes, geometry, geoparse, projection, reports
 from mineaction.core.planning import packages
+from mineaction.errors import ValidationError
 from mineaction.forms import FORMS
+from mineaction.io import detect, formmap, gis, safety, submissions
 from mineaction.services import (
     codelists,
     importing,
@@ -35,7 +37,7 @@ from mineaction.store import schema as s
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
 from mineaction.web.i18n import use_language
-from mineaction.web.notes import STATES, explain_note, state_label
+from mineaction.web.notes import STATES, explain_note, shown, state_label
 
 #: placeholders of the English texts that are whole numbers
 _COUNTS = {"found", "days", "i"}
@@ -406,3 +408,108 @@ def test_import_page_shows_row_problems_in_russian(client: TestClient) -> None:
     problems = re.findall(r'<div class="problem">(.*?)</div>', r.text, re.S)
     assert problems and all(re.search("[а-яё]", p) for p in problems), problems
     assert "Input should be" not in r.text and "значение должно быть не больше 120" in r.text
+
+
+#: errors whose messages reach the import page, the review pages or the error page
+_RAISED = {
+    "ValidationError",
+    "GeometryError",
+    "UnsafeCoordinateError",
+    "ConflictError",
+    "NotFoundError",
+    "PlanningInputError",
+    "ValueError",  # (pydantic validators of core/reports.py: a record's problem)
+}
+#: composed messages: examples of each shape they take
+_SHAPES = {
+    "CHACHA has CHA distinct vertices; a polygon needs at least 3": [
+        "outer ring has 2 distinct vertices; a polygon needs at least 3",
+        "hole 1 has 2 distinct vertices; a polygon needs at least 3",
+        "part 2, outer ring has 1 distinct vertices; a polygon needs at least 3",
+        "part 2, hole 3 has 2 distinct vertices; a polygon needs at least 3",
+    ],
+    "CHA; give --form": [
+        "form 'ma_x' is not one of ours (ma_hazard, ma_activity); give --form",
+        "the export does not name its form (Kobo CSV/XLSX exports do not) and it could not be "
+        "recognised; give --form",
+    ],
+    "import CHA CHA": ["import B-1 is an import, not a dry run", "import B-1 is odd"],
+    "CHA 'CHA' is not a finite number (NaN or infinity): a corrupted or hostile file; nothing "
+    "was imported": [
+        f"{what} nan is not a finite number (NaN or infinity): a corrupted or hostile file; "
+        "nothing was imported"
+        for what in ("coordinate", "latitude", "longitude", "altitude", "accuracy")
+    ],
+    "CHA 'CHA' is not a number": [
+        f"{what} 'x' is not a number" for what in ("coordinate", "latitude", "altitude")
+    ],
+    "polygon is not valid (CHA); fix the ring or accept the repaired geometry offered in the "
+    "details": [
+        f"polygon is not valid ({why}[35.2 51.2]); fix the ring or accept the repaired "
+        "geometry offered in the details"
+        for why in ("Self-intersection", "Ring Self-intersection", "Too few points")
+    ],
+}
+
+
+def raised_messages(module: ModuleType) -> list[str]:
+    """Examples of every message a module raises or records as a record's problem or warning."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        texts: list[ast.expr] = []
+        if isinstance(node, ast.Call) and node.args:
+            name = ast.unparse(node.func)
+            if name.rsplit(".", 1)[-1] in _RAISED or name.endswith(
+                ("warnings.append", "notes.append")
+            ):
+                texts = [node.args[0]]
+        elif isinstance(node, ast.Dict):  # {"field": ..., "message": ...}
+            texts = [
+                v
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant) and k.value == "message"
+            ]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # text + "; ..."
+            right = node.right
+            if isinstance(right, ast.Constant) and str(right.value).startswith("; "):
+                found.append("CHA" + str(right.value))
+        for t in texts:
+            text = _example(t)
+            if text and text != "CHA":  # (a message passed on from elsewhere)
+                found.append(text)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("module", "at_least"),
+    [
+        (detect, 4),
+        (safety, 10),
+        (submissions, 15),
+        (gis, 19),
+        (formmap, 4),
+        (geoparse, 40),
+        (geometry, 16),
+        (importing, 14),
+        (reports, 8),
+    ],
+    ids=str,
+)
+def test_every_message_of_reading_and_checking_a_file_is_translated(
+    module: ModuleType, at_least: int
+) -> None:
+    messages = raised_messages(module)
+    assert len(messages) >= at_least, messages
+    for text in messages:
+        for example in _SHAPES.get(text, [text]):
+            if example.startswith("CHA: "):  # a warning names its field first
+                example = example[len("CHA: ") :]
+            _russian(example)
+            # as the import page shows a file-level error: its place in the file, then the text
+            err = ValidationError(example, where="data.json, line 4, submission 7")
+            with use_language("ru"):
+                page = shown(err)
+            assert page.startswith("data.json, строка 4, запись 7: "), page
+            assert re.search("[а-яё]", page.split(": ", 1)[1]), page
+            with use_language("en"):
+                assert shown(err).startswith("data.json, line 4, submission 7: ")

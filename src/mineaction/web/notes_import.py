@@ -218,7 +218,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
     # reading ODK Central and KoboToolbox exports (io/submissions.py)
     (
         re.compile(
-            r"a value that is not a number \((\w+), line (\d+), char (\d+)\) where JSON needs a "
+            r"a value that is not a number \((\S+), line (\S+), char (\S+)\) where JSON needs a "
             r"number, e\.g\. a coordinate: a corrupted file or a broken export; nothing was "
             r"imported"
         ),
@@ -254,7 +254,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
     ),
     # GIS files and tables, column mappings (io/gis.py, io/formmap.py)
     (
-        re.compile(r"unknown keys (\[.*\]); allowed: (\[.*\])"),
+        re.compile(r"unknown keys (.+); allowed: (.+)"),
         N_("unknown keys %(a)s; allowed: %(b)s"),
         (_keep, _keep),
     ),
@@ -264,9 +264,9 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
         (_keep, _keep),
     ),
     (
-        re.compile(r"(\w+): ('.*') is not a field of form (\S+)"),
-        N_("%(a)s: %(b)s is not a field of form %(c)s"),
-        (_keep, _keep, _keep),
+        re.compile(r"('.*') is not a field of form (\S+)"),
+        N_("%(a)s is not a field of form %(b)s"),
+        (_keep, _keep),
     ),
     (
         re.compile(r"no layer ('[^']*'); layers: (.*)"),
@@ -411,7 +411,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
         (_keep,),
     ),
     (
-        re.compile(r"a (geopoint|geotrace|geoshape) must be a (\w+), got (\w+)"),
+        re.compile(r"a (\w+) must be a (\w+), got (\w+)"),
         N_("a %(a)s must be a %(b)s, not %(c)s"),
         (_kind, _keep, _keep),
     ),
@@ -497,7 +497,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
         (_keep, detail),
     ),
     (
-        re.compile(r"geometry \(bounds (\S+)\) lies outside the programme area (\[.*\])"),
+        re.compile(r"geometry \(bounds (\S+)\) lies outside the programme area (.+)"),
         N_("the geometry (bounds %(a)s) lies outside the programme area %(b)s"),
         (_keep, _keep),
     ),
