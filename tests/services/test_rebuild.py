@@ -196,6 +196,22 @@ def test_recompute_fills_empty_derived_tables(demo_store: Store, jobs: int) -> N
         with demo_store.read() as conn:
             n = conn.execute(text("SELECT count(*) FROM hazard_rtree")).scalar()
         assert n == len(expected["hazard"])
+        _assert_rtree_as_by_trigger(demo_store)
+
+
+def _assert_rtree_as_by_trigger(store: Store) -> None:
+    """The hazards' R*Tree (filled in bulk) is the tree the insert trigger builds, node by node."""
+    with store.write() as conn:
+        conn.exec_driver_sql("CREATE VIRTUAL TABLE temp.by_trigger USING rtree(id, x0, x1, y0, y1)")
+        # what the trigger does when the rows are inserted into an empty hazard table
+        for row in conn.exec_driver_sql(
+            "SELECT rowid, minx, maxx, miny, maxy FROM hazard ORDER BY rowid"
+        ).all():
+            conn.exec_driver_sql("INSERT INTO temp.by_trigger VALUES (?, ?, ?, ?, ?)", tuple(row))
+        mine = conn.exec_driver_sql("SELECT * FROM hazard_rtree_node ORDER BY nodeno").all()
+        want = conn.exec_driver_sql("SELECT * FROM temp.by_trigger_node ORDER BY nodeno").all()
+        conn.exec_driver_sql("DROP TABLE temp.by_trigger")
+    assert mine and mine == want  # entries in insertion order within each node
 
 
 #: one value of one row per table, each of a different kind (text, date, JSON, geometry, float,

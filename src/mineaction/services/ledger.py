@@ -25,7 +25,6 @@ from mineaction.core.projection import (
     prepare_entries,
     project,
 )
-from mineaction.core.reports import normalise_report, parse_report
 from mineaction.errors import (
     ConflictError,
     MineActionError,
@@ -67,6 +66,9 @@ def prepare(
     conn: Connection, data: Any, *, where: str = "report"
 ) -> tuple[dict[str, Any], list[str]]:
     """Validate and normalise a report document against the programme's settings."""
+    # imported here: the report models (pydantic) are not needed by recompute workers
+    from mineaction.core.reports import normalise_report, parse_report
+
     report = parse_report(data, where=where)
     known = organisation_codes(conn)
     if known and report.organisation not in known:

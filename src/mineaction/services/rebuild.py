@@ -197,6 +197,11 @@ def _diff_hazards(
     if digest == known:
         return  # the stored rows are the rows this digest was made of (triggers: migration 0012)
     found = [] if empty else sh.stored_hazards(conn, shard, cols)
+    if not found:  # nothing stored (emptied tables): every row is inserted, in order
+        if fresh_rows:
+            rows = list(zip(*fresh, strict=True))
+            out.changes.append(TableChange("hazard", "hazard_id", [], cols, rows))
+        return
     if _unchanged(conn, s.hazard, cols, fresh, found, ["hazard_id"]):
         return
     key = sh.comparable(conn, s.hazard, cols)
@@ -251,6 +256,13 @@ def _diff_table(
     out.seen[table.name] = len(stored_list)
     # rows of one report: in insertion order (``id``), or by primary key
     pk = [] if "id" in table.columns else [c.name for c in table.primary_key.columns]
+    if not stored_list and pk in ([], ["report_id"]):
+        # nothing stored: every row is inserted, in the order built (a report's rows are
+        # together, in their order; at most one row per report where the key is the report)
+        if fresh_rows:
+            rows = list(zip(*fresh, strict=True))
+            out.changes.append(TableChange(table.name, "report_id", [], cols, rows))
+        return
     order = ["report_id", *(c for c in pk if c != "report_id")]
     if _unchanged(conn, table, cols, fresh, stored_list, order):
         return

@@ -7,18 +7,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from mineaction.errors import StoreError
+
+if TYPE_CHECKING:  # Alembic is imported where it is used: recompute workers never need it
+    from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///mineaction.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -177,6 +176,8 @@ class Store:
     # --- schema ----------------------------------------------------------------------------
 
     def _alembic(self, conn: Connection) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["connection"] = conn
@@ -184,6 +185,8 @@ class Store:
 
     def head_revision(self) -> str:
         """Return the schema revision this program needs."""
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory(str(MIGRATIONS))
         head = script.get_current_head()
         assert head is not None
@@ -191,6 +194,8 @@ class Store:
 
     def current_revision(self) -> str | None:
         """Return the schema revision of the database (None if not initialised)."""
+        from alembic.runtime.migration import MigrationContext
+
         try:
             with self.engine.connect() as conn:
                 return MigrationContext.configure(conn).get_current_revision()
@@ -207,6 +212,8 @@ class Store:
             raise StoreError(
                 f"database {self.safe_url} is not initialised: run `mineaction init` first"
             )
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory(str(MIGRATIONS))
         known = {rev.revision for rev in script.walk_revisions()}
         if current not in known:
@@ -225,6 +232,8 @@ class Store:
             if self.dialect == "postgresql":
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.commit()
+            from alembic import command
+
             command.upgrade(self._alembic(conn), revision)
             conn.commit()
 

@@ -317,10 +317,13 @@ def indexes_set_aside(conn: Connection) -> Iterator[None]:
     """On SQLite, drop the derived tables' secondary indexes for a full rebuild, then rebuild them.
 
     Building an index once over the finished table is much cheaper than keeping it up to date
-    row by row. Everything happens inside the caller's write transaction, so an interrupted
-    rebuild leaves the indexes (and the rows) as they were; WAL readers keep seeing the old
-    state until the commit. PostgreSQL keeps its indexes: dropping one there would lock the
-    table against readers for the whole rebuild.
+    row by row. The same goes for the hazards' R*Tree (migration 0007): its insert trigger is
+    set aside too, and the R*Tree is filled at the end from the hazard table in ``rowid``
+    order, which is the order the trigger would have inserted the rows of a table filled
+    from empty (the same tree). Everything happens inside the caller's write transaction, so
+    an interrupted rebuild leaves the indexes (and the rows) as they were; WAL readers keep
+    seeing the old state until the commit. PostgreSQL keeps its indexes: dropping one there
+    would lock the table against readers for the whole rebuild.
     """
     if conn.dialect.name != "sqlite":
         yield
@@ -332,9 +335,22 @@ def indexes_set_aside(conn: Connection) -> Iterator[None]:
     ).all()
     for name, _sql in indexes:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    rtree = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (f"{s.HAZARD_RTREE}_insert",),
+    ).scalar()
+    if rtree is not None:
+        conn.exec_driver_sql(f'DROP TRIGGER "{s.HAZARD_RTREE}_insert"')
     yield
     for _name, sql in indexes:
         conn.exec_driver_sql(sql)
+    if rtree is not None:
+        conn.exec_driver_sql(f"DELETE FROM {s.HAZARD_RTREE}")
+        conn.exec_driver_sql(
+            f"INSERT INTO {s.HAZARD_RTREE} SELECT rowid, minx, maxx, miny, maxy FROM hazard "
+            "ORDER BY rowid"
+        )
+        conn.exec_driver_sql(rtree)
 
 
 def clear_digests(conn: Connection) -> None:
