@@ -452,6 +452,30 @@ _SHAPES = {
 }
 
 
+def test_yaml_errors_say_where_and_what_in_russian() -> None:
+    import yaml
+
+    from mineaction.io.gis import yaml_error_text
+
+    bad = [
+        "teams: [",
+        "a: b: c",
+        "a:\n\t- b",
+        "- {id: x",
+        "a: [1, 2",
+        'k: "abc',
+        "a:\n  b: 1\n c: 2",
+    ]
+    for text in bad:
+        try:
+            yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            message = yaml_error_text(exc)
+        assert message.startswith("not valid YAML (line "), message
+        shown_ru = _russian(message)
+        assert not re.search(r"\b(?:expected|found|while|mapping|character)\b", shown_ru), shown_ru
+
+
 def raised_messages(module: ModuleType) -> list[str]:
     """Examples of every message a module raises or records as a record's problem or warning."""
     found: list[str] = []
@@ -486,7 +510,7 @@ def raised_messages(module: ModuleType) -> list[str]:
         (detect, 4),
         (safety, 10),
         (submissions, 15),
-        (gis, 19),
+        (gis, 18),
         (formmap, 4),
         (geoparse, 40),
         (geometry, 16),
@@ -513,3 +537,20 @@ def test_every_message_of_reading_and_checking_a_file_is_translated(
             assert re.search("[а-яё]", page.split(": ", 1)[1]), page
             with use_language("en"):
                 assert shown(err).startswith("data.json, line 4, submission 7: ")
+
+
+def test_planning_and_priority_words_are_translated() -> None:
+    from mineaction.core.planning.model import DEFAULT_TERRAINS, AssetClass
+    from mineaction.core.priority import CRITERIA
+    from mineaction.web.notes import PLANNING_WORDS, planning_label, region_label
+
+    words = {a.value for a in AssetClass} | set(DEFAULT_TERRAINS) | set(CRITERIA)
+    words |= {"fitted", "default", "high", "medium", "low", "none"}
+    assert words <= set(PLANNING_WORDS), words - set(PLANNING_WORDS)
+    for word in words:
+        with use_language("ru"):
+            assert re.search("[а-яё]", planning_label(word)), word
+    with use_language("en"):  # the criteria keep the labels of core.priority in English
+        assert all(planning_label(name) == label for name, (label, _) in CRITERIA.items())
+    with use_language("ru"):
+        assert region_label("programme") == "вся программа"

@@ -16,6 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from mineaction.core.priority import CRITERIA
 from mineaction.services import dashboard, ledger, prioritise, tasks, users
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
@@ -89,7 +90,8 @@ def test_every_part_of_the_hazard_page(client: TestClient, sample_db: tuple[str,
     assert 'data-testid="priority"' in priority and ex.terms
     assert f"rank {ex.rank} of {ex.of}" in priority
     for term in ex.terms:
-        assert f"<td>{term.criterion}</td>" in priority
+        label = CRITERIA[term.criterion][0]  # the criterion's label, then its name
+        assert f'<td>{label} <code class="muted">{term.criterion}</code></td>' in priority
     # who did what: each report's workflow trail
     approvals = section(html, "Reports and approvals")
     assert approvals.count("Submitted: <strong>field.officer</strong>") == state.report_count

@@ -19,6 +19,8 @@ from mineaction.services import plan_jobs, users
 from mineaction.services import planning as svc
 from mineaction.store.engine import Store
 from mineaction.web.app import create_app
+from mineaction.web.i18n import use_language
+from mineaction.web.notes import field_label
 
 TEAMS_YAML = """teams:
   - {id: W-NTS, asset: nts}
@@ -97,9 +99,9 @@ def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("time_limit", "abc", "time_limit must be a number"),
+        ("time_limit", "abc", "Search time must be a number"),
         ("time_limit", "5000", "between 0 and 900"),
-        ("deadline", "31/12/2040", "deadline must be a date"),
+        ("deadline", "31/12/2040", "Treaty deadline must be a date"),
         ("teams_yaml", "teams: [", "not valid YAML"),
         ("teams_yaml", "- {id: X, asset: tanks}", "unknown asset class"),
         ("calendars_yaml", "default: {weekly_rest: [9]}", "weekly_rest"),
@@ -122,7 +124,13 @@ def test_run_form_errors_are_shown_on_the_form(
 
     english = error(r.text)
     assert not re.search("[а-яё]", english) and re.search("[а-яё]{4}", error(ru)), error(ru)
-    assert english.split(":")[0] == error(ru).split(":")[0]  # the field named the same
+    # the same field named in both (by its label where it has one)
+    named_en, named_ru = english.split(":")[0], error(ru).split(":")[0]
+    key = field if named_en != named_ru else named_en
+    with use_language("en"):
+        assert field_label(key) == named_en, (key, named_en)
+    with use_language("ru"):
+        assert field_label(key) == named_ru, (key, named_ru)
     im_client.get("/plans?lang=en")
 
 

@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from mineaction.forms import synthetic as syn
-from mineaction.services import ledger, users
+from mineaction.services import ledger, prioritise, users
 from mineaction.services import planning as pl
 from mineaction.store import projections as proj
 from mineaction.store.engine import Store
@@ -77,10 +77,12 @@ class _Visible(HTMLParser):
         self.texts: list[str] = []
         self.scripts: dict[str, str] = {}
         self._skipping = 0  # depth inside a left-out element
+        self._svg = 0  # depth inside inline SVG (matplotlib names each text in a comment)
         self._script: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        self._svg += tag == "svg"
         if self._skipping:
             self._skipping += tag not in VOID
             return
@@ -100,10 +102,15 @@ class _Visible(HTMLParser):
             self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
+        self._svg -= tag == "svg" and self._svg > 0
         if self._skipping and tag not in VOID:
             self._skipping -= 1
             if not self._skipping:
                 self._script = None
+
+    def handle_comment(self, data: str) -> None:
+        if self._svg and not self._skipping and data.strip():  # text of a chart drawn as paths
+            self.texts.append(data.strip())
 
     def handle_data(self, data: str) -> None:
         if self._script is not None:
@@ -136,10 +143,10 @@ def test_the_detector_finds_english_words_and_leaves_data_values_out() -> None:
     page.feed(
         '<p title="Hazard">Район <code>open</code><input placeholder="Name">'
         '<input lang="en" placeholder="Confirmed hazardous area"><svg><metadata>Matplotlib'
-        "</metadata></svg><pre>{}</pre></p>"
+        "</metadata><!-- programme --></svg><!-- a comment --><pre>{}</pre></p>"
         '<script id="map-i18n" type="application/json">{"a": "Loading"}</script>'
     )
-    assert page.texts == ["Hazard", "Район", "Name"]
+    assert page.texts == ["Hazard", "Район", "Name", "programme"]
     assert json.loads(page.scripts["map-i18n"]) == {"a": "Loading"}
 
 
@@ -342,6 +349,8 @@ def test_a_russian_user_sees_no_english_on_any_page(
         "/profile",
     ):
         w.get(path)
+    prioritise.prioritise(store, prioritise.load_config(preset="lis"), as_of=date.today())
+    w.get("/hazards/HZ-003?after=prioritisation")
     with store.read() as conn:
         saved_teams = get_setting(conn, "teams")
     one = [{"code": "F-1", "kind": "manual", "organisation": "FSD"}]
@@ -418,6 +427,12 @@ def test_a_russian_user_sees_no_english_on_any_page(
 
     # --- forms refused with their errors
     w.post("/plans/run", 400, data={"csrf_token": csrf, "time_limit": "abc"})
+    w.post(
+        "/plans/run",
+        400,
+        where="/plans/run bad YAML",
+        data={"csrf_token": csrf, "teams_yaml": "teams: ["},
+    )
     w.post("/plans/run", 400, data={"csrf_token": csrf, "calendars_yaml": "default: {x: 1}"})
     w.post("/admin/users", 400, data={"csrf_token": csrf, "username": "a b", "role": "viewer"})
     w.post("/admin/organisations", 400, data={"csrf_token": csrf, "code": "N MAC", "kind": "x"})

@@ -87,6 +87,22 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def yaml_error_text(exc: yaml.YAMLError) -> str:
+    """Say what is wrong in a YAML text and where (line and column), in one line.
+
+    >>> try:
+    ...     yaml.safe_load("teams: [")
+    ... except yaml.YAMLError as exc:
+    ...     yaml_error_text(exc)
+    "not valid YAML (line 1, column 9): expected the node content, but found '<stream end>'"
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"
+
+
 def load_mapping(text: str | bytes, where: str = "mapping") -> dict[str, Any]:
     """Parse and check a YAML column mapping.
 
@@ -96,7 +112,7 @@ def load_mapping(text: str | bytes, where: str = "mapping") -> dict[str, Any]:
     try:
         doc = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
-        raise ValidationError(f"not valid YAML: {exc}", where=where) from None
+        raise ValidationError(yaml_error_text(exc), where=where) from None
     if not isinstance(doc, dict):
         raise ValidationError("a column mapping is a YAML mapping (key: value)", where=where)
     unknown = set(doc) - _MAPPING_KEYS

@@ -94,15 +94,28 @@ def curves(summary: Mapping[str, Any], fmt: str = "png") -> bytes:
     return _save(fig, fmt)
 
 
-def forecast_bands(result: Mapping[str, Any], fmt: str = "png") -> bytes:
-    """P10-P90 completion bands (bar) and P50 (dot) per region and programme."""
+def forecast_bands(
+    result: Mapping[str, Any], fmt: str = "png", texts: Mapping[str, str] | None = None
+) -> bytes:
+    """P10-P90 completion bands (bar) and P50 (dot) per region and programme.
+
+    ``texts`` gives the chart's words in another language (keys: the English words ``title``,
+    ``deadline``, ``no date``, ``programme`` and the scenario's name); English by default.
+    """
+    say = dict(texts or {})
     rows = result["regions"]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.6))
     known = [_d(r[k]) for r in rows for k in ("p10", "p50", "p90") if r[k] is not None]
     right = mdates.date2num(max(known)) if known else None
     for y, r in enumerate(rows):
         if r["p10"] is None or right is None:  # never completes at the pace: no date
-            ax.annotate("no date", (right or 0.0, y), fontsize=7, va="center", color="#b00")
+            ax.annotate(
+                say.get("no date", "no date"),
+                (right or 0.0, y),
+                fontsize=7,
+                va="center",
+                color="#b00",
+            )
             continue
         p10 = mdates.date2num(_d(r["p10"]))
         p90 = mdates.date2num(_d(r["p90"])) if r["p90"] is not None else right
@@ -110,15 +123,22 @@ def forecast_bands(result: Mapping[str, Any], fmt: str = "png") -> bytes:
         if r["p50"] is not None:
             ax.plot([mdates.date2num(_d(r["p50"]))], [y], "o", color="#1f77b4")
     if result.get("deadline"):
-        ax.axvline(mdates.date2num(_d(result["deadline"])), color="red", ls="--", label="deadline")
+        ax.axvline(
+            mdates.date2num(_d(result["deadline"])),
+            color="red",
+            ls="--",
+            label=say.get("deadline", "deadline"),
+        )
         ax.legend(fontsize=7)
-    ax.set_yticks(range(len(rows)), [str(r["region"]) for r in rows], fontsize=7)
+    names = [str(r["region"]) for r in rows]
+    ax.set_yticks(range(len(rows)), [say.get(n, n) for n in names], fontsize=7)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.xaxis_date()
     scenario = result.get("scenario_label")
-    title = "Completion forecast: P10-P90 (bar), P50 (dot)"
+    title = say.get("title", "Completion forecast: P10-P90 (bar), P50 (dot)")
     if scenario:
-        title += "\n" + str(scenario).split(":")[0]
+        name = str(scenario).split(":")[0]
+        title += "\n" + say.get(name, name)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, fmt)

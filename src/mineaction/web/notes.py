@@ -407,13 +407,17 @@ _NOTES += [
     (
         re.compile(r"(\S+) must be between (\S+) and (\S+)"),
         N_("%(a)s must be between %(b)s and %(c)s"),
-        (_keep, _keep, _keep),
+        (lambda w: field_label(w), _keep, _keep),
     ),
-    (re.compile(r"(\S+) must be a number"), N_("%(a)s must be a number"), (_keep,)),
+    (
+        re.compile(r"(\S+) must be a number"),
+        N_("%(a)s must be a number"),
+        (lambda w: field_label(w),),
+    ),
     (
         re.compile(r"(\S+) must be a date YYYY-MM-DD"),
         N_("%(a)s must be a date YYYY-MM-DD"),
-        (_keep,),
+        (lambda w: field_label(w),),
     ),
     # a planning run's progress (services/plan_jobs.py, services/planning.py)
     (
@@ -916,7 +920,8 @@ STATES = {
 }
 
 
-#: the planner's asset classes (core.planning.model.AssetClass), terrains and rate sources
+#: the planner's asset classes (core.planning.model.AssetClass), terrains and rate sources,
+#: the priority classes and criteria of a prioritisation
 PLANNING_WORDS = {
     "manual": N_("manual clearance"),
     "dogs": N_("mine detection dogs"),
@@ -928,6 +933,25 @@ PLANNING_WORDS = {
     "steep": N_("steep ground"),
     "fitted": N_("fitted to the reports"),
     "default": N_("default"),
+    # priority classes of the presets (mineaction/priority_presets)
+    "high": N_("high"),
+    "medium": N_("medium"),
+    "low": N_("low"),
+    "none": N_("none"),
+    # the criteria of a prioritisation (core.priority.CRITERIA, same English labels)
+    "people_1km": N_("people living within the near radius (default 1 km)"),
+    "people_5km": N_("people living within the far radius (default 5 km)"),
+    "roads_blocked": N_("road and track links blocked"),
+    "market_access_cut": N_("market access cut (sum of blocked links' weights)"),
+    "farmland_m2": N_("farmland blocked"),
+    "infrastructure_blocked": N_("infrastructure blocked (weighted count)"),
+    "casualties_recent": N_("recent casualties (killed + injured in the window)"),
+    "contamination": N_("contamination type value (highest present)"),
+    "evidence": N_("evidence strength (0 to 1)"),
+    "reported_blockages": N_("blockages reported by survey"),
+    "beneficiaries": N_("beneficiaries reported by survey"),
+    "protected_area": N_("overlaps a protected area (1 = yes)"),
+    "near_water": N_("near a water body (1 = yes)"),
 }
 
 
@@ -1020,7 +1044,27 @@ _FIELDS = {
     "teams": N_("Teams"),
     "calendars": N_("Calendars"),
     "reason": N_("Reason"),
+    "weights": N_("Weights"),
+    # the fields of the plan run form (services/plan_jobs.py: options_from_form)
+    "time_limit": N_("Search time"),
+    "bound_time": N_("Bound time"),
+    "max_team_days": N_("Largest work package"),
+    "horizon_years": N_("Horizon"),
+    "start": N_("Start date"),
+    "seed": N_("Seed"),
+    "samples": N_("Samples"),
+    "deadline": N_("Treaty deadline"),
 }
+
+
+def field_label(where: str) -> str:
+    """Return the place an error names: a form's field by its label, a record in its file.
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("ru"): field_label("organisation"), field_label("f.csv, row 3")
+    ('Организация', 'f.csv, строка 3')
+    """
+    return gettext(_FIELDS[where]) if where in _FIELDS else notes_import.place(where)
 
 
 def shown(value: object) -> str:
@@ -1039,8 +1083,5 @@ def shown(value: object) -> str:
     if isinstance(value, Exception) and isinstance(message, str):
         where = getattr(value, "where", None)
         text = explain_note(translate(message))
-        if not where or where == "_":
-            return text
-        field = gettext(_FIELDS[where]) if where in _FIELDS else notes_import.place(where)
-        return f"{field}: {text}"
+        return f"{field_label(where)}: {text}" if where and where != "_" else text
     return explain_note(translate(value))

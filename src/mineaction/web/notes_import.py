@@ -150,8 +150,68 @@ def reason(text: str) -> str:
     return f"{shown} {m.group(2)}" if m.group(2) else shown
 
 
+#: what PyYAML says is wrong (``problem`` of a YAMLError)
+_YAML = {
+    "mapping values are not allowed here": N_(
+        "a mapping value is not allowed here (a ':' too many, or a missing indent?)"
+    ),
+    "found unexpected end of stream": N_("the text ends too early (a quote not closed?)"),
+    "could not find expected ':'": N_("an expected ':' is missing"),
+    "did not find expected key": N_("an expected key is missing (check the indents)"),
+    "did not find expected '-' indicator": N_("an expected '-' is missing (check the indents)"),
+    "found undefined alias": N_("an undefined alias"),
+}
+_YAML_THINGS = {
+    "the node content": N_("a value"),
+    "<block end>": N_("the end of the block"),
+    "<document start>": N_("the start of a document"),
+    "',' or ']'": N_("',' or ']'"),
+    "',' or '}'": N_("',' or '}'"),
+}
+_YAML_FOUND = {
+    "'<stream end>'": N_("the end of the text"),
+    "'<block mapping start>'": N_("the start of a mapping"),
+    "'<block sequence start>'": N_("the start of a list"),
+    "'<block end>'": N_("the end of the block"),
+    "'<flow mapping start>'": N_("'{'"),
+    "'<flow sequence start>'": N_("'['"),
+    "'<scalar>'": N_("a value"),
+    "'?'": N_("a key"),
+}
+_YAML_CHAR = re.compile(r"found character ('.+') that cannot start any token")
+
+
+def yaml_problem(text: str) -> str:
+    """Return what PyYAML says is wrong in a YAML text, in the current language (known texts).
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("ru"): yaml_problem("expected the node content, but found '<stream end>'")
+    'ожидается: значение; найдено: конец текста'
+    """
+    if text in _YAML:
+        return gettext(_YAML[text])
+    char = _YAML_CHAR.fullmatch(text)
+    if char:
+        return gettext("the character %(a)s cannot start a value (a tab instead of spaces?)") % {
+            "a": char.group(1)
+        }
+    m = re.fullmatch(r"expected (.+), but (?:found|got) (.+)", text)
+    if m:
+        what, found = m.groups()
+        return gettext("expected %(a)s, but found %(b)s") % {
+            "a": gettext(_YAML_THINGS[what]) if what in _YAML_THINGS else what,
+            "b": gettext(_YAML_FOUND[found]) if found in _YAML_FOUND else found,
+        }
+    return text
+
+
 #: (pattern, message, one formatter per group) of the readers' and checks' messages
 PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
+    (
+        re.compile(r"not valid YAML \(line (\S+), column (\S+)\): (.*)", re.S),
+        N_("not valid YAML (line %(a)s, column %(b)s): %(c)s"),
+        (_keep, _keep, yaml_problem),
+    ),
     # recognising the file (io/detect.py, io/safety.py)
     (
         re.compile(

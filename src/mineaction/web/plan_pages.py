@@ -14,8 +14,8 @@ from mineaction.core.planning.packages import calendars_from_dict, teams_from_li
 from mineaction.errors import MineActionError, PermissionDeniedError, ValidationError
 from mineaction.services import plan_jobs
 from mineaction.services import planning as svc
-from mineaction.web.i18n import L_, translate, use_language
-from mineaction.web.notes import explain_note, state_label
+from mineaction.web.i18n import L_, gettext, translate, use_language
+from mineaction.web.notes import explain_note, region_label, state_label
 from mineaction.web.pages import CurrentUser, language, render
 
 router = APIRouter(include_in_schema=False)
@@ -76,6 +76,19 @@ def _plans_page(
     )
 
 
+def chart_texts(request: Request, user: Any, result: dict[str, Any]) -> dict[str, str]:
+    """The words of a forecast chart in the page's language."""
+    scenario = str(result.get("scenario_label") or "").split(":")[0]
+    with use_language(language(request, user)):
+        return {
+            "title": gettext("Completion forecast: P10-P90 (bar), P50 (dot)"),
+            "deadline": gettext("deadline"),
+            "no date": gettext("no date"),
+            "programme": region_label("programme"),
+            scenario: explain_note(scenario),
+        }
+
+
 @router.get("/plans", response_class=HTMLResponse)
 def plans_page(request: Request, user: CurrentUser) -> HTMLResponse:
     """Stored plans, newest first, and the form that starts a planning run."""
@@ -126,8 +139,9 @@ def _yaml_field(form: dict[str, str], name: str, key: str | None) -> Any:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        raise ValidationError(L_("not valid YAML: %(why)s", why=first), where=name) from None
+        from mineaction.io.gis import yaml_error_text
+
+        raise ValidationError(yaml_error_text(exc), where=name) from None
     if key is not None and isinstance(data, dict) and key in data:
         data = data[key]
     return data
@@ -172,7 +186,8 @@ def plan_page(request: Request, user: CurrentUser, plan_id: str) -> HTMLResponse
     if p["summary"].get("forecast"):
         from mineaction.services import plan_charts
 
-        svg = plan_charts.forecast_bands(p["summary"]["forecast"], "svg").decode("utf-8")
+        fc = p["summary"]["forecast"]
+        svg = plan_charts.forecast_bands(fc, "svg", chart_texts(request, user, fc)).decode("utf-8")
         forecast_chart = svg[svg.find("<svg") :]
     return render(
         request,
@@ -224,7 +239,8 @@ def forecast_page(request: Request, user: CurrentUser) -> HTMLResponse:
         )
         from mineaction.services import plan_charts
 
-        chart = plan_charts.forecast_bands(result, "svg").decode("utf-8")
+        texts = chart_texts(request, user, result)
+        chart = plan_charts.forecast_bands(result, "svg", texts).decode("utf-8")
         chart = chart[chart.find("<svg") :]
     return render(
         request,
