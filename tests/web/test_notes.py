@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from mineaction.core import codes, geometry, geoparse, projection, reports
+from mineaction.core import codes, geometry, geoparse, projection, reporting, reports
 from mineaction.core.planning import packages
 from mineaction.errors import ValidationError
 from mineaction.forms import FORMS
@@ -32,9 +32,11 @@ from mineaction.services import (
     review,
     users,
 )
+from mineaction.services import reporting as reporting_service
 from mineaction.store import projections as proj
 from mineaction.store import schema as s
 from mineaction.store.engine import Store
+from mineaction.web import auth
 from mineaction.web.app import create_app
 from mineaction.web.i18n import use_language
 from mineaction.web.notes import STATES, explain_note, shown, state_label
@@ -418,6 +420,10 @@ _RAISED = {
     "ConflictError",
     "NotFoundError",
     "PlanningInputError",
+    "PermissionDeniedError",
+    "TransitionError",
+    "StaleVersionError",
+    "TooManyRequestsError",
     "ValueError",  # (pydantic validators of core/reports.py: a record's problem)
 }
 #: composed messages: examples of each shape they take
@@ -516,12 +522,16 @@ def raised_messages(module: ModuleType) -> list[str]:
         (geometry, 16),
         (importing, 14),
         (reports, 8),
+        # what the review pages, the reports page and the sign-in show
+        (ledger, 12),
+        (review, 10),
+        (reporting, 4),
+        (reporting_service, 1),
+        (auth, 4),
     ],
     ids=str,
 )
-def test_every_message_of_reading_and_checking_a_file_is_translated(
-    module: ModuleType, at_least: int
-) -> None:
+def test_every_message_that_reaches_a_page_is_translated(module: ModuleType, at_least: int) -> None:
     messages = raised_messages(module)
     assert len(messages) >= at_least, messages
     for text in messages:

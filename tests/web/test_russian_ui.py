@@ -438,6 +438,9 @@ def test_a_russian_user_sees_no_english_on_any_page(
     w.post("/admin/organisations", 400, data={"csrf_token": csrf, "code": "N MAC", "kind": "x"})
     w.post("/admin/codes", 400, data={"csrf_token": csrf, "list_name": "HazardClassification"})
     w.post("/review/R-RU-1/reject", 400, data={"csrf_token": csrf, "reason": ""})
+    w.post("/review/R-RU-1/reject", 403, where="/review/R-RU-1/reject without CSRF token", data={})
+    w.post("/review/R-RU-1/advance", 409, data={"csrf_token": csrf, "expect": "approved"})
+    w.post("/review/R-HZ-003-1/reject", 409, data={"csrf_token": csrf, "reason": "late"})
 
     # --- error pages: 400, 403, 404, 409, 412
     w.get("/reports/file?name=oslo-action-plan&period=2026-13&format=html", 400)

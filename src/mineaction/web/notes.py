@@ -672,6 +672,14 @@ def _why_invalid(text: str) -> str:
     return gettext(_WHY_INVALID[text]) if text in _WHY_INVALID else text
 
 
+def _roles(text: str) -> str:
+    return ", ".join(role_label(r) for r in text.split(", "))
+
+
+def _quoted_code(text: str) -> str:
+    return f"'{code_label(text.strip(chr(39)))}'"
+
+
 def _kinds(text: str) -> str:
     return ", ".join(org_kind_label(k) for k in text.split(", "))
 
@@ -808,6 +816,165 @@ _NOTES += [
         (_keep,),
     ),
 ]
+# the review workflow (services/ledger.py, services/review.py): errors of approve / reject /
+# link on the review pages; reports and scopes (core/reporting.py); sign-in and forms (web/auth)
+_NOTES += [
+    (
+        re.compile(
+            rf"unknown organisation {_Q}; registered: (.*) \(add it with `mineaction orgs add`\)"
+        ),
+        N_("unknown organisation %(a)s; registered: %(b)s (add it with `mineaction orgs add`)"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(
+            rf"report_id {_Q} already exists with different content; to correct it submit a new "
+            r'report with a new report_id and "supersedes": "(.*)"'
+        ),
+        N_(
+            "report_id %(a)s already exists with different content; to correct it, submit a new "
+            'report with a new report_id and "supersedes": "%(b)s"'
+        ),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(
+            r"report (\S+) is at version (\S+) \((\w+)\), not (\S+): someone acted on it "
+            r"meanwhile; reload it"
+        ),
+        N_(
+            "report %(a)s is at version %(b)s (%(c)s), not %(d)s: someone acted on it meanwhile; "
+            "reload it"
+        ),
+        (_keep, _keep, _code, _keep),
+    ),
+    (
+        re.compile(rf"no approved reports for hazard {_Q}"),
+        N_("no approved reports for hazard %(a)s"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"report (\S+) is (\w+); only submitted reports can be approved"),
+        N_("report %(a)s is %(b)s; only submitted reports can be approved"),
+        (_keep, _code),
+    ),
+    (
+        re.compile(
+            r"cannot approve report (\S+): a record it carries \(accident, victim, EORE session or "
+            r"inspection id\) is already in the database from another report; correct the id, or "
+            r'submit it as a correction with "supersedes"'
+        ),
+        N_(
+            "cannot approve report %(a)s: a record it carries (accident, victim, EORE session or "
+            "inspection id) is already in the database from another report; correct the id, or "
+            'submit it as a correction with "supersedes"'
+        ),
+        (_keep,),
+    ),
+    (
+        re.compile(r"cannot approve report (\S+): (.+)", re.S),
+        N_("cannot approve report %(a)s: %(b)s"),
+        (_keep, lambda t: explain_note(t)),
+    ),
+    (
+        re.compile(r"report (\S+) is (\w+); it cannot be rejected"),
+        N_("report %(a)s is %(b)s; it cannot be rejected"),
+        (_keep, _code),
+    ),
+    (
+        re.compile(r"report (\S+) is (\w+), not approved"),
+        N_("report %(a)s is %(b)s, not approved"),
+        (_keep, _code),
+    ),
+    (
+        re.compile(
+            r"cannot unapprove report (\S+): later approved reports of hazard (\S+) depend on it "
+            r"\((.*)\); unapprove those first"
+        ),
+        N_(
+            "cannot unapprove report %(a)s: later approved reports of hazard %(b)s depend on it "
+            "(%(c)s); unapprove those first"
+        ),
+        (_keep, _keep, _keep),
+    ),
+    (
+        re.compile(
+            r"approval levels must be an ordered subset of (.+) \(the final level 'approved' is "
+            r"implicit\); got (.+)"
+        ),
+        N_(
+            "approval levels must be an ordered subset of %(a)s (the final level 'approved' is "
+            "implicit); got %(b)s"
+        ),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"role ('\w+') cannot move a report to ('\w+') \(allowed: (.+)\)"),
+        N_("the role %(a)s cannot move a report to %(b)s (allowed: %(c)s)"),
+        (lambda r: role_label(r.strip("'")), lambda w: code_label(w.strip("'")), _roles),
+    ),
+    (
+        re.compile(r"report (\S+) waits for another approval level: (.+)", re.S),
+        N_("report %(a)s waits for another approval level: %(b)s"),
+        (_keep, lambda t: explain_note(t)),
+    ),
+    (
+        re.compile(r"report (\S+) needs operator QC verification first \(review verify\)"),
+        N_("report %(a)s needs operator QC verification first"),
+        (_keep,),
+    ),
+    (
+        re.compile(r"report (\S+) is (\w+); only pending reports are reviewed"),
+        N_("report %(a)s is %(b)s; only pending reports are reviewed"),
+        (_keep, _code),
+    ),
+    (
+        re.compile(r"report (\S+) is (\w+); its next step is ('\w+'), not ('\w+')"),
+        N_("report %(a)s is %(b)s; its next step is %(c)s, not %(d)s"),
+        (_keep, _code, _quoted_code, _quoted_code),
+    ),
+    (
+        re.compile(r"report (\S+) is (\w+); only pending reports"),
+        N_("report %(a)s is %(b)s; only pending reports can be linked"),
+        (_keep, _code),
+    ),
+    (
+        re.compile(r"a (\w+) report does not refer to a hazard"),
+        N_("a report of type %(a)s does not refer to a hazard"),
+        (_code,),
+    ),
+    (
+        re.compile(r"report (\S+) already refers to hazard (\S+)"),
+        N_("report %(a)s already refers to hazard %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(rf"no approved hazard {_Q} to attach the report to"),
+        N_("no approved hazard %(a)s to attach the report to"),
+        (_keep,),
+    ),
+    (re.compile(rf"{_Q} ends before it starts"), N_("%(a)s ends before it starts"), (_keep,)),
+    (
+        re.compile(rf"{_Q} is not a scope; use area:PCODE_PREFIX or org:ORG_CODE"),
+        N_("%(a)s is not a scope; use area:PCODE_PREFIX or org:ORG_CODE"),
+        (_keep,),
+    ),
+    (
+        re.compile(rf"unknown scope kind {_Q}; use area:PCODE_PREFIX or org:ORG_CODE"),
+        N_("unknown scope kind %(a)s; use area:PCODE_PREFIX or org:ORG_CODE"),
+        (_keep,),
+    ),
+    (
+        re.compile(rf"no report called {_Q}; known reports: (.+) \(see `mineaction report list`\)"),
+        N_("no report called %(a)s; known reports: %(b)s"),
+        (_keep, _keep),
+    ),
+    (
+        re.compile(r"too many failed attempts: try again in (\S+) s"),
+        N_("too many failed attempts: try again in %(a)s s"),
+        (_keep,),
+    ),
+]
 # the readers of imported files and the geometry checks (web/notes_import.py)
 _NOTES += notes_import.PATTERNS
 # a code form sent without a base term ("nothing is not a base term"): before the general one
@@ -894,6 +1061,10 @@ _FIXED = (
             N_("Calendar.rotation is (days on >= 1, days off >= 0)"),
             N_("CP-SAT found no solution in the time limit"),
             N_("a rejection needs a reason for the submitter"),
+            N_("unapproving needs a reason"),
+            N_("operator QC verification ('verified') comes before 'ops_approved'"),
+            N_("missing or wrong CSRF token: reload the page and submit the form again"),
+            N_("NUL characters are not allowed in URLs"),
             N_("Datetimes provided to dates should have zero time - e.g. be exact dates"),
             N_("Unable to parse input string as an integer, exceeded maximum size"),
             # titles of the import forms (mineaction.forms)
@@ -1083,5 +1254,7 @@ def shown(value: object) -> str:
     if isinstance(value, Exception) and isinstance(message, str):
         where = getattr(value, "where", None)
         text = explain_note(translate(message))
-        return f"{field_label(where)}: {text}" if where and where != "_" else text
+        if not where or where == "_" or message.startswith(f"{where} "):  # (names it already)
+            return text
+        return f"{field_label(where)}: {text}"
     return explain_note(translate(value))

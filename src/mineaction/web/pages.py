@@ -841,11 +841,7 @@ def review_advance(
     except PermissionDeniedError as exc:
         # The page may be used by this role, but the report waits for another level.
         raise ConflictError(
-            L_(
-                "report %(id)s waits for another approval level: %(why)s",
-                id=report_id,
-                why=str(exc),
-            )
+            f"report {report_id} waits for another approval level: {exc.message}"
         ) from exc
     return RedirectResponse(f"/review?{quote(step.to_state)}={quote(report_id)}", status_code=303)
 
