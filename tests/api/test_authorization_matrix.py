@@ -236,6 +236,8 @@ PAGE_SAMPLES: dict[str, Sample] = {
     "GET /admin": PAGE,
     "GET /plans": PAGE,
     "GET /plans/{plan_id}": Sample("page", {"plan_id": "P-SEED"}),
+    "GET /plans/{plan_id}/gantt.png": Sample("page", {"plan_id": "P-SEED"}),
+    "GET /plans/{plan_id}/curves.png": Sample("page", {"plan_id": "P-SEED"}),
     "POST /plans/{plan_id}/accept": Sample("page", {"plan_id": "P-SEED"}),
     # an invalid form: checked and refused on the form (400), no run is started
     "POST /plans/run": Sample("page", form={"time_limit": "not a number"}),

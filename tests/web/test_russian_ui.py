@@ -56,7 +56,7 @@ _DATA = re.compile("|".join(f"(?:{p})" for p in DATA_VALUES))
 _WORD = re.compile(r"(?<![\w'’.-])[A-Za-z]*[a-z][A-Za-z]*(?:-[A-Za-z]+)*(?![\w'’-])")
 #: tokens that are values, not words: identifiers, paths, field names, codes, options, numbers
 _TOKEN_VALUE = re.compile(
-    r"\{\w+\}|\S*[\d_/=@\\]\S*|\S+\.\S+|--\S+|'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`"
+    r"\{\w+\}|\S*[\d_/=@+\\]\S*|\S+\.\S+|--\S+|'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`"
 )
 
 
@@ -349,6 +349,12 @@ def test_a_russian_user_sees_no_english_on_any_page(
         "/profile",
     ):
         w.get(path)
+    for chart in ("gantt", "curves"):  # the plan's charts (images on its page), as SVG here
+        r = w.client.get(f"/plans/{plan.plan_id}/{chart}.png?format=svg")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg"), r.text
+        w.check(f"GET /plans/{plan.plan_id}/{chart}.png?format=svg", f"<div>{r.text}</div>", 200)
+        png = w.client.get(f"/plans/{plan.plan_id}/{chart}.png?lang=ru")
+        assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
     prioritise.prioritise(store, prioritise.load_config(preset="lis"), as_of=date.today())
     w.get("/hazards/HZ-003?after=prioritisation")
     with store.read() as conn:

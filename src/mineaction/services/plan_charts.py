@@ -33,10 +33,16 @@ def _save(fig: Any, fmt: str) -> bytes:
 
 
 def gantt(
-    items: Sequence[Mapping[str, Any]], fmt: str = "png", max_teams: int = 80, title: str = ""
+    items: Sequence[Mapping[str, Any]],
+    fmt: str = "png",
+    max_teams: int = 80,
+    title: str = "",
+    texts: Mapping[str, str] | None = None,
 ) -> bytes:
     """Gantt chart of plan items: one row per team, bars coloured by stage, work in progress
-    hatched. ``fmt``: png or svg."""
+    hatched. ``fmt``: png or svg; ``texts``: the legend's words in another language (keys: the
+    English words, and ``more`` with {n} and {m} for the teams left out)."""
+    say = dict(texts or {})
     teams: list[str] = []
     for r in items:
         if r["team"] not in teams:
@@ -65,26 +71,34 @@ def gantt(
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STAGE_COLOURS.values()]
-    labels = ["NTS", "TS", "clearance"]
+    labels = [say.get(w, w) for w in ("NTS", "TS", "clearance")]
     handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch="//"))
-    labels.append("in progress (kept)")
+    labels.append(say.get("in progress (kept)", "in progress (kept)"))
     ax.legend(handles, labels, loc="lower right", fontsize=7)
-    more = f" (first {max_teams} of {len(teams)} teams)" if len(teams) > max_teams else ""
+    more = ""
+    if len(teams) > max_teams:
+        more = say.get("more", " (first {n} of {m} teams)").format(n=max_teams, m=len(teams))
     ax.set_title((title or "Plan") + more, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _save(fig, fmt)
 
 
-def curves(summary: Mapping[str, Any], fmt: str = "png") -> bytes:
-    """Cumulative priority-weighted benefit and expected land released (two panels)."""
+def curves(
+    summary: Mapping[str, Any], fmt: str = "png", texts: Mapping[str, str] | None = None
+) -> bytes:
+    """Cumulative priority-weighted benefit and expected land released (two panels).
+
+    ``texts`` gives the two titles in another language (keys: the English titles).
+    """
+    say = dict(texts or {})
     c = summary["curves"]
     x = [mdates.date2num(_d(d)) for d in c["dates"]]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
     a1.plot(x, c["benefit"], color="#2ca02c")
-    a1.set_title("Cumulative priority-weighted benefit", fontsize=10)
+    a1.set_title(say.get("benefit", "Cumulative priority-weighted benefit"), fontsize=10)
     a2.plot(x, [v / 1e6 for v in c["released_m2"]], color="#1f77b4")
-    a2.set_title("Expected land released (km²)", fontsize=10)
+    a2.set_title(say.get("released", "Expected land released (km²)"), fontsize=10)
     for ax in (a1, a2):
         ax.xaxis_date()
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))

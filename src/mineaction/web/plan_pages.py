@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -201,6 +201,49 @@ def plan_page(request: Request, user: CurrentUser, plan_id: str) -> HTMLResponse
         can_accept=getattr(user, "role", None) in ACCEPTERS and p["status"] == "draft",
         qid=quote(p["plan_id"]),
     )
+
+
+ChartFormat = Literal["png", "svg"]
+_CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+_PRIVATE = {"Cache-Control": "private, max-age=60"}
+
+
+@router.get("/plans/{plan_id}/gantt.png")
+def plan_gantt_image(
+    request: Request, user: CurrentUser, plan_id: str, format: ChartFormat = "png"
+) -> Response:
+    """The plan's Gantt chart with its words in the page's language (PNG, or SVG)."""
+    from mineaction.services import plan_charts
+
+    p = svc.get_plan(_store(request), plan_id)
+    with use_language(language(request, user)):
+        title = gettext("Plan %(id)s (%(method)s)") % {"id": p["plan_id"], "method": p["method"]}
+        texts = {
+            "NTS": gettext("NTS"),
+            "TS": gettext("TS"),
+            "clearance": gettext("clearance"),
+            "in progress (kept)": gettext("in progress (kept)"),
+            "more": gettext(" (first %(n)s of %(m)s teams)") % {"n": "{n}", "m": "{m}"},
+        }
+    chart = plan_charts.gantt(p["items"], format, title=title, texts=texts)
+    return Response(chart, media_type=_CHART_TYPES[format], headers=_PRIVATE)
+
+
+@router.get("/plans/{plan_id}/curves.png")
+def plan_curves_image(
+    request: Request, user: CurrentUser, plan_id: str, format: ChartFormat = "png"
+) -> Response:
+    """The plan's cumulative curves with their titles in the page's language (PNG, or SVG)."""
+    from mineaction.services import plan_charts
+
+    p = svc.get_plan(_store(request), plan_id, items=False)
+    with use_language(language(request, user)):
+        texts = {
+            "benefit": gettext("Cumulative priority-weighted benefit"),
+            "released": gettext("Expected land released (km²)"),
+        }
+    chart = plan_charts.curves(p["summary"], format, texts=texts)
+    return Response(chart, media_type=_CHART_TYPES[format], headers=_PRIVATE)
 
 
 @router.post("/plans/{plan_id}/accept")

@@ -121,6 +121,8 @@ POLICY: dict[str, Access] = {
     "GET /reports/file": READERS,
     "GET /plans": NATIONAL,
     "GET /plans/{plan_id}": NATIONAL,
+    "GET /plans/{plan_id}/gantt.png": NATIONAL,
+    "GET /plans/{plan_id}/curves.png": NATIONAL,
     "POST /plans/{plan_id}/accept": NATIONAL,
     # background planning runs started from the plans page, and their progress
     "POST /plans/run": NATIONAL,
