@@ -40,7 +40,7 @@ DATA_VALUES = [
     r"Reported by the farmer; mines seen near the tree line\.",  # a free-text description
     r"Kursk Oblast Mine Action Centre",  # the programme's name (a setting)
     r"Sudzhansky|Korenevsky|(?:Sudzha|Martynovka|Korenevo|Snagost)(?: town| village)?",  # areas
-    r"\b(?:im|viewer|anna|oleg)\b",  # user names
+    r"\b(?:im|viewer|anna|oleg|olga)\b",  # user names
     r"\b[a-z][a-z_]* – ",  # a code before its label (code lists)
     r"id, asset, home, rates, availability|default, regions, travel",  # YAML keys of a form
     r"\b(?:Multi)?(?:Polygon|Point|LineString)\b",  # GeoJSON geometry types

@@ -27,11 +27,21 @@
   }
 
   var el = document.getElementById("map");
-  var map = L.map(el, { preferCanvas: true, zoomControl: true, minZoom: 3, maxZoom: 19 });
+  var map = L.map(el, { preferCanvas: true, zoomControl: false, minZoom: 3, maxZoom: 19 });
+  L.control.zoom({ zoomInTitle: t.zoomInTitle, zoomOutTitle: t.zoomOutTitle }).addTo(map);
+  map.on("popupopen", function (e) {  // Leaflet names its close button in English
+    var b = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (b) b.setAttribute("aria-label", t.closePopup);
+  });
   var ext = cfg.extent || [30, 44, 40, 53];
   map.fitBounds([[ext[1], ext[0]], [ext[3], ext[2]]], { padding: [20, 20] });
   map.attributionControl.setPrefix("Leaflet");
-  L.control.scale({ imperial: false }).addTo(map);
+  var scale = L.control.scale({ imperial: false });
+  scale._updateMetric = function (maxMeters) {  // Leaflet writes "m" and "km" in English
+    var m = this._getRoundNum(maxMeters);
+    this._updateScale(this._mScale, m < 1000 ? m + " " + t.scaleM : m / 1000 + " " + t.scaleKm, m / maxMeters);
+  };
+  scale.addTo(map);
   if (cfg.tileUrl) {
     L.tileLayer(cfg.tileUrl, { maxZoom: 19, attribution: "" }).addTo(map);
   }

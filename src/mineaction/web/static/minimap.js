@@ -5,7 +5,8 @@
   if (!el) return;
   var data = JSON.parse(document.getElementById("minimap-data").textContent);
   var C = JSON.parse(document.getElementById("minimap-colours").textContent);
-  var map = L.map(el, { preferCanvas: false, scrollWheelZoom: false });
+  var map = L.map(el, { preferCanvas: false, scrollWheelZoom: false, zoomControl: false });
+  L.control.zoom({ zoomInTitle: el.dataset.zoomIn || "Zoom in", zoomOutTitle: el.dataset.zoomOut || "Zoom out" }).addTo(map);
   var styles = {
     hazard: { color: "#1f2933", weight: 2, fill: false },
     remaining: { stroke: false, fillColor: C.remaining, fillOpacity: 0.35 },
@@ -32,6 +33,12 @@
   var b = layer.getBounds();
   if (b.isValid()) map.fitBounds(b, { padding: [16, 16], maxZoom: 17 }); else map.setView([0, 0], 2);
   map.attributionControl.setPrefix("Leaflet");
-  L.control.scale({ imperial: false }).addTo(map);
+  var scale = L.control.scale({ imperial: false });
+  scale._updateMetric = function (maxMeters) {  // Leaflet writes "m" and "km" in English
+    var m = this._getRoundNum(maxMeters);
+    var unit = m < 1000 ? (el.dataset.m || "m") : (el.dataset.km || "km");
+    this._updateScale(this._mScale, (m < 1000 ? m : m / 1000) + " " + unit, m / maxMeters);
+  };
+  scale.addTo(map);
   el.dataset.ready = "1";
 })();
