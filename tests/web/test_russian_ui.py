@@ -420,6 +420,27 @@ def test_a_russian_user_sees_no_english_on_any_page(
             files={"file": (name, data)},
             data={"csrf_token": csrf, "organisation": "FSD", **form},
         )
+    # confirm a check with good and bad records: the import, then its report under review
+    r = w.client.post(
+        "/import",
+        files={"file": ("bad-kobo.json", _bad_kobo())},
+        data={"csrf_token": csrf, "organisation": "HALO"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    token = r.headers["location"].rsplit("/", 1)[1]
+    w.post(
+        "/import/confirm",
+        200,
+        where="/import/confirm (imported)",
+        data={"csrf_token": csrf, "token": token},
+    )
+    w.get(f"/import/{token}")  # the check, now confirmed
+    inbox = w.get("/review")
+    imported = re.findall(r'href="/review/(HALO[^"]+)"', inbox)
+    assert imported, "the imported report is not in the inbox"
+    w.get(f"/review/{imported[0]}")
     w.post(
         "/import",
         400,

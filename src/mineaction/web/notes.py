@@ -1126,6 +1126,22 @@ PLANNING_WORDS = {
 }
 
 
+#: where an imported report came from (Submission.system of mineaction.io)
+SOURCES = {"kobo": "KoboToolbox", "odk-central": "ODK Central", "gis": N_("GIS file or table")}
+
+
+def source_label(system: str | None) -> str:
+    """Return where a report came from, in the current language (proper names kept).
+
+    >>> from mineaction.web.i18n import use_language
+    >>> with use_language("ru"): source_label("gis"), source_label("kobo"), source_label(None)
+    ('ГИС-файл или таблица', 'KoboToolbox', '–')
+    """
+    if not system:
+        return "–"
+    return gettext(SOURCES[system]) if system in SOURCES else system
+
+
 def planning_label(word: str | None) -> str:
     """Return an asset class, terrain or rate source of the planner in the current language.
 
@@ -1213,7 +1229,9 @@ _FIELDS = {
     "mapping": N_("Column mapping"),
     "--period": N_("Period"),
     "teams": N_("Teams"),
+    "teams_yaml": N_("Teams"),
     "calendars": N_("Calendars"),
+    "calendars_yaml": N_("Calendars"),
     "reason": N_("Reason"),
     "weights": N_("Weights"),
     # the fields of the plan run form (services/plan_jobs.py: options_from_form)

@@ -71,6 +71,7 @@ from mineaction.web.notes import (
     planning_label,
     region_label,
     shown,
+    source_label,
     state_label,
 )
 
@@ -114,6 +115,7 @@ _FILTERS: dict[str, Callable[..., str]] = {
     "reason": notes_import.reason,
     "region": region_label,
     "planning": planning_label,
+    "source": source_label,
     "note": explain_note,
     "state": state_label,
 }
