@@ -464,6 +464,34 @@ def test_a_russian_user_sees_no_english_on_any_page(
     w.post("/admin/users", 400, data={"csrf_token": csrf, "username": "a b", "role": "viewer"})
     w.post("/admin/organisations", 400, data={"csrf_token": csrf, "code": "N MAC", "kind": "x"})
     w.post("/admin/codes", 400, data={"csrf_token": csrf, "list_name": "HazardClassification"})
+    w.post("/admin/users/im/tokens", 200, data={"csrf_token": csrf, "name": "QGIS", "days": "30"})
+    w.post(
+        "/admin/users/im/tokens",
+        400,
+        where="/admin/users/im/tokens bad days",
+        data={"csrf_token": csrf, "days": "x"},
+    )
+    w.post("/admin/users/viewer/password", 200, data={"csrf_token": csrf})
+    w.post(
+        "/admin/users",
+        400,
+        where="/admin/users operator without organisation",
+        data={
+            "csrf_token": csrf,
+            "username": "op.x",
+            "role": "operator_entry",
+            "password": "x" * 12,
+        },
+    )
+    w.post(
+        "/admin/codes/HazardClassification/CHA",
+        400,
+        data={"csrf_token": csrf, "label_en": "x" * 300},
+    )
+    w.get("/hazards?status=nonsense&page=-3", 400)  # a bad parameter: the error page
+    w.get("/reports?name=nope&period=2026", 404)
+    w.get("/forecast?run=1&samples=0", 400)
+    w.get("/hazards/HZ-003?lang=ru&zoom=abc", 200)
     w.post("/review/R-RU-1/reject", 400, data={"csrf_token": csrf, "reason": ""})
     w.post("/review/R-RU-1/reject", 403, where="/review/R-RU-1/reject without CSRF token", data={})
     w.post("/review/R-RU-1/advance", 409, data={"csrf_token": csrf, "expect": "approved"})

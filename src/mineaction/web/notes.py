@@ -967,7 +967,7 @@ _NOTES += [
     (
         re.compile(rf"no report called {_Q}; known reports: (.+) \(see `mineaction report list`\)"),
         N_("no report called %(a)s; known reports: %(b)s"),
-        (_keep, _keep),
+        (_keep, lambda names: ", ".join(f"'{n}'" for n in names.split(", "))),
     ),
     (
         re.compile(r"too many failed attempts: try again in (\S+) s"),

@@ -924,9 +924,8 @@ def _http_page_error(exc: Exception) -> MineActionError:
 def _invalid_page_error(exc: Exception) -> MineActionError:
     """Bad parameters of a page request: 400 naming the fields."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    fields = ", ".join(
-        sorted({".".join(str(p) for p in e.get("loc", ())[1:]) or "-" for e in errors})
-    )
+    names = {".".join(str(p) for p in e.get("loc", ())[1:]) or "-" for e in errors}
+    fields = ", ".join(f"'{name}'" for name in sorted(names))
     return ValidationError(L_("the address has invalid parameters: %(fields)s", fields=fields))
 
 
