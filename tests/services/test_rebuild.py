@@ -653,3 +653,29 @@ def test_an_approval_keeps_the_plan_and_the_other_digests(demo_store: Store) -> 
     after = _digests(demo_store)
     assert {k for k in after if k[0] == sh.PLAN} == plan  # the same ranges
     assert all(after[k] == d for k, d in left.items())  # the digests not forgotten still hold
+
+
+def test_workers_do_not_run_the_main_script(demo_store: Store, tmp_path: Any) -> None:
+    """Spawned workers leave an unguarded main script alone (the CLI's would cost ~1 s each)."""
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {os.path.abspath('src')!r})\n"
+        f"with open({str(marker)!r}, 'a') as f:\n"
+        "    f.write(f'{os.getpid()}\\n')\n"
+        # no `if __name__ == '__main__'` guard: a worker running this would recompute too
+        "from mineaction.services import rebuild\n"
+        "from mineaction.store.engine import Store\n"
+        f"store = Store({demo_store.url!r})\n"
+        f"res = rebuild.recompute(store, jobs=2, reports_per_shard={PER_SHARD})\n"
+        "print(res.hazards, res.reports)\n"
+    )
+    with demo_store.read() as conn:
+        hazards = proj.count_hazards(conn)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[0] == str(hazards)
+    assert len(marker.read_text().split()) == 1  # the parent only

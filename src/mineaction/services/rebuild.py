@@ -508,10 +508,36 @@ def _results(
         initargs=(store.url, snapshot, os.getpid()),
     )
     try:
-        futures = [pool.submit(_run_in_worker, task) for task in tasks]
+        with _main_script_hidden():  # the workers start here, at the first submits
+            futures = [pool.submit(_run_in_worker, task) for task in tasks]
         yield (f.result() for f in as_completed(futures))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Keep spawned workers from running the main script or module again (``__mp_main__``).
+
+    ``spawn`` runs the parent's main script (or ``-m`` module) again in every worker; for the
+    ``mineaction`` console script that imports the whole CLI (web, imaging, password
+    hashing: about 1.1 s of CPU per worker), which a worker never uses: its task and
+    initializer live in this module. While the workers start, the main module's ``__file__``
+    and ``__spec__`` are hidden from :mod:`multiprocessing`, which then leaves ``__main__``
+    alone (so a script calling the recompute needs no ``if __name__ == "__main__"`` guard).
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {k: vars(main)[k] for k in ("__file__", "__spec__") if k in vars(main)}
+    vars(main).pop("__file__", None)
+    vars(main)["__spec__"] = None
+    try:
+        yield
+    finally:
+        vars(main).pop("__spec__", None)
+        vars(main).update(saved)
 
 
 # --- the use cases --------------------------------------------------------------------------
