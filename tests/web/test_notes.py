@@ -18,7 +18,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from mineaction.core import codes, geometry, geoparse, projection, reporting, reports
-from mineaction.core.planning import packages
+from mineaction.core.planning import cpsat, packages, planner, schedule, search
+from mineaction.core.planning import model as planning_model
 from mineaction.errors import ValidationError
 from mineaction.forms import FORMS
 from mineaction.io import detect, formmap, gis, safety, submissions
@@ -440,6 +441,7 @@ _SHAPES = {
         "recognised; give --form",
     ],
     "import CHA CHA": ["import B-1 is an import, not a dry run", "import B-1 is odd"],
+    "not valid YAMLCHA: CHA": ["not valid YAML line 3: mapping values", "not valid YAML: bad"],
     "CHA 'CHA' is not a finite number (NaN or infinity): a corrupted or hostile file; nothing "
     "was imported": [
         f"{what} nan is not a finite number (NaN or infinity): a corrupted or hostile file; "
@@ -528,6 +530,14 @@ def raised_messages(module: ModuleType) -> list[str]:
         (reporting, 4),
         (reporting_service, 1),
         (auth, 4),
+        # the plan pages: a plan's notes, a failed run's error (services/planning, core/planning)
+        (planning, 18),
+        (plan_jobs, 5),
+        (search, 3),
+        (cpsat, 2),
+        (planner, 1),
+        (schedule, 2),
+        (planning_model, 4),
     ],
     ids=str,
 )
