@@ -525,3 +525,26 @@ def test_a_russian_user_sees_no_english_on_any_page(
     assert not w.english, f"English in the Russian interface:\n{report}"
     assert len(w.seen) >= 60, w.seen
     assert time.monotonic() - started < 60
+
+
+def test_an_unexpected_failure_is_a_russian_error_page(sample_db: tuple[str, Store]) -> None:
+    from mineaction.core.access import SIGNED_IN
+    from mineaction.web.policy import POLICY, allow
+
+    app = create_app(sample_db[0])
+    app.state.policy = {**POLICY, "GET /boom": allow(SIGNED_IN)}
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.post("/login", data={"username": "anna", "password": PASSWORD})
+        page = c.get("/boom", headers=HTML)
+        api = c.get("/boom")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    parser = _Visible()
+    parser.feed(page.text)
+    texts = [t for t in parser.texts if english_in(t)]
+    assert not texts and "внутренняя ошибка" in page.text, texts
+    assert api.status_code == 500 and api.json()["code"] == "internal_error"  # JSON stays

@@ -310,7 +310,9 @@ class Observe:
                     raise
                 from mineaction.web.errors import unexpected_error
 
-                response = await unexpected_error(Request(scope), exc)
+                app = scope.get("app")  # its handler (a page for a browser: web.pages)
+                handler = getattr(app, "exception_handlers", {}).get(Exception, unexpected_error)
+                response = await handler(Request(scope), exc)
                 await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - t0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mineaction.core.access import Role
@@ -147,6 +149,7 @@ env.globals.update(
     ACTIVITY_COLOURS=charts.ACTIVITY_COLOURS,
 )
 
+log = logging.getLogger("mineaction.web")
 router = APIRouter(include_in_schema=False)
 
 #: Page features by role (the routes themselves are guarded by ``web.policy.POLICY``).
@@ -905,6 +908,8 @@ def _page_errors(app: FastAPI) -> None:
     for kind, page_error in (
         (StarletteHTTPException, _http_page_error),
         (RequestValidationError, _invalid_page_error),
+        (DataError, _data_page_error),
+        (Exception, _internal_page_error),
     ):
         app.add_exception_handler(kind, _as_page(app.exception_handlers.get(kind), page_error))
 
@@ -929,22 +934,39 @@ def _invalid_page_error(exc: Exception) -> MineActionError:
     return ValidationError(L_("the address has invalid parameters: %(fields)s", fields=fields))
 
 
+def _data_page_error(exc: Exception) -> MineActionError:
+    """A value the database cannot store (NUL characters): 400."""
+    return ValidationError(L_("a value in the form cannot be stored (invalid characters?)"))
+
+
+def _internal_page_error(exc: Exception) -> MineActionError:
+    """Anything unexpected (logged with its traceback by the JSON handler): 500."""
+    err = MineActionError(L_("internal error: the administrator can find it in the log"))
+    err.http_status = 500
+    return err
+
+
 def _as_page(
     fallback: Callable[..., Any] | None, to_error: Callable[[Exception], MineActionError]
 ) -> Callable[[Request, Exception], Any]:
     """Show a framework error of a page request as the error page; keep JSON for the rest."""
 
     async def handler(request: Request, exc: Exception) -> Response:
+        assert fallback is not None
+        resp = fallback(request, exc)  # (the JSON handler also logs what went wrong)
+        if inspect.isawaitable(resp):
+            resp = await resp
         error = to_error(exc)
         if error.http_status != 401 and _html_wanted(request):
             from starlette.concurrency import run_in_threadpool
 
-            user = await run_in_threadpool(known_user, request)
-            return render(request, "error.html", user, error=error, status_code=error.http_status)
-        assert fallback is not None
-        resp = fallback(request, exc)
-        if inspect.isawaitable(resp):
-            resp = await resp
+            try:
+                user = await run_in_threadpool(known_user, request)
+                return render(
+                    request, "error.html", user, error=error, status_code=error.http_status
+                )
+            except Exception:  # (the database may be what failed): the plain answer
+                log.exception("the error page could not be shown")
         return cast(Response, resp)
 
     return handler
