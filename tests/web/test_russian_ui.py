@@ -398,7 +398,27 @@ def test_a_russian_user_sees_no_english_on_any_page(
         ("hazards.geojson", (FIX / "gis/hazards.geojson").read_bytes(), {"form": "ma_hazard"}, 200),
         ("hazards.geojson", orjson.dumps(_BAD_GEOJSON), {}, 400),  # no form
         ("eo_mgrs.csv", (FIX / "gis/eo_mgrs.csv").read_bytes(), {}, 400),
-        ("not_a_geopackage.gpkg", (FIX / "bad/not_a_geopackage.gpkg").read_bytes(), {}, 400),
+        (
+            "not_a_geopackage.gpkg",
+            (FIX / "bad/not_a_geopackage.gpkg").read_bytes(),
+            {"form": "ma_hazard"},
+            400,
+        ),
+        (
+            "billion_laughs.kml",
+            (FIX / "bad/billion_laughs.kml").read_bytes(),
+            {"form": "ma_hazard"},
+            400,
+        ),
+        ("zip_bomb.zip", (FIX / "bad/zip_bomb.zip").read_bytes(), {}, 400),
+        (
+            "huge_coords.geojson",
+            (FIX / "bad/huge_coords.geojson").read_bytes(),
+            {"form": "ma_hazard"},
+            400,
+        ),
+        ("hazards.shp", b"not a shapefile", {"form": "ma_hazard"}, 400),
+        ("book.xlsx", b"PK\x03\x04 not a workbook", {}, 400),
         ("truncated.json", (FIX / "bad/truncated.json").read_bytes(), {}, 400),
         ("truncated.csv.zip", (FIX / "bad/truncated.csv.zip").read_bytes(), {}, 400),
         (

@@ -78,6 +78,12 @@ _DETAILS = {
     ),
 }
 _AT = re.compile(r"(.+): line (\d+) column (\d+) \(char \d+\)")
+_FORMAT = re.compile(r"\w+: (.+) not recognized as being in a supported file format\.?")
+_XML = {
+    "DTDForbidden": N_("DTDs are not allowed"),
+    "EntitiesForbidden": N_("entities are not allowed"),
+    "ExternalReferenceForbidden": N_("external references are not allowed"),
+}
 _RINGS = re.compile(
     r"IllegalArgumentException: Invalid number of points in LinearRing found (\d+) - must be "
     r"0 or >= 4"
@@ -103,6 +109,11 @@ def detail(text: str) -> str:
         }
     if text in _DETAILS:
         return gettext(_DETAILS[text])
+    if text in _XML:
+        return gettext(_XML[text])
+    unknown = _FORMAT.fullmatch(text)
+    if unknown:
+        return gettext("%(a)s is not in a supported file format") % {"a": unknown.group(1)}
     rings = _RINGS.fullmatch(text)
     if rings:
         return gettext("a ring has %(a)s points; it needs at least 4") % {"a": rings.group(1)}
@@ -268,7 +279,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
     (
         re.compile(r"the XML declares a DTD or entities \((.*)\); refused as unsafe"),
         N_("the XML declares a DTD or entities (%(a)s); refused as unsafe"),
-        (_keep,),
+        (detail,),
     ),
     (
         re.compile(r"not well-formed XML \((.*)\); is it truncated\?", re.S),
@@ -338,7 +349,7 @@ PATTERNS: list[tuple[re.Pattern[str], str, Formats]] = [
             r"cannot read the GIS file \((.*)\); is it truncated or of another format\?", re.S
         ),
         N_("cannot read the GIS file (%(a)s); is it truncated or of another format?"),
-        (_keep,),
+        (detail,),
     ),
     (
         re.compile(
@@ -688,15 +699,16 @@ FIXED = frozenset(
     }
 )
 
-#: the parts of a record's place in a file (io/submissions.py, io/gis.py)
+#: the parts of a record's place in a file (io/submissions.py, io/gis.py, core/geoparse.py)
 _PLACES = [
-    (re.compile(r", line (\d+), submission (\S+)$"), N_(", line %(a)s, submission %(b)s")),
-    (re.compile(r", submission (\S+)$"), N_(", submission %(a)s")),
-    (re.compile(r", line (\d+) \((.*)\)$"), N_(", line %(a)s (%(b)s)")),
-    (re.compile(r", line (\d+)$"), N_(", line %(a)s")),
-    (re.compile(r", sheet ('.*') row (\d+)$"), N_(", sheet %(a)s, row %(b)s")),
-    (re.compile(r", feature (\d+)$"), N_(", feature %(a)s")),
-    (re.compile(r", row (\d+)$"), N_(", row %(a)s")),
+    (re.compile(r"submission (\S+)"), N_("submission %(a)s")),
+    (re.compile(r"line (\d+) \((.*)\)"), N_("line %(a)s (%(b)s)")),
+    (re.compile(r"line (\d+)"), N_("line %(a)s")),
+    (re.compile(r"sheet ('.*') row (\d+)"), N_("sheet %(a)s, row %(b)s")),
+    (re.compile(r"feature (\d+)"), N_("feature %(a)s")),
+    (re.compile(r"row (\d+)"), N_("row %(a)s")),
+    (re.compile(r"point (\d+)"), N_("point %(a)s")),
+    (re.compile(r"geometry"), N_("geometry")),
 ]
 
 
@@ -706,15 +718,16 @@ def place(text: str | None) -> str:
     >>> from mineaction.web.i18n import use_language
     >>> with use_language("ru"): place("bad.json, submission 100001")
     'bad.json, запись 100001'
-    >>> with use_language("ru"): place("hazards.geojson, feature 3")
-    'hazards.geojson, объект 3'
+    >>> with use_language("ru"): place("hazards.geojson, feature 3, geometry")
+    'hazards.geojson, объект 3, геометрия'
     >>> with use_language("ru"): place("something else")
     'something else'
     """
-    text = text or ""
-    for pattern, message in _PLACES:
-        m = pattern.search(text)
-        if m:
-            values = dict(zip("abc", m.groups(), strict=False))
-            return text[: m.start()] + gettext(message) % values
-    return text
+    parts = (text or "").split(", ")
+    for i, part in enumerate(parts[1:], 1):  # (the first part is the file's name)
+        for pattern, message in _PLACES:
+            m = pattern.fullmatch(part)
+            if m:
+                parts[i] = gettext(message) % dict(zip("ab", m.groups(), strict=False))
+                break
+    return ", ".join(parts)
