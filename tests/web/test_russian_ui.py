@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from mineaction.forms import synthetic as syn
-from mineaction.services import ledger, prioritise, users
+from mineaction.services import ledger, prioritise, tasks, users
 from mineaction.services import planning as pl
 from mineaction.store import projections as proj
 from mineaction.store.engine import Store
@@ -122,6 +122,7 @@ class _Visible(HTMLParser):
 def english_in(text: str) -> list[str]:
     """The English words of a visible text, data values and codes left out."""
     text = re.sub(r"\{\w+\}", " ", _DATA.sub(" ", text))  # ({n}: a placeholder of map.js)
+    text = re.sub(r"[\w.]+(?:\[\d+\][\w.]*)+", " ", text)  # a field path: releases[0].polygon
     text = re.sub(r"[\[\](){}<>,;«»]", " ", text)  # (a word glued to a value is still a word)
     text = _TOKEN_VALUE.sub(" ", text)
     return _WORD.findall(text)
@@ -139,6 +140,7 @@ def test_the_detector_finds_english_words_and_leaves_data_values_out() -> None:
     glued = "полигон недопустим (Self-intersection[35.205 51.205]); ГИС-файл в zip-архиве"
     assert english_in(glued) == ["Self-intersection"]
     assert english_in("0.0 s") == ["s"] and english_in("Запустил(а) anna") == []
+    assert english_in("releases[0].polygon: нет ответа; victims[2]: нет") == []
     page = _Visible()
     page.feed(
         '<p title="Hazard">Район <code>open</code><input placeholder="Name">'
@@ -356,6 +358,20 @@ def test_a_russian_user_sees_no_english_on_any_page(
         png = w.client.get(f"/plans/{plan.plan_id}/{chart}.png?lang=ru")
         assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
     prioritise.prioritise(store, prioritise.load_config(preset="lis"), as_of=date.today())
+    for status in ("planned", "in_progress", "done"):  # a task of each state on the hazard page
+        tasks.create_task(
+            store,
+            {
+                "task_id": f"T-RU-{status}",
+                "hazard_id": "HZ-003",
+                "activity_type": "CLEARANCE",
+                "team": "DRC MDT 2",
+                "planned_start": date.today(),
+                "planned_end": date.today(),
+                "status": status,
+            },
+            actor="im",
+        )
     w.get("/hazards/HZ-003?after=prioritisation")
     with store.read() as conn:
         saved_teams = get_setting(conn, "teams")
@@ -394,6 +410,10 @@ def test_a_russian_user_sees_no_english_on_any_page(
         ("bad-kobo.json", _bad_kobo(), {}, 200),
         ("ma_accident.json", (FIX / "kobo/ma_accident.json").read_bytes(), {}, 200),
         ("ma_eore.csv", (FIX / "kobo/ma_eore.csv").read_bytes(), {}, 200),
+        ("ma_hazard.xlsx", (FIX / "kobo/ma_hazard.xlsx").read_bytes(), {"form": "ma_hazard"}, 200),
+        ("ma_hazard.odata.json", (FIX / "odk_central/ma_hazard.odata.json").read_bytes(), {}, 200),
+        ("ma_activity.csv.zip", (FIX / "odk_central/ma_activity.csv.zip").read_bytes(), {}, 200),
+        ("hazards.kml", (FIX / "gis/hazards.kml").read_bytes(), {"form": "ma_hazard"}, 200),
         ("hazards.geojson", orjson.dumps(_BAD_GEOJSON), {"form": "ma_hazard"}, 200),
         ("hazards.geojson", (FIX / "gis/hazards.geojson").read_bytes(), {"form": "ma_hazard"}, 200),
         ("hazards.geojson", orjson.dumps(_BAD_GEOJSON), {}, 400),  # no form
