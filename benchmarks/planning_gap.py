@@ -10,8 +10,12 @@ of ``--long``/4 CPU s with other seeds, a restart from the construction for ``--
 CP-SAT with the best plan as hint for ``--cpsat`` s then ``--long``/8 of search, and the
 column generation's integer restricted master decoded into team queues); the pooled LP
 (``bounds.lp_bound``); the schedule Lagrangian by ``--subgradient`` subgradient iterations;
-and the converged schedule dual (``colgen.column_generation_bound``). CPU seconds throughout
-(``time.process_time``). Figures of the fourth session: docs/planning.md.
+and the converged schedule dual (``colgen.column_generation_bound``). With ``--elementary``
+also the converged *elementary* schedule dual (pricing over schedules that take each operation
+at most once, continued from the no-repeat master and its multipliers; small sizes only), and
+the integer master is then solved over the elementary master's columns. CPU seconds throughout
+(``time.process_time``). Figures of the fourth and sixth sessions: docs/planning.md.
+Bounds only, with quick plans: ``--time-limit 5 --long 0 --cpsat 0``.
 """
 
 from __future__ import annotations
@@ -120,6 +124,35 @@ def run(n: int, args: argparse.Namespace) -> None:
     cg_cpu = CPU() - c
     master = out[0]
     assert isinstance(master, _Master)
+    elem_txt = ""
+    if args.elementary:
+        c = CPU()
+        eout: list[object] = []
+        el = column_generation_bound(
+            inst,
+            horizon,
+            seed_plans=seeds,
+            pi0=cg.multipliers,
+            alpha0=cg.chain_multipliers,
+            iterations=100_000,
+            time_limit=args.cg_limit,
+            clock=CPU,
+            master_out=eout,
+            elementary=True,
+            pseudo_warm=False,
+            seed_columns=master.cols,
+        )
+        el_cpu = CPU() - c
+        assert isinstance(eout[0], _Master)
+        master = eout[0]
+        el_conv = el.value >= el.master * (1 - 1e-6)
+        el_lb = max(el.value, cg.value)
+        elem_txt = (
+            f"; elementary dual {el_lb:.5e} (master {el.master:.5e}, "
+            f"{'converged' if el_conv else 'NOT converged'}, {el.iterations} it. after the "
+            f"no-repeat CG, {el.columns} cols, {el_cpu:.0f} s, "
+            f"{master.lag.labels} labels; +{el_lb / cg.value - 1:.2%} over the no-repeat dual)"
+        )
     ip_value, ip_plan = master_plan(inst, master, args.mip_limit)
     if ip_plan is not None:
         cands["master IP"] = ip_plan
@@ -136,7 +169,7 @@ def run(n: int, args: argparse.Namespace) -> None:
         + f"); LP {lp:.5e} ({lp_cpu:.0f} s); subgradient {sub.value:.5e} ({sub.iterations} it., "
         f"{sub_cpu:.0f} s); schedule dual {cg.value:.5e} (master {cg.master:.5e}, "
         f"{'converged' if converged else 'NOT converged'}, {cg.iterations} it., {cg.columns} cols, "
-        f"{cg_cpu:.0f} s); master IP {ip_value:.5e}; best/LP-1 {b / lp - 1:.1%}, "
+        f"{cg_cpu:.0f} s){elem_txt}; master IP {ip_value:.5e}; best/LP-1 {b / lp - 1:.1%}, "
         f"best/dual-1 {b / cg.value - 1:.1%}, ours/best-1 {ours.objective() / b - 1:.1%}; "
         f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
@@ -154,6 +187,11 @@ def main() -> None:
     ap.add_argument("--subgradient", type=int, default=300)
     ap.add_argument("--cg-limit", type=float, default=1800.0, help="column generation CPU s")
     ap.add_argument("--mip-limit", type=float, default=60.0, help="integer master s")
+    ap.add_argument(
+        "--elementary",
+        action="store_true",
+        help="also the elementary schedule dual (small sizes: exact labelling per pricing)",
+    )
     args = ap.parse_args()
     for n in args.sizes:
         run(n, args)

@@ -106,6 +106,17 @@ class _NoRepeatDP:
     tail: float
 
 
+@dataclass
+class _ElementaryPrep:
+    """Per-pricing tables of the elementary labelling of one team type."""
+
+    cost: FloatArray  # (H, J) reduced cost of starting j on day t, tail option folded in
+    nsl: npt.NDArray[np.int64]  # (H + 1, J) next start day with a lower cost (H: none)
+    dp: _NoRepeatDP  # no-repeat DP on the folded costs: completion lower bounds
+    tail_red: FloatArray  # (J,) reduced cost of j on or after the grid end
+    tail_all: float  # sum of the negative tail reduced costs (the empty schedule's value)
+
+
 @dataclass(frozen=True)
 class ScheduleBoundResult:
     """Best Lagrangian bound over the iterations, with iteration figures."""
@@ -116,6 +127,25 @@ class ScheduleBoundResult:
     history: tuple[float, ...]
     multipliers: FloatArray
     chain_multipliers: FloatArray | None = None
+
+
+def elementary_part(occ: Sequence[Occurrence]) -> list[Occurrence]:
+    """A relaxed schedule without its repeated occurrences (the first of each is kept).
+
+    Still a relaxed schedule: later operations keep their start days; the team is free
+    earlier and the floored shortest-path travel around a dropped operation (of at least one
+    day) is never longer than through it.
+
+    >>> elementary_part([(3, 5.0, 4.0), (1, 9.0, 3.0), (3, 14.0, 4.0)])
+    [(3, 5.0, 4.0), (1, 9.0, 3.0)]
+    """
+    seen: set[int] = set()
+    out: list[Occurrence] = []
+    for occurrence in occ:
+        if occurrence[0] not in seen:
+            seen.add(occurrence[0])
+            out.append(occurrence)
+    return out
 
 
 def travel_closure(travel: FloatArray) -> FloatArray:
@@ -133,14 +163,31 @@ def travel_closure(travel: FloatArray) -> FloatArray:
 class ScheduleLagrangian:
     """Pricing over relaxed single-team schedules and the Lagrangian bound for multipliers."""
 
-    def __init__(self, inst: Instance, horizon: float, no_repeat: bool = True) -> None:
+    def __init__(
+        self,
+        inst: Instance,
+        horizon: float,
+        no_repeat: bool = True,
+        elementary: bool = False,
+        extra_columns: int = 8,
+        max_labels: int = 3_000_000,
+    ) -> None:
         """Precompute completion lower bounds for every (type, operation, start day < H).
 
         ``no_repeat``: the pricing excludes schedules that repeat an operation immediately
         (o, o): no real queue does, and without it most of the master's weight sits on such
-        pseudo-schedules (20 packages: 58 %).
+        pseudo-schedules (20 packages: 58 %). ``elementary``: exact pricing over schedules
+        that take every operation at most once (grid, tail and tiny together; see
+        :meth:`_elementary`), for small instances (at most 62 grid operations per team type);
+        ``extra_columns``: how many further negative schedules per subtype it returns;
+        ``max_labels``: labels one elementary pricing may create before it gives up
+        (:class:`RuntimeError`; memory grows about 60 bytes per label).
         """
-        self.no_repeat = no_repeat
+        self.no_repeat = no_repeat or elementary
+        self.elementary = elementary
+        self.extra_columns = extra_columns
+        self.max_labels = max_labels
+        self.labels = 0  # labels created by the elementary pricing so far (statistics)
         from mineaction.core.planning.bounds import calendar_tails, release_lower_bounds
 
         if inst.frozen_team:
@@ -206,6 +253,10 @@ class ScheduleLagrangian:
                     counts.astype(np.float64),
                 )
             )
+            if elementary and len(big) > 62:
+                raise ValueError(
+                    f"elementary pricing: {len(big)} operations of team type {k} (at most 62)"
+                )
 
     def completion_weights(self, alpha: FloatArray) -> FloatArray:
         """omega_o = w_o - alpha_o + alpha_succ(o) (must be >= 0, see :meth:`project`)."""
@@ -261,6 +312,7 @@ class ScheduleLagrangian:
         alpha: FloatArray | None = None,
         want_paths: bool = False,
         late_starts: Sequence[int] = (),
+        relaxed: bool = False,
     ) -> tuple[float, list[tuple[int, int, list[Occurrence]]]]:
         """Lagrangian bound at (pi, alpha) and (optionally) every subtype's best schedule.
 
@@ -268,7 +320,9 @@ class ScheduleLagrangian:
         (type, home, occurrences) for subtypes whose best schedule is not empty; with
         ``late_starts`` (days) also the best schedules of a team that is idle until such a
         day and then in region g (every g it can reach from its home by then): more columns
-        per pricing for column generation.
+        per pricing for column generation (not with elementary pricing, which returns
+        further negative schedules instead). ``relaxed``: price with the no-repeat DP even
+        when elementary (fast; the value is then the no-repeat bound).
         """
         if alpha is None:
             alpha = np.zeros(self.inst.n_ops)
@@ -279,6 +333,9 @@ class ScheduleLagrangian:
         paths: list[tuple[int, int, list[Occurrence]]] = []
         for tg in self.types:
             path: functools.partial[list[Occurrence]]
+            if self.elementary and not relaxed:
+                total += self._evaluate_elementary(tg, pi, omega, alpha, want_paths, paths)
+                continue
             if self.no_repeat:
                 dp = self._dp_nr(tg, pi, omega, alpha)
                 V = dp.V1
@@ -419,6 +476,233 @@ class ScheduleLagrangian:
         out.extend(tg.tail_occurrences(dp.om, dp.al, dp.pij))
         return out
 
+    def _elementary_prep(
+        self, tg: _TypeGrid, pi: FloatArray, omega: FloatArray, alpha: FloatArray
+    ) -> _ElementaryPrep:
+        """Per-pricing tables of the elementary labelling: costs, start-day records, bound."""
+        H = self.H
+        pij, om, al = pi[tg.ops], omega[tg.ops], alpha[tg.ops]
+        tr = om * tg.tail_end + al * tg.dmin - pij
+        trn = np.minimum(tr, 0.0)
+        days1 = np.arange(H, dtype=np.float64)[:, None] + 1
+        wc = om[None, :] * tg.end + al[None, :] * np.maximum(tg.dmin[None, :], tg.end - days1)
+        # next start day with a strictly lower cost (later starts at no lower cost are dominated:
+        # the team is free no earlier); E is non-decreasing in t, so only D can make one
+        J = len(tg.ops)
+        nsl = np.full((H + 1, J), H, dtype=np.int64)
+        if J and H > 1:
+            tol = 1e-12 * max(1.0, float(np.abs(wc).max()))
+            suf = np.minimum.accumulate(wc[::-1], axis=0)[::-1]
+            rows, cols = np.nonzero(suf[1:] < wc[:-1] - tol)
+            for t, j in zip(rows.tolist(), cols.tolist(), strict=True):
+                u = t + 1
+                while wc[u, j] >= wc[t, j] - tol:
+                    u += 1
+                nsl[t, j] = u
+        pi_mod = pi.copy()
+        pi_mod[tg.ops] += trn
+        dp = self._dp_nr(tg, pi_mod, omega, alpha)
+        return _ElementaryPrep(wc - pij - trn, nsl, dp, tr, float(trn.sum()))
+
+    def _evaluate_elementary(
+        self,
+        tg: _TypeGrid,
+        pi: FloatArray,
+        omega: FloatArray,
+        alpha: FloatArray,
+        want_paths: bool,
+        paths: list[tuple[int, int, list[Occurrence]]],
+    ) -> float:
+        """n_h x best elementary reduced cost summed over the type's subtypes (paths appended)."""
+        tiny_red = omega[tg.tiny] * tg.tiny_end + alpha[tg.tiny] * tg.tiny_dmin - pi[tg.tiny]
+        tiny_val = float(np.minimum(0.0, tiny_red).sum())
+        neg = tiny_red < 0
+        tiny_occ = list(
+            zip(
+                tg.tiny[neg].tolist(),
+                tg.tiny_end[neg].tolist(),
+                tg.tiny_dmin[neg].tolist(),
+                strict=True,
+            )
+        )
+        prep = self._elementary_prep(tg, pi, omega, alpha)
+        total = 0.0
+        for h, c in zip(tg.homes.tolist(), tg.home_teams.tolist(), strict=True):
+            best, cols = self._elementary(tg, prep, int(h), want_paths)
+            total += c * (best + tiny_val)
+            for val, occ in cols:
+                if val + tiny_val < 0:
+                    paths.append((tg.k, int(h), occ + tiny_occ))
+        return total
+
+    def _elementary(
+        self, tg: _TypeGrid, prep: _ElementaryPrep, home: int, want_paths: bool = True
+    ) -> tuple[float, list[tuple[float, list[Occurrence]]]]:
+        """Exact best elementary schedule of a team of ``tg`` at ``home`` (label setting).
+
+        A label is a partial schedule: (day the team is free, region, set of operations done,
+        reduced cost so far including the tail of every operation not done). Labels are
+        extended by day; an operation may start on any day from the team's arrival, but only
+        the days where its cost drops ("records") are tried, a later start at no lower cost
+        being dominated. Pruned: labels whose cost plus the no-repeat DP's value from their
+        state (a relaxation of every elementary completion, with the operations' tail costs
+        folded into the grid costs) cannot beat the best complete schedule found; labels in
+        one state with a superset of operations at no lower cost. Returns the optimal value
+        and (with ``want_paths``) the best schedule first, then up to ``extra_columns``
+        further negative ones.
+        """
+        H, G = self.H, self.G
+        cp, nsl, dp, tr = prep.cost, prep.nsl, prep.dp, prep.tail_red
+        V1, V2, F1 = dp.V1, dp.V2, dp.F1
+        ops = tg.ops
+        J = len(ops)
+        inc, inc_id = prep.tail_all, 0
+        if J == 0:
+            occ0 = self._elementary_occ(tg, [], tr) if want_paths else []
+            return inc, [(inc, occ0)] if want_paths else []
+        eps = 1e-9 * max(1.0, abs(prep.tail_all), float(np.abs(cp).max()))
+        one = np.int64(1)
+        bits = one << np.arange(J, dtype=np.int64)
+        seg_a = np.searchsorted(tg.region, np.arange(G), side="left")
+        seg_b = np.searchsorted(tg.region, np.arange(G), side="right")
+        # label pool (for rebuilding schedules): parent id, operation (local), start day
+        pool_par: list[npt.NDArray[np.int64]] = [np.array([-1])]
+        pool_j: list[npt.NDArray[np.int64]] = [np.array([-1])]
+        pool_st: list[npt.NDArray[np.int64]] = [np.array([-1])]
+        n_pool = 1
+        extra: list[tuple[float, int]] = []
+        k_extra = self.extra_columns if want_paths else 0
+        Chunk = tuple[
+            FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+        ]
+        buckets: dict[int, dict[int, list[Chunk]]] = {
+            0: {
+                home: [
+                    (np.array([inc]), np.zeros(1, np.int64), np.zeros(1, np.int64), np.array([-1]))
+                ]
+            }
+        }
+        created = 0
+        for t in range(H):
+            by_g = buckets.pop(t, None)
+            if not by_g:
+                continue
+            for g, chunks in by_g.items():
+                cost = np.concatenate([c[0] for c in chunks])
+                mask = np.concatenate([c[1] for c in chunks])
+                ids = np.concatenate([c[2] for c in chunks])
+                last = np.concatenate([c[3] for c in chunks])
+                lb = cost + np.where(F1[t, g] == last, V2[t, g], V1[t, g])
+                ok = lb < inc - eps
+                if not ok.any():
+                    continue
+                cost, mask, ids, last = cost[ok], mask[ok], ids[ok], last[ok]
+                order = np.lexsort((cost, mask))
+                cost, mask, ids, last = cost[order], mask[order], ids[order], last[order]
+                first = np.concatenate([[True], mask[1:] != mask[:-1]])
+                cost, mask, ids, last = cost[first], mask[first], ids[first], last[first]
+                if 1 < len(cost) <= 1500:
+                    sub = (mask[:, None] & ~mask[None, :]) == 0
+                    dom = sub & (cost[:, None] <= cost[None, :])
+                    np.fill_diagonal(dom, False)
+                    alive = ~dom.any(axis=0)
+                    cost, mask, ids, last = cost[alive], mask[alive], ids[alive], last[alive]
+                for g2 in range(G):
+                    t0 = t + int(self.trf[g, g2])
+                    a, b = int(seg_a[g2]), int(seg_b[g2])
+                    if t0 >= H or a == b:
+                        continue
+                    jv = np.arange(a, b)
+                    sv = np.full(b - a, t0, dtype=np.int64)
+                    while len(jv):
+                        bit = bits[jv]
+                        nx = tg.nxt[sv, jv].astype(np.int64)
+                        lbj = np.where(F1[nx, g2] == jv, V2[nx, g2], V1[nx, g2])
+                        cn = cost[:, None] + cp[sv, jv][None, :]
+                        cn[(mask[:, None] & bit[None, :]) != 0] = np.inf
+                        flat = int(np.argmin(cn))
+                        mn = float(cn.flat[flat])
+                        if mn < inc - eps or (
+                            k_extra > 0
+                            and mn < -eps
+                            and (len(extra) < k_extra or mn < extra[-1][0])
+                        ):
+                            r0, c0 = divmod(flat, len(jv))
+                            pool_par.append(ids[r0 : r0 + 1])
+                            pool_j.append(jv[c0 : c0 + 1])
+                            pool_st.append(sv[c0 : c0 + 1])
+                            if mn < inc - eps:
+                                if inc_id > 0 and k_extra:
+                                    extra.append((inc, inc_id))
+                                inc, inc_id = mn, n_pool
+                            else:
+                                extra.append((mn, n_pool))
+                            extra = sorted(extra)[:k_extra]
+                            n_pool += 1
+                        li, ci = np.nonzero(cn + lbj[None, :] < inc - eps)
+                        if len(li):
+                            created += len(li)
+                            if created > self.max_labels:
+                                raise RuntimeError(
+                                    f"elementary pricing: more than {self.max_labels} labels for "
+                                    f"team type {tg.k} from region {home}; the instance is too "
+                                    "large for exact elementary pricing (use no_repeat)"
+                                )
+                            new_ids = np.arange(n_pool, n_pool + len(li))
+                            pool_par.append(ids[li])
+                            pool_j.append(jv[ci])
+                            pool_st.append(sv[ci])
+                            n_pool += len(li)
+                            nc, nm = cn[li, ci], mask[li] | bit[ci]
+                            nd, nj = nx[ci], jv[ci]
+                            for day in np.unique(nd).tolist():
+                                s = nd == day
+                                buckets.setdefault(day, {}).setdefault(g2, []).append(
+                                    (nc[s], nm[s], new_ids[s], nj[s])
+                                )
+                        # later start days of the same operations at a lower cost
+                        nr = nsl[sv, jv]
+                        more = nr < H
+                        jv, sv = jv[more], nr[more]
+        self.labels += created
+        if not want_paths:
+            return inc, []
+        par = np.concatenate(pool_par)
+        pj = np.concatenate(pool_j)
+        pst = np.concatenate(pool_st)
+
+        def rebuild(lid: int) -> list[Occurrence]:
+            steps: list[tuple[int, int]] = []
+            while lid > 0:
+                steps.append((int(pj[lid]), int(pst[lid])))
+                lid = int(par[lid])
+            return self._elementary_occ(tg, steps[::-1], tr)
+
+        out = [(inc, rebuild(inc_id))]
+        out.extend((v, rebuild(lid)) for v, lid in extra if lid != inc_id)
+        return inc, out
+
+    def _elementary_occ(
+        self, tg: _TypeGrid, steps: list[tuple[int, int]], tail_red: FloatArray
+    ) -> list[Occurrence]:
+        """Occurrences of grid steps (local operation, start day) plus the worthwhile tail."""
+        out: list[Occurrence] = []
+        done = np.zeros(len(tg.ops), dtype=bool)
+        for j, st in steps:
+            e = float(tg.end[st, j])
+            out.append((int(tg.ops[j]), e, max(float(tg.dmin[j]), e - (st + 1))))
+            done[j] = True
+        tail = np.flatnonzero((tail_red < 0) & ~done)
+        out.extend(
+            zip(
+                tg.ops[tail].tolist(),
+                tg.tail_end[tail].tolist(),
+                tg.dmin[tail].tolist(),
+                strict=True,
+            )
+        )
+        return out
+
     def queue_column(
         self, team_type: int, ops: Sequence[int], starts: Sequence[float]
     ) -> list[Occurrence]:
@@ -490,6 +774,7 @@ def schedule_bound(
     on_paths: Callable[[list[tuple[int, int, list[Occurrence]]]], None] | None = None,
     lagrangian: ScheduleLagrangian | None = None,
     no_repeat: bool = True,
+    elementary: bool = False,
 ) -> ScheduleBoundResult:
     """Best schedule-Lagrangian bound found by projected subgradient steps.
 
@@ -504,7 +789,11 @@ def schedule_bound(
     """
     tick = clock if clock is not None else time.perf_counter
     t0 = tick()
-    lag = lagrangian if lagrangian is not None else ScheduleLagrangian(inst, horizon, no_repeat)
+    lag = (
+        lagrangian
+        if lagrangian is not None
+        else ScheduleLagrangian(inst, horizon, no_repeat, elementary=elementary)
+    )
     sub_n = {
         (tg.k, int(h)): float(c)
         for tg in lag.types
@@ -580,6 +869,7 @@ class ColumnGenerationResult:
     seconds: float
     history: tuple[tuple[float, float], ...]  # (Lagrangian, master) per iteration
     multipliers: FloatArray
+    chain_multipliers: FloatArray | None = None
 
 
 class _Master:
@@ -667,6 +957,9 @@ class _Master:
         added = 0
         for k, home, occ in cols:
             key = (k, home, tuple(sorted((o, int(round(e * 1000))) for o, e, _ in occ)))
+            if self.lag.elementary:
+                occ = elementary_part(occ)
+                key = (k, home, tuple(sorted((o, int(round(e * 1000))) for o, e, _ in occ)))
             if not occ or key in self.seen:
                 continue
             self.seen.add(key)
@@ -737,6 +1030,7 @@ def column_generation_bound(
     pi0: FloatArray | None = None,
     iterations: int = 200,
     time_limit: float = 600.0,
+    alpha0: FloatArray | None = None,
     smoothing: float = 0.5,
     late_starts: int = 6,
     clock: Callable[[], float] | None = None,
@@ -746,6 +1040,9 @@ def column_generation_bound(
     target: float | None = None,
     master_out: list[object] | None = None,
     no_repeat: bool = True,
+    elementary: bool = False,
+    seed_columns: Sequence[tuple[int, int, list[Occurrence]]] = (),
+    pseudo_warm: bool = True,
 ) -> ColumnGenerationResult:
     """Solve the schedule master by column generation (HiGHS restricted master).
 
@@ -759,12 +1056,71 @@ def column_generation_bound(
     and ``target`` (a plan's objective) it first runs ``warm_iterations`` subgradient steps
     (:func:`schedule_bound`): their schedules seed the master and their best multipliers
     are the first centre.
+
+    ``elementary``: price exactly over schedules taking each operation at most once
+    (:class:`ScheduleLagrangian`; small instances): the Dantzig-Wolfe bound of the master
+    without pseudo-schedules, >= the no-repeat bound. With ``pseudo_warm`` the no-repeat
+    column generation runs first; its elementary columns seed the elementary master and its
+    multipliers are the first centre (elementary pricing far from the optimal duals creates
+    many labels). ``seed_columns``: further (type, home, occurrences) columns.
     """
     from mineaction.core.planning.schedule import Plan
 
     tick = clock if clock is not None else time.perf_counter
     t0 = tick()
-    lag = ScheduleLagrangian(inst, horizon, no_repeat=no_repeat)
+    if elementary and pseudo_warm:
+        inner: list[object] = []
+        pre = column_generation_bound(
+            inst,
+            horizon,
+            seed_plans,
+            pi0,
+            iterations,
+            time_limit,
+            alpha0,
+            smoothing,
+            late_starts,
+            tick,
+            progress,
+            tol,
+            warm_iterations,
+            target,
+            inner,
+            no_repeat=True,
+            seed_columns=seed_columns,
+        )
+        assert isinstance(inner[0], _Master)
+        post = column_generation_bound(
+            inst,
+            horizon,
+            seed_plans,
+            pre.multipliers,
+            max(0, iterations - pre.iterations),
+            time_limit - (tick() - t0),
+            pre.chain_multipliers,
+            smoothing,
+            late_starts,
+            tick,
+            progress,
+            tol,
+            0,
+            None,
+            master_out,
+            elementary=True,
+            seed_columns=inner[0].cols,
+            pseudo_warm=False,
+        )
+        return ColumnGenerationResult(
+            max(pre.value, post.value),
+            post.master,
+            pre.iterations + post.iterations,
+            post.columns,
+            float(tick() - t0),
+            pre.history + post.history,
+            post.multipliers if post.value >= pre.value else pre.multipliers,
+            post.chain_multipliers if post.value >= pre.value else pre.chain_multipliers,
+        )
+    lag = ScheduleLagrangian(inst, horizon, no_repeat=no_repeat, elementary=elementary)
     n = inst.n_ops
     wpkg = inst.op_weight[inst.pkg_last_op[inst.op_pkg]]
     tail = max(float(np.nanmax(np.where(np.isfinite(inst.type_p), inst.type_p, 0.0))), 1.0)
@@ -785,11 +1141,13 @@ def column_generation_bound(
                     if cut > 0:
                         cols.append((k, home, occ[:cut]))
         master.add(cols)
+    master.add(list(seed_columns))
     days = [int(lag.H * (j + 1) / (late_starts + 1)) for j in range(late_starts)]
     best = -np.inf
     center_pi = None if pi0 is None else np.asarray(pi0, dtype=np.float64).copy()
-    center_alpha = np.zeros(n)
+    center_alpha = np.zeros(n) if alpha0 is None else lag.project(np.asarray(alpha0, float))
     best_pi = np.zeros(n)
+    best_alpha = center_alpha.copy()
     if center_pi is not None and target is not None and warm_iterations > 0:
         warm = schedule_bound(
             inst,
@@ -804,6 +1162,7 @@ def column_generation_bound(
         best, best_pi, center_pi = warm.value, warm.multipliers.copy(), warm.multipliers.copy()
         if warm.chain_multipliers is not None:
             center_alpha = warm.chain_multipliers.copy()
+            best_alpha = center_alpha.copy()
     elif center_pi is not None:
         best, _ = lag.evaluate(center_pi, center_alpha)
         best_pi = center_pi.copy()
@@ -815,19 +1174,40 @@ def column_generation_bound(
         value, pi, alpha, mu = master.solve()
         if center_pi is None:
             center_pi, center_alpha = pi.copy(), alpha.copy()
+        thr = -tol * max(1.0, abs(value))
+        if lag.elementary:
+            # cheap columns first: the no-repeat pricing's schedules without their repeats;
+            # the exact (bound-giving) pricing only when they do not improve the master
+            _, heur = lag.evaluate(
+                pi, lag.project(alpha), want_paths=True, late_starts=days, relaxed=True
+            )
+            heur = [(k, h, elementary_part(occ)) for k, h, occ in heur]
+            heur = [c for c in heur if master.reduced_cost(pi, alpha, mu, c) < thr]
+            if heur and master.add(heur):
+                history.append((best, value))
+                if progress is not None:
+                    progress(it, best, value, master.columns)
+                if tick() - t0 > time_limit:
+                    break
+                continue
         found = False
-        for attempt in range(2):
+        tries = 0
+        while True:
             s_pi = a * center_pi + (1 - a) * pi
             s_alpha = lag.project(a * center_alpha + (1 - a) * alpha)
-            bound, cols = lag.evaluate(s_pi, s_alpha, want_paths=True, late_starts=days)
+            try:
+                bound, cols = lag.evaluate(s_pi, s_alpha, want_paths=True, late_starts=days)
+            except RuntimeError:
+                # elementary pricing with too many labels: price closer to the centre
+                tries += 1
+                if tries > 4:
+                    raise
+                a = (1.0 + a) / 2
+                continue
             if bound > best:
-                best, best_pi = bound, s_pi.copy()
+                best, best_pi, best_alpha = bound, s_pi.copy(), s_alpha.copy()
                 center_pi, center_alpha = s_pi.copy(), s_alpha.copy()
-            neg = [
-                c
-                for c in cols
-                if master.reduced_cost(pi, alpha, mu, c) < -tol * max(1.0, abs(value))
-            ]
+            neg = [c for c in cols if master.reduced_cost(pi, alpha, mu, c) < thr]
             if neg:
                 master.add(neg)
                 found = True
@@ -835,7 +1215,6 @@ def column_generation_bound(
             if a == 0.0:
                 break
             a = 0.0  # mispricing: price at the master duals
-            del attempt
         if found:
             a = smoothing if a == 0.0 else a
         history.append((best, value))
@@ -844,5 +1223,12 @@ def column_generation_bound(
         if not found or best >= value - tol * max(1.0, abs(value)) or tick() - t0 > time_limit:
             break
     return ColumnGenerationResult(
-        float(best), float(value), it, master.columns, float(tick() - t0), tuple(history), best_pi
+        float(best),
+        float(value),
+        it,
+        master.columns,
+        float(tick() - t0),
+        tuple(history),
+        best_pi,
+        best_alpha,
     )
