@@ -127,32 +127,56 @@ def run(n: int, args: argparse.Namespace) -> None:
     elem_txt = ""
     if args.elementary:
         c = CPU()
+
+        def progress(it: int, lag: float, value: float, cols: int) -> None:
+            """Elementary column generation: a line every 10 iterations."""
+            if it % 10 == 0:
+                print(
+                    f"  elementary it. {it}: Lagrangian {lag:.5e}, master {value:.5e}, "
+                    f"{cols} cols, {CPU() - c:.0f} s",
+                    flush=True,
+                )
+
         eout: list[object] = []
-        el = column_generation_bound(
-            inst,
-            horizon,
-            seed_plans=seeds,
-            pi0=cg.multipliers,
-            alpha0=cg.chain_multipliers,
-            iterations=100_000,
-            time_limit=args.cg_limit,
-            clock=CPU,
-            master_out=eout,
-            elementary=True,
-            pseudo_warm=False,
-            seed_columns=master.cols,
-        )
-        el_cpu = CPU() - c
-        assert isinstance(eout[0], _Master)
-        master = eout[0]
-        el_conv = el.value >= el.master * (1 - 1e-6)
-        el_lb = max(el.value, cg.value)
-        elem_txt = (
-            f"; elementary dual {el_lb:.5e} (master {el.master:.5e}, "
-            f"{'converged' if el_conv else 'NOT converged'}, {el.iterations} it. after the "
-            f"no-repeat CG, {el.columns} cols, {el_cpu:.0f} s, "
-            f"{master.lag.labels} labels; +{el_lb / cg.value - 1:.2%} over the no-repeat dual)"
-        )
+        try:
+            el = column_generation_bound(
+                inst,
+                horizon,
+                seed_plans=seeds,
+                pi0=cg.multipliers,
+                alpha0=cg.chain_multipliers,
+                iterations=100_000,
+                time_limit=args.cg_limit,
+                clock=CPU,
+                master_out=eout,
+                elementary=True,
+                pseudo_warm=False,
+                seed_columns=master.cols,
+                progress=progress if args.verbose else None,
+            )
+        except RuntimeError as exc:
+            # too many labels: the restricted elementary master (columns of the no-repeat
+            # pricing without their repeats) still bounds the elementary dual from above
+            assert isinstance(eout[0], _Master)
+            master = eout[0]
+            upper = master.solve()[0]
+            elem_txt = (
+                f"; elementary dual NOT computed ({exc}; after {CPU() - c:.0f} s); restricted "
+                f"elementary master {upper:.5e} = an upper limit on it (best/limit-1 "
+                f"{min(p.objective() for p in cands.values()) / upper - 1:.1%})"
+            )
+        else:
+            el_cpu = CPU() - c
+            assert isinstance(eout[0], _Master)
+            master = eout[0]
+            el_conv = el.value >= el.master * (1 - 1e-6)
+            el_lb = max(el.value, cg.value)
+            elem_txt = (
+                f"; elementary dual {el_lb:.5e} (master {el.master:.5e}, "
+                f"{'converged' if el_conv else 'NOT converged'}, {el.iterations} it. after the "
+                f"no-repeat CG, {el.columns} cols, {el_cpu:.0f} s, {master.lag.labels} labels; "
+                f"+{el_lb / cg.value - 1:.2%} over the no-repeat dual)"
+            )
     ip_value, ip_plan = master_plan(inst, master, args.mip_limit)
     if ip_plan is not None:
         cands["master IP"] = ip_plan
@@ -192,6 +216,7 @@ def main() -> None:
         action="store_true",
         help="also the elementary schedule dual (small sizes: exact labelling per pricing)",
     )
+    ap.add_argument("--verbose", action="store_true", help="progress of the elementary CG")
     args = ap.parse_args()
     for n in args.sizes:
         run(n, args)

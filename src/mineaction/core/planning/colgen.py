@@ -187,7 +187,7 @@ class ScheduleLagrangian:
         self.elementary = elementary
         self.extra_columns = extra_columns
         self.max_labels = max_labels
-        self.labels = 0  # labels created by the elementary pricing so far (statistics)
+        self.labels = 0  # labels created by the exact elementary pricing so far (statistics)
         from mineaction.core.planning.bounds import calendar_tails, release_lower_bounds
 
         if inst.frozen_team:
@@ -313,6 +313,7 @@ class ScheduleLagrangian:
         want_paths: bool = False,
         late_starts: Sequence[int] = (),
         relaxed: bool = False,
+        beam: int = 0,
     ) -> tuple[float, list[tuple[int, int, list[Occurrence]]]]:
         """Lagrangian bound at (pi, alpha) and (optionally) every subtype's best schedule.
 
@@ -322,7 +323,9 @@ class ScheduleLagrangian:
         day and then in region g (every g it can reach from its home by then): more columns
         per pricing for column generation (not with elementary pricing, which returns
         further negative schedules instead). ``relaxed``: price with the no-repeat DP even
-        when elementary (fast; the value is then the no-repeat bound).
+        when elementary (fast; the value is then the no-repeat bound). ``beam`` > 0: the
+        elementary labelling keeps only that many labels per state (a heuristic: columns,
+        but the value is then no bound).
         """
         if alpha is None:
             alpha = np.zeros(self.inst.n_ops)
@@ -334,7 +337,7 @@ class ScheduleLagrangian:
         for tg in self.types:
             path: functools.partial[list[Occurrence]]
             if self.elementary and not relaxed:
-                total += self._evaluate_elementary(tg, pi, omega, alpha, want_paths, paths)
+                total += self._evaluate_elementary(tg, pi, omega, alpha, want_paths, paths, beam)
                 continue
             if self.no_repeat:
                 dp = self._dp_nr(tg, pi, omega, alpha)
@@ -512,6 +515,7 @@ class ScheduleLagrangian:
         alpha: FloatArray,
         want_paths: bool,
         paths: list[tuple[int, int, list[Occurrence]]],
+        beam: int = 0,
     ) -> float:
         """n_h x best elementary reduced cost summed over the type's subtypes (paths appended)."""
         tiny_red = omega[tg.tiny] * tg.tiny_end + alpha[tg.tiny] * tg.tiny_dmin - pi[tg.tiny]
@@ -528,7 +532,7 @@ class ScheduleLagrangian:
         prep = self._elementary_prep(tg, pi, omega, alpha)
         total = 0.0
         for h, c in zip(tg.homes.tolist(), tg.home_teams.tolist(), strict=True):
-            best, cols = self._elementary(tg, prep, int(h), want_paths)
+            best, cols = self._elementary(tg, prep, int(h), want_paths, beam)
             total += c * (best + tiny_val)
             for val, occ in cols:
                 if val + tiny_val < 0:
@@ -536,7 +540,12 @@ class ScheduleLagrangian:
         return total
 
     def _elementary(
-        self, tg: _TypeGrid, prep: _ElementaryPrep, home: int, want_paths: bool = True
+        self,
+        tg: _TypeGrid,
+        prep: _ElementaryPrep,
+        home: int,
+        want_paths: bool = True,
+        beam: int = 0,
     ) -> tuple[float, list[tuple[float, list[Occurrence]]]]:
         """Exact best elementary schedule of a team of ``tg`` at ``home`` (label setting).
 
@@ -549,7 +558,8 @@ class ScheduleLagrangian:
         folded into the grid costs) cannot beat the best complete schedule found; labels in
         one state with a superset of operations at no lower cost. Returns the optimal value
         and (with ``want_paths``) the best schedule first, then up to ``extra_columns``
-        further negative ones.
+        further negative ones. ``beam`` > 0 keeps only the labels with the best bound per
+        state (heuristic).
         """
         H, G = self.H, self.G
         cp, nsl, dp, tr = prep.cost, prep.nsl, prep.dp, prep.tail_red
@@ -607,6 +617,10 @@ class ScheduleLagrangian:
                     np.fill_diagonal(dom, False)
                     alive = ~dom.any(axis=0)
                     cost, mask, ids, last = cost[alive], mask[alive], ids[alive], last[alive]
+                if beam and len(cost) > beam:
+                    lb = cost + np.where(F1[t, g] == last, V2[t, g], V1[t, g])
+                    top = np.argsort(lb, kind="stable")[:beam]
+                    cost, mask, ids, last = cost[top], mask[top], ids[top], last[top]
                 for g2 in range(G):
                     t0 = t + int(self.trf[g, g2])
                     a, b = int(seg_a[g2]), int(seg_b[g2])
@@ -642,7 +656,7 @@ class ScheduleLagrangian:
                         li, ci = np.nonzero(cn + lbj[None, :] < inc - eps)
                         if len(li):
                             created += len(li)
-                            if created > self.max_labels:
+                            if not beam and created > self.max_labels:
                                 raise RuntimeError(
                                     f"elementary pricing: more than {self.max_labels} labels for "
                                     f"team type {tg.k} from region {home}; the instance is too "
@@ -664,7 +678,8 @@ class ScheduleLagrangian:
                         nr = nsl[sv, jv]
                         more = nr < H
                         jv, sv = jv[more], nr[more]
-        self.labels += created
+        if not beam:
+            self.labels += created
         if not want_paths:
             return inc, []
         par = np.concatenate(pool_par)
@@ -1164,8 +1179,9 @@ def column_generation_bound(
             center_alpha = warm.chain_multipliers.copy()
             best_alpha = center_alpha.copy()
     elif center_pi is not None:
-        best, _ = lag.evaluate(center_pi, center_alpha)
         best_pi = center_pi.copy()
+        if not lag.elementary:  # elementary: the first exact pricing waits for better duals
+            best, _ = lag.evaluate(center_pi, center_alpha)
     history: list[tuple[float, float]] = []
     it = 0
     value = np.inf
@@ -1183,6 +1199,10 @@ def column_generation_bound(
             )
             heur = [(k, h, elementary_part(occ)) for k, h, occ in heur]
             heur = [c for c in heur if master.reduced_cost(pi, alpha, mu, c) < thr]
+            if not heur:
+                # a beam search over elementary schedules (a heuristic, no bound)
+                _, heur = lag.evaluate(pi, lag.project(alpha), want_paths=True, beam=64)
+                heur = [c for c in heur if master.reduced_cost(pi, alpha, mu, c) < thr]
             if heur and master.add(heur):
                 history.append((best, value))
                 if progress is not None:
