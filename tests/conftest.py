@@ -204,7 +204,13 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def chromium_browser(chromium_path: str) -> Iterator[Browser]:
-    """A headless Playwright ``Browser`` running the Debian Chromium (one per xdist worker)."""
+    """A headless Playwright ``Browser`` running the Debian Chromium (one per xdist worker).
+
+    Playwright's sync API marks the main thread as running its event loop between calls, and
+    this session fixture keeps it so for the rest of the process: a test must not call
+    ``asyncio.run()`` on the main thread (it raises); run coroutines in a thread of their own,
+    e.g. ``anyio.from_thread.start_blocking_portal()``, as ``TestClient`` does.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import socket
 import threading
@@ -14,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from anyio.from_thread import start_blocking_portal
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tests.api.seed import Accounts, eo_file
@@ -236,7 +236,11 @@ def test_a_streamed_body_is_cut_off_at_the_limit(store: Store, seeded: Accounts)
         "server": ("testserver", 80),
         "state": {},
     }
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own, as TestClient does: after a Playwright sync-API test the main
+    # thread stays marked as running Playwright's event loop (see ``chromium_browser``), and
+    # asyncio.run() refuses to start there.
+    with start_blocking_portal() as portal:
+        portal.call(app, scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert start["status"] == 413 and orjson.loads(body)["code"] == "too_large"
