@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from tests.api.conftest import Seeded
-from tests.api.seed import IDS, PASSWORD, ROLES, USER_OF_ROLE, eo_file
+from tests.api.seed import IDS, PASSWORD, ROLES, USER_OF_ROLE, eo_file, pending
 
 from mineaction.core.access import ORG_SCOPED, Role
+from mineaction.services import ledger
 from mineaction.web.policy import POLICY, route_keys
 
 _n = itertools.count()
@@ -320,6 +321,18 @@ for _cid, _fid in (("public-grid", "704_1024"), ("public-areas", "UA01")):
         "global", {"feature_id": _fid}
     )
 EXTRA_SAMPLES: dict[str, Sample] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pending_left_alone(shared: Seeded) -> None:
+    """A pending report per organisation that no sample decides on (``R-A-PEND-2``, ``R-B-PEND-2``).
+
+    The roles' cases share one store and run in any order, or split over xdist workers. The
+    samples reject ``R-*-PEND-1``, so without these the review inbox of a role that cannot
+    submit (operations) is empty unless a role that can submit ran before it in the process.
+    """
+    for k in ("A", "B"):
+        ledger.submit(shared.store, pending(k, 2), submitted_by="seed")
 
 
 @pytest.fixture(autouse=True)
