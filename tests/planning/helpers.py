@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 
@@ -73,3 +74,22 @@ def tiny_problem(
         calendars=calendars,
         travel_days={("A", "B"): float(rng.choice([0.0, 0.5, 2.0]))},
     )
+
+
+def solved_tiny_case(
+    seed: int, n_packages: int, n_teams: int, ts_share: float, horizon_scale: float
+) -> tuple[Any, Any, float, Any]:
+    """A tiny compiled instance (at most 6 operations), its brute-force optimum, a horizon and
+    the LP's first prices: the common start of the bound-versus-optimum property tests."""
+    from mineaction.core.planning.bounds import lp_bound
+    from mineaction.core.planning.exact import brute_force
+    from mineaction.core.planning.instance import compile_problem
+
+    inst = compile_problem(tiny_problem(seed, n_packages, n_teams, ts_share=ts_share))
+    if inst.n_ops > 6:
+        inst = compile_problem(tiny_problem(seed, 2, n_teams, ts_share=ts_share))
+    best = brute_force(inst)
+    horizon = float(max(1.0, horizon_scale * best.end.max()))
+    prices: list = []
+    lp_bound(inst, horizon, prices_out=prices)
+    return inst, best, horizon, prices[0]

@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.planning.helpers import tiny_problem
+from tests.planning.helpers import solved_tiny_case
 
 from mineaction.core.planning.bounds import lp_bound
 from mineaction.core.planning.colgen import (
@@ -31,19 +31,13 @@ def test_column_generation_never_exceeds_the_optimum(
     seed, n_packages, n_teams, ts_share, horizon_scale, no_repeat
 ):
     """Regional calendars, closures, travel, chains: every pricing's bound stays below OPT."""
-    inst = compile_problem(tiny_problem(seed, n_packages, n_teams, ts_share=ts_share))
-    if inst.n_ops > 6:
-        inst = compile_problem(tiny_problem(seed, 2, n_teams, ts_share=ts_share))
-    best = brute_force(inst)
+    inst, best, horizon, pi0 = solved_tiny_case(seed, n_packages, n_teams, ts_share, horizon_scale)
     opt = best.objective()
-    horizon = float(max(1.0, horizon_scale * best.end.max()))
-    prices: list = []
-    lp_bound(inst, horizon, prices_out=prices)
     res = column_generation_bound(
         inst,
         horizon,
         seed_plans=[best, list_schedule(inst, "wspt")],
-        pi0=prices[0],
+        pi0=pi0,
         target=opt,
         warm_iterations=10,
         iterations=200,

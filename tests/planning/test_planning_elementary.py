@@ -3,11 +3,10 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.planning.helpers import tiny_problem
+from tests.planning.helpers import solved_tiny_case, tiny_problem
 
 from mineaction.core.planning.bounds import lp_bound
 from mineaction.core.planning.colgen import ScheduleLagrangian, column_generation_bound
-from mineaction.core.planning.exact import brute_force
 from mineaction.core.planning.generate import generate_problem
 from mineaction.core.planning.instance import compile_problem
 from mineaction.core.planning.schedule import list_schedule
@@ -100,17 +99,11 @@ def test_elementary_column_generation_between_pseudo_dual_and_optimum(
 ):
     """Calendars, closures, travel, chains: the elementary dual never exceeds the brute-force
     optimum, and once both converge it is at least the no-repeat (pseudo-schedule) dual."""
-    inst = compile_problem(tiny_problem(seed, n_packages, n_teams, ts_share=ts_share))
-    if inst.n_ops > 6:
-        inst = compile_problem(tiny_problem(seed, 2, n_teams, ts_share=ts_share))
-    best = brute_force(inst)
+    inst, best, horizon, pi0 = solved_tiny_case(seed, n_packages, n_teams, ts_share, horizon_scale)
     opt = best.objective()
-    horizon = float(max(1.0, horizon_scale * best.end.max()))
-    prices: list = []
-    lp_bound(inst, horizon, prices_out=prices)
     kw = dict(
         seed_plans=[best, list_schedule(inst, "wspt")],
-        pi0=prices[0],
+        pi0=pi0,
         target=opt,
         warm_iterations=10,
         iterations=300,
