@@ -6,7 +6,7 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -29,16 +29,6 @@ TEAMS_YAML = """teams:
 """
 
 
-@pytest.fixture(scope="module")
-def im_client(sample_db: tuple[str, Store]) -> Iterator[TestClient]:
-    """A client signed in (by API token) as the national IM officer."""
-    url, store = sample_db
-    token = users.create_token(store, "im").token
-    with TestClient(create_app(url)) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        yield c
-
-
 def _wait(client: TestClient, job: str, timeout: float = 120.0) -> dict:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -49,8 +39,8 @@ def _wait(client: TestClient, job: str, timeout: float = 120.0) -> dict:
     raise AssertionError(f"run {job} did not finish: {state}")
 
 
-def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -> None:
-    page = im_client.get("/plans")
+def test_run_form_plans_in_the_background_with_forecast(client: TestClient) -> None:
+    page = client.get("/plans")
     assert page.status_code == 200 and 'data-testid="run-form"' in page.text
     form = {
         "time_limit": "0.3",
@@ -62,38 +52,38 @@ def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -
         "deadline": "2040-12-31",
         "marginal": "1",
     }
-    r = im_client.post("/plans/run", data=form, follow_redirects=False)
+    r = client.post("/plans/run", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
     job = r.headers["location"].rsplit("/", 1)[1]
-    state = _wait(im_client, job)
+    state = _wait(client, job)
     assert state["status"] == "done", state
     assert state["fraction"] == 1.0 and state["plan_id"]
-    follow = im_client.get(f"/plans/runs/{job}", follow_redirects=False)
+    follow = client.get(f"/plans/runs/{job}", follow_redirects=False)
     assert follow.status_code == 303 and state["plan_id"] in follow.headers["location"]
-    plan = im_client.get(follow.headers["location"])
+    plan = client.get(follow.headers["location"])
     assert 'data-testid="plan-forecast"' in plan.text and 'data-testid="marginal"' in plan.text
     # the plan's forecast says which scenario its dates are
     assert 'data-testid="forecast-scenario"' in plan.text and "observed pace" in plan.text
     assert "2040-12-31" in plan.text
     # in Russian: the plan's state, the scenario, the run's state and step (page and JSON)
-    ru = im_client.get(follow.headers["location"] + "&lang=ru").text
+    ru = client.get(follow.headers["location"] + "&lang=ru").text
     assert 'data-testid="plan-status">черновик<' in ru
     scenario = ru.split('data-testid="forecast-scenario">', 1)[1].split("</p>", 1)[0]
     assert "в наблюдаемом темпе программы" in scenario and "pace" not in scenario
-    state_ru = im_client.get(f"/plans/runs/{job}.json?lang=ru").json()
+    state_ru = client.get(f"/plans/runs/{job}.json?lang=ru").json()
     assert (state_ru["status_text"], state_ru["message_text"]) == ("готово", "план сохранён")
-    plans_ru = im_client.get("/plans?lang=ru").text
+    plans_ru = client.get("/plans?lang=ru").text
     assert "<td>готово</td><td>план сохранён</td>" in plans_ru
     assert ">черновик</span>" in plans_ru and ">draft</span>" not in plans_ru
-    im_client.get("/plans?lang=en")
-    stored = svc.get_plan(im_client.app.state.store, state["plan_id"], items=False)
+    client.get("/plans?lang=en")
+    stored = svc.get_plan(client.app.state.store, state["plan_id"], items=False)
     fc = stored["summary"]["forecast"]
     assert fc["samples"] == 3 and 0 <= fc["p_deadline"] <= 1
     assert {m["asset"] for m in fc["marginal"]} == {"nts", "ts", "manual"}
     teams = stored["summary"]["config"]["teams"]
     assert next(t for t in teams if t["id"] == "W-MAN")["availability"]["weekly_rest"] == [5]
     assert stored["created_by"] == "im"
-    assert job in im_client.get("/plans").text  # listed under recent runs
+    assert job in client.get("/plans").text  # listed under recent runs
 
 
 @pytest.mark.parametrize(
@@ -108,14 +98,14 @@ def test_run_form_plans_in_the_background_with_forecast(im_client: TestClient) -
     ],
 )
 def test_run_form_errors_are_shown_on_the_form(
-    im_client: TestClient, field: str, value: str, message: str
+    client: TestClient, field: str, value: str, message: str
 ) -> None:
-    r = im_client.post("/plans/run", data={"time_limit": "1", "forecast": "1", field: value})
+    r = client.post("/plans/run", data={"time_limit": "1", "forecast": "1", field: value})
     assert r.status_code in (400, 422), r.text
     assert 'data-testid="run-error"' in r.text and message in r.text
     assert 'data-testid="run-form"' in r.text
     # in Russian the same error is translated (its field name and values kept)
-    ru = im_client.post(
+    ru = client.post(
         "/plans/run?lang=ru", data={"time_limit": "1", "forecast": "1", field: value}
     ).text
 
@@ -135,7 +125,7 @@ def test_run_form_errors_are_shown_on_the_form(
             break
     else:
         raise AssertionError(f"the error does not name its field: {english}")
-    im_client.get("/plans?lang=en")
+    client.get("/plans?lang=en")
 
 
 def test_viewers_may_not_start_runs(sample_db: tuple[str, Store]) -> None:
@@ -183,10 +173,10 @@ def test_jobs_run_one_at_a_time_queue_is_bounded_and_failures_are_kept(
         jobs.get("nope")
 
 
-def test_forecast_page_states_its_scenario_and_compares(im_client: TestClient) -> None:
+def test_forecast_page_states_its_scenario_and_compares(client: TestClient) -> None:
     from mineaction.store.settings import get_setting, set_setting
 
-    store = im_client.app.state.store
+    store = client.app.state.store
     teams = [
         {"code": f"F-{k}", "kind": k, "organisation": "ORG-A"} for k in ("nts", "ts", "manual")
     ]
@@ -195,7 +185,7 @@ def test_forecast_page_states_its_scenario_and_compares(im_client: TestClient) -
     with store.write() as conn:
         set_setting(conn, "teams", teams)
     try:
-        page = im_client.get("/forecast", params={"run": "1", "samples": "2", "compare": "1"})
+        page = client.get("/forecast", params={"run": "1", "samples": "2", "compare": "1"})
     finally:
         with store.write() as conn:
             set_setting(conn, "teams", before)

@@ -160,6 +160,23 @@ def travel_closure(travel: FloatArray) -> FloatArray:
     return d
 
 
+def _tiny_part(
+    tg: _TypeGrid, pi: FloatArray, omega: FloatArray, alpha: FloatArray
+) -> tuple[float, list[Occurrence]]:
+    """Sub-day operations of a type: their summed negative reduced cost and their occurrences."""
+    tiny_red = omega[tg.tiny] * tg.tiny_end + alpha[tg.tiny] * tg.tiny_dmin - pi[tg.tiny]
+    neg = tiny_red < 0
+    occ = list(
+        zip(
+            tg.tiny[neg].tolist(),
+            tg.tiny_end[neg].tolist(),
+            tg.tiny_dmin[neg].tolist(),
+            strict=True,
+        )
+    )
+    return float(np.minimum(0.0, tiny_red).sum()), occ
+
+
 class ScheduleLagrangian:
     """Pricing over relaxed single-team schedules and the Lagrangian bound for multipliers."""
 
@@ -347,20 +364,10 @@ class ScheduleLagrangian:
                 V, S, pij, om, al = self._dp(tg, pi, omega, alpha)
                 path = functools.partial(self._path, tg, V, S, pij, om, al)
 
-            tiny_red = omega[tg.tiny] * tg.tiny_end + alpha[tg.tiny] * tg.tiny_dmin - pi[tg.tiny]
-            tiny_val = float(np.minimum(0.0, tiny_red).sum())
+            tiny_val, tiny_occ = _tiny_part(tg, pi, omega, alpha)
             best = V[0, tg.homes] + tiny_val
             total += float((tg.home_teams * best).sum())
             if want_paths:
-                neg = tiny_red < 0
-                tiny_occ = list(
-                    zip(
-                        tg.tiny[neg].tolist(),
-                        tg.tiny_end[neg].tolist(),
-                        tg.tiny_dmin[neg].tolist(),
-                        strict=True,
-                    )
-                )
                 for h, val in zip(tg.homes.tolist(), best.tolist(), strict=True):
                     if val < 0:
                         occ = path(int(h), 0)
@@ -518,17 +525,7 @@ class ScheduleLagrangian:
         beam: int = 0,
     ) -> float:
         """n_h x best elementary reduced cost summed over the type's subtypes (paths appended)."""
-        tiny_red = omega[tg.tiny] * tg.tiny_end + alpha[tg.tiny] * tg.tiny_dmin - pi[tg.tiny]
-        tiny_val = float(np.minimum(0.0, tiny_red).sum())
-        neg = tiny_red < 0
-        tiny_occ = list(
-            zip(
-                tg.tiny[neg].tolist(),
-                tg.tiny_end[neg].tolist(),
-                tg.tiny_dmin[neg].tolist(),
-                strict=True,
-            )
-        )
+        tiny_val, tiny_occ = _tiny_part(tg, pi, omega, alpha)
         prep = self._elementary_prep(tg, pi, omega, alpha)
         total = 0.0
         for h, c in zip(tg.homes.tolist(), tg.home_teams.tolist(), strict=True):
