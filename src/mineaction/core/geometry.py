@@ -294,6 +294,19 @@ def approx_areas_m2(geoms: list[BaseGeometry]) -> list[float]:
     return out
 
 
+def bounds_list(geoms: list[BaseGeometry]) -> list[list[float]]:
+    """Return ``[minx, miny, maxx, maxy]`` of many geometries (one vectorised call; ``.bounds``).
+
+    >>> from shapely.geometry import box
+    >>> bounds_list([box(1, 2, 3, 4)]), bounds_list([])
+    ([[1.0, 2.0, 3.0, 4.0]], [])
+    """
+    if not geoms:
+        return []
+    out: list[list[float]] = shapely.bounds(np.asarray(geoms, dtype=object)).tolist()
+    return out
+
+
 def geodesic_distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Return the geodesic distance in metres between two lon/lat points.
 

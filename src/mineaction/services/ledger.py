@@ -13,7 +13,7 @@ from sqlalchemy import Connection, RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from mineaction.core.codes import ReportState, ReportType
-from mineaction.core.geometry import geojson_texts
+from mineaction.core.geometry import bounds_list, geojson_texts
 from mineaction.core.landrelease import areas_batch, parts_batch
 from mineaction.core.projection import (
     HAZARD_REPORT_TYPES,
@@ -465,8 +465,11 @@ def prepared_chunks(
     yield from chunk
 
 
-def rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
-    """Compute the pieces and their areas of many hazards at once, then their table rows."""
+def hazard_tuples(states: list[HazardState]) -> list[tuple[Any, ...]]:
+    """Compute the pieces and their areas of many hazards at once, then their table rows.
+
+    Rows are tuples in :data:`mineaction.store.projections.COLUMNS` order.
+    """
     for state, parts in zip(
         states, parts_batch([(st.release, st.polygon) for st in states]), strict=True
     ):
@@ -475,8 +478,17 @@ def rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
         states, areas_batch([(st.parts, st.polygon) for st in states]), strict=True
     ):
         state.set_areas(areas)
-    texts = geojson_texts([st.polygon for st in states])  # the OGC API's text, one call
-    return [proj.hazard_row(st, t) for st, t in zip(states, texts, strict=True)]
+    polygons = [st.polygon for st in states]
+    texts = geojson_texts(polygons)  # the OGC API's text, one call
+    bounds = bounds_list(polygons)
+    row = proj.hazard_tuple
+    return [row(st, t, b) for st, t, b in zip(states, texts, bounds, strict=True)]
+
+
+def rows_with_batch_areas(states: list[HazardState]) -> list[dict[str, Any]]:
+    """Return :func:`hazard_tuples` as dicts (column name: value)."""
+    cols = proj.COLUMNS[s.hazard]
+    return [dict(zip(cols, row, strict=True)) for row in hazard_tuples(states)]
 
 
 def _rebuild(

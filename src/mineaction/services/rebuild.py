@@ -43,7 +43,8 @@ from mineaction.store import projections as proj
 from mineaction.store import reports as ledger_store
 from mineaction.store import schema as s
 from mineaction.store import shards as sh
-from mineaction.store.bulkwrite import encode_columns, write_encoded
+from mineaction.store.bulkwrite import _encode_column as encode_column
+from mineaction.store.bulkwrite import write_encoded
 from mineaction.store.engine import Store
 
 Progress = Callable[[int], None]
@@ -131,10 +132,17 @@ class ShardResult:
 
 
 def _fresh_columns(
-    conn: Connection, table: Table, cols: list[str], rows: list[dict[str, Any]]
+    conn: Connection, table: Table, cols: list[str], rows: list[tuple[Any, ...]]
 ) -> list[list[Any]]:
-    """Encode rows column by column in the canonical column order (all columns but ``id``)."""
-    return encode_columns(conn.dialect, table, cols, rows)
+    """Encode rows (tuples in ``cols`` order: all columns but ``id``) column by column."""
+    if not rows:
+        return [[] for _ in cols]
+    dialect = conn.dialect
+    columns = table.columns
+    return [
+        encode_column(columns[c], list(v), dialect)
+        for c, v in zip(cols, zip(*rows, strict=True), strict=True)
+    ]
 
 
 def _same_columns(
@@ -184,7 +192,7 @@ def _unchanged(
 def _diff_hazards(
     conn: Connection,
     shard: sh.Shard,
-    fresh_rows: list[dict[str, Any]],
+    fresh_rows: list[tuple[Any, ...]],
     out: ShardResult,
     empty: bool,
     known: str | None,
@@ -234,7 +242,7 @@ def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]], key: Callable[[Any
 def _diff_table(
     conn: Connection,
     table: Table,
-    fresh_rows: list[dict[str, Any]],
+    fresh_rows: list[tuple[Any, ...]],
     reports: Callable[[], dict[str, list[str]]],
     out: ShardResult,
     empty: bool,
@@ -295,7 +303,7 @@ def _diff_table(
 
 
 def _check_hazards(
-    conn: Connection, shard: sh.Shard, fresh_rows: list[dict[str, Any]], out: ShardResult
+    conn: Connection, shard: sh.Shard, fresh_rows: list[tuple[Any, ...]], out: ShardResult
 ) -> set[str]:
     """Name each hazard figure that differs (status, class, m²...); return the hazards named."""
     cols = ["hazard_id", *ledger.CHECK_FIELDS, *ledger.AREA_FIELDS]
@@ -303,7 +311,9 @@ def _check_hazards(
         row[0]: dict(zip(cols, row, strict=True)) for row in sh.stored_hazards(conn, shard, cols)
     }
     named: set[str] = set()
-    for fresh in fresh_rows:
+    names = proj.COLUMNS[s.hazard]
+    for fresh_row in fresh_rows:
+        fresh = dict(zip(names, fresh_row, strict=True))
         hid = fresh["hazard_id"]
         row = stored.pop(hid, None)
         before = len(out.differences)
@@ -321,8 +331,8 @@ def _check_hazards(
 def _check_every_row(
     conn: Connection,
     shard: sh.Shard,
-    hazard_rows: list[dict[str, Any]],
-    rows: proj.RowsByTable,
+    hazard_rows: list[tuple[Any, ...]],
+    rows: proj.TuplesByTable,
     reports: Callable[[], dict[str, list[str]]],
     out: ShardResult,
 ) -> None:
@@ -368,7 +378,8 @@ def run_shard(
     known = digests or {}
     out = ShardResult(shard.index)
     states: list[HazardState] = []
-    rows: proj.RowsByTable = {}
+    rows: proj.TuplesByTable = {t: [] for t in proj.PER_REPORT}
+    derived = proj.derived_tuples
     source = ledger.prepared_chunks(ledger_store.iter_approved_raw(conn, **shard.ledger_filter()))
     for hid, state, group, error in ledger.project_all(source):
         out.reports += len(group)
@@ -378,10 +389,10 @@ def run_shard(
             out.hazards += 1
             states.append(state)
         for e in group:
-            proj.merge_rows(rows, proj.derived_rows(e).items())
-    hazard_rows: list[dict[str, Any]] = []
+            derived(e, rows)
+    hazard_rows: list[tuple[Any, ...]] = []
     for i in range(0, len(states), 2000):
-        hazard_rows.extend(ledger.rows_with_batch_areas(states[i : i + 2000]))
+        hazard_rows.extend(ledger.hazard_tuples(states[i : i + 2000]))
     found: list[dict[str, list[str]]] = []
 
     def reports() -> dict[str, list[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -11,7 +10,7 @@ from typing import Any
 from shapely.geometry import shape
 from sqlalchemy import Connection, RowMapping, Table, delete, func, insert, select
 
-from mineaction.core.codes import ReportType
+from mineaction.core.codes import HazardClassification, HazardStatus, ReportType
 from mineaction.core.geometry import geodesic_area_m2, geojson_texts
 from mineaction.core.projection import HazardState, LedgerEntry
 from mineaction.errors import NotFoundError
@@ -21,64 +20,96 @@ from mineaction.store.bulkwrite import insert_many
 RowsByTable = dict[Table, list[dict[str, Any]]]
 
 
-def hazard_row(state: HazardState, geom_geojson: str | None = None) -> dict[str, Any]:
-    """Return the ``hazard`` table row for a projected state.
+#: Per-report derived tables, parents before children (the order rows are inserted in).
+PER_REPORT: tuple[Table, ...] = (
+    s.release_polygon,
+    s.activity,
+    s.eo_item,
+    s.accident,
+    s.victim,
+    s.eore_session,
+    s.qm_inspection,
+    s.handover,
+)
 
-    ``geom_geojson`` is the polygon's GeoJSON text when the caller made it already (in one
-    vectorised call for a batch, :func:`mineaction.core.geometry.geojson_texts`).
+#: The columns of the rows the recompute builds as tuples (:func:`hazard_tuple`,
+#: :func:`derived_tuples`), in that order: every column but a surrogate ``id``, in table order
+#: (the order of :func:`mineaction.store.shards.compare_columns`).
+COLUMNS: dict[Table, tuple[str, ...]] = {
+    t: tuple(c.name for c in t.columns if c.name != "id") for t in (s.hazard, *PER_REPORT)
+}
+_HAZARD_COLUMNS = COLUMNS[s.hazard]
+_STATUS = {m: m.value for m in HazardStatus}
+_CLASSIFICATION = {m: m.value for m in HazardClassification}
+
+
+def hazard_tuple(
+    state: HazardState,
+    geom_geojson: str | None = None,
+    bounds: Sequence[float] | None = None,
+) -> tuple[Any, ...]:
+    """Return the ``hazard`` table row for a projected state as a tuple (``COLUMNS`` order).
+
+    ``geom_geojson`` is the polygon's GeoJSON text and ``bounds`` its bounds when the caller
+    made them already (in one vectorised call for a batch, see
+    :func:`mineaction.core.geometry.geojson_texts`).
     """
     a = state.areas
     p = state.parts
-    x0, y0, x1, y1 = state.polygon.bounds
-    return {
-        "hazard_id": state.hazard_id,
-        "organisation": state.organisation,
-        "name": state.name,
-        "classification": state.classification.value,
-        "status": state.status.value,
-        "status_reason": state.status_reason,
-        "location": state.location,
-        "contamination": list(state.contamination),
-        "area_m2": a.area_m2,
-        "cancelled_m2": a.cancelled_m2,
-        "reduced_m2": a.reduced_m2,
-        "cleared_m2": a.cleared_m2,
-        "remaining_m2": a.remaining_m2,
-        "expansion_m2": a.expansion_m2,
-        "estimated_area_m2": state.estimated_area_m2,
-        "eo_found": dict(state.eo_found),
-        "eo_total": state.eo_total,
-        "first_date": state.first_date,
-        "last_date": state.last_date,
-        "closed_on": state.closed_on,
-        "handed_over_on": state.handed_over_on,
-        "report_count": state.report_count,
-        "last_report_id": state.last_report_id,
-        "flags": list(state.flags),
-        "details": {
+    x0, y0, x1, y1 = state.polygon.bounds if bounds is None else bounds
+    status_reason = state.status_reason
+    return (
+        state.hazard_id,
+        state.organisation,
+        state.name,
+        _CLASSIFICATION[state.classification],
+        _STATUS[state.status],
+        status_reason,
+        state.location,
+        list(state.contamination),
+        a.area_m2,
+        a.cancelled_m2,
+        a.reduced_m2,
+        a.cleared_m2,
+        a.remaining_m2,
+        a.expansion_m2,
+        state.estimated_area_m2,
+        dict(state.eo_found),
+        sum(state.eo_found.values()),
+        state.first_date,
+        state.last_date,
+        state.closed_on,
+        state.handed_over_on,
+        state.report_count,
+        state.last_report_id,
+        list(state.flags),
+        {
             "evidence": state.evidence,
             "blockages": state.blockages,
             "beneficiaries": state.beneficiaries,
             "activity_types": state.activity_types,
             "explicit_classification": state.explicit_classification,
-            "status_reason": state.status_reason,
+            "status_reason": status_reason,
         },
-        "geom": state.polygon,
-        "geom_geojson": geom_geojson
-        if geom_geojson is not None
-        else geojson_texts([state.polygon])[0],
-        "remaining_geom": p.remaining,
-        "cancelled_geom": p.cancelled,
-        "reduced_geom": p.reduced,
-        "cleared_geom": p.cleared,
-        "expansion_geom": p.expansion,
-        "benchmark": state.benchmark,
-        "minx": x0,
-        "miny": y0,
-        "maxx": x1,
-        "maxy": y1,
-        "version": state.report_count,
-    }
+        state.polygon,
+        p.remaining,
+        p.cancelled,
+        p.reduced,
+        p.cleared,
+        p.expansion,
+        state.benchmark,
+        x0,
+        y0,
+        x1,
+        y1,
+        state.report_count,
+        geom_geojson if geom_geojson is not None else geojson_texts([state.polygon])[0],
+    )
+
+
+def hazard_row(state: HazardState, geom_geojson: str | None = None) -> dict[str, Any]:
+    """Return the ``hazard`` table row for a projected state (see :func:`hazard_tuple`)."""
+    return dict(zip(_HAZARD_COLUMNS, hazard_tuple(state, geom_geojson), strict=True))
 
 
 def replace_hazard(conn: Connection, state: HazardState | None, hazard_id: str) -> None:
@@ -107,188 +138,218 @@ def point_xy(geom: Any) -> tuple[float | None, float | None]:
 
 def derived_rows(e: LedgerEntry) -> RowsByTable:
     """Return the rows of the per-report derived tables for one approved report."""
-    out: RowsByTable = defaultdict(list)
+    tuples: TuplesByTable = {t: [] for t in PER_REPORT}
+    derived_tuples(e, tuples)
+    return {
+        t: [dict(zip(COLUMNS[t], row, strict=True)) for row in rows]
+        for t, rows in tuples.items()
+        if rows
+    }
+
+
+TuplesByTable = dict[Table, list[tuple[Any, ...]]]
+_RELEASE_POLYGON, _ACTIVITY_T, _EO_ITEM, _ACCIDENT_T, _VICTIM, _EORE_T, _QM_T, _HANDOVER_T = (
+    PER_REPORT
+)
+_ACTIVITY, _EO, _ACCIDENT, _EORE, _QM, _HANDOVER = (
+    ReportType.ACTIVITY,
+    ReportType.EO,
+    ReportType.ACCIDENT,
+    ReportType.EORE,
+    ReportType.QM,
+    ReportType.HANDOVER,
+)
+
+
+def derived_tuples(e: LedgerEntry, out: TuplesByTable) -> None:
+    """Append the rows of the per-report derived tables for one report to ``out`` (tuples).
+
+    ``out`` has a list for every table of ``PER_REPORT``; rows are in ``COLUMNS`` order,
+    with the same values as :func:`derived_rows`.
+    """
     b = e.body
+    t = e.type
+    rid = e.report_id
+    org = e.organisation
     doi: date = e.date_of_information
-    if e.type == ReportType.ACTIVITY:
+    prepared = e.prepared
+    if t == _ACTIVITY:
+        hid = b["hazard_id"]
+        atype = b["activity_type"]
         totals = {"cancelled": 0.0, "reduced": 0.0, "cleared": 0.0}
-        prepared = e.prepared.get("releases")
-        for i, rel in enumerate(b.get("releases", [])):
-            if prepared is None:
-                geom = shape(rel["polygon"])
-                m2 = geodesic_area_m2(geom)
-            else:
-                geom, m2 = prepared[i], e.prepared["releases_m2"][i]
-            totals[rel["outcome"]] += m2
-            out[s.release_polygon].append(
-                {
-                    "report_id": e.report_id,
-                    "hazard_id": b["hazard_id"],
-                    "organisation": e.organisation,
-                    "date": doi,
-                    "activity_type": b["activity_type"],
-                    "outcome": rel["outcome"],
-                    "method": rel.get("method") or b.get("method"),
-                    "depth_cm": rel.get("depth_cm") or b.get("clearance_depth_cm"),
-                    "reported_m2": rel.get("reported_m2"),
-                    "polygon_m2": m2,
-                    "geom": geom,
-                }
+        geoms = prepared.get("releases")
+        rels = b.get("releases", [])
+        if rels:
+            append = out[_RELEASE_POLYGON].append
+            areas = prepared["releases_m2"] if geoms is not None else None
+            for i, rel in enumerate(rels):
+                if geoms is None or areas is None:
+                    geom = shape(rel["polygon"])
+                    m2 = geodesic_area_m2(geom)
+                else:
+                    geom, m2 = geoms[i], areas[i]
+                outcome = rel["outcome"]
+                totals[outcome] += m2
+                append(
+                    (
+                        rid,
+                        hid,
+                        org,
+                        doi,
+                        atype,
+                        outcome,
+                        rel.get("method") or b.get("method"),
+                        rel.get("depth_cm") or b.get("clearance_depth_cm"),
+                        rel.get("reported_m2"),
+                        m2,
+                        geom,
+                    )
+                )
+        end = b.get("end_date")
+        out[_ACTIVITY_T].append(
+            (
+                rid,
+                hid,
+                org,
+                atype,
+                b.get("stage", "progress"),
+                b.get("method"),
+                b.get("team"),
+                b.get("team_days"),
+                date.fromisoformat(b["start_date"]),
+                date.fromisoformat(end) if end else None,
+                doi,
+                b.get("clearance_depth_cm"),
+                totals["cancelled"],
+                totals["reduced"],
+                totals["cleared"],
+                None,
             )
-        out[s.activity].append(
-            {
-                "report_id": e.report_id,
-                "hazard_id": b["hazard_id"],
-                "organisation": e.organisation,
-                "activity_type": b["activity_type"],
-                "stage": b.get("stage", "progress"),
-                "method": b.get("method"),
-                "team": b.get("team"),
-                "team_days": b.get("team_days"),
-                "start_date": date.fromisoformat(b["start_date"]),
-                "end_date": date.fromisoformat(b["end_date"]) if b.get("end_date") else None,
-                "date_of_information": doi,
-                "depth_cm": b.get("clearance_depth_cm"),
-                "cancelled_m2": totals["cancelled"],
-                "reduced_m2": totals["reduced"],
-                "cleared_m2": totals["cleared"],
-                "geom": None,
-            }
         )
         items: list[dict[str, Any]] = b.get("eo_items", [])
         source = "activity"
-    elif e.type == ReportType.EO:
+    elif t == _EO:
         items = b.get("items", [])
         source = "spot"
     else:
         items = []
         source = ""
-    points = e.prepared.get("eo_points")
-    xys = e.prepared.get("eo_xy")
-    for j, item in enumerate(items):
-        if points is None or xys is None:
-            point = _point(item.get("point"))
-            x, y = point_xy(point)
-        else:
-            point = points[j]
-            x, y = xys[j]
-        out[s.eo_item].append(
-            {
-                "report_id": e.report_id,
-                "hazard_id": b.get("hazard_id"),
-                "organisation": e.organisation,
-                "date": doi,
-                "source": source,
-                "category": item["category"],
-                "model": item.get("model"),
-                "quantity": item.get("quantity", 1),
-                "condition": item.get("condition"),
-                "disposal": item.get("disposal"),
-                "depth_cm": item.get("depth_cm"),
-                "geom": point,
-                "x": x,
-                "y": y,
-            }
-        )
-    if e.type == ReportType.ACCIDENT:
+    if items:
+        points = prepared.get("eo_points")
+        xys = prepared.get("eo_xy")
+        ihid = b.get("hazard_id")
+        append = out[_EO_ITEM].append
+        for j, item in enumerate(items):
+            if points is None or xys is None:
+                point = _point(item.get("point"))
+                x, y = point_xy(point)
+            else:
+                point = points[j]
+                x, y = xys[j]
+            append(
+                (
+                    rid,
+                    ihid,
+                    org,
+                    doi,
+                    source,
+                    item["category"],
+                    item.get("model"),
+                    item.get("quantity", 1),
+                    item.get("condition"),
+                    item.get("disposal"),
+                    item.get("depth_cm"),
+                    point,
+                    x,
+                    y,
+                )
+            )
+    if t == _ACCIDENT:
         victims = b.get("victims", [])
-        if "point_xy" in e.prepared:
-            where, (ax, ay) = e.prepared["point"], e.prepared["point_xy"]
+        if "point_xy" in prepared:
+            where, (ax, ay) = prepared["point"], prepared["point_xy"]
         else:
             where = shape(b["point"])
             ax, ay = point_xy(where)
-        out[s.accident].append(
-            {
-                "accident_id": b["accident_id"],
-                "report_id": e.report_id,
-                "organisation": e.organisation,
-                "date": date.fromisoformat(b["date"]),
-                "device_category": b["device_category"],
-                "demining": bool(b.get("demining", False)),
-                "hazard_id": b.get("hazard_id"),
-                "location": b.get("location"),
-                "killed": sum(1 for v in victims if v["status"] == "killed"),
-                "injured": sum(1 for v in victims if v["status"] == "injured"),
-                "geom": where,
-                "x": ax,
-                "y": ay,
-            }
+        accident_id = b["accident_id"]
+        out[_ACCIDENT_T].append(
+            (
+                accident_id,
+                rid,
+                org,
+                date.fromisoformat(b["date"]),
+                b["device_category"],
+                bool(b.get("demining", False)),
+                b.get("hazard_id"),
+                b.get("location"),
+                sum(1 for v in victims if v["status"] == "killed"),
+                sum(1 for v in victims if v["status"] == "injured"),
+                where,
+                ax,
+                ay,
+            )
         )
         for v in victims:
-            out[s.victim].append(
-                {
-                    "victim_id": v["victim_id"],
-                    "accident_id": b["accident_id"],
-                    "report_id": e.report_id,
-                    "name": v.get("name"),
-                    "sex": v.get("sex", "unknown"),
-                    "age": v.get("age"),
-                    "status": v["status"],
-                    "deminer": bool(v.get("deminer", False)),
-                    "activity": v.get("activity"),
-                    "tampered": v.get("tampered"),
-                }
+            out[_VICTIM].append(
+                (
+                    v["victim_id"],
+                    accident_id,
+                    rid,
+                    v.get("name"),
+                    v.get("sex", "unknown"),
+                    v.get("age"),
+                    v["status"],
+                    bool(v.get("deminer", False)),
+                    v.get("activity"),
+                    v.get("tampered"),
+                )
             )
-    elif e.type == ReportType.EORE:
+    elif t == _EORE:
         ben = b["beneficiaries"]
-        out[s.eore_session].append(
-            {
-                "session_id": b["session_id"],
-                "report_id": e.report_id,
-                "organisation": e.organisation,
-                "date": date.fromisoformat(b["date"]),
-                "location": b.get("location"),
-                "method": b.get("method", "direct"),
-                "women": ben.get("women", 0),
-                "men": ben.get("men", 0),
-                "girls": ben.get("girls", 0),
-                "boys": ben.get("boys", 0),
-                "with_disability": ben.get("with_disability"),
-                "geom": e.prepared["point"] if "point" in e.prepared else _point(b.get("point")),
-            }
+        out[_EORE_T].append(
+            (
+                b["session_id"],
+                rid,
+                org,
+                date.fromisoformat(b["date"]),
+                b.get("location"),
+                b.get("method", "direct"),
+                ben.get("women", 0),
+                ben.get("men", 0),
+                ben.get("girls", 0),
+                ben.get("boys", 0),
+                ben.get("with_disability"),
+                prepared["point"] if "point" in prepared else _point(b.get("point")),
+            )
         )
-    elif e.type == ReportType.QM:
+    elif t == _QM:
         ncs = b.get("nonconformities", [])
-        out[s.qm_inspection].append(
-            {
-                "inspection_id": b["inspection_id"],
-                "report_id": e.report_id,
-                "organisation": e.organisation,
-                "inspected_organisation": b["inspected_organisation"],
-                "date": date.fromisoformat(b["date"]),
-                "kind": b.get("kind", "QA"),
-                "hazard_id": b.get("hazard_id"),
-                "activity_report_id": b.get("activity_report_id"),
-                "nonconformities": ncs,
-                "open_corrective_actions": sum(1 for n in ncs if not n.get("closed")),
-            }
+        out[_QM_T].append(
+            (
+                b["inspection_id"],
+                rid,
+                org,
+                b["inspected_organisation"],
+                date.fromisoformat(b["date"]),
+                b.get("kind", "QA"),
+                b.get("hazard_id"),
+                b.get("activity_report_id"),
+                ncs,
+                sum(1 for n in ncs if not n.get("closed")),
+            )
         )
-    elif e.type == ReportType.HANDOVER:
-        out[s.handover].append(
-            {
-                "report_id": e.report_id,
-                "hazard_id": b["hazard_id"],
-                "organisation": e.organisation,
-                "date": date.fromisoformat(b["date"]),
-                "recipient": b["recipient"],
-                "certificate": b.get("certificate"),
-                "community": b.get("community"),
-            }
+    elif t == _HANDOVER:
+        out[_HANDOVER_T].append(
+            (
+                rid,
+                b["hazard_id"],
+                org,
+                date.fromisoformat(b["date"]),
+                b["recipient"],
+                b.get("certificate"),
+                b.get("community"),
+            )
         )
-    return out
-
-
-#: Per-report derived tables, parents before children (the order rows are inserted in).
-PER_REPORT: tuple[Table, ...] = (
-    s.release_polygon,
-    s.activity,
-    s.eo_item,
-    s.accident,
-    s.victim,
-    s.eore_session,
-    s.qm_inspection,
-    s.handover,
-)
 
 
 def insert_rows(conn: Connection, rows: RowsByTable, *, bulk: bool = False) -> None:
