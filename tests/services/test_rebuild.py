@@ -451,6 +451,34 @@ def test_recompute_writes_digests_and_trusts_them(
     assert _content(demo_store) == expected
 
 
+def test_digests_of_another_version_are_not_trusted(
+    demo_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade (another digest version) the first recompute compares every row."""
+    rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    expected, old = _content(demo_store), _digests(demo_store)
+    monkeypatch.setattr(sh, "DIGEST_VERSION", b"mineaction-derived-rows-test")
+    read: list[str] = []
+    real = sh.stored_rows
+
+    def counting(conn: Any, table: Any, *args: Any) -> Any:
+        read.append(table.name)
+        return real(conn, table, *args)
+
+    monkeypatch.setattr(sh, "stored_rows", counting)
+    again = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert (again.rows_inserted, again.keys_deleted) == (0, 0)
+    assert set(read) == {t.name for t in sh.PER_REPORT}  # every table compared
+    assert _content(demo_store) == expected
+    new = _digests(demo_store)
+    assert new.keys() == old.keys()
+    assert all(new[k] != d for k, d in old.items() if k[0] != sh.PLAN)
+    _no_reading(monkeypatch)
+    third = rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)
+    assert (third.rows_inserted, third.keys_deleted) == (0, 0)
+    assert _digests(demo_store) == new
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_direct_edits_lose_their_digest_and_are_repaired(demo_store: Store, jobs: int) -> None:
     rebuild.recompute(demo_store, jobs=1, reports_per_shard=PER_SHARD)

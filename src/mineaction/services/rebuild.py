@@ -43,8 +43,7 @@ from mineaction.store import projections as proj
 from mineaction.store import reports as ledger_store
 from mineaction.store import schema as s
 from mineaction.store import shards as sh
-from mineaction.store.bulkwrite import _encode_column as encode_column
-from mineaction.store.bulkwrite import write_encoded
+from mineaction.store.bulkwrite import FreshColumns, write_encoded
 from mineaction.store.engine import Store
 
 Progress = Callable[[int], None]
@@ -133,16 +132,19 @@ class ShardResult:
 
 def _fresh_columns(
     conn: Connection, table: Table, cols: list[str], rows: list[tuple[Any, ...]]
-) -> list[list[Any]]:
-    """Encode rows (tuples in ``cols`` order: all columns but ``id``) column by column."""
+) -> FreshColumns:
+    """Take rows (tuples in ``cols`` order: all columns but ``id``) column by column."""
     if not rows:
-        return [[] for _ in cols]
-    dialect = conn.dialect
-    columns = table.columns
-    return [
-        encode_column(columns[c], list(v), dialect)
-        for c, v in zip(cols, zip(*rows, strict=True), strict=True)
-    ]
+        return FreshColumns(conn.dialect, table, cols, [[] for _ in cols])
+    return FreshColumns(conn.dialect, table, cols, list(zip(*rows, strict=True)))
+
+
+def _digest(conn: Connection, table: Table, fresh: FreshColumns, out: ShardResult) -> str:
+    """Make (and keep in ``out``) the digest of a table's fresh rows of the shard."""
+    digest = out.digests[table.name] = sh.rows_digest(
+        conn.dialect.name, table.name, fresh.cols, fresh.rows, fresh.parts()
+    )
+    return digest
 
 
 def _same_columns(
@@ -196,14 +198,18 @@ def _diff_hazards(
     out: ShardResult,
     empty: bool,
     known: str | None,
+    digest: bool = True,
 ) -> None:
     if shard.no_hazard:
         return  # reports without a hazard: no hazard rows (and none stored for this range)
     cols = sh.compare_columns(s.hazard)
-    fresh = _fresh_columns(conn, s.hazard, cols, fresh_rows)
-    digest = out.digests["hazard"] = sh.rows_digest(conn.dialect.name, "hazard", cols, fresh)
-    if digest == known:
+    columns = _fresh_columns(conn, s.hazard, cols, fresh_rows)
+    # without a stored digest the rows are compared or written anyway: encoded first, and
+    # the digest made with what the encoding made already
+    fresh = columns.encoded() if known is None else []
+    if digest and _digest(conn, s.hazard, columns, out) == known:
         return  # the stored rows are the rows this digest was made of (triggers: migration 0012)
+    fresh = fresh or columns.encoded()
     found = [] if empty else sh.stored_hazards(conn, shard, cols)
     if not found:  # nothing stored (emptied tables): every row is inserted, in order
         if fresh_rows:
@@ -247,13 +253,15 @@ def _diff_table(
     out: ShardResult,
     empty: bool,
     known: str | None,
+    digest: bool = True,
 ) -> None:
     cols = sh.compare_columns(table)
-    fresh = _fresh_columns(conn, table, cols, fresh_rows)
-    digest = out.digests[table.name] = sh.rows_digest(conn.dialect.name, table.name, cols, fresh)
-    if digest == known:
+    columns = _fresh_columns(conn, table, cols, fresh_rows)
+    fresh = columns.encoded() if known is None else []  # as in _diff_hazards
+    if digest and _digest(conn, table, columns, out) == known:
         out.seen[table.name] = len(fresh_rows)  # the stored rows are exactly these
         return
+    fresh = fresh or columns.encoded()
     at = cols.index("report_id")
     if empty:
         stored_list: list[tuple[Any, ...]] = []
@@ -343,9 +351,9 @@ def _check_every_row(
     and key. Nothing is written: the changes found are turned into differences and dropped.
     """
     named = _check_hazards(conn, shard, hazard_rows, out)
-    _diff_hazards(conn, shard, hazard_rows, out, False, None)
+    _diff_hazards(conn, shard, hazard_rows, out, False, None, digest=False)
     for table in sh.PER_REPORT:
-        _diff_table(conn, table, rows.get(table, []), reports, out, False, None)
+        _diff_table(conn, table, rows.get(table, []), reports, out, False, None, digest=False)
     for change in out.changes:
         at = change.keys.index(change.column)
         keys = set(change.deletes) | {row[at] for row in change.rows}

@@ -10,7 +10,10 @@ are byte for byte what :func:`sqlalchemy.insert` stores.
 
 from __future__ import annotations
 
+import io
+import pickle
 from collections.abc import Mapping, Sequence
+from datetime import date
 from operator import itemgetter
 from typing import Any
 
@@ -20,6 +23,7 @@ import shapely
 from sqlalchemy import JSON, Boolean, Column, Connection, Date, Dialect, Table
 from sqlalchemy.exc import DBAPIError
 
+from mineaction.store.engine import _dumps as engine_dumps
 from mineaction.store.types import Geometry
 
 
@@ -56,6 +60,28 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+#: Top-level types of JSON column values that SQLAlchemy's JSON bind processor passes to the
+#: serializer as they are (not ``JSON.NULL`` nor ``null()``).
+_JSON_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
+_DATE_PLAIN = frozenset({date, type(None)})
+
+
+def _fast_json(col: Column[Any], types: set[type], dialect: Dialect) -> bool:
+    """Tell whether values of ``types`` of a JSON column are bound as ``_dumps(value)``.
+
+    Always on PostgreSQL (:func:`_encode_column`); on SQLite when SQLAlchemy's JSON type
+    calls the engine's serializer (the same function) with the value as it is.
+    """
+    if dialect.name == "postgresql":
+        return True
+    impl = col.type.dialect_impl(dialect)
+    if not isinstance(impl, JSON) or impl.none_as_null:
+        return False
+    if getattr(dialect, "_json_serializer", None) is not engine_dumps:
+        return False  # e.g. a bare dialect (the standard library's json)
+    return types <= _JSON_PLAIN
+
+
 def _encode_column(col: Column[Any], values: list[Any], dialect: Dialect) -> list[Any]:
     name = dialect.name
     if isinstance(col.type, Geometry):
@@ -64,15 +90,100 @@ def _encode_column(col: Column[Any], values: list[Any], dialect: Dialect) -> lis
         # COPY text format: JSON as its text (None is JSON null, as SQLAlchemy's JSON type
         # stores it); everything else is adapted by psycopg itself.
         if isinstance(col.type.dialect_impl(dialect), JSON):
-            return [_dumps(v) for v in values]
+            return list(map(engine_dumps, values))
         if isinstance(col.type, Boolean):
             return [None if v is None else bool(v) for v in values]
         return values
     if type(col.type) is Date:
         # what SQLAlchemy's SQLite DATE stores ("%Y-%m-%d"), without its per-value formatting
+        if set(map(type, values)) <= _DATE_PLAIN:
+            return list(orjson.loads(orjson.dumps(values)))  # all at once, as ``isoformat``
         return [None if v is None else v.isoformat() for v in values]
+    if isinstance(col.type.dialect_impl(dialect), JSON) and _fast_json(
+        col, set(map(type, values)), dialect
+    ):
+        return list(map(engine_dumps, values))  # what the JSON type's bind processor returns
     proc = col.type._cached_bind_processor(dialect)
     return values if proc is None else [proc(v) for v in values]
+
+
+def _pickled(values: list[Any]) -> bytes:
+    """Pickle a list without the memo, so that equal values always give equal bytes."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True  # no memo: the bytes depend on the values only, not on object identity
+    pickler.dump(values)
+    return buf.getvalue()
+
+
+class FreshColumns:
+    """Fresh rows of one table, column by column: their digest parts and their encoding.
+
+    A digest of the rows (:func:`mineaction.store.shards.rows_digest`) is only ever compared
+    with a digest made the same way of earlier fresh rows, so it needs no encoded values: it
+    is made of cheap forms of the raw values, equal only where the encoded values (and so the
+    stored bytes) are equal (:meth:`parts`). The encoding (:meth:`encoded`) is needed only
+    where rows are compared or written; what both need is done once. Whoever changes what a
+    value encodes to must change :data:`mineaction.store.shards.DIGEST_VERSION` too.
+    """
+
+    def __init__(
+        self, dialect: Dialect, table: Table, cols: Sequence[str], columns: Sequence[Sequence[Any]]
+    ) -> None:
+        """Take the raw values of ``cols`` (in that order) of the same rows, column by column."""
+        self.dialect = dialect
+        self.table = table
+        self.cols = list(cols)
+        self.values = [v if type(v) is list else list(v) for v in columns]
+        self.rows = len(self.values[0]) if self.values else 0
+        self._encoded: dict[int, list[Any]] = {}
+
+    @classmethod
+    def of_rows(
+        cls, dialect: Dialect, table: Table, cols: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    ) -> FreshColumns:
+        """Take rows as mappings with at least the keys ``cols`` (in any order)."""
+        if not rows:
+            return cls(dialect, table, cols, [[] for _ in cols])
+        if len(cols) == 1:
+            return cls(dialect, table, cols, [[r[cols[0]] for r in rows]])
+        return cls(dialect, table, cols, list(zip(*map(itemgetter(*cols), rows), strict=True)))
+
+    def _part(self, i: int) -> bytes:
+        col = self.table.columns[self.cols[i]]
+        values = self.values[i]
+        if isinstance(col.type, Geometry):
+            # WKB as stored (one vectorised call): what is cheaper to tell them apart by
+            # costs as much as writing the WKB when the rows are written
+            return b"W" + _pickled(self._encode(i))
+        if type(col.type) is Date:
+            if set(map(type, values)) <= _DATE_PLAIN:
+                return b"D" + orjson.dumps(values)  # ISO dates, as ``isoformat`` writes them
+        elif isinstance(col.type.dialect_impl(self.dialect), JSON) and _fast_json(
+            col, set(map(type, values)), self.dialect
+        ):
+            # the JSON text stored of every value, as one array
+            texts = self._encoded.get(i)
+            if texts is not None:  # encoded already: the same array, joined
+                return b"J" + ("[" + ",".join(texts) + "]").encode()
+            return b"J" + orjson.dumps(values, option=orjson.OPT_NON_STR_KEYS)
+        # the values themselves: type and bits (the encoding is a function of them)
+        return b"P" + _pickled(values)
+
+    def parts(self) -> list[bytes]:
+        """Return one byte string per column, equal only where the encoded columns are equal."""
+        return [self._part(i) for i in range(len(self.cols))]
+
+    def _encode(self, i: int) -> list[Any]:
+        done = self._encoded.get(i)
+        if done is None:
+            col = self.table.columns[self.cols[i]]
+            done = self._encoded[i] = _encode_column(col, self.values[i], self.dialect)
+        return done
+
+    def encoded(self) -> list[list[Any]]:
+        """Return the columns as the driver binds them (as :func:`encode_columns`)."""
+        return [self._encode(i) for i in range(len(self.cols))]
 
 
 def encode_rows(

@@ -11,17 +11,18 @@ SQLite) so that they can be compared with freshly encoded rows
 from __future__ import annotations
 
 import hashlib
-import io
 import math
-import pickle
 import re
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import shapely
+import sqlalchemy
 from sqlalchemy import JSON, Connection, Float, Table, delete, func, select
 
 from mineaction.core.codes import ReportType
@@ -443,8 +444,22 @@ class ScratchCopier:
 
 # --- digests of stored derived rows (migration 0012) ----------------------------------------
 
-#: Changes whenever the way rows are digested changes (old digests then simply do not match).
-DIGEST_VERSION = b"mineaction-derived-rows-1"
+#: Changes whenever the way rows are digested changes, or what a value is encoded to
+#: (:mod:`mineaction.store.bulkwrite`): old digests then simply do not match (one full
+#: comparison). Version 2: digests of the raw values' canonical forms
+#: (:class:`~mineaction.store.bulkwrite.FreshColumns`), not of the encoded values.
+DIGEST_VERSION = b"mineaction-derived-rows-2"
+
+#: The libraries that turn the digested forms into stored bytes: a digest made with other
+#: versions does not match (their encoding might differ).
+_ENCODERS = (
+    f"python {sys.version_info[0]}.{sys.version_info[1]}",
+    f"geos {shapely.geos_version_string}",
+    f"shapely {shapely.__version__}",
+    f"orjson {orjson.__version__}",
+    f"sqlalchemy {sqlalchemy.__version__}",
+    f"sqlite {sqlite3.sqlite_version}",
+)
 
 
 def range_key(shard: Shard) -> RangeKey:
@@ -452,32 +467,25 @@ def range_key(shard: Shard) -> RangeKey:
     return (shard.no_hazard, shard.after, shard.upto)
 
 
-def _pickled(values: list[Any]) -> bytes:
-    """Pickle a column without the memo, so that equal values always give equal bytes."""
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=5)
-    pickler.fast = True  # no memo: the bytes depend on the values only, not on object identity
-    pickler.dump(values)
-    return buf.getvalue()
+def rows_digest(
+    dialect: str, table: str, cols: Sequence[str], rows: int, parts: Iterable[bytes]
+) -> str:
+    """Return a digest of ``rows`` fresh rows given as one byte string per column.
 
+    ``parts`` are :meth:`mineaction.store.bulkwrite.FreshColumns.parts`: equal only where the
+    encoded columns are equal. Covers the version, the encoding libraries, the dialect,
+    table, column names, number of rows and every part; equal rows in the same order give
+    the same digest.
 
-def rows_digest(dialect: str, table: str, cols: Sequence[str], columns: Sequence[list[Any]]) -> str:
-    """Return a digest of encoded rows given column by column, in their order.
-
-    Covers the dialect, table, column names, number of rows and every value exactly (type
-    and bits: pickled); equal rows in the same order give the same digest.
-
-    >>> a = rows_digest("sqlite", "t", ["a", "b"], [["x", "y"], [1.0, None]])
-    >>> a == rows_digest("sqlite", "t", ["a", "b"], [["x", "y"], [1.0, None]])
+    >>> a = rows_digest("sqlite", "t", ["a", "b"], 2, [b"x", b"y"])
+    >>> a == rows_digest("sqlite", "t", ["a", "b"], 2, [b"x", b"y"])
     True
-    >>> a == rows_digest("sqlite", "t", ["a", "b"], [["x", "y"], [1, None]])
+    >>> a == rows_digest("sqlite", "t", ["a", "b"], 2, [b"xy", b""])
     False
     """
     h = hashlib.blake2b(digest_size=32)
-    n = len(columns[0]) if columns else 0
-    h.update(orjson.dumps([DIGEST_VERSION.decode(), dialect, table, list(cols), n]))
-    for col in columns:
-        data = _pickled(col)
+    h.update(orjson.dumps([DIGEST_VERSION.decode(), _ENCODERS, dialect, table, list(cols), rows]))
+    for data in parts:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
