@@ -183,11 +183,21 @@ def test_recompute_equals_full_rewrite_after_tampering(demo_store: Store, jobs: 
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_recompute_fills_empty_derived_tables(demo_store: Store, jobs: int) -> None:
+def test_recompute_fills_empty_derived_tables(
+    demo_store: Store, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = _content(demo_store)
     indexes_before = _indexes(demo_store)
     with demo_store.write() as conn:
         proj.clear_derived(conn)
+    built_elsewhere: list[bool] = []  # how the R*Tree was filled
+    fill = proj.SetAside._fill
+
+    def spied(self: proj.SetAside) -> None:
+        built_elsewhere.append(self._built is not None)
+        fill(self)
+
+    monkeypatch.setattr(proj.SetAside, "_fill", spied)
     result = rebuild.recompute(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
     assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
     assert _content(demo_store) == expected
@@ -196,7 +206,11 @@ def test_recompute_fills_empty_derived_tables(demo_store: Store, jobs: int) -> N
         with demo_store.read() as conn:
             n = conn.execute(text("SELECT count(*) FROM hazard_rtree")).scalar()
         assert n == len(expected["hazard"])
+        # with workers, one of them builds the tree while the parent builds the indexes
+        assert built_elsewhere == [jobs > 1]
         _assert_rtree_as_by_trigger(demo_store)
+    else:
+        assert built_elsewhere == []  # PostgreSQL has no R*Tree
 
 
 def _assert_rtree_as_by_trigger(store: Store) -> None:
@@ -212,6 +226,8 @@ def _assert_rtree_as_by_trigger(store: Store) -> None:
         want = conn.exec_driver_sql("SELECT * FROM temp.by_trigger_node ORDER BY nodeno").all()
         conn.exec_driver_sql("DROP TABLE temp.by_trigger")
     assert mine and mine == want  # entries in insertion order within each node
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT rtreecheck('hazard_rtree')").scalar() == "ok"
 
 
 #: one value of one row per table, each of a different kind (text, date, JSON, geometry, float,

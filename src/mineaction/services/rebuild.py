@@ -27,9 +27,10 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -487,51 +488,104 @@ def _to_scratch(res: ShardResult, path: str) -> None:
     res.scratch = path
 
 
+def _ready() -> None:
+    """Do nothing: a first task that makes a worker process start (see :func:`_workers`)."""
+
+
+class _Workers:
+    """The worker processes of one recompute or check (a process pool), and their end."""
+
+    def __init__(self, pool: ProcessPoolExecutor, jobs: int) -> None:
+        """Own ``pool`` of ``jobs`` processes."""
+        self.pool = pool
+        self.jobs = jobs
+        self._ending: threading.Thread | None = None
+
+    def end_soon(self) -> None:
+        """Let the idle workers exit in the background (every task is done)."""
+        if self._ending is None:
+            self._ending = threading.Thread(target=self.pool.shutdown, name="end-workers")
+            self._ending.start()
+
+    def end(self) -> None:
+        """Stop the workers (pending tasks are cancelled) and wait until they have exited."""
+        if self._ending is None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            self._ending.join()
+
+
+@contextmanager
+def _workers(store: Store, jobs: int, snapshot: str | None) -> Iterator[_Workers | None]:
+    """Start ``jobs`` worker processes now and yield them (None for one job).
+
+    Called before the shards are planned: starting a worker (``spawn``, imports, its store)
+    takes about half a second, and the parent plans the shards meanwhile instead of first.
+    They have exited when this returns.
+    """
+    if jobs == 1:
+        yield None
+        return
+    # spawn, not fork: a forked child must not inherit the parent's open database connections
+    pool = ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(store.url, snapshot, os.getpid()),
+    )
+    workers = _Workers(pool, jobs)
+    try:
+        with _main_script_hidden():  # one process starts per task while none is idle
+            for _ in range(jobs):
+                pool.submit(_ready)
+        yield workers
+    finally:
+        workers.end()
+
+
+def _pool_size(jobs: int, reports: int, reports_per_shard: int) -> int:
+    """Return how many worker processes to start for about ``reports`` approved reports.
+
+    No more than there will be shards (about one per ``reports_per_shard`` reports).
+
+    >>> _pool_size(2, 466_237, 10_000), _pool_size(4, 15, 10), _pool_size(1, 10**6, 10)
+    (2, 2, 1)
+    """
+    return max(1, min(jobs, -(-reports // reports_per_shard)))
+
+
 @contextmanager
 def _results(
-    store: Store,
+    workers: _Workers | None,
     conn: Connection,
     shards: list[sh.Shard],
     mode: str,
-    jobs: int,
-    snapshot: str | None,
     empty: bool = False,
     scratch: str | None = None,
     digests: dict[sh.RangeKey, dict[str, str]] | None = None,
 ) -> Iterator[Iterator[ShardResult]]:
-    """Yield an iterator of shard results (in completion order) from ``jobs`` processes.
+    """Yield an iterator of shard results (in completion order) from the ``workers``.
 
-    With ``scratch`` (a directory; worker processes only) the workers leave the rows to insert
+    Without workers (one job) the shards run one by one in this process, on ``conn``. With
+    ``scratch`` (a directory; worker processes only) the workers leave the rows to insert
     in scratch files there instead of sending them back. ``digests``: the stored digests by
     shard range (see :func:`run_shard`).
     """
     known = digests or {}
-    if jobs == 1:
+    if workers is None:
         yield (
             run_shard(conn, shard, mode, empty, known.get(sh.range_key(shard))) for shard in shards
         )
         return
-    # spawn, not fork: a forked child must not inherit the parent's open database connections
-    ctx = multiprocessing.get_context("spawn")
     # biggest shards first, so that no process is left with a big one at the end
     # at most SCRATCH_MAX_FILES files in all: sum over workers of ceil(shards / per_file)
-    per_file = max(1, -(-len(shards) // max(1, SCRATCH_MAX_FILES - jobs)))
+    per_file = max(1, -(-len(shards) // max(1, SCRATCH_MAX_FILES - workers.jobs)))
     tasks: list[_Task] = [
         (shard, mode, empty, scratch, per_file, known.get(sh.range_key(shard)))
         for shard in sorted(shards, key=lambda x: -x.reports)
     ]
-    pool = ProcessPoolExecutor(
-        min(jobs, len(tasks)),
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(store.url, snapshot, os.getpid()),
-    )
-    try:
-        with _main_script_hidden():  # the workers start here, at the first submits
-            futures = [pool.submit(_run_in_worker, task) for task in tasks]
-        yield (f.result() for f in as_completed(futures))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    futures = [workers.pool.submit(_run_in_worker, task) for task in tasks]
+    yield (f.result() for f in as_completed(futures))
 
 
 @contextmanager
@@ -628,14 +682,19 @@ def recompute(
     One write transaction; ``jobs`` worker processes (``None``: automatic).
     """
     result = ledger.RecomputeResult()
-    with ledger.no_cyclic_gc(), store.write() as conn:
+    with ExitStack() as stack:
+        stack.enter_context(ledger.no_cyclic_gc())
+        conn = stack.enter_context(store.write())
         sh.lock_derived(conn)
         snapshot = sh.export_snapshot(conn)
+        approved = ledger_store.count_by_state(conn).get("approved", 0)
+        n = _pool_size(resolve_jobs(jobs, approved), approved, reports_per_shard)
+        # the workers start while this process plans the shards (shut down before the commit)
+        workers = stack.enter_context(_workers(store, n, snapshot))
         # the digests of the last recompute that are still valid; new ones are written at the
         # end. Their ranges are kept where they still fit, so that they can match.
         digests = sh.take_digests(conn)
         shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard, reuse=digests)
-        n = resolve_jobs(jobs, sum(x.reports for x in shards))
         counts = sh.row_counts(conn)
         seen = dict.fromkeys(counts, 0)
         deferred: list[TableChange] = []
@@ -653,11 +712,9 @@ def recompute(
         with (
             sh.trusted_writer(conn),
             _scratch_dir(use_scratch) as scratch,
-            proj.indexes_set_aside(conn) if empty else nullcontext(),
+            proj.indexes_set_aside(conn) if empty else nullcontext() as aside,
         ):
-            with _results(
-                store, conn, shards, "recompute", n, snapshot, empty, scratch, digests
-            ) as results:
+            with _results(workers, conn, shards, "recompute", empty, scratch, digests) as results:
                 for res in results:
                     for change in res.changes:
                         _apply(conn, change)
@@ -687,6 +744,11 @@ def recompute(
             # every delete is done: rows with their own natural key cannot collide
             for path in sorted(files):
                 copier.copy(path, list(_TABLES.values()))
+            if workers is not None:
+                if aside is not None:
+                    # a worker builds the hazards' R*Tree while this process builds the indexes
+                    aside.build_rtree_in(workers.pool)
+                workers.end_soon()  # the idle workers exit while this process goes on
         ranges = {shard.index: sh.range_key(shard) for shard in shards}
         # the plan itself (no trigger deletes these), so that the next recompute keeps it
         fresh: list[tuple[sh.RangeKey, str, str]] = [(r, sh.PLAN, "") for r in ranges.values()]
@@ -723,20 +785,23 @@ def check(
     """
     result = ledger.RecomputeResult()
     with store.read() as rconn:
-        n = resolve_jobs(jobs, ledger_store.count_by_state(rconn).get("approved", 0))
+        approved = ledger_store.count_by_state(rconn).get("approved", 0)
+    n = _pool_size(resolve_jobs(jobs, approved), approved, reports_per_shard)
     opener = store.read if n == 1 or store.dialect == "postgresql" else store.write
     with ledger.no_cyclic_gc(), opener() as conn:
         snapshot = None
         if store.dialect == "postgresql" and n > 1:
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             snapshot = sh.export_snapshot(conn)
-        shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard)
         done: list[ShardResult] = []
-        with _results(store, conn, shards, "check", n, snapshot) as results:
-            for res in results:
-                done.append(res)
-                if progress:
-                    progress(res.reports)
+        # the workers start while this process plans the shards
+        with _workers(store, n, snapshot) as workers:
+            shards = sh.plan_shards(conn, reports_per_shard=reports_per_shard)
+            with _results(workers, conn, shards, "check") as results:
+                for res in results:
+                    done.append(res)
+                    if progress:
+                        progress(res.reports)
     stale: list[str] = []
     for res in sorted(done, key=lambda r: r.index):
         result.reports += res.reports

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -373,21 +375,106 @@ def delete_rows_for_report(conn: Connection, report_id: str) -> None:
         conn.execute(delete(table).where(table.c.report_id == report_id))
 
 
+#: The rows of an R*Tree's three shadow tables (``_node``, ``_rowid``, ``_parent``).
+RtreeTables = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def build_rtree(create: str, page_size: int, rows: Sequence[tuple[Any, ...]]) -> RtreeTables:
+    """Insert ``rows`` one by one into a new R*Tree in memory; return its shadow tables' rows.
+
+    ``create``: the R*Tree's ``CREATE VIRTUAL TABLE`` statement. The tree depends only on
+    the inserts and their order (and on the node size, which follows the page size), so it
+    is node for node the tree those inserts make in any database (run by a worker process
+    while the recompute builds its indexes).
+    """
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db.execute(f"PRAGMA page_size = {int(page_size)}")
+        db.execute(create)
+        name = create.split("VIRTUAL TABLE", 1)[1].split()[0].strip('"')
+        db.execute("BEGIN")
+        db.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?, ?, ?)', rows)
+        db.execute("COMMIT")
+        return (
+            db.execute(f'SELECT nodeno, data FROM "{name}_node" ORDER BY nodeno').fetchall(),
+            db.execute(f'SELECT rowid, nodeno FROM "{name}_rowid" ORDER BY rowid').fetchall(),
+            db.execute(
+                f'SELECT nodeno, parentnode FROM "{name}_parent" ORDER BY nodeno'
+            ).fetchall(),
+        )
+    finally:
+        db.close()
+
+
+class SetAside:
+    """What :func:`indexes_set_aside` set aside; the hazards' R*Tree is filled at the end."""
+
+    def __init__(self, conn: Connection, rtree: str | None) -> None:
+        """Fill the R*Tree of ``conn`` (``rtree``: its insert trigger's SQL, None: none)."""
+        self.conn = conn
+        self.rtree = rtree
+        self._built: Future[RtreeTables] | None = None
+
+    def build_rtree_in(self, pool: Executor) -> None:
+        """Have ``pool`` build the R*Tree from every hazard row now written (no more follow).
+
+        The rows go in ``rowid`` order, as the insert trigger would have inserted them; the
+        pool's process builds the same tree (:func:`build_rtree`) while this connection
+        builds the indexes, and its nodes are written at the end instead of the inserts.
+        """
+        if self.rtree is None:
+            return
+        create = str(
+            self.conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (s.HAZARD_RTREE,),
+            ).scalar()
+        )
+        page_size = int(self.conn.exec_driver_sql("PRAGMA page_size").scalar() or 0)
+        raw: Any = self.conn.connection.dbapi_connection
+        rows = raw.execute(
+            "SELECT rowid, minx, maxx, miny, maxy FROM hazard ORDER BY rowid"
+        ).fetchall()
+        self._built = pool.submit(build_rtree, create, page_size, rows)
+
+    def _fill(self) -> None:
+        """Fill the empty R*Tree from every hazard row, as its insert trigger would have."""
+        built = self._built.result() if self._built is not None else None
+        name = s.HAZARD_RTREE
+        node_size = self.conn.exec_driver_sql(
+            f"SELECT length(data) FROM {name}_node WHERE nodeno = 1"
+        ).scalar()
+        if built is None or not built[0] or len(built[0][0][1]) != node_size:
+            self.conn.exec_driver_sql(
+                f"INSERT INTO {name} SELECT rowid, minx, maxx, miny, maxy FROM hazard "
+                "ORDER BY rowid"
+            )
+            return
+        nodes, rowids, parents = built
+        raw: Any = self.conn.connection.dbapi_connection
+        for table in ("node", "rowid", "parent"):
+            raw.execute(f"DELETE FROM {name}_{table}")
+        raw.executemany(f"INSERT INTO {name}_node (nodeno, data) VALUES (?, ?)", nodes)
+        raw.executemany(f"INSERT INTO {name}_rowid (rowid, nodeno) VALUES (?, ?)", rowids)
+        raw.executemany(f"INSERT INTO {name}_parent (nodeno, parentnode) VALUES (?, ?)", parents)
+
+
 @contextmanager
-def indexes_set_aside(conn: Connection) -> Iterator[None]:
+def indexes_set_aside(conn: Connection) -> Iterator[SetAside]:
     """On SQLite, drop the derived tables' secondary indexes for a full rebuild, then rebuild them.
 
     Building an index once over the finished table is much cheaper than keeping it up to date
     row by row. The same goes for the hazards' R*Tree (migration 0007): its insert trigger is
     set aside too, and the R*Tree is filled at the end from the hazard table in ``rowid``
     order, which is the order the trigger would have inserted the rows of a table filled
-    from empty (the same tree). Everything happens inside the caller's write transaction, so
-    an interrupted rebuild leaves the indexes (and the rows) as they were; WAL readers keep
-    seeing the old state until the commit. PostgreSQL keeps its indexes: dropping one there
-    would lock the table against readers for the whole rebuild.
+    from empty (the same tree; or built meanwhile elsewhere, see
+    :meth:`SetAside.build_rtree_in`). Everything happens inside the caller's write
+    transaction, so an interrupted rebuild leaves the indexes (and the rows) as they were;
+    WAL readers keep seeing the old state until the commit. PostgreSQL keeps its indexes:
+    dropping one there would lock the table against readers for the whole rebuild.
     """
     if conn.dialect.name != "sqlite":
-        yield
+        yield SetAside(conn, None)
         return
     names = ", ".join(f"'{t.name}'" for t in s.DERIVED_TABLES)
     indexes = conn.exec_driver_sql(
@@ -402,15 +489,13 @@ def indexes_set_aside(conn: Connection) -> Iterator[None]:
     ).scalar()
     if rtree is not None:
         conn.exec_driver_sql(f'DROP TRIGGER "{s.HAZARD_RTREE}_insert"')
-    yield
+    aside = SetAside(conn, rtree)
+    yield aside
     for _name, sql in indexes:
         conn.exec_driver_sql(sql)
     if rtree is not None:
         conn.exec_driver_sql(f"DELETE FROM {s.HAZARD_RTREE}")
-        conn.exec_driver_sql(
-            f"INSERT INTO {s.HAZARD_RTREE} SELECT rowid, minx, maxx, miny, maxy FROM hazard "
-            "ORDER BY rowid"
-        )
+        aside._fill()
         conn.exec_driver_sql(rtree)
 
 
