@@ -198,6 +198,16 @@ def test_recompute_fills_empty_derived_tables(
         fill(self)
 
     monkeypatch.setattr(proj.SetAside, "_fill", spied)
+    collected: list[int] = []  # R*Tree entries read, step by step
+    collect = proj.SetAside.collect_rtree_rows
+
+    def counted(self: proj.SetAside) -> None:
+        before = len(self._rows)
+        collect(self)
+        if len(self._rows) > before:
+            collected.append(len(self._rows) - before)
+
+    monkeypatch.setattr(proj.SetAside, "collect_rtree_rows", counted)
     result = rebuild.recompute(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
     assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
     assert _content(demo_store) == expected
@@ -208,6 +218,8 @@ def test_recompute_fills_empty_derived_tables(
         assert n == len(expected["hazard"])
         # with workers, one of them builds the tree while the parent builds the indexes
         assert built_elsewhere == [jobs > 1]
+        if jobs > 1:  # read bit by bit, as scratch files were copied
+            assert len(collected) > 1 and sum(collected) == n
         _assert_rtree_as_by_trigger(demo_store)
     else:
         assert built_elsewhere == []  # PostgreSQL has no R*Tree

@@ -554,6 +554,25 @@ def _pool_size(jobs: int, reports: int, reports_per_shard: int) -> int:
     return max(1, min(jobs, -(-reports // reports_per_shard)))
 
 
+def _files_per_shard(tasks: int, jobs: int) -> list[int]:
+    """Return, task by task, after how many shards a worker starts a new scratch file.
+
+    At most SCRATCH_MAX_FILES files in all. The last tasks (up to two per worker, as the
+    budget allows) each end their worker's file, so that the file the last result ends holds
+    little more than that last shard: little is left to copy after it. The other tasks end a
+    file every ``per_file`` shards. In all: at most ``(tasks - last) / per_file`` files ended
+    by the others, ``last`` by the last tasks, and one still open per worker.
+
+    >>> _files_per_shard(48, 2) == [11] * 44 + [1] * 4
+    True
+    >>> _files_per_shard(48, 8) == [24] * 48, _files_per_shard(3, 2)
+    (True, [1, 1, 1])
+    """
+    last = min(tasks, 2 * jobs, max(0, SCRATCH_MAX_FILES - 2 * jobs))
+    per_file = max(1, -(-(tasks - last) // max(1, SCRATCH_MAX_FILES - jobs - last)))
+    return [per_file] * (tasks - last) + [1] * last
+
+
 @contextmanager
 def _results(
     workers: _Workers | None,
@@ -578,11 +597,12 @@ def _results(
         )
         return
     # biggest shards first, so that no process is left with a big one at the end
-    # at most SCRATCH_MAX_FILES files in all: sum over workers of ceil(shards / per_file)
-    per_file = max(1, -(-len(shards) // max(1, SCRATCH_MAX_FILES - workers.jobs)))
+    ordered = sorted(shards, key=lambda x: -x.reports)
     tasks: list[_Task] = [
         (shard, mode, empty, scratch, per_file, known.get(sh.range_key(shard)))
-        for shard in sorted(shards, key=lambda x: -x.reports)
+        for shard, per_file in zip(
+            ordered, _files_per_shard(len(ordered), workers.jobs), strict=True
+        )
     ]
     futures = [workers.pool.submit(_run_in_worker, task) for task in tasks]
     yield (f.result() for f in as_completed(futures))
@@ -727,6 +747,8 @@ def recompute(
                         if res.scratch_final:
                             # every shard in it has had its deletes: copy while workers go on
                             copier.copy(res.scratch, now)
+                            if aside is not None:
+                                aside.collect_rtree_rows()  # now rather than in the tail
                     for name, k in res.seen.items():
                         seen[name] += k
                     res.changes = []

@@ -414,6 +414,24 @@ class SetAside:
         self.conn = conn
         self.rtree = rtree
         self._built: Future[RtreeTables] | None = None
+        self._rows: list[tuple[Any, ...]] = []  # R*Tree entries of the hazard rows so far
+
+    def collect_rtree_rows(self) -> None:
+        """Read the R*Tree entries of the hazard rows appended since the last call.
+
+        For :meth:`build_rtree_in`, bit by bit while rows are still being written (hazard
+        rows are only appended then: never updated nor deleted).
+        """
+        if self.rtree is None:
+            return
+        raw: Any = self.conn.connection.dbapi_connection
+        upto = self._rows[-1][0] if self._rows else 0
+        self._rows.extend(
+            raw.execute(
+                "SELECT rowid, minx, maxx, miny, maxy FROM hazard WHERE rowid > ? ORDER BY rowid",
+                (upto,),
+            )
+        )
 
     def build_rtree_in(self, pool: Executor) -> None:
         """Have ``pool`` build the R*Tree from every hazard row now written (no more follow).
@@ -424,6 +442,7 @@ class SetAside:
         """
         if self.rtree is None:
             return
+        self.collect_rtree_rows()
         create = str(
             self.conn.exec_driver_sql(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -431,10 +450,7 @@ class SetAside:
             ).scalar()
         )
         page_size = int(self.conn.exec_driver_sql("PRAGMA page_size").scalar() or 0)
-        raw: Any = self.conn.connection.dbapi_connection
-        rows = raw.execute(
-            "SELECT rowid, minx, maxx, miny, maxy FROM hazard ORDER BY rowid"
-        ).fetchall()
+        rows, self._rows = self._rows, []
         self._built = pool.submit(build_rtree, create, page_size, rows)
 
     def _fill(self) -> None:
