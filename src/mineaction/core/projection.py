@@ -11,10 +11,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-import shapely
 from shapely.geometry.base import BaseGeometry
 
 from mineaction.core.codes import (
@@ -33,7 +33,7 @@ from mineaction.core.geometry import (
     approx_areas_m2,
     geodesic_area_m2,
     geodesic_areas_m2,
-    points_fast,
+    points_xy_fast,
     shape_fast,
     shapes_fast,
 )
@@ -54,6 +54,7 @@ _OUTCOMES = {o.value: o for o in ReleaseOutcome}
 _MISSING = object()
 _POINT_REPORTS = frozenset({ReportType.ACCIDENT, ReportType.EORE})
 _ACTIVITIES = {a.value: a for a in ActivityType}
+_ACTIVITY_VALUES = {a: a.value for a in ActivityType}
 _HAZARD, _ACTIVITY, _EO, _HANDOVER = (
     ReportType.HAZARD,
     ReportType.ACTIVITY,
@@ -122,12 +123,13 @@ class LedgerEntry:
             approval_seq=approval_seq,
             payload=payload,
             prepared={},
+            body=payload[type],  # what the cached property below would compute
         )
         return entry
 
-    @property
+    @cached_property
     def body(self) -> Mapping[str, Any]:
-        """Return the report body."""
+        """Return the report body (looked up once)."""
         body: Mapping[str, Any] = self.payload[self.type]  # a StrEnum keys like its value
         return body
 
@@ -440,10 +442,15 @@ def _compare_reported(
     flags: list[str],
 ) -> None:
     computed: dict[str, float] = {}
+    threshold = REPORTED_DIFF_THRESHOLD
     for i, (rel, area) in enumerate(zip(b.get("releases", []), areas, strict=True)):
-        computed[rel["outcome"]] = computed.get(rel["outcome"], 0.0) + area
+        outcome = rel["outcome"]
+        computed[outcome] = computed.get(outcome, 0.0) + area
         rep = rel.get("reported_m2")
-        if rep is not None and _differs(rep, area):
+        # _differs(rep, area), inlined (called for every released polygon)
+        if rep is not None and (
+            (diff := abs(rep - area)) > 10.0 and diff > threshold * max(area, rep)
+        ):
             msg = (
                 f"releases[{i}]: reported {rep:,.0f} m² {rel['outcome']} but the polygon is "
                 f"{area:,.0f} m²"
@@ -464,13 +471,17 @@ def _differs(reported: float, computed: float) -> bool:
     return diff > 10.0 and diff > REPORTED_DIFF_THRESHOLD * max(computed, reported)
 
 
-def _add_eo(state: HazardState, items: Iterable[Mapping[str, Any]], notes: list[str]) -> None:
+def _add_eo(
+    state: HazardState, items: Iterable[Mapping[str, Any]], notes: list[str], explain: bool = True
+) -> None:
     found = 0
+    eo_found = state.eo_found
     for item in items:
         q = int(item.get("quantity", 1))
-        state.eo_found[item["category"]] = state.eo_found.get(item["category"], 0) + q
+        category = item["category"]
+        eo_found[category] = eo_found.get(category, 0) + q
         found += q
-    if found:
+    if found and explain:
         notes.append(f"{found} EO item(s) found")
 
 
@@ -486,7 +497,7 @@ def _apply_activity(
         )
     activity = _ACTIVITIES.get(b["activity_type"]) or ActivityType(b["activity_type"])
     if activity not in state.activity_types:
-        state.activity_types.append(activity.value)
+        state.activity_types.append(_ACTIVITY_VALUES[activity])
     prepared = e.prepared
     if "releases" in prepared:
         polygons, areas = prepared["releases"], prepared["releases_approx_m2"]
@@ -496,8 +507,9 @@ def _apply_activity(
         areas = [approx_area_m2(p) for p in polygons]
         exact = geodesic_areas_m2(np.asarray(polygons, dtype=object)).tolist() if polygons else []
     if polygons:
+        add = state.release.add
         for rel, poly in zip(b["releases"], polygons, strict=True):
-            state.release.add(_OUTCOMES[rel["outcome"]], poly)
+            add(_OUTCOMES[rel["outcome"]], poly)
             # the same GeoJSON as the hazard polygon: the same coordinates, all land released
             if not state.polygon_released and rel["polygon"] == state._polygon_source:
                 state.polygon_released = True
@@ -506,7 +518,7 @@ def _apply_activity(
         state.invalidate()
     items = b.get("eo_items")
     if items:
-        _add_eo(state, items, notes)
+        _add_eo(state, items, notes, explain)
     _reclassify(state, notes)
     if polygons or "reported" in b:
         _compare_reported(e, b, areas, notes, state.flags)
@@ -559,14 +571,14 @@ def prepare_entries(entries: list[LedgerEntry]) -> None:
     for bit. Entries without releases or EO items get no keys for them (nothing to build).
     """
     hazards: list[LedgerEntry] = []
-    releases: list[tuple[LedgerEntry, int]] = []
+    releases: list[tuple[dict[str, Any], int]] = []
     rel_objs: list[Any] = []
     # points: (prepared dict, key, the GeoJSON point or None) and (prepared dict, EO items)
     singles: list[tuple[dict[str, Any], str, Any]] = []
     item_lists: list[tuple[dict[str, Any], list[Any]]] = []
     for e in entries:
         t = e.type
-        b = e.payload[t]
+        b = e.body
         if t == _HAZARD:
             if "polygon" in b:
                 hazards.append(e)
@@ -578,8 +590,8 @@ def prepare_entries(entries: list[LedgerEntry]) -> None:
         if t == _ACTIVITY:
             rels = b.get("releases")
             if rels:
-                releases.append((e, len(rels)))
-                rel_objs.extend(r["polygon"] for r in rels)
+                releases.append((e.prepared, len(rels)))
+                rel_objs.extend([r["polygon"] for r in rels])
             items = b.get("eo_items")
             if items:
                 item_lists.append((e.prepared, items))
@@ -590,40 +602,58 @@ def prepare_entries(entries: list[LedgerEntry]) -> None:
         elif t in _POINT_REPORTS:
             singles.append((e.prepared, "point", b.get("point")))
     if hazards:
-        polys = shapes_fast([e.payload[_HAZARD]["polygon"] for e in hazards])
+        polys = shapes_fast([e.body["polygon"] for e in hazards])
         areas = geodesic_areas_m2(np.asarray(polys, dtype=object)).tolist()
         for e, g, a in zip(hazards, polys, areas, strict=True):
-            e.prepared["polygon"] = g
-            e.prepared["polygon_m2"] = a
+            prepared = e.prepared
+            prepared["polygon"] = g
+            prepared["polygon_m2"] = a
     if releases:
         geoms = shapes_fast(rel_objs)
         approx = approx_areas_m2(geoms)
         exact = geodesic_areas_m2(np.asarray(geoms, dtype=object)).tolist() if geoms else []
         i = 0
-        for e, n in releases:
-            e.prepared["releases"] = geoms[i : i + n]
-            e.prepared["releases_approx_m2"] = approx[i : i + n]
-            e.prepared["releases_m2"] = exact[i : i + n]
-            i += n
+        for prepared, n in releases:
+            j = i + n
+            prepared["releases"] = geoms[i:j]
+            prepared["releases_approx_m2"] = approx[i:j]
+            prepared["releases_m2"] = exact[i:j]
+            i = j
     point_objs = [obj for _, _, obj in singles if obj is not None]
+    counts = []  # how many items of each list have a point
     for _, items in item_lists:
-        point_objs.extend(it["point"] for it in items if it.get("point") is not None)
-    point_geoms = points_fast(point_objs)
+        before = len(point_objs)
+        point_objs.extend([p for it in items if (p := it.get("point")) is not None])
+        counts.append(len(point_objs) - before)
     # a point's centroid is the point itself: its x/y for the derived rows' bbox columns
-    arr = np.asarray(point_geoms, dtype=object)
-    xs, ys = shapely.get_x(arr).tolist(), shapely.get_y(arr).tolist()
-    built = iter(zip(point_geoms, xs, ys, strict=True))
+    point_geoms, xs, ys = points_xy_fast(point_objs)
+    k = 0
     for prepared, key, obj in singles:
         if obj is None:
             prepared[key] = None
         else:
-            prepared[key], x, y = next(built)
-            prepared[f"{key}_xy"] = (x, y)
-    none = (None, None, None)
-    for prepared, items in item_lists:
-        eo = [next(built) if it.get("point") is not None else none for it in items]
-        prepared["eo_points"] = [p for p, _, _ in eo]
-        prepared["eo_xy"] = [(x, y) for _, x, y in eo]
+            prepared[key] = point_geoms[k]
+            prepared[f"{key}_xy"] = (xs[k], ys[k])
+            k += 1
+    for (prepared, items), n in zip(item_lists, counts, strict=True):
+        j = k + n
+        if n == len(items):  # every item has a point
+            prepared["eo_points"] = point_geoms[k:j]
+            prepared["eo_xy"] = list(zip(xs[k:j], ys[k:j], strict=True))
+        else:
+            points: list[Any] = []
+            xy: list[tuple[Any, Any]] = []
+            for it in items:
+                if it.get("point") is not None:
+                    points.append(point_geoms[k])
+                    xy.append((xs[k], ys[k]))
+                    k += 1
+                else:
+                    points.append(None)
+                    xy.append((None, None))
+            prepared["eo_points"] = points
+            prepared["eo_xy"] = xy
+        k = j
 
 
 def fold(state: HazardState | None, e: LedgerEntry) -> HazardState:
@@ -681,7 +711,7 @@ def _apply(
         if t == _ACTIVITY:
             _apply_activity(state, e, notes, explain=explain)
         elif t == _EO:
-            _add_eo(state, e.body.get("items", []), notes)
+            _add_eo(state, e.body.get("items", []), notes, explain)
             _reclassify(state, notes)
         elif t == _HANDOVER:
             _set_status(
