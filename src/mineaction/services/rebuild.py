@@ -149,16 +149,17 @@ def _digest(conn: Connection, table: Table, fresh: FreshColumns, out: ShardResul
 
 
 def _same_columns(
-    fresh: list[list[Any]], stored: list[tuple[Any, ...]], keys: list[Callable[[Any], Any] | None]
+    fresh: Sequence[tuple[Any, ...]],
+    stored: list[tuple[Any, ...]],
+    keys: list[Callable[[Any], Any] | None],
 ) -> bool:
-    """Tell whether encoded ``fresh`` columns equal the ``stored`` rows, in the same order."""
+    """Tell whether encoded ``fresh`` columns (tuples) equal the ``stored`` rows, in order."""
     if not fresh or len(fresh[0]) != len(stored):
         return False
     for new, old, key in zip(fresh, zip(*stored, strict=True), keys, strict=True):
-        stored_column = list(old)
-        if new == stored_column:
+        if new == old:
             continue  # the same values: the same canonical forms too
-        if key is None or list(map(key, new)) != list(map(key, stored_column)):
+        if key is None or list(map(key, new)) != list(map(key, old)):
             return False
     return True
 
@@ -188,7 +189,8 @@ def _unchanged(
         stored_sorted = sorted(stored, key=itemgetter(*at))
     except TypeError:  # values that do not sort (None, mixed types): compare row by row
         return False
-    fresh_sorted = [[col[i] for i in perm] for col in fresh]
+    pick = itemgetter(*perm) if len(perm) > 1 else lambda col: (col[perm[0]],)
+    fresh_sorted = [pick(col) for col in fresh]  # tuples, as zip gives the stored columns
     return _same_columns(fresh_sorted, stored_sorted, sh.column_keys(conn, table, cols))
 
 
