@@ -299,6 +299,19 @@ def seed_0011(conn: Connection, dialect: str) -> Expected:
     return expected
 
 
+def seed_0012(conn: Connection, dialect: str) -> Expected:
+    """Schema 0012: the 0011 data (0013 makes ``report.payload`` ``json`` on PostgreSQL).
+
+    Every payload must keep the very text the database printed before (``jsonb``'s own form
+    on PostgreSQL), so that a recompute reads the same values in the same key order.
+    """
+    expected = seed_0011(conn, dialect)
+    query = "SELECT report_id, CAST(payload AS TEXT) FROM report ORDER BY seq"
+    expected[query] = [tuple(r) for r in conn.execute(text(query))]
+    assert len(expected[query]) == 3
+    return expected
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
 SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0001": seed_0001,
@@ -307,6 +320,7 @@ SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0009": seed_0009,
     "0010": seed_0010,
     "0011": seed_0011,
+    "0012": seed_0012,
 }
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-from mineaction.store.types import Geometry, JSONType
+from mineaction.store.types import Geometry, JSONTextType, JSONType
 
 metadata = MetaData()
 
@@ -66,7 +66,8 @@ report = Table(
     Column("hazard_id", String(100)),
     Column("date_of_information", Date, nullable=False),
     Column("state", String(20), nullable=False),
-    Column("payload", JSONType, nullable=False),
+    # json on PostgreSQL, with CHECK (payload::jsonb IS NOT NULL) (migration 0013)
+    Column("payload", JSONTextType, nullable=False),
     Column("warnings", JSONType, nullable=False),
     Column("source_system", String(50)),
     Column("source_key", String(200)),

@@ -7,6 +7,7 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import JSON, LargeBinary
+from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
@@ -57,3 +58,11 @@ class Geometry(TypeDecorator[BaseGeometry]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+"""JSON: text on SQLite, ``jsonb`` on PostgreSQL."""
+
+JSONTextType = JSON().with_variant(PG_JSON(), "postgresql")
+"""JSON kept as the text written: text on SQLite, ``json`` on PostgreSQL (``report.payload``).
+
+A full recompute reads every payload as text; ``jsonb`` would be printed back to text by
+the server each time (migration 0013).
+"""
