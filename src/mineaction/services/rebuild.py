@@ -44,7 +44,13 @@ from mineaction.store import projections as proj
 from mineaction.store import reports as ledger_store
 from mineaction.store import schema as s
 from mineaction.store import shards as sh
-from mineaction.store.bulkwrite import FreshColumns, write_encoded
+from mineaction.store.bulkwrite import (
+    CopyData,
+    FreshColumns,
+    format_copy,
+    write_copy,
+    write_encoded,
+)
 from mineaction.store.engine import Store
 
 Progress = Callable[[int], None]
@@ -97,7 +103,9 @@ class TableChange:
     """Rows of one table to delete (by key) and to insert (encoded), from one shard.
 
     When a worker wrote the rows to insert into its scratch file (:func:`_to_scratch`),
-    ``rows`` is empty and ``written`` counts them.
+    ``rows`` is empty and ``written`` counts them. On PostgreSQL a worker sends them
+    formatted for COPY instead (``copy``, :func:`_to_copy`; ``rows`` empty, ``written``
+    counts them).
     """
 
     table: str
@@ -106,6 +114,7 @@ class TableChange:
     keys: list[str]
     rows: list[tuple[Any, ...]]
     written: int = 0
+    copy: CopyData | None = None
 
 
 @dataclass
@@ -462,9 +471,11 @@ def _run_in_worker(task: _Task) -> ShardResult:
     conn = _worker.get("conn")
     if conn is not None:
         res = run_shard(conn, shard, mode, empty, digests)
+        _to_copy(res, conn)
     else:
         with _worker["store"].read() as rconn:
             res = run_shard(rconn, shard, mode, empty, digests)
+            _to_copy(res, rconn)
     if scratch is not None:
         # a new file after every ``per_file`` shards that wrote rows, so that the parent can
         # copy the finished ones while the workers go on
@@ -477,6 +488,20 @@ def _run_in_worker(task: _Task) -> ShardResult:
                 seq, used = seq + 1, 0
         _worker["scratch"] = (seq, used)
     return res
+
+
+def _to_copy(res: ShardResult, conn: Connection) -> None:
+    """On PostgreSQL, format the rows to insert of a shard result for COPY (in the worker).
+
+    The parent then only sends the bytes: it neither unpickles hundreds of thousands of row
+    tuples nor formats them, and the workers do that work in parallel.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for c in res.changes:
+        if c.rows:
+            c.copy = format_copy(conn, _TABLES[c.table], c.keys, c.rows)
+            c.written, c.rows = len(c.rows), []
 
 
 def _to_scratch(res: ShardResult, path: str) -> None:
@@ -638,12 +663,19 @@ def _main_script_hidden() -> Iterator[None]:
 # --- the use cases --------------------------------------------------------------------------
 
 
-def _apply(conn: Connection, change: TableChange) -> None:
+def _insert(conn: Connection, change: TableChange) -> None:
     table = _TABLES[change.table]
-    if change.deletes:
-        sh.delete_keys(conn, table, change.column, change.deletes)
-    if change.rows and change.table not in _DEFERRED:
+    if change.copy is not None:
+        write_copy(conn, table, change.keys, change.copy)
+    elif change.rows:
         write_encoded(conn, table, change.keys, change.rows)
+
+
+def _apply(conn: Connection, change: TableChange) -> None:
+    if change.deletes:
+        sh.delete_keys(conn, _TABLES[change.table], change.column, change.deletes)
+    if change.table not in _DEFERRED:
+        _insert(conn, change)
 
 
 _SCRATCH_PREFIX = "mineaction-recompute-"
@@ -742,7 +774,7 @@ def recompute(
                         _apply(conn, change)
                         result.keys_deleted += len(change.deletes)
                         result.rows_inserted += len(change.rows) + change.written
-                        if change.rows and change.table in _DEFERRED:
+                        if change.table in _DEFERRED and (change.rows or change.copy):
                             deferred.append(change)
                     if res.scratch is not None:
                         files.add(res.scratch)
@@ -764,7 +796,7 @@ def recompute(
             for table in sh.PER_REPORT:
                 for change in deferred:
                     if change.table == table.name:
-                        write_encoded(conn, table, change.keys, change.rows)
+                        _insert(conn, change)
             # every delete is done: rows with their own natural key cannot collide
             for path in sorted(files):
                 copier.copy(path, list(_TABLES.values()))

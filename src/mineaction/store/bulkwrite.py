@@ -4,8 +4,9 @@ SQLAlchemy's executemany compiles and processes every parameter of every row in 
 national recompute (about 800,000 derived rows, seven geometries per hazard) that is most of
 the time. Here each column is encoded once for the whole batch (geometries to WKB in one
 vectorised GEOS call) with the same encoders SQLAlchemy would use, and the rows go straight to
-the driver: ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL. The stored values
-are byte for byte what :func:`sqlalchemy.insert` stores.
+the driver: ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL (binary format
+where every value fits it, formatted by :func:`format_copy`, possibly in a worker process).
+The stored values are byte for byte what :func:`sqlalchemy.insert` stores.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import io
 import pickle
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -20,7 +22,20 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import JSON, Boolean, Column, Connection, Date, Dialect, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Dialect,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 
 from mineaction.store.engine import _dumps as engine_dumps
@@ -233,32 +248,163 @@ def encode_columns(
     return [_encode_column(table.columns[c], v, dialect) for c, v in zip(cols, values, strict=True)]
 
 
+#: Largest and smallest value of a PostgreSQL ``integer`` (binary COPY sends 4 bytes as given).
+_INT4 = (-(2**31), 2**31 - 1)
+
+
+def _pg_binary_kind(col: Column[Any], dialect: Dialect) -> str | None:
+    """Return how a column travels in a binary COPY, or None (text COPY for the whole batch)."""
+    t = col.type
+    if isinstance(t, Geometry):
+        return "geometry"
+    impl = t.dialect_impl(dialect)
+    if isinstance(impl, JSONB):
+        return "jsonb"
+    if isinstance(impl, JSON):
+        return None  # ``json`` (report payloads): not written here
+    if isinstance(t, Boolean):
+        return "bool"
+    if type(t) is Integer:
+        return "int4"
+    if type(t) is Float:
+        return "float8"
+    if type(t) is Date:
+        return "date"
+    if type(t) in (String, Text):
+        return "text"
+    return None
+
+
+#: psycopg type of each kind (geometry and jsonb go as the bytes of their binary input form)
+_PG_BINARY_TYPE = {
+    "geometry": "bytea",
+    "jsonb": "bytea",
+    "bool": "bool",
+    "int4": "int4",
+    "float8": "float8",
+    "date": "date",
+    "text": "text",
+}
+#: the only Python type a value of each kind may have (besides None) for the binary form
+_PG_BINARY_PYTHON: dict[str, type] = {
+    "geometry": str,
+    "jsonb": str,
+    "bool": bool,
+    "int4": int,
+    "float8": float,
+    "date": date,
+    "text": str,
+}
+
+
+def _jsonb_binary(text: str) -> bytes:
+    return b"\x01" + text.encode()  # jsonb binary input: version 1, then the JSON text
+
+
+def _binary_column(kind: str, values: Sequence[Any]) -> list[Any] | None:
+    """Return the values of one column as binary COPY takes them, or None if one does not fit.
+
+    A value fits only with exactly the Python type the text COPY would send in the same form
+    (no bool as integer, no int as float, no datetime as date) and, for ``integer``, in range:
+    then both formats store the same value.
+    """
+    seen = set(map(type, values))
+    seen.discard(type(None))
+    if not seen:
+        return list(values)
+    if seen != {_PG_BINARY_PYTHON[kind]}:
+        return None
+    if kind == "int4":
+        present = [v for v in values if v is not None]
+        return list(values) if _INT4[0] <= min(present) and max(present) <= _INT4[1] else None
+    if kind == "geometry":
+        return [None if v is None else bytes.fromhex(v) for v in values]
+    if kind == "jsonb":
+        return [None if v is None else _jsonb_binary(v) for v in values]
+    return list(values)
+
+
+@dataclass(frozen=True)
+class CopyData:
+    """Rows of one table formatted for PostgreSQL's ``COPY ... FROM STDIN`` (not yet sent)."""
+
+    binary: bool
+    data: bytes
+    rows: int
+
+
+def format_copy(
+    conn: Connection, table: Table, keys: Sequence[str], data: Sequence[Sequence[Any]]
+) -> CopyData:
+    """Format rows encoded by :func:`encode_rows` for a PostgreSQL COPY, without sending them.
+
+    Binary format where every value fits it (geometries as EWKB bytes, jsonb as its binary
+    input, floats as their 8 bytes: no text to print and parse), else psycopg's text format,
+    the same bytes :func:`write_encoded` sent before. Either way the table stores the same
+    values. ``conn`` only lends psycopg's adapters (a worker formats its shard's rows on its
+    own connection; the parent just sends the bytes: :func:`write_copy`).
+    """
+    from psycopg import Copy  # not needed on SQLite (its workers start without it)
+    from psycopg.copy import FileWriter
+
+    raw: Any = conn.connection.driver_connection
+    kinds = [_pg_binary_kind(table.columns[k], conn.dialect) for k in keys]
+    columns: list[list[Any] | None] = []
+    if data and None not in kinds:
+        for kind, values in zip(kinds, zip(*data, strict=True), strict=True):
+            assert kind is not None
+            column = _binary_column(kind, values)
+            if column is None:
+                break
+            columns.append(column)
+    binary = bool(data) and len(columns) == len(keys)
+    buf = io.BytesIO()
+    with raw.cursor() as cur, Copy(cur, binary=binary, writer=FileWriter(buf)) as copy:
+        if binary:
+            copy.set_types([_PG_BINARY_TYPE[k] for k in kinds if k is not None])
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+        else:
+            for row in data:
+                copy.write_row(row)
+    return CopyData(binary, buf.getvalue(), len(data))
+
+
+def write_copy(conn: Connection, table: Table, keys: Sequence[str], copy: CopyData) -> None:
+    """Send rows formatted by :func:`format_copy` to ``table`` (PostgreSQL)."""
+    if not copy.rows:
+        return
+    names = ", ".join(f'"{table.columns[k].name}"' for k in keys)
+    fmt = " (FORMAT BINARY)" if copy.binary else ""
+    sql = f'COPY "{table.name}" ({names}) FROM STDIN{fmt}'
+    raw: Any = conn.connection.driver_connection
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as out:
+            out.write(copy.data)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # the same exception classes as SQLAlchemy's own execute (IntegrityError, ...)
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
 def write_encoded(
     conn: Connection, table: Table, keys: Sequence[str], data: Sequence[Sequence[Any]]
 ) -> None:
     """Write rows encoded by :func:`encode_rows` through the driver (executemany or COPY)."""
     if not data:
         return
-    names = ", ".join(f'"{table.columns[k].name}"' for k in keys)
-    raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        sql = f'COPY "{table.name}" ({names}) FROM STDIN'
-    else:
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in keys)})'
+        write_copy(conn, table, keys, format_copy(conn, table, keys, data))
+        return
+    names = ", ".join(f'"{table.columns[k].name}"' for k in keys)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in keys)})'
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if conn.dialect.name == "postgresql":
-            with raw.cursor() as cur, cur.copy(sql) as copy:
-                for row in data:
-                    copy.write_row(row)
-        else:
-            cur = raw.cursor()
-            try:
-                cur.executemany(sql, data)
-            finally:
-                cur.close()
+        cur.executemany(sql, data)
     except conn.dialect.loaded_dbapi.Error as exc:
         # the same exception classes as SQLAlchemy's own execute (IntegrityError, ...)
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cur.close()
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
