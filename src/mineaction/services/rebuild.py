@@ -149,12 +149,28 @@ def _fresh_columns(
     return FreshColumns(conn.dialect, table, cols, list(zip(*rows, strict=True)))
 
 
-def _digest(conn: Connection, table: Table, fresh: FreshColumns, out: ShardResult) -> str:
-    """Make (and keep in ``out``) the digest of a table's fresh rows of the shard."""
-    digest = out.digests[table.name] = sh.rows_digest(
+def _digest_matches(
+    conn: Connection,
+    table: Table,
+    fresh: FreshColumns,
+    out: ShardResult,
+    known: str | None,
+    digest: bool,
+) -> bool:
+    """Tell whether a table's fresh rows of the shard hash to the stored digest ``known``.
+
+    The digest is kept in ``out`` (none is made when ``digest`` is false). Without a stored
+    digest the rows are compared or written anyway: they are encoded first, and the digest
+    reuses what the encoding made (:class:`~mineaction.store.bulkwrite.FreshColumns` keeps it).
+    """
+    if known is None:
+        fresh.encoded()
+    if not digest:
+        return False
+    made = out.digests[table.name] = sh.rows_digest(
         conn.dialect.name, table.name, fresh.cols, fresh.rows, fresh.parts()
     )
-    return digest
+    return made == known
 
 
 def _same_columns(
@@ -216,12 +232,9 @@ def _diff_hazards(
         return  # reports without a hazard: no hazard rows (and none stored for this range)
     cols = sh.compare_columns(s.hazard)
     columns = _fresh_columns(conn, s.hazard, cols, fresh_rows)
-    # without a stored digest the rows are compared or written anyway: encoded first, and
-    # the digest made with what the encoding made already
-    fresh = columns.encoded() if known is None else []
-    if digest and _digest(conn, s.hazard, columns, out) == known:
+    if _digest_matches(conn, s.hazard, columns, out, known, digest):
         return  # the stored rows are the rows this digest was made of (triggers: migration 0012)
-    fresh = fresh or columns.encoded()
+    fresh = columns.encoded()
     found = [] if empty else sh.stored_hazards(conn, shard, cols)
     if not found:  # nothing stored (emptied tables): every row is inserted, in order
         if fresh_rows:
@@ -269,11 +282,10 @@ def _diff_table(
 ) -> None:
     cols = sh.compare_columns(table)
     columns = _fresh_columns(conn, table, cols, fresh_rows)
-    fresh = columns.encoded() if known is None else []  # as in _diff_hazards
-    if digest and _digest(conn, table, columns, out) == known:
+    if _digest_matches(conn, table, columns, out, known, digest):
         out.seen[table.name] = len(fresh_rows)  # the stored rows are exactly these
         return
-    fresh = fresh or columns.encoded()
+    fresh = columns.encoded()
     at = cols.index("report_id")
     if empty:
         stored_list: list[tuple[Any, ...]] = []

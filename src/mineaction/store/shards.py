@@ -28,7 +28,7 @@ from sqlalchemy import JSON, Connection, Float, Table, delete, func, select
 
 from mineaction.core.codes import ReportType
 from mineaction.store import schema as s
-from mineaction.store.projections import PER_REPORT, clear_digests
+from mineaction.store.projections import COLUMNS, PER_REPORT, clear_digests
 from mineaction.store.types import Geometry
 
 #: Report types whose approved reports give rows in each per-report derived table (must match
@@ -209,8 +209,11 @@ def shard_reports(conn: Connection, shard: Shard) -> dict[str, list[str]]:
 
 
 def compare_columns(table: Table) -> list[str]:
-    """Return the columns a derived row is compared on: all but a surrogate ``id``."""
-    return [c.name for c in table.columns if c.name != "id"]
+    """Return the columns a derived row is compared on: all but a surrogate ``id``.
+
+    The order of the rows the recompute builds (:data:`mineaction.store.projections.COLUMNS`).
+    """
+    return list(COLUMNS[table])
 
 
 def _select_list(conn: Connection, table: Table, cols: Sequence[str]) -> str:
