@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
@@ -374,6 +375,15 @@ def format_copy(
     return CopyData(binary, buf.getvalue(), len(data))
 
 
+@contextmanager
+def _sqlalchemy_errors(conn: Connection, sql: str) -> Iterator[None]:
+    """Raise the driver's errors as SQLAlchemy's own execute does (IntegrityError, ...)."""
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
 def write_copy(conn: Connection, table: Table, keys: Sequence[str], copy: CopyData) -> None:
     """Send rows formatted by :func:`format_copy` to ``table`` (PostgreSQL)."""
     if not copy.rows:
@@ -382,12 +392,8 @@ def write_copy(conn: Connection, table: Table, keys: Sequence[str], copy: CopyDa
     fmt = " (FORMAT BINARY)" if copy.binary else ""
     sql = f'COPY "{table.name}" ({names}) FROM STDIN{fmt}'
     raw: Any = conn.connection.driver_connection
-    try:
-        with raw.cursor() as cur, cur.copy(sql) as out:
-            out.write(copy.data)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        # the same exception classes as SQLAlchemy's own execute (IntegrityError, ...)
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+    with _sqlalchemy_errors(conn, sql), raw.cursor() as cur, cur.copy(sql) as out:
+        out.write(copy.data)
 
 
 def write_encoded(
@@ -403,10 +409,8 @@ def write_encoded(
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in keys)})'
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.executemany(sql, data)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        # the same exception classes as SQLAlchemy's own execute (IntegrityError, ...)
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+        with _sqlalchemy_errors(conn, sql):
+            cur.executemany(sql, data)
     finally:
         cur.close()
 

@@ -379,10 +379,12 @@ def delete_rows_for_report(conn: Connection, report_id: str) -> None:
 RtreeTables = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
-def build_rtree(create: str, page_size: int, rows: Sequence[tuple[Any, ...]]) -> RtreeTables:
+def build_rtree(
+    name: str, create: str, page_size: int, rows: Sequence[tuple[Any, ...]]
+) -> RtreeTables:
     """Insert ``rows`` one by one into a new R*Tree in memory; return its shadow tables' rows.
 
-    ``create``: the R*Tree's ``CREATE VIRTUAL TABLE`` statement. The tree depends only on
+    ``create``: the ``CREATE VIRTUAL TABLE`` statement of the R*Tree ``name``. The tree depends only on
     the inserts and their order (and on the node size, which follows the page size), so it
     is node for node the tree those inserts make in any database (run by a worker process
     while the recompute builds its indexes).
@@ -391,7 +393,6 @@ def build_rtree(create: str, page_size: int, rows: Sequence[tuple[Any, ...]]) ->
     try:
         db.execute(f"PRAGMA page_size = {int(page_size)}")
         db.execute(create)
-        name = create.split("VIRTUAL TABLE", 1)[1].split()[0].strip('"')
         db.execute("BEGIN")
         db.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?, ?, ?)', rows)
         db.execute("COMMIT")
@@ -451,7 +452,7 @@ class SetAside:
         )
         page_size = int(self.conn.exec_driver_sql("PRAGMA page_size").scalar() or 0)
         rows, self._rows = self._rows, []
-        self._built = pool.submit(build_rtree, create, page_size, rows)
+        self._built = pool.submit(build_rtree, s.HAZARD_RTREE, create, page_size, rows)
 
     def _fill(self) -> None:
         """Fill the empty R*Tree from every hazard row, as its insert trigger would have."""
