@@ -143,23 +143,24 @@ def plan_shards(
     stored digests), kept where they still fit the ledger, so that approvals in between do
     not move every later cut point (and with it every digest).
     """
-    r = s.report.c
-    approved = r.state == "approved"
-    by_hazard = [
-        (str(h), int(n))
-        for h, n in conn.execute(
-            select(r.hazard_id, func.count())
-            .where(approved, r.hazard_id.isnot(None))
-            .group_by(r.hazard_id)
-            .order_by(r.hazard_id)
-        )
-    ]
-    loose = [
-        (str(rid), 1)
-        for (rid,) in conn.execute(
-            select(r.report_id).where(approved, r.hazard_id.is_(None)).order_by(r.report_id)
-        )
-    ]
+    sqlite = conn.dialect.name == "sqlite"
+    # Through the driver (no row processing for ~200,000 rows). On SQLite the (hazard_id,
+    # state) index covers the count and gives the hazards in order (the planner's choice, the
+    # state index, looks every report up in the table and sorts: 3x the time).
+    by_hazard: list[tuple[str, int]] = _execute(
+        conn,
+        "SELECT hazard_id, count(*) FROM report"
+        + (" INDEXED BY ix_report_hazard" if sqlite else "")
+        + " WHERE state = 'approved' AND hazard_id IS NOT NULL GROUP BY hazard_id"
+        " ORDER BY hazard_id",
+        (),
+    )
+    loose: list[tuple[str, int]] = _execute(
+        conn,
+        "SELECT report_id, 1 FROM report WHERE state = 'approved' AND hazard_id IS NULL"
+        " ORDER BY report_id",
+        (),
+    )
     ranges = list(reuse)
     old_loose = [(lo, hi) for no_hazard, lo, hi in ranges if no_hazard]
     old_hazard = [(lo, hi) for no_hazard, lo, hi in ranges if not no_hazard]
