@@ -43,6 +43,65 @@ from mineaction.store.engine import _dumps as engine_dumps
 from mineaction.store.types import Geometry
 
 
+def plain_wkb(values: Sequence[Any]) -> list[Any]:
+    """Return geometries as plain WKB (None for None), in one vectorised call.
+
+    What SQLite stores; bytes or hex text are taken as WKB already (and written again).
+
+    >>> from shapely.geometry import Point
+    >>> plain_wkb([Point(1, 2), None]) == [shapely.to_wkb(Point(1, 2)), None]
+    True
+    """
+    # fromiter, not ``arr[:] = values``: numpy then takes each object as it is (8x cheaper)
+    arr = np.fromiter(values, dtype=object, count=len(values))
+    present = shapely.is_geometry(arr)
+    n = int(np.count_nonzero(present))
+    if n != len(arr) and n + sum(v is None for v in values) != len(arr):
+        # some are WKB already (bytes or hex text)
+        arr = np.fromiter(
+            (shapely.from_wkb(v) if isinstance(v, bytes | str) else v for v in values),
+            dtype=object,
+            count=len(values),
+        )
+    return shapely.to_wkb(arr).tolist()  # GEOS gives None for None
+
+
+#: EWKB header (byte order, type with the SRID flag, SRID 4326) by plain WKB header
+_EWKB_HEADS: dict[bytes, bytes] = {}
+_EWKB_SRID_FLAG = 0x20000000
+
+
+def hex_ewkb(wkbs: Sequence[bytes | None]) -> list[str | None]:
+    """Return plain WKB as PostGIS hex EWKB with SRID 4326, as GEOS writes it (upper case).
+
+    The same text as ``shapely.to_wkb(shapely.set_srid(g, 4326), hex=True,
+    include_srid=True)`` without copying every geometry to set its SRID: GEOS writes the
+    SRID only in the outermost header (the flag in the type, then the SRID), the rest of the
+    bytes are the plain WKB's.
+
+    >>> from shapely.geometry import MultiPolygon, Point, box
+    >>> geoms = [Point(1, 2), MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]), None]
+    >>> hex_ewkb(plain_wkb(geoms)) == shapely.to_wkb(
+    ...     shapely.set_srid(geoms, 4326), hex=True, include_srid=True
+    ... ).tolist()
+    True
+    """
+    heads = _EWKB_HEADS
+    out: list[str | None] = []
+    append = out.append
+    for w in wkbs:
+        if w is None:
+            append(None)
+            continue
+        head = heads.get(w[:5])
+        if head is None:
+            order: Any = "little" if w[0] == 1 else "big"
+            kind = int.from_bytes(w[1:5], order) | _EWKB_SRID_FLAG
+            head = heads[w[:5]] = w[:1] + kind.to_bytes(4, order) + (4326).to_bytes(4, order)
+        append((head + w[5:]).hex().upper())
+    return out
+
+
 def encode_geometries(values: Sequence[Any], dialect: str) -> list[Any]:
     """Encode geometries as :class:`~mineaction.store.types.Geometry` binds them, all at once.
 
@@ -52,24 +111,8 @@ def encode_geometries(values: Sequence[Any], dialect: str) -> list[Any]:
     >>> encode_geometries([None], "postgresql")
     [None]
     """
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    present = shapely.is_geometry(arr)
-    if int(np.count_nonzero(present)) + list(values).count(None) != len(values):
-        # some are WKB already (bytes or hex text)
-        for i, v in enumerate(values):
-            arr[i] = shapely.from_wkb(v) if isinstance(v, bytes | str) else v
-        present = np.fromiter((v is not None for v in arr), dtype=bool, count=len(arr))
-    out = np.full(len(arr), None, dtype=object)
-    if present.any():
-        geoms = arr[present]
-        if dialect == "postgresql":
-            out[present] = shapely.to_wkb(
-                shapely.set_srid(geoms, 4326), hex=True, include_srid=True
-            )
-        else:
-            out[present] = shapely.to_wkb(geoms)
-    return list(out)
+    wkbs = plain_wkb(values)
+    return hex_ewkb(wkbs) if dialect == "postgresql" else wkbs
 
 
 def _dumps(value: Any) -> str:
@@ -153,6 +196,7 @@ class FreshColumns:
         self.values = [v if type(v) is list else list(v) for v in columns]
         self.rows = len(self.values[0]) if self.values else 0
         self._encoded: dict[int, list[Any]] = {}
+        self._wkb: dict[int, list[Any]] = {}  # plain WKB of geometry columns
 
     @classmethod
     def of_rows(
@@ -173,9 +217,7 @@ class FreshColumns:
             # PostgreSQL's hex EWKB is made of (SRID 4326 added, hex), without those copies
             # (5x cheaper); what is cheaper still to tell them apart by costs as much as
             # writing the WKB when the rows are written
-            if self.dialect.name == "sqlite":
-                return b"W" + _pickled(self._encode(i))
-            return b"W" + _pickled(encode_geometries(values, "sqlite"))
+            return b"W" + _pickled(self._plain_wkb(i))
         if type(col.type) is Date:
             if set(map(type, values)) <= _DATE_PLAIN:
                 return b"D" + orjson.dumps(values)  # ISO dates, as ``isoformat`` writes them
@@ -194,11 +236,22 @@ class FreshColumns:
         """Return one byte string per column, equal only where the encoded columns are equal."""
         return [self._part(i) for i in range(len(self.cols))]
 
+    def _plain_wkb(self, i: int) -> list[Any]:
+        done = self._wkb.get(i)
+        if done is None:
+            done = self._wkb[i] = plain_wkb(self.values[i])
+        return done
+
     def _encode(self, i: int) -> list[Any]:
         done = self._encoded.get(i)
         if done is None:
             col = self.table.columns[self.cols[i]]
-            done = self._encoded[i] = _encode_column(col, self.values[i], self.dialect)
+            if isinstance(col.type, Geometry):
+                wkbs = self._plain_wkb(i)  # the digest's too
+                done = hex_ewkb(wkbs) if self.dialect.name == "postgresql" else wkbs
+            else:
+                done = _encode_column(col, self.values[i], self.dialect)
+            self._encoded[i] = done
         return done
 
     def encoded(self) -> list[list[Any]]:
