@@ -35,7 +35,8 @@ def test_scratch_rows_are_kept_exactly_and_in_order(tmp_path: Path, width: int) 
     path = tmp_path / "scratch.db"
     batches = [_rows(n, width, n) for n in (0, 1, k - 1, k, k + 1, 3 * k + 5)]
     for rows in batches:  # appended shard after shard, as a worker does
-        sh.write_scratch(str(path), [("t", cols, rows), ("u", cols[:1], [r[:1] for r in rows])])
+        columns = [[r[j] for r in rows] for j in range(width)]  # column by column
+        sh.write_scratch(str(path), [("t", cols, columns), ("u", cols[:1], columns[:1])])
     want = [r for rows in batches for r in rows]
     got = _read(path, "t")
     assert got == want

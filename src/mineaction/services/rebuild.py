@@ -47,7 +47,7 @@ from mineaction.store import shards as sh
 from mineaction.store.bulkwrite import (
     CopyData,
     FreshColumns,
-    format_copy,
+    format_copy_columns,
     write_copy,
     write_encoded,
 )
@@ -100,21 +100,32 @@ def resolve_jobs(jobs: int | None, reports: int) -> int:
 
 @dataclass
 class TableChange:
-    """Rows of one table to delete (by key) and to insert (encoded), from one shard.
+    """Rows of one table to delete (by key) and to insert (encoded, by column), from one shard.
 
-    When a worker wrote the rows to insert into its scratch file (:func:`_to_scratch`),
-    ``rows`` is empty and ``written`` counts them. On PostgreSQL a worker sends them
-    formatted for COPY instead (``copy``, :func:`_to_copy`; ``rows`` empty, ``written``
-    counts them).
+    ``columns`` holds the rows to insert, one sequence per column of ``keys`` (as
+    :meth:`~mineaction.store.bulkwrite.FreshColumns.to_insert` gives them). When a worker
+    wrote them into its scratch file (:func:`_to_scratch`), ``columns`` is empty and
+    ``written`` counts them. On PostgreSQL a worker sends them formatted for COPY instead
+    (``copy``, :func:`_to_copy`; ``columns`` empty, ``written`` counts them).
     """
 
     table: str
     column: str
     deletes: list[str]
     keys: list[str]
-    rows: list[tuple[Any, ...]]
+    columns: list[Sequence[Any]]
     written: int = 0
     copy: CopyData | None = None
+
+    @property
+    def pending(self) -> int:
+        """Return the number of rows to insert still held in ``columns``."""
+        return len(self.columns[0]) if self.columns else 0
+
+
+def _by_column(rows: list[tuple[Any, ...]]) -> list[Sequence[Any]]:
+    """Return rows (tuples) column by column (no columns for no rows)."""
+    return list(zip(*rows, strict=True))
 
 
 @dataclass
@@ -160,11 +171,12 @@ def _digest_matches(
     """Tell whether a table's fresh rows of the shard hash to the stored digest ``known``.
 
     The digest is kept in ``out`` (none is made when ``digest`` is false). Without a stored
-    digest the rows are compared or written anyway: they are encoded first, and the digest
+    digest the rows are compared or written anyway: they are encoded first (all but the
+    geometries, whose plain WKB the digest makes and the encoding reuses), and the digest
     reuses what the encoding made (:class:`~mineaction.store.bulkwrite.FreshColumns` keeps it).
     """
     if known is None:
-        fresh.encoded()
+        fresh.encode_values()
     if not digest:
         return False
     made = out.digests[table.name] = sh.rows_digest(
@@ -234,13 +246,13 @@ def _diff_hazards(
     columns = _fresh_columns(conn, s.hazard, cols, fresh_rows)
     if _digest_matches(conn, s.hazard, columns, out, known, digest):
         return  # the stored rows are the rows this digest was made of (triggers: migration 0012)
-    fresh = columns.encoded()
     found = [] if empty else sh.stored_hazards(conn, shard, cols)
     if not found:  # nothing stored (emptied tables): every row is inserted, in order
         if fresh_rows:
-            rows = list(zip(*fresh, strict=True))
-            out.changes.append(TableChange("hazard", "hazard_id", [], cols, rows))
+            change = TableChange("hazard", "hazard_id", [], cols, list(columns.to_insert()))
+            out.changes.append(change)
         return
+    fresh = columns.encoded()
     if _unchanged(conn, s.hazard, cols, fresh, found, ["hazard_id"]):
         return
     key = sh.comparable(conn, s.hazard, cols)
@@ -256,7 +268,7 @@ def _diff_hazards(
             inserts.append(row)
     deletes.extend(stored)  # stored hazards that have no approved report (or broke a rule)
     if deletes or inserts:
-        out.changes.append(TableChange("hazard", "hazard_id", deletes, cols, inserts))
+        out.changes.append(TableChange("hazard", "hazard_id", deletes, cols, _by_column(inserts)))
 
 
 def _grouped(rows: Sequence[tuple[Any, ...]], at: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -285,7 +297,6 @@ def _diff_table(
     if _digest_matches(conn, table, columns, out, known, digest):
         out.seen[table.name] = len(fresh_rows)  # the stored rows are exactly these
         return
-    fresh = columns.encoded()
     at = cols.index("report_id")
     if empty:
         stored_list: list[tuple[Any, ...]] = []
@@ -300,9 +311,10 @@ def _diff_table(
         # nothing stored: every row is inserted, in the order built (a report's rows are
         # together, in their order; at most one row per report where the key is the report)
         if fresh_rows:
-            rows = list(zip(*fresh, strict=True))
-            out.changes.append(TableChange(table.name, "report_id", [], cols, rows))
+            change = TableChange(table.name, "report_id", [], cols, list(columns.to_insert()))
+            out.changes.append(change)
         return
+    fresh = columns.encoded()
     order = ["report_id", *(c for c in pk if c != "report_id")]
     if _unchanged(conn, table, cols, fresh, stored_list, order):
         return
@@ -331,7 +343,7 @@ def _diff_table(
         inserts.extend(rows)
     deletes.extend(stored)  # rows of reports that are not (or no longer) approved
     if deletes or inserts:
-        out.changes.append(TableChange(table.name, "report_id", deletes, cols, inserts))
+        out.changes.append(TableChange(table.name, "report_id", deletes, cols, _by_column(inserts)))
 
 
 def _check_hazards(
@@ -380,7 +392,7 @@ def _check_every_row(
         _diff_table(conn, table, rows.get(table, []), reports, out, False, None, digest=False)
     for change in out.changes:
         at = change.keys.index(change.column)
-        keys = set(change.deletes) | {row[at] for row in change.rows}
+        keys = set(change.deletes) | set(change.columns[at] if change.columns else ())
         for key in sorted(keys - named if change.table == "hazard" else keys):
             out.differences.append(
                 f"{change.table} rows of {change.column} {key}: stored values differ from "
@@ -511,19 +523,19 @@ def _to_copy(res: ShardResult, conn: Connection) -> None:
     if conn.dialect.name != "postgresql":
         return
     for c in res.changes:
-        if c.rows:
-            c.copy = format_copy(conn, _TABLES[c.table], c.keys, c.rows)
-            c.written, c.rows = len(c.rows), []
+        if c.pending:
+            c.copy = format_copy_columns(conn, _TABLES[c.table], c.keys, c.columns)
+            c.written, c.columns = c.pending, []
 
 
 def _to_scratch(res: ShardResult, path: str) -> None:
     """Move the rows to insert of a shard result into the scratch file ``path`` (appended)."""
-    changes = [c for c in res.changes if c.rows]
+    changes = [c for c in res.changes if c.pending]
     if not changes:
         return
-    sh.write_scratch(path, [(c.table, c.keys, c.rows) for c in changes])
+    sh.write_scratch(path, [(c.table, c.keys, c.columns) for c in changes])
     for c in changes:
-        c.written, c.rows = len(c.rows), []
+        c.written, c.columns = c.pending, []
     res.scratch = path
 
 
@@ -679,8 +691,12 @@ def _insert(conn: Connection, change: TableChange) -> None:
     table = _TABLES[change.table]
     if change.copy is not None:
         write_copy(conn, table, change.keys, change.copy)
-    elif change.rows:
-        write_encoded(conn, table, change.keys, change.rows)
+    elif change.pending and conn.dialect.name == "postgresql":
+        write_copy(
+            conn, table, change.keys, format_copy_columns(conn, table, change.keys, change.columns)
+        )
+    elif change.pending:
+        write_encoded(conn, table, change.keys, list(zip(*change.columns, strict=True)))
 
 
 def _apply(conn: Connection, change: TableChange) -> None:
@@ -785,8 +801,8 @@ def recompute(
                     for change in res.changes:
                         _apply(conn, change)
                         result.keys_deleted += len(change.deletes)
-                        result.rows_inserted += len(change.rows) + change.written
-                        if change.table in _DEFERRED and (change.rows or change.copy):
+                        result.rows_inserted += change.pending + change.written
+                        if change.table in _DEFERRED and (change.pending or change.copy):
                             deferred.append(change)
                     if res.scratch is not None:
                         files.add(res.scratch)

@@ -71,23 +71,22 @@ _EWKB_HEADS: dict[bytes, bytes] = {}
 _EWKB_SRID_FLAG = 0x20000000
 
 
-def hex_ewkb(wkbs: Sequence[bytes | None]) -> list[str | None]:
-    """Return plain WKB as PostGIS hex EWKB with SRID 4326, as GEOS writes it (upper case).
+def ewkb(wkbs: Sequence[bytes | None]) -> list[bytes | None]:
+    """Return plain WKB as PostGIS EWKB with SRID 4326, as GEOS writes it (binary COPY's form).
 
-    The same text as ``shapely.to_wkb(shapely.set_srid(g, 4326), hex=True,
-    include_srid=True)`` without copying every geometry to set its SRID: GEOS writes the
-    SRID only in the outermost header (the flag in the type, then the SRID), the rest of the
-    bytes are the plain WKB's.
+    The same bytes as ``shapely.to_wkb(shapely.set_srid(g, 4326), include_srid=True)``
+    without copying every geometry to set its SRID: GEOS writes the SRID only in the
+    outermost header (the flag in the type, then the SRID), the rest are the plain WKB's.
 
     >>> from shapely.geometry import MultiPolygon, Point, box
     >>> geoms = [Point(1, 2), MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]), None]
-    >>> hex_ewkb(plain_wkb(geoms)) == shapely.to_wkb(
-    ...     shapely.set_srid(geoms, 4326), hex=True, include_srid=True
+    >>> ewkb(plain_wkb(geoms)) == shapely.to_wkb(
+    ...     shapely.set_srid(geoms, 4326), include_srid=True
     ... ).tolist()
     True
     """
     heads = _EWKB_HEADS
-    out: list[str | None] = []
+    out: list[bytes | None] = []
     append = out.append
     for w in wkbs:
         if w is None:
@@ -98,8 +97,22 @@ def hex_ewkb(wkbs: Sequence[bytes | None]) -> list[str | None]:
             order: Any = "little" if w[0] == 1 else "big"
             kind = int.from_bytes(w[1:5], order) | _EWKB_SRID_FLAG
             head = heads[w[:5]] = w[:1] + kind.to_bytes(4, order) + (4326).to_bytes(4, order)
-        append((head + w[5:]).hex().upper())
+        append(head + w[5:])
     return out
+
+
+def hex_ewkb(wkbs: Sequence[bytes | None]) -> list[str | None]:
+    """Return plain WKB as PostGIS hex EWKB with SRID 4326 (upper case, as GEOS writes it).
+
+    What :class:`~mineaction.store.types.Geometry` binds on PostgreSQL (see :func:`ewkb`).
+
+    >>> from shapely.geometry import Point
+    >>> hex_ewkb(plain_wkb([Point(1, 2), None])) == shapely.to_wkb(
+    ...     shapely.set_srid([Point(1, 2), None], 4326), hex=True, include_srid=True
+    ... ).tolist()
+    True
+    """
+    return [None if e is None else e.hex().upper() for e in ewkb(wkbs)]
 
 
 def encode_geometries(values: Sequence[Any], dialect: str) -> list[Any]:
@@ -197,6 +210,7 @@ class FreshColumns:
         self.rows = len(self.values[0]) if self.values else 0
         self._encoded: dict[int, list[Any]] = {}
         self._wkb: dict[int, list[Any]] = {}  # plain WKB of geometry columns
+        self._ewkb: dict[int, list[Any]] = {}  # their EWKB (PostgreSQL)
 
     @classmethod
     def of_rows(
@@ -242,21 +256,50 @@ class FreshColumns:
             done = self._wkb[i] = plain_wkb(self.values[i])
         return done
 
+    def _geometry(self, i: int) -> bool:
+        return isinstance(self.table.columns[self.cols[i]].type, Geometry)
+
+    def _ewkb_of(self, i: int) -> list[Any]:
+        done = self._ewkb.get(i)
+        if done is None:
+            done = self._ewkb[i] = ewkb(self._plain_wkb(i))
+        return done
+
     def _encode(self, i: int) -> list[Any]:
         done = self._encoded.get(i)
         if done is None:
-            col = self.table.columns[self.cols[i]]
-            if isinstance(col.type, Geometry):
-                wkbs = self._plain_wkb(i)  # the digest's too
-                done = hex_ewkb(wkbs) if self.dialect.name == "postgresql" else wkbs
-            else:
+            if not self._geometry(i):
+                col = self.table.columns[self.cols[i]]
                 done = _encode_column(col, self.values[i], self.dialect)
+            elif self.dialect.name == "postgresql":
+                done = [None if e is None else e.hex().upper() for e in self._ewkb_of(i)]
+            else:
+                done = self._plain_wkb(i)  # the digest's too
             self._encoded[i] = done
         return done
 
     def encoded(self) -> list[list[Any]]:
         """Return the columns as the driver binds them (as :func:`encode_columns`)."""
         return [self._encode(i) for i in range(len(self.cols))]
+
+    def encode_values(self) -> None:
+        """Encode every column but the geometries now (the digest then reuses the JSON texts)."""
+        for i in range(len(self.cols)):
+            if not self._geometry(i):
+                self._encode(i)
+
+    def to_insert(self) -> list[list[Any]]:
+        """Return the columns as they are written: encoded, geometries as EWKB bytes on PostgreSQL.
+
+        For :func:`format_copy_columns` (binary COPY takes EWKB bytes: no hex text to make and
+        parse again) and :func:`mineaction.store.shards.write_scratch`.
+        """
+        if self.dialect.name != "postgresql":
+            return self.encoded()
+        return [
+            self._ewkb_of(i) if self._geometry(i) else self._encode(i)
+            for i in range(len(self.cols))
+        ]
 
 
 def encode_rows(
@@ -370,13 +413,14 @@ def _binary_column(kind: str, values: Sequence[Any]) -> list[Any] | None:
     seen.discard(type(None))
     if not seen:
         return list(values)
+    if kind == "geometry" and seen <= {str, bytes}:
+        # hex EWKB text (encoded), or EWKB bytes already (:meth:`FreshColumns.to_insert`)
+        return [v if v is None or type(v) is bytes else bytes.fromhex(v) for v in values]
     if seen != {_PG_BINARY_PYTHON[kind]}:
         return None
     if kind == "int4":
         present = [v for v in values if v is not None]
         return list(values) if _INT4[0] <= min(present) and max(present) <= _INT4[1] else None
-    if kind == "geometry":
-        return [None if v is None else bytes.fromhex(v) for v in values]
     if kind == "jsonb":
         return [None if v is None else _jsonb_binary(v) for v in values]
     return list(values)
@@ -394,38 +438,53 @@ class CopyData:
 def format_copy(
     conn: Connection, table: Table, keys: Sequence[str], data: Sequence[Sequence[Any]]
 ) -> CopyData:
-    """Format rows encoded by :func:`encode_rows` for a PostgreSQL COPY, without sending them.
+    """Format rows encoded by :func:`encode_rows` for a PostgreSQL COPY (see :func:`format_copy_columns`)."""
+    if not data:
+        return format_copy_columns(conn, table, keys, [[] for _ in keys])
+    return format_copy_columns(conn, table, keys, list(zip(*data, strict=True)))
 
-    Binary format where every value fits it (geometries as EWKB bytes, jsonb as its binary
-    input, floats as their 8 bytes: no text to print and parse), else psycopg's text format,
-    the same bytes :func:`write_encoded` sent before. Either way the table stores the same
-    values. ``conn`` only lends psycopg's adapters (a worker formats its shard's rows on its
-    own connection; the parent just sends the bytes: :func:`write_copy`).
+
+def format_copy_columns(
+    conn: Connection, table: Table, keys: Sequence[str], columns: Sequence[Sequence[Any]]
+) -> CopyData:
+    """Format encoded rows, given column by column, for a PostgreSQL COPY, without sending them.
+
+    Values as :func:`encode_columns` gives them, or :meth:`FreshColumns.to_insert` (geometries
+    as EWKB bytes). Binary format where every value fits it (geometries as EWKB bytes, jsonb
+    as its binary input, floats as their 8 bytes: no text to print and parse), else psycopg's
+    text format, the same bytes :func:`write_encoded` sent before. Either way the table stores
+    the same values. ``conn`` only lends psycopg's adapters (a worker formats its shard's rows
+    on its own connection; the parent just sends the bytes: :func:`write_copy`).
     """
     from psycopg import Copy  # not needed on SQLite (its workers start without it)
     from psycopg.copy import FileWriter
 
     raw: Any = conn.connection.driver_connection
     kinds = [_pg_binary_kind(table.columns[k], conn.dialect) for k in keys]
-    columns: list[list[Any] | None] = []
-    if data and None not in kinds:
-        for kind, values in zip(kinds, zip(*data, strict=True), strict=True):
+    n = len(columns[0]) if columns else 0
+    out: list[Sequence[Any]] = []
+    if n and None not in kinds:
+        for kind, values in zip(kinds, columns, strict=True):
             assert kind is not None
             column = _binary_column(kind, values)
             if column is None:
                 break
-            columns.append(column)
-    binary = bool(data) and len(columns) == len(keys)
+            out.append(column)
+    binary = bool(n) and len(out) == len(keys)
+    if not binary:  # text: geometries as hex EWKB, everything else as encoded
+        out = [
+            [v.hex().upper() if type(v) is bytes else v for v in values]
+            if kind == "geometry"
+            else values
+            for kind, values in zip(kinds, columns, strict=True)
+        ]
     buf = io.BytesIO()
     with raw.cursor() as cur, Copy(cur, binary=binary, writer=FileWriter(buf)) as copy:
         if binary:
             copy.set_types([_PG_BINARY_TYPE[k] for k in kinds if k is not None])
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-        else:
-            for row in data:
-                copy.write_row(row)
-    return CopyData(binary, buf.getvalue(), len(data))
+        for row in zip(*out, strict=True):
+            copy.write_row(row)
+    return CopyData(binary, buf.getvalue(), n)
 
 
 @contextmanager
