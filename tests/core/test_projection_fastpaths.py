@@ -236,3 +236,57 @@ def test_prepared_entries_give_the_same_derived_rows_and_state() -> None:
         states.append(state)
     assert _outcome(states[0]) == _outcome(states[1])
     assert states[0].benchmark is None and states[0].eo_total == 4
+
+
+def _blob(cx: float, cy: float, radius_m: float, seed: int, n: int) -> Any:
+    """Return an irregular simple polygon (a star-shaped ring) around a lon/lat point."""
+    import math
+    import random
+
+    rnd = random.Random(seed)
+    dx, dy = radius_m / (111_320 * math.cos(math.radians(cy))), radius_m / 110_540
+    ring = []
+    for k in range(n):
+        a = 2 * math.pi * k / n
+        r = rnd.uniform(0.35, 1.0)
+        ring.append((cx + r * dx * math.cos(a), cy + r * dy * math.sin(a)))
+    return shapely.Polygon(ring)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=10**6),
+    n=st.integers(min_value=4, max_value=60),
+    radius_m=st.floats(min_value=20, max_value=30_000),
+    cuts=st.integers(min_value=1, max_value=5),
+    kept=st.sets(st.integers(min_value=0, max_value=35), min_size=1),
+    outcomes=st.lists(st.sampled_from(list(ReleaseOutcome)), min_size=36, max_size=36),
+)
+def test_closure_margin_covers_the_overlays_rounding(
+    seed: int, n: int, radius_m: float, cuts: int, kept: set[int], outcomes: list[Any]
+) -> None:
+    """What closure_bound trusts: remaining >= hazard - sum(released) - margin, as computed.
+
+    The released polygons are cells of the hazard cut by a grid, so that they add up to the
+    hazard (or to it minus the cells left out) and only rounding tells the two sides apart.
+    """
+    from mineaction.core.geometry import geodesic_area_m2
+    from mineaction.core.projection import CLOSURE_MARGIN
+
+    hazard = _blob(35.2, 51.3, radius_m, seed, n)
+    x0, y0, x1, y1 = hazard.bounds
+    w, h = (x1 - x0) / (cuts + 1), (y1 - y0) / (cuts + 1)
+    lr, released_sum = LandRelease(), 0.0
+    for k in sorted(kept):
+        i, j = k % 6, k // 6
+        if i > cuts or j > cuts:
+            continue
+        cell = hazard.intersection(box(x0 + i * w, y0 + j * h, x0 + (i + 1) * w, y0 + (j + 1) * h))
+        if cell.is_empty or cell.area == 0:
+            continue
+        lr.add(outcomes[k], cell)
+        released_sum += geodesic_area_m2(cell)
+    hazard_m2 = geodesic_area_m2(hazard)
+    margin = CLOSURE_MARGIN * hazard_m2 + 0.01
+    assert geodesic_area_m2(lr.unreleased(hazard)) >= hazard_m2 - released_sum - margin
+    assert lr.parts(hazard).areas(hazard).remaining_m2 >= hazard_m2 - released_sum - margin
