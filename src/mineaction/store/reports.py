@@ -352,10 +352,11 @@ def iter_approved_raw(
     dates: dict[Any, date] = {}  # a few thousand distinct dates over the whole ledger
     try:
         cur.execute(sql, params)
-        while True:
-            rows = cur.fetchmany(5000)
-            if not rows:
-                break
+        # SQLite: row by row from the cursor, no list of rows with their payloads kept alive
+        # (cheaper: fewer cache misses); psycopg's server-side cursor: in batches (its
+        # iterator is Python code around the same fetches)
+        batches = iter(lambda: cur.fetchmany(5000), []) if pg else (cur,)
+        for rows in batches:
             for rid, rtype, org, doi, seq, payload, hid in rows:
                 day = dates.get(doi)
                 if day is None:
