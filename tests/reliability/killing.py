@@ -129,11 +129,16 @@ def _children(pid: int) -> set[int]:
 
 
 def _workers(pids: set[int]) -> set[int]:
-    """The multiprocessing worker processes among ``pids`` (not e.g. its resource tracker)."""
+    """The recompute's worker processes among ``pids`` (not a resource tracker or fork server).
+
+    Workers name themselves (``/proc/PID/comm``) once started.
+    """
+    from mineaction.services.rebuild import WORKER_NAME
+
     out = set()
     for p in pids:
         try:
-            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes():
+            if Path(f"/proc/{p}/comm").read_text().strip() == WORKER_NAME:
                 out.add(p)
         except OSError:
             pass
@@ -519,7 +524,8 @@ def _recompute_round(
         if workers and store.dialect == "sqlite":
             when = _has_scratch_file
         elif workers:
-            delay = rng.uniform(0.0, 0.3)
+            # soon: forked by the fork server, the workers may finish a small ledger quickly
+            delay = rng.uniform(0.0, 0.05)
             when = _has_workers
     run = run_cli(argv, kill_after=delay, reports_per_shard=KILL_REPORTS_PER_SHARD, kill_when=when)
     problems: list[str] = []
