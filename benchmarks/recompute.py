@@ -77,7 +77,15 @@ def peak_mb() -> float:
 
 
 def children_figures() -> dict[str, float]:
-    """Return CPU seconds and the largest peak memory (MB) of this process's ended children."""
+    """Return CPU seconds and the largest peak memory (MB) of this process's ended children.
+
+    On Linux the recompute's workers are forks of a fork server (services/rebuild.py
+    ``_context``), i.e. grandchildren: the server is stopped first, so that it and the
+    workers it reaped count here (Linux adds a waited-for child's own ended children).
+    """
+    import multiprocessing.forkserver as fs
+
+    fs._forkserver._stop()  # no-op when none runs; the CLI's own exit does the same
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"children_cpu": ch.ru_utime + ch.ru_stime, "children_peak_mb": ch.ru_maxrss / 1024}
 
