@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -135,3 +137,43 @@ def test_batch_split_equals_one_by_one(cases: list) -> None:
             "expansion_m2",
         ):
             assert abs(getattr(got, f) - getattr(want, f)) <= 1e-9 * max(1.0, want.area_m2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=10**6),
+    n=st.integers(min_value=4, max_value=30),
+    radius_m=st.floats(min_value=30, max_value=80_000),
+    cuts=st.integers(min_value=1, max_value=5),
+    dropped=st.sets(st.integers(min_value=0, max_value=35)),
+    outcomes=st.lists(st.sampled_from(list(Out)), min_size=36, max_size=36),
+)
+def test_pieces_add_up_to_the_hazard_for_oblique_edges_at_any_size(
+    seed: int, n: int, radius_m: float, cuts: int, dropped: set[int], outcomes: list[Any]
+) -> None:
+    """Released land cut out of an irregular hazard by a grid: the accounting is exact.
+
+    Edges are oblique and up to tens of km long: the overlays cut them where they are straight
+    in lon/lat, and the areas measure exactly that region (the plane's trapezoid alone was off
+    by up to 2e-4 of the area at 10 km, beyond the 0.01 % the invariant allows).
+    """
+    import math
+    import random
+
+    rnd = random.Random(seed)
+    dx, dy = radius_m / (111_320 * math.cos(math.radians(51.3))), radius_m / 110_540
+    ring = []
+    for k in range(n):
+        a, r = 2 * math.pi * k / n, rnd.uniform(0.35, 1.0)
+        ring.append((35.2 + r * dx * math.cos(a), 51.3 + r * dy * math.sin(a)))
+    hazard = Polygon(ring)
+    x0, y0, x1, y1 = hazard.bounds
+    w, h = (x1 - x0) / (cuts + 1), (y1 - y0) / (cuts + 1)
+    lr = LandRelease()
+    for k in range(36):
+        i, j = k % 6, k // 6
+        if i <= cuts and j <= cuts and k not in dropped:
+            cell = box(x0 + i * w, y0 + j * h, x0 + (i + 1) * w, y0 + (j + 1) * h)
+            lr.add(outcomes[k], cell.intersection(hazard))
+    a = lr.parts(hazard).areas(hazard)
+    assert a.imbalance() < 1e-7
