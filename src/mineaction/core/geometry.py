@@ -118,7 +118,7 @@ def geodesic_areas_m2(geoms: Any) -> np.ndarray:
         return out
     parts, owner = flat[present], present
     while True:  # multi-part geometries and collections down to their single parts
-        multi = np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))
+        multi = shapely.get_type_id(parts) >= 4  # multi-part types and collections
         if not multi.any():
             break
         sub, idx = shapely.get_parts(parts[multi], return_index=True)
@@ -144,6 +144,44 @@ def geodesic_areas_m2(geoms: Any) -> np.ndarray:
     return out
 
 
+_Y = (_A / 2) * (1 - _E2)  # y = _Y * q(lat) / (1 - e²), see _authalic_q
+_YPP = _A * (1 - _E2)
+
+
+def _y_and_curvature(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the equal-area plane's y (m) and d2y/dlat2 at latitudes in radians."""
+    s = np.sin(lat)
+    s2 = s * s
+    d = 1 - _E2 * s2
+    # q / (1 - e²) = s / d - ln((1 - e s) / (1 + e s)) / (2 e) = s / d + artanh(e s) / e
+    y = _Y * (s / d + np.arctanh(_E * s) / _E)
+    ypp = _YPP * s * ((4 * _E2) * (1 - s2) / d - 1) / (d * d)
+    return y, ypp
+
+
+_Ends = tuple[np.ndarray, np.ndarray]
+
+
+def _edge_terms(lon: _Ends, lat: _Ends, y: _Ends, ypp: _Ends, y0: np.ndarray | float) -> np.ndarray:
+    """Return each edge's ``-integral of y dx`` (lon, lat of its start then end vertices)."""
+    dx = _A * np.radians(lon[1] - lon[0])
+    dlat = lat[1] - lat[0]
+    return dx * ((y[0] + y[1] - 2 * y0) / -2 + dlat * dlat * (ypp[0] + ypp[1]) / 24)
+
+
+def _one_ring_signed_area(coords: np.ndarray) -> float:
+    """Return :func:`_ring_signed_areas` of one closed ring (the same doubles)."""
+    if len(coords) < 2:
+        return 0.0
+    lat = np.radians(coords[:, 1])
+    y, ypp = _y_and_curvature(lat)
+    lon = coords[:, 0]
+    terms = _edge_terms(
+        (lon[:-1], lon[1:]), (lat[:-1], lat[1:]), (y[:-1], y[1:]), (ypp[:-1], ypp[1:]), y[0]
+    )
+    return float(np.bincount(np.zeros(len(terms), dtype=np.intp), weights=terms, minlength=1)[0])
+
+
 def _ring_signed_areas(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
     """Return the signed areas (counter-clockwise > 0) of closed lon/lat rings, in m².
 
@@ -157,18 +195,16 @@ def _ring_signed_areas(coords: np.ndarray, ring_of: np.ndarray, n_rings: int) ->
     and the pieces an overlay cuts out of a polygon do not add up to it.
     """
     lat = np.radians(coords[:, 1])
-    s = np.sin(lat)
-    d = 1 - _E2 * s * s
-    y = (_A / 2) * (1 - _E2) * (s / d - (1 / (2 * _E)) * np.log((1 - _E * s) / (1 + _E * s)))
-    ypp = _A * (1 - _E2) * s * (4 * _E2 * (1 - s * s) / d - 1) / (d * d)  # d2y/dlat2
+    y, ypp = _y_and_curvature(lat)
     edge = np.flatnonzero(ring_of[1:] == ring_of[:-1])  # edge i -> i + 1 (rings are closed)
     nxt = edge + 1
     first = np.zeros(n_rings, dtype=np.intp)
     np.cumsum(np.bincount(ring_of, minlength=n_rings)[:-1], out=first[1:])
     y0 = y[first[ring_of[edge]]]  # y from the ring's first vertex: fewer digits lost
-    dx = _A * np.radians(coords[nxt, 0] - coords[edge, 0])
-    dlat = lat[nxt] - lat[edge]
-    terms = dx * ((y[edge] + y[nxt] - 2 * y0) / -2 + dlat * dlat * (ypp[edge] + ypp[nxt]) / 24)
+    lon = coords[:, 0]
+    terms = _edge_terms(
+        (lon[edge], lon[nxt]), (lat[edge], lat[nxt]), (y[edge], y[nxt]), (ypp[edge], ypp[nxt]), y0
+    )
     return np.bincount(ring_of[edge], weights=terms, minlength=n_rings)
 
 
@@ -195,6 +231,27 @@ def geodesic_area_m2(geom: BaseGeometry | None) -> float:
     """
     if geom is None or geom.is_empty:
         return 0.0
+    # polygons and multipolygons (nearly every call): the same terms and sums as
+    # geodesic_areas_m2 (rings, then parts, added in the same order), less overhead
+    if isinstance(geom, Polygon):
+        if not shapely.get_num_interior_rings(geom):
+            return abs(_one_ring_signed_area(shapely.get_coordinates(geom)))
+        rings = shapely.get_rings(geom)
+        ring_part = [0] * len(rings)
+    elif isinstance(geom, MultiPolygon):
+        rings, index = shapely.get_rings(shapely.get_parts(geom), return_index=True)
+        ring_part = index.tolist()
+    else:
+        return float(geodesic_areas_m2([geom])[0])
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    ring_m2 = np.abs(_ring_signed_areas(coords, ring_of, len(rings))).tolist()
+    total, part = 0.0, 0.0
+    for k, m2 in enumerate(ring_m2):
+        if k == 0 or ring_part[k] != ring_part[k - 1]:  # an exterior ring: a new part
+            total, part = (total + part if k else total), m2
+        else:  # a hole of the part
+            part -= m2
+    return total + part
     return float(geodesic_areas_m2([geom])[0])
 
 
