@@ -10,6 +10,7 @@ import shapely
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box, mapping
+from tests.core.cut_hazards import grid_cells, irregular_hazard
 
 from mineaction.core.codes import ReleaseOutcome, ReportType
 from mineaction.core.landrelease import LandRelease, ReleaseParts, parts_batch
@@ -238,21 +239,6 @@ def test_prepared_entries_give_the_same_derived_rows_and_state() -> None:
     assert states[0].benchmark is None and states[0].eo_total == 4
 
 
-def _blob(cx: float, cy: float, radius_m: float, seed: int, n: int) -> Any:
-    """Return an irregular simple polygon (a star-shaped ring) around a lon/lat point."""
-    import math
-    import random
-
-    rnd = random.Random(seed)
-    dx, dy = radius_m / (111_320 * math.cos(math.radians(cy))), radius_m / 110_540
-    ring = []
-    for k in range(n):
-        a = 2 * math.pi * k / n
-        r = rnd.uniform(0.35, 1.0)
-        ring.append((cx + r * dx * math.cos(a), cy + r * dy * math.sin(a)))
-    return shapely.Polygon(ring)
-
-
 @settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(min_value=0, max_value=10**6),
@@ -273,19 +259,12 @@ def test_closure_margin_covers_the_overlays_rounding(
     from mineaction.core.geometry import geodesic_area_m2
     from mineaction.core.projection import CLOSURE_MARGIN
 
-    hazard = _blob(35.2, 51.3, radius_m, seed, n)
-    x0, y0, x1, y1 = hazard.bounds
-    w, h = (x1 - x0) / (cuts + 1), (y1 - y0) / (cuts + 1)
+    hazard = irregular_hazard(seed, n, radius_m)
     lr, released_sum = LandRelease(), 0.0
-    for k in sorted(kept):
-        i, j = k % 6, k // 6
-        if i > cuts or j > cuts:
-            continue
-        cell = hazard.intersection(box(x0 + i * w, y0 + j * h, x0 + (i + 1) * w, y0 + (j + 1) * h))
-        if cell.is_empty or cell.area == 0:
-            continue
-        lr.add(outcomes[k], cell)
-        released_sum += geodesic_area_m2(cell)
+    for k, cell in grid_cells(hazard, cuts):
+        if k in kept:
+            lr.add(outcomes[k], cell)
+            released_sum += geodesic_area_m2(cell)
     hazard_m2 = geodesic_area_m2(hazard)
     margin = CLOSURE_MARGIN * hazard_m2 + 0.01
     assert geodesic_area_m2(lr.unreleased(hazard)) >= hazard_m2 - released_sum - margin

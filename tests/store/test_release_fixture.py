@@ -84,15 +84,7 @@ def test_upgrade_keeps_every_row_and_column(upgraded: tuple[Path, Store]) -> Non
 #: The m² columns. Since areas take edges as straight in lon/lat exactly (core/geometry.py,
 #: after schema 0013), the old release's stored m² differ from this program's in the last
 #: digits (rounding of another sum); everything else it stored is what this one computes.
-M2_COLUMNS = {
-    "area_m2",
-    "cancelled_m2",
-    "reduced_m2",
-    "cleared_m2",
-    "remaining_m2",
-    "expansion_m2",
-    "polygon_m2",
-}
+M2_COLUMNS = {*ledger.AREA_FIELDS, "polygon_m2"}
 
 
 def recompute_changes_only_last_digits_of_m2(path: Path, store: Store) -> None:
