@@ -112,7 +112,11 @@ def hex_ewkb(wkbs: Sequence[bytes | None]) -> list[str | None]:
     ... ).tolist()
     True
     """
-    return [None if e is None else e.hex().upper() for e in ewkb(wkbs)]
+    return _hex(ewkb(wkbs))
+
+
+def _hex(ewkbs: Sequence[bytes | None]) -> list[str | None]:
+    return [None if e is None else e.hex().upper() for e in ewkbs]
 
 
 def encode_geometries(values: Sequence[Any], dialect: str) -> list[Any]:
@@ -272,7 +276,7 @@ class FreshColumns:
                 col = self.table.columns[self.cols[i]]
                 done = _encode_column(col, self.values[i], self.dialect)
             elif self.dialect.name == "postgresql":
-                done = [None if e is None else e.hex().upper() for e in self._ewkb_of(i)]
+                done = _hex(self._ewkb_of(i))
             else:
                 done = self._plain_wkb(i)  # the digest's too
             self._encoded[i] = done
