@@ -81,21 +81,6 @@ _E = math.sqrt(_E2)
 _K2 = (_A * math.pi / 180) ** 2
 
 
-def _authalic_q(lat_deg: np.ndarray) -> np.ndarray:
-    s = np.sin(np.radians(lat_deg))
-    return (1 - _E2) * (
-        s / (1 - _E2 * s * s) - (1 / (2 * _E)) * np.log((1 - _E * s) / (1 + _E * s))
-    )
-
-
-def _to_equal_area(xy: np.ndarray) -> np.ndarray:
-    """Map lon/lat to the ellipsoidal cylindrical equal-area plane (x = a*lon, y = a*q/2)."""
-    out = np.empty_like(xy)
-    out[:, 0] = _A * np.radians(xy[:, 0])
-    out[:, 1] = _A * _authalic_q(xy[:, 1]) / 2
-    return out
-
-
 def geodesic_areas_m2(geoms: Any) -> np.ndarray:
     """Return the areas in m² of an array of lon/lat geometries on the WGS84 ellipsoid.
 
@@ -144,7 +129,7 @@ def geodesic_areas_m2(geoms: Any) -> np.ndarray:
     return out
 
 
-_Y = (_A / 2) * (1 - _E2)  # y = _Y * q(lat) / (1 - e²), see _authalic_q
+_Y = (_A / 2) * (1 - _E2)  # y = a * q(lat) / 2 = _Y * q(lat) / (1 - e²)
 _YPP = _A * (1 - _E2)
 
 
@@ -252,7 +237,6 @@ def geodesic_area_m2(geom: BaseGeometry | None) -> float:
         else:  # a hole of the part
             part -= m2
     return total + part
-    return float(geodesic_areas_m2([geom])[0])
 
 
 def approx_area_m2(geom: BaseGeometry | None) -> float:
