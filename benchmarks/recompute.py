@@ -49,6 +49,8 @@ Usage::
     python benchmarks/recompute.py --db postgresql://... # PostGIS (loads the demo if empty)
     python benchmarks/recompute.py --scale region        # smaller, for a quick look
     python benchmarks/recompute.py --jobs 2 --only recompute,check   # some measurements only
+    python benchmarks/recompute.py --only geopandas_ledger,recompute --repeat 3
+                                    # three rounds; medians and the ratio of each round
 
 Each measurement runs in its own process so that peak memory (max RSS) is its own.
 """
@@ -433,6 +435,24 @@ def child(name: str, url: str, jobs: int | None) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the run with the median wall time (the lower middle one of an even count).
+
+    >>> [median_run([{"seconds": s} for s in x])["seconds"] for x in ([3, 1, 2], [4, 1])]
+    [2, 1]
+    """
+    return sorted(runs, key=lambda m: m.get("seconds", 0.0))[(len(runs) - 1) // 2]
+
+
+def round_ratios(base: list[dict[str, Any]], ours: list[dict[str, Any]]) -> list[float]:
+    """Return the wall ratio baseline / ours of each round measured on both sides.
+
+    >>> round_ratios([{"seconds": 30.0}, {"seconds": 40.0}], [{"seconds": 10.0}, {"seconds": 10.0}])
+    [3.0, 4.0]
+    """
+    return [b["seconds"] / m["seconds"] for b, m in zip(base, ours, strict=False)]
+
+
 def stored_remaining(url: str) -> float:
     """Return the total remaining m² of the stored projection (cross-check of the baselines)."""
     from sqlalchemy import func, select
@@ -473,6 +493,14 @@ def main() -> None:
         default=",".join(ORDER),
         help=f"comma-separated measurements to run (default: all of {','.join(ORDER)})",
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the measurements N times, round by round (approve: once, last); figures are "
+        "each measurement's median run by wall time, ratios the medians' (default: 1)",
+    )
     ap.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -489,14 +517,22 @@ def main() -> None:
     wanted = [m for m in ORDER if m in args.only.split(",")]
     print(f"database: {url.split('@')[-1]}   CPUs: {os.cpu_count()}")
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    got: dict[str, dict[str, Any]] = {}
+    runs: dict[str, list[dict[str, Any]]] = {}
     remaining = None
-    for name in wanted:
-        if name == "approve" and "recompute" in got:
-            remaining = stored_remaining(url)  # before the approval step changes 300 hazards
-        got[name] = child(name, url, args.jobs)
-        load = got[name].get("load") or os.getloadavg()
-        print(f"  {name}: done (load {load[0]:.1f})", flush=True)
+    rounds = max(1, args.repeat)
+    for r in range(rounds):
+        for name in wanted:
+            if name == "approve" and r < rounds - 1:
+                continue  # it changes 300 hazards: once, after the other measurements
+            if name == "approve" and "recompute" in runs:
+                remaining = stored_remaining(url)  # before the approval step changes hazards
+            runs.setdefault(name, []).append(child(name, url, args.jobs))
+            m = runs[name][-1]
+            load = m.get("load") or os.getloadavg()
+            took = f": {m['seconds']:.1f} s" if "seconds" in m else ""
+            tag = f" (round {r + 1} of {rounds}{took})" if rounds > 1 else ""
+            print(f"  {name}: done (load {load[0]:.1f}){tag}", flush=True)
+    got = {name: median_run(ms) for name, ms in runs.items()}
     if remaining is None and "recompute" in got:
         remaining = stored_remaining(url)
     ours = got.get("recompute")
@@ -550,14 +586,24 @@ def main() -> None:
             f"remaining m², cross-check: ours {remaining:,.0f}; baseline 1 "
             f"{led['remaining_m2']:,.0f}; baseline 2 {base['remaining_m2']:,.0f}"
         )
+    if rounds > 1:
+        print("wall s of every round:")
+        for name, ms in runs.items():
+            if len(ms) > 1:
+                print(f"  {name:18} " + " / ".join(f"{m['seconds']:.1f}" for m in ms))
     for label, b in (("baseline 1 (ledger)", led), ("baseline 2 (finished polygons)", base)):
         if not b:
             continue
+        bname = "geopandas_ledger" if b is led else "geopandas"
         for key in labels:
             m = got.get(key)
             if m:
+                spread = ""
+                if rounds > 1:
+                    each = round_ratios(runs[bname], runs[key])
+                    spread = f", rounds {min(each):.2f}-{max(each):.2f}x"
                 print(
-                    f"ratio {label} / {key}: wall {b['seconds'] / m['seconds']:.2f}x, "
+                    f"ratio {label} / {key}: wall {b['seconds'] / m['seconds']:.2f}x{spread}, "
                     f"CPU {b['cpu'] / m['total_cpu']:.2f}x (baseline CPU / our parent + "
                     "workers CPU)   (target >= 3x)"
                 )
