@@ -19,6 +19,7 @@ from mineaction.services.demo import build_demo
 from mineaction.store import projections as proj
 from mineaction.store import reports as ledger_store
 from mineaction.store import schema as s
+from mineaction.store import setaside
 from mineaction.store import shards as sh
 from mineaction.store.engine import Store
 
@@ -191,23 +192,23 @@ def test_recompute_fills_empty_derived_tables(
     with demo_store.write() as conn:
         proj.clear_derived(conn)
     built_elsewhere: list[bool] = []  # how the R*Tree was filled
-    fill = proj.SetAside._fill
+    fill = setaside.SetAside._fill
 
-    def spied(self: proj.SetAside) -> None:
+    def spied(self: setaside.SetAside) -> None:
         built_elsewhere.append(self._built is not None)
         fill(self)
 
-    monkeypatch.setattr(proj.SetAside, "_fill", spied)
+    monkeypatch.setattr(setaside.SetAside, "_fill", spied)
     collected: list[int] = []  # R*Tree entries read, step by step
-    collect = proj.SetAside.collect_rtree_rows
+    collect = setaside.SetAside.collect_rtree_rows
 
-    def counted(self: proj.SetAside) -> None:
+    def counted(self: setaside.SetAside) -> None:
         before = len(self._rows)
         collect(self)
         if len(self._rows) > before:
             collected.append(len(self._rows) - before)
 
-    monkeypatch.setattr(proj.SetAside, "collect_rtree_rows", counted)
+    monkeypatch.setattr(setaside.SetAside, "collect_rtree_rows", counted)
     result = rebuild.recompute(demo_store, jobs=jobs, reports_per_shard=PER_SHARD)
     assert result.rows_inserted == sum(sum(c.values()) for c in expected.values())
     assert _content(demo_store) == expected

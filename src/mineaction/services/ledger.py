@@ -35,6 +35,7 @@ from mineaction.errors import (
 from mineaction.store import projections as proj
 from mineaction.store import reports as ledger
 from mineaction.store import schema as s
+from mineaction.store import setaside
 from mineaction.store.bulkwrite import insert_many
 from mineaction.store.engine import Store
 from mineaction.store.reference import organisation_codes
@@ -534,7 +535,7 @@ def recompute_in(
     that reports written earlier in the same transaction are seen).
     """
     result = RecomputeResult()
-    with proj.indexes_set_aside(conn):
+    with setaside.indexes_set_aside(conn):
         _rebuild(conn, reader, progress, batch, result)
     ledger.audit(
         conn,

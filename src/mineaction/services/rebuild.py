@@ -44,6 +44,7 @@ from mineaction.services import ledger
 from mineaction.store import projections as proj
 from mineaction.store import reports as ledger_store
 from mineaction.store import schema as s
+from mineaction.store import setaside
 from mineaction.store import shards as sh
 from mineaction.store.bulkwrite import (
     CopyData,
@@ -880,7 +881,7 @@ def recompute(
         with (
             sh.trusted_writer(conn),
             _scratch_dir(use_scratch) as scratch,
-            proj.indexes_set_aside(conn) if empty else nullcontext() as aside,
+            setaside.indexes_set_aside(conn) if empty else nullcontext() as aside,
         ):
             with _results(workers, conn, shards, "recompute", empty, scratch, digests) as results:
                 for res in results:
