@@ -598,6 +598,58 @@ def test_every_write_of_a_derived_row_forgets_its_digest(demo_store: Store) -> N
         assert not any(k[0] == "handover" for k in _digests(demo_store))
 
 
+def _report_tuples_read(conn: Any) -> int:
+    """Return the rows of ``report`` this PostgreSQL transaction has read (scans and lookups)."""
+    return int(
+        conn.execute(
+            text(
+                "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) "
+                "FROM pg_stat_xact_user_tables WHERE relname = 'report'"
+            )
+        ).scalar()
+    )
+
+
+def test_digest_triggers_look_the_report_up_by_its_index(fresh_pg_db: str) -> None:
+    """PostgreSQL: writing a derived row outside a recompute reads its report, not the ledger.
+
+    Migration 0012's row trigger passed the table name (a ``name``, collation "C") with the
+    report id, so the lookup ran in "C", which ``report.report_id``'s index cannot serve: a
+    full scan of ``report`` per stored digest of the table for every row an approval wrote
+    (about 6 s per row with the national demo). SQLite's triggers compare in the column's own
+    collation (the same query, no such parameter).
+    """
+    from mineaction.store.engine import open_store
+
+    store = open_store(fresh_pg_db, create=True)
+    try:
+        build_demo(store, seed=1, scale="small")
+        rebuild.recompute(store, jobs=1, reports_per_shard=PER_SHARD)
+        with store.read() as conn:
+            reports = conn.execute(select(func.count()).select_from(s.report)).scalar_one()
+        assert reports > 200
+        for table in (t for t in s.DERIVED_TABLES if t is not s.hazard):
+            with store.read() as conn:
+                rid = conn.execute(select(table.c.report_id).limit(1)).scalar()
+                stored = conn.execute(
+                    select(func.count()).where(s.derived_digest.c.tbl == table.name)
+                ).scalar_one()
+            if rid is None:
+                continue
+            assert stored > 3, table.name  # several digests to check against
+            with store.write() as conn:
+                conn.execute(text("SET LOCAL enable_seqscan = off"))  # an index if it can
+                before = _report_tuples_read(conn)
+                rows = conn.execute(
+                    update(table).where(table.c.report_id == rid).values(report_id=rid)
+                ).rowcount
+                read = _report_tuples_read(conn) - before
+            # each row, old and new: one lookup of the report and one per digest of the table
+            assert read <= rows * 2 * (1 + stored), (table.name, read, rows, reports)
+    finally:
+        store.dispose()
+
+
 def test_an_approval_forgets_the_digests_of_its_hazard(demo_store: Store) -> None:
     with demo_store.read() as conn:
         pending = conn.execute(

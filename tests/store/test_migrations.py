@@ -312,6 +312,11 @@ def seed_0012(conn: Connection, dialect: str) -> Expected:
     return expected
 
 
+def seed_0013(conn: Connection, dialect: str) -> Expected:
+    """Schema 0013: the 0012 data (0014 only redefines the digest triggers' functions)."""
+    return seed_0012(conn, dialect)
+
+
 #: revision -> seeder writing data in that revision's shape (add one per new migration).
 SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0001": seed_0001,
@@ -321,6 +326,7 @@ SEEDS: dict[str, Callable[[Connection, str], Expected]] = {
     "0010": seed_0010,
     "0011": seed_0011,
     "0012": seed_0012,
+    "0013": seed_0013,
 }
 
 
