@@ -339,7 +339,8 @@ def _take_up(
     sg = settings.tasking_sigma
     tempo = rng.lognormal(-sg * sg / 2, sg, size=top + 1) if sg > 0 else np.ones(top + 1)
     month = _curve_months(curve, age, rng, tempo).astype(np.float64)
-    worked = np.asarray([h in set(settings.worked_hazards) for h in hazards], dtype=bool)
+    worked_set = set(settings.worked_hazards)  # once: not once per hazard
+    worked = np.fromiter((h in worked_set for h in hazards), dtype=bool, count=len(hazards))
     if worked.any():
         cont = _curve_months(again, age, rng, tempo)
         month = np.where(worked, cont, month)

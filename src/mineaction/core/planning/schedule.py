@@ -261,6 +261,37 @@ def list_schedule(inst: Instance, rule: Rule = "wspt") -> Plan:
     return make_plan(inst, sequences, method=rule)
 
 
+def _order_groups(type_p: FloatArray) -> tuple[list[int], list[int]]:
+    """Group team types whose durations are proportional (same ops, one factor apart).
+
+    Such types rank operations by weight / duration in the same order, so dispatching can
+    keep one ready queue per group. Returns each type's group and each group's first type.
+
+    >>> inf = np.inf
+    >>> p = np.array([[2.0, 4.0, 3.0, inf], [1.0, 2.0, 1.0, 5.0], [inf, inf, inf, 1.0]])
+    >>> _order_groups(p)
+    ([0, 0, 1, 2], [0, 2, 3])
+    """
+    group_of: list[int] = []
+    reps: list[int] = []
+    shapes: list[tuple[bytes, FloatArray]] = []
+    for k in range(type_p.shape[1]):
+        col = type_p[:, k]
+        mask = np.isfinite(col)
+        key = mask.tobytes()
+        finite = col[mask]
+        unit = finite / finite[0] if finite.size and finite[0] > 0 else finite
+        for g, (gkey, gunit) in enumerate(shapes):
+            if gkey == key and np.allclose(unit, gunit, rtol=1e-12, atol=0.0):
+                group_of.append(g)
+                break
+        else:
+            group_of.append(len(reps))
+            reps.append(k)
+            shapes.append((key, unit))
+    return group_of, reps
+
+
 def dispatch_schedule(
     inst: Instance,
     candidates: int | None = None,
@@ -277,6 +308,7 @@ def dispatch_schedule(
     weight on every stage); ``advantage`` > 0 scales scores by (fastest type's days / this
     type's days) ** advantage, so teams leave work that another asset class does much faster.
     """
+    import bisect
     import heapq
 
     n = inst.n_ops
@@ -295,19 +327,29 @@ def dispatch_schedule(
     sequences: list[list[int]] = [[] for _ in range(m)]
     free = np.zeros(m, dtype=np.float64)
     loc = inst.team_home.copy()
-    op_types = [np.flatnonzero(np.isfinite(row)).tolist() for row in inst.type_p]
-    ratio = w[:, None] / np.where(np.isfinite(inst.type_p), inst.type_p, np.inf)
-    ready: list[list[tuple[float, int]]] = [[] for _ in range(n_types)]
+    # types whose durations are proportional rank ready work alike: one queue per group (a
+    # forecast sample gives every team its own rate factor, i.e. its own type)
+    group_of, reps = _order_groups(inst.type_p)
+    n_groups = len(reps)
+    rep_p = inst.type_p[:, reps]
+    op_groups = [np.flatnonzero(np.isfinite(row)).tolist() for row in rep_p]
+    ratio = w[:, None] / np.where(np.isfinite(rep_p), rep_p, np.inf)
+    ready: list[list[tuple[float, int]]] = [[] for _ in range(n_groups)]
+    front: list[list[tuple[float, int]]] = [[] for _ in range(n_groups)]
     waiting: list[list[tuple[float, int]]] = [[] for _ in range(n_types)]
+    waiting_types: list[set[int]] = [set() for _ in range(n_groups)]  # with a waiting team
     heap: list[tuple[float, int]] = []
 
     def make_ready(o: int, at: float) -> None:
         ready_at[o] = at
-        for k in op_types[o]:
-            heapq.heappush(ready[k], (-float(ratio[o, k]), o))
-            if waiting[k]:
-                _, j = heapq.heappop(waiting[k])
-                heapq.heappush(heap, (float(free[j]), j))
+        for g in op_groups[o]:
+            heapq.heappush(ready[g], (-float(ratio[o, g]), o))
+            if waiting_types[g]:  # one waiting team of each type that may do it wakes up
+                for k in sorted(waiting_types[g]):
+                    _, j = heapq.heappop(waiting[k])
+                    heapq.heappush(heap, (float(free[j]), j))
+                    if not waiting[k]:
+                        waiting_types[g].discard(k)
 
     for o in sorted(inst.frozen_team, key=lambda q: inst.frozen_start[q]):
         i = inst.frozen_team[o]
@@ -354,14 +396,21 @@ def dispatch_schedule(
             make_ready(i - m, t)
             continue
         k = int(inst.team_type[i])
-        pool = ready[k]
-        picked: list[tuple[float, int]] = []
-        while pool and len(picked) < candidates:
+        pool = ready[group_of[k]]
+        # the ``candidates`` best undone ready operations of this type, best first: kept
+        # between decisions (a decision takes one, the others stay; the heap only tops up)
+        picked = front[group_of[k]]
+        if picked and any(done[o] for _, o in picked):  # taken by a team of another type
+            picked[:] = [item for item in picked if not done[item[1]]]
+        while pool and (len(picked) < candidates or pool[0] < picked[-1]):
             item = heapq.heappop(pool)
             if not done[item[1]]:
-                picked.append(item)
+                bisect.insort(picked, item)
+                if len(picked) > candidates:
+                    heapq.heappush(pool, picked.pop())
         if not picked:
             heapq.heappush(waiting[k], (float(free[i]), i))
+            waiting_types[group_of[k]].add(k)
             continue
         cand = np.asarray([o for _, o in picked], dtype=np.int64)
         g = region[cand]
@@ -376,9 +425,7 @@ def dispatch_schedule(
         base = all_cum[rw, d] + all_frac[rw, d] * (st - d) + p
         if float(base.max()) > float(all_cum[rw, -1].min()):
             inst.ensure_horizon(inst.horizon * 2)
-            for item in picked:
-                heapq.heappush(pool, item)
-            heapq.heappush(heap, (t, i))
+            heapq.heappush(heap, (t, i))  # the candidates stay in front[k]
             continue
         width = all_cum.shape[1]
         flat, big = flat_rows()
@@ -390,9 +437,7 @@ def dispatch_schedule(
         if advantage > 0:
             score = score * (p_best[cand] / np.maximum(p, 1e-12)) ** advantage
         a = int(np.argmax(score))
-        for j, item in enumerate(picked):
-            if j != a:
-                heapq.heappush(pool, item)
+        del picked[a]
         o = int(cand[a])
         e = inst.finish(int(rw[a]), float(st[a]), float(p[a]))
         sequences[i].append(o)
