@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.api.conftest import Seeded
 from tests.api.seed import PLAN_TEAMS
 
+from mineaction.services import planning as svc
 from mineaction.store.settings import set_setting
 
 
-def test_plan_run_read_accept_forecast(shared: Seeded) -> None:
+def test_plan_run_read_accept_forecast(shared: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
     c, acc = shared.client, shared.accounts
     ops = acc.headers("ops")
     r = c.post(
@@ -78,6 +80,12 @@ def test_plan_run_read_accept_forecast(shared: Seeded) -> None:
     prog = next(r for r in w["regions"] if r["region"] == "programme")
     assert prog["p10"] <= prog["p50"] <= prog["p90"] and 0 <= w["p_deadline"] <= 1
     assert w["compare"]["scenario"] == "observed_pace"
+    # a forecast too large for a request is refused, with where to run it instead
+    monkeypatch.setattr(svc, "HTTP_FORECAST_WORK", 10)
+    big = c.get("/api/v1/forecast", headers=ops, params={"samples": 5})
+    assert big.status_code == 400, big.text
+    assert "too large to run inside a web request" in big.json()["message"]
+    assert "mineaction plan forecast" in big.json()["message"]
     cal = c.get("/api/v1/calibration", headers=ops).json()
     assert cal["min_hazards_per_stage"] == 10 and cal["min_reports_per_rate"] == 8
 

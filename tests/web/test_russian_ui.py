@@ -381,6 +381,9 @@ def test_a_russian_user_sees_no_english_on_any_page(
         with store.write() as conn:
             set_setting(conn, "teams", three)
         w.get("/forecast?run=1&samples=2&compare=1&deadline=2040-12-31")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(pl, "HTTP_FORECAST_WORK", 10)
+            w.get("/forecast?run=1&samples=2", 400)  # too large to run inside a request
         with store.write() as conn:
             set_setting(conn, "teams", one)
         w.get("/forecast?run=1&samples=2", 400)  # a work package no team may work on

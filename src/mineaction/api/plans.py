@@ -252,6 +252,7 @@ def forecast(
         options=svc.PlanOptions(bound=False, scope=scope or None),
         work_selection=not whole_stock,
         compare=compare,
+        max_work=svc.HTTP_FORECAST_WORK,
     )
     return out
 

@@ -1460,6 +1460,13 @@ def forecast_summary(
     }
 
 
+#: The largest forecast a web request runs itself, in work packages x (samples + 1) (twice
+#: that to compare scenarios): about 15 s of CPU (region demo, 2,000 hazards, 20 samples). On a
+#: national programme (100,000 hazards) the first sample costs ~80 s and each further one ~36 s:
+#: there the forecast belongs to a planning run (in the background) or to the CLI.
+HTTP_FORECAST_WORK = 100_000
+
+
 def run_forecast(
     store: Store,
     *,
@@ -1474,10 +1481,12 @@ def run_forecast(
     progress: Progress = _noop,
     work_selection: bool = True,
     compare: bool = False,
+    max_work: int | None = None,
 ) -> tuple[dict[str, Any], Forecast, Inputs]:
     """Monte Carlo forecast from the calibrated inputs (fast planner re-run per sample);
     ``compare``: also the other scenario (whole stock / observed pace), its dates in
-    ``compare`` (same samples and seed: twice the time)."""
+    ``compare`` (same samples and seed: twice the time); ``max_work``: refuse a forecast of
+    more work packages x (samples + 1) (see :data:`HTTP_FORECAST_WORK`)."""
     if not 1 <= samples <= 5000:
         raise ValidationError("samples must be between 1 and 5000", where="samples")
     progress("loading approved data")
@@ -1485,6 +1494,14 @@ def run_forecast(
     inputs = build_inputs(
         store, data, options or PlanOptions(bound=False), teams_rows=teams_rows, calendars=calendars
     )
+    n = len(inputs.problem.packages)
+    if max_work is not None and n * (samples + 1) * (2 if compare else 1) > max_work:
+        raise ValidationError(
+            f"a forecast of {n} work packages with {samples} samples is too large to run "
+            "inside a web request; start a planning run with a forecast on the plans page "
+            "(it runs in the background) or run `mineaction plan forecast` on the server",
+            where="samples",
+        )
     out, fc = forecast_inputs(
         inputs,
         samples=samples,

@@ -410,6 +410,19 @@ _NOTES += [
         (lambda w: field_label(w), _keep, _keep),
     ),
     (
+        re.compile(
+            r"a forecast of (\S+) work packages with (\S+) samples is too large to run inside a "
+            r"web request; start a planning run with a forecast on the plans page \(it runs in "
+            r"the background\) or run `mineaction plan forecast` on the server"
+        ),
+        N_(
+            "a forecast of %(a)s work packages with %(b)s samples is too large to run inside a "
+            "web request; start a planning run with a forecast on the plans page (it runs in "
+            "the background) or run `mineaction plan forecast` on the server"
+        ),
+        (_keep, _keep),
+    ),
+    (
         re.compile(r"(\S+) must be a number"),
         N_("%(a)s must be a number"),
         (lambda w: field_label(w),),

@@ -279,6 +279,7 @@ def forecast_page(request: Request, user: CurrentUser) -> HTMLResponse:
             deadline=d,
             marginal=bool(q.get("marginal")),
             compare=bool(q.get("compare")),
+            max_work=svc.HTTP_FORECAST_WORK,
         )
         from mineaction.services import plan_charts
 
