@@ -86,6 +86,13 @@ def test_plan_run_read_accept_forecast(shared: Seeded, monkeypatch: pytest.Monke
     assert big.status_code == 400, big.text
     assert "too large to run inside a web request" in big.json()["message"]
     assert "mineaction plan forecast" in big.json()["message"]
+    # the marginal effect runs one more forecast per asset class: it counts
+    _, _, inputs = svc.run_forecast(shared.store, samples=1)
+    monkeypatch.setattr(svc, "HTTP_FORECAST_WORK", len(inputs.problem.packages) * 3)
+    plain = c.get("/api/v1/forecast", headers=ops, params={"samples": 2})
+    assert plain.status_code == 200, plain.text
+    marginal = {"samples": 2, "marginal": "true"}
+    assert c.get("/api/v1/forecast", headers=ops, params=marginal).status_code == 400
     cal = c.get("/api/v1/calibration", headers=ops).json()
     assert cal["min_hazards_per_stage"] == 10 and cal["min_reports_per_rate"] == 8
 

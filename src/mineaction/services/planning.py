@@ -1460,8 +1460,8 @@ def forecast_summary(
     }
 
 
-#: The largest forecast a web request runs itself, in work packages x (samples + 1) (twice
-#: that to compare scenarios): about 15 s of CPU (region demo, 2,000 hazards, 20 samples). On a
+#: The largest forecast a web request runs itself, in work packages x (samples + 1) x forecasts
+#: run (one, +1 to compare scenarios, +1 per asset class for the marginal effect of a team): about 15 s of CPU (region demo, 2,000 hazards, 20 samples). On a
 #: national programme (100,000 hazards) the first sample costs ~80 s and each further one ~36 s:
 #: there the forecast belongs to a planning run (in the background) or to the CLI.
 HTTP_FORECAST_WORK = 100_000
@@ -1486,7 +1486,7 @@ def run_forecast(
     """Monte Carlo forecast from the calibrated inputs (fast planner re-run per sample);
     ``compare``: also the other scenario (whole stock / observed pace), its dates in
     ``compare`` (same samples and seed: twice the time); ``max_work``: refuse a forecast of
-    more work packages x (samples + 1) (see :data:`HTTP_FORECAST_WORK`)."""
+    more work packages x (samples + 1) x forecasts run (see :data:`HTTP_FORECAST_WORK`)."""
     if not 1 <= samples <= 5000:
         raise ValidationError("samples must be between 1 and 5000", where="samples")
     progress("loading approved data")
@@ -1495,7 +1495,9 @@ def run_forecast(
         store, data, options or PlanOptions(bound=False), teams_rows=teams_rows, calendars=calendars
     )
     n = len(inputs.problem.packages)
-    if max_work is not None and n * (samples + 1) * (2 if compare else 1) > max_work:
+    # forecasts run: this one, the other scenario's, one more per asset class for the marginal
+    runs = 1 + compare + (len({t.asset for t in inputs.problem.teams}) if marginal else 0)
+    if max_work is not None and n * (samples + 1) * runs > max_work:
         raise ValidationError(
             f"a forecast of {n} work packages with {samples} samples is too large to run "
             "inside a web request; start a planning run with a forecast on the plans page "

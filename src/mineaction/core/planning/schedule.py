@@ -425,7 +425,7 @@ def dispatch_schedule(
         base = all_cum[rw, d] + all_frac[rw, d] * (st - d) + p
         if float(base.max()) > float(all_cum[rw, -1].min()):
             inst.ensure_horizon(inst.horizon * 2)
-            heapq.heappush(heap, (t, i))  # the candidates stay in front[k]
+            heapq.heappush(heap, (t, i))  # the candidates stay in front
             continue
         width = all_cum.shape[1]
         flat, big = flat_rows()
